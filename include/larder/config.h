@@ -1,0 +1,43 @@
+// feature_store.yaml: a repo's configuration.
+//
+// The keys are Feast's, so a Feast user's file reads the same. Every key is
+// declared once, in the table in src/repo/config_keys.cc, which also produces
+// `larder config-keys` help. An unknown key is an error that names it.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "larder/status.h"
+
+namespace larder {
+
+// A store section such as `online_store:`: its `type` plus backend options.
+// Options are kept as text; each backend validates its own.
+struct StoreConfig {
+  std::string type;
+  std::map<std::string, std::string> options;
+};
+
+struct RepoConfig {
+  // REQUIRES: non-empty; letters, digits and underscores.
+  std::string project;
+  // Path of the registry file, relative to the repo root unless absolute.
+  // Default: "data/registry.db".
+  std::string registry = "data/registry.db";
+  // Default: "local". Accepted for Feast compatibility.
+  std::string provider = "local";
+  // Default: type "rocksdb", path "data/online_store".
+  StoreConfig online_store{"rocksdb", {{"path", "data/online_store"}}};
+  // Default: type "duckdb", path "data/offline_store.duckdb".
+  StoreConfig offline_store{"duckdb", {{"path", "data/offline_store.duckdb"}}};
+  // Default: "local". Later: "spark".
+  std::string batch_engine = "local";
+  // Default: 3, Feast's current version. Accepted values: 2, 3.
+  int entity_key_serialization_version = 3;
+};
+
+// Reads `<repo_dir>/feature_store.yaml`. Errors name the file, line and key.
+Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir);
+
+}  // namespace larder

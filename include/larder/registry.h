@@ -1,0 +1,94 @@
+// The registry: the stored, versioned definitions of every project.
+//
+// The default store is one SQLite file (feature_store.yaml `registry:`).
+// Every object's full definition is kept as canonical JSON. Each apply that
+// changes anything gets a new version number per project, and the definition
+// of every object at every version is kept, so history can be read back.
+//
+// Concurrency: any number of processes may read while one applies. Apply and
+// Teardown take the file's write lock for their whole read-diff-write cycle,
+// so two concurrent applies serialise; the second waits up to
+// RegistryOptions::lock_timeout and then fails with Status::Busy naming the
+// registry file. A Registry object is not thread-safe; use one per thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "larder/definitions.h"
+#include "larder/repo.h"
+#include "larder/status.h"
+
+namespace larder {
+
+enum class ChangeType { kCreate, kUpdate, kDelete };
+
+struct ObjectChange {
+  ChangeType type;
+  ObjectKind kind;
+  std::string name;
+
+  // Feast-style line: "Created feature view book_features".
+  std::string Describe() const;
+  bool operator==(const ObjectChange&) const = default;
+};
+
+// The changes an apply would make, ordered: creates and updates by kind
+// (entities, sources, models, views, services) then deletes in reverse kind
+// order, each group sorted by name.
+struct RegistryPlan {
+  std::vector<ObjectChange> changes;
+  bool empty() const { return changes.empty(); }
+};
+
+struct ApplyResult {
+  RegistryPlan plan;
+  // The project's version after the apply. Unchanged when plan is empty.
+  int64_t version = 0;
+};
+
+struct RegistryOptions {
+  // The SQLite file. Its parent directory is created when missing.
+  // REQUIRES: non-empty.
+  std::string path;
+  // How long Apply and Teardown wait for another writer before Busy.
+  // Default: 10 s.
+  std::chrono::milliseconds lock_timeout{10'000};
+};
+
+class Registry {
+ public:
+  // Opens (creating when absent) the registry at options.path.
+  // Errors: IOError when the file cannot be opened or created; Corruption
+  // when it is not a Larder registry.
+  static Result<std::unique_ptr<Registry>> Open(const RegistryOptions& options);
+
+  virtual ~Registry() = default;
+
+  // What Apply(repo) would change now. Changes nothing.
+  virtual Result<RegistryPlan> Plan(const FeatureRepo& repo) = 0;
+
+  // Makes the stored project equal to `repo`, atomically: either every
+  // change lands under one new version or none does.
+  virtual Result<ApplyResult> Apply(const FeatureRepo& repo) = 0;
+
+  // Removes every object and the version history of `project`.
+  // NotFound when the project has never been applied.
+  virtual Status Teardown(const std::string& project) = 0;
+
+  // The project's objects as last applied (root and config left default
+  // except config.project). NotFound when the project was never applied.
+  virtual Result<FeatureRepo> Load(const std::string& project) = 0;
+
+  // The project's current version; 0 when never applied.
+  virtual Result<int64_t> Version(const std::string& project) = 0;
+
+  // The project as a JSON document: project, version, and one array per
+  // object kind holding each object's definition.
+  virtual Result<std::string> DumpJson(const std::string& project) = 0;
+};
+
+}  // namespace larder

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs everything Larder needs to build and test, then exits.
+# Idempotent: a second run checks stamps and returns in about a second.
+#
+#   scripts/bootstrap.sh            Debian packages + DuckDB
+#
+# DuckDB has no Debian 12 package. Its C library comes from the npm tarball
+# @duckdb/node-bindings-linux-x64 and its header from the npm tarball duckdb,
+# unpacked into third_party/duckdb/ (ignored by git). CMake also accepts a
+# system DuckDB (see CMakeLists.txt).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DUCKDB_VERSION="1.4.4"
+DUCKDB_BINDINGS="@duckdb/node-bindings-linux-x64@1.4.4-r.4"
+
+log() { printf '[bootstrap] %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------
+apt_packages=(
+  g++ cmake ninja-build pkg-config
+  libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev
+)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  log "Debian packages present"
+fi
+
+# --- DuckDB (C library + header) from the npm registry ----------------------
+ddb="$root/third_party/duckdb"
+stamp="$ddb/.version"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$DUCKDB_VERSION" ] \
+   && [ -f "$ddb/lib/libduckdb.so" ] && [ -f "$ddb/include/duckdb.h" ]; then
+  log "DuckDB $DUCKDB_VERSION present"
+else
+  command -v npm >/dev/null || { log "npm is required to fetch DuckDB"; exit 1; }
+  log "fetching DuckDB $DUCKDB_VERSION from the npm registry"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "$DUCKDB_BINDINGS" "duckdb@$DUCKDB_VERSION" >/dev/null)
+  mkdir -p "$tmp/bin" "$tmp/hdr"
+  tar -xzf "$tmp"/duckdb-node-bindings-linux-x64-*.tgz -C "$tmp/bin" package/libduckdb.so
+  tar -xzf "$tmp/duckdb-$DUCKDB_VERSION.tgz" -C "$tmp/hdr" package/src/duckdb/src/include/duckdb.h
+  rm -rf "$ddb" && mkdir -p "$ddb/lib" "$ddb/include"
+  mv "$tmp/bin/package/libduckdb.so" "$ddb/lib/"
+  mv "$tmp/hdr/package/src/duckdb/src/include/duckdb.h" "$ddb/include/"
+  echo "$DUCKDB_VERSION" > "$stamp"
+  log "DuckDB installed in third_party/duckdb"
+fi

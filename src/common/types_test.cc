@@ -1,0 +1,46 @@
+#include "larder/types.h"
+
+#include <gtest/gtest.h>
+
+namespace larder {
+namespace {
+
+TEST(ParseDuration, AcceptsUnitsAndSums) {
+  EXPECT_EQ(ParseDuration("365d")->micros, 365 * Duration::kDay);
+  EXPECT_EQ(ParseDuration("12h")->micros, 12 * Duration::kHour);
+  EXPECT_EQ(ParseDuration("10m")->micros, 10 * Duration::kMinute);
+  EXPECT_EQ(ParseDuration("30s")->micros, 30 * Duration::kSecond);
+  EXPECT_EQ(ParseDuration("1d12h")->micros, Duration::kDay + 12 * Duration::kHour);
+  EXPECT_EQ(ParseDuration("0")->micros, 0);
+}
+
+TEST(ParseDuration, RejectsBadText) {
+  for (const char* text : {"", "-1d", "12", "d", "5w", "1.5h", "99999999999999999999d", "1d-2h"}) {
+    auto r = ParseDuration(text);
+    EXPECT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << text;
+  }
+  EXPECT_NE(ParseDuration("-1d").status().message().find("negative"), std::string::npos);
+}
+
+TEST(FormatDuration, RoundTrips) {
+  for (const char* text : {"365d", "1d12h", "10m", "30s", "0s", "1d1h1m1s"}) {
+    auto d = ParseDuration(text);
+    ASSERT_TRUE(d.ok()) << text;
+    EXPECT_EQ(FormatDuration(*d), text);
+  }
+}
+
+TEST(ParseValueType, ScalarsAndArrays) {
+  EXPECT_EQ(ParseValueType("Int64")->scalar, ScalarType::kInt64);
+  auto arr = ParseValueType("Array(String)");
+  ASSERT_TRUE(arr.ok());
+  EXPECT_TRUE(arr->is_array);
+  EXPECT_EQ(ValueTypeName(*arr), "Array(String)");
+  EXPECT_FALSE(ParseValueType("int64").ok());
+  EXPECT_FALSE(ParseValueType("Array(Array(Int64))").ok());
+  EXPECT_FALSE(ParseValueType("Decimal").ok());
+}
+
+}  // namespace
+}  // namespace larder
