@@ -72,6 +72,7 @@ struct Field {
   ValueType dtype;
   std::string description;
   Tags tags;
+  SourceLocation location;
 };
 
 struct FeatureView {

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "larder/definitions.h"
 #include "larder/repo.h"
 #include "larder/status.h"
+#include "larder/types.h"
 
 namespace larder {
 
@@ -57,6 +59,9 @@ struct RegistryOptions {
   // How long Apply and Teardown wait for another writer before Busy.
   // Default: 10 s.
   std::chrono::milliseconds lock_timeout{10'000};
+  // The time recorded for each apply (UTC microseconds). Tests inject a
+  // fake. Default: unset, meaning the system clock.
+  std::function<TimestampMicros()> clock;
 };
 
 class Registry {
@@ -87,7 +92,8 @@ class Registry {
   virtual Result<int64_t> Version(const std::string& project) = 0;
 
   // The project as a JSON document: project, version, and one array per
-  // object kind holding each object's definition.
+  // object kind holding each object's definition. NotFound when the
+  // project was never applied.
   virtual Result<std::string> DumpJson(const std::string& project) = 0;
 };
 

@@ -1,0 +1,77 @@
+// FeatureStore: the entry point to one feature repo and its registry.
+//
+//   auto store = FeatureStore::Open({.repo_dir = "examples/book_recs"});
+//   if (!store.ok()) ...;
+//   Result<ApplyResult> r = (*store)->Apply();
+//
+// Thread safety: a FeatureStore is not thread-safe; use one per thread.
+// Several processes may open the same repo: the registry serialises applies
+// (larder/registry.h).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "larder/config.h"
+#include "larder/registry.h"
+#include "larder/repo.h"
+#include "larder/status.h"
+
+namespace larder {
+
+struct FeatureStoreOptions {
+  // The feature repo directory (holding feature_store.yaml).
+  // Default: the current directory.
+  std::string repo_dir = ".";
+  // Whether Plan and Apply check file sources against their files' columns.
+  // Default: true.
+  bool check_data_schemas = true;
+  // How long Apply and Teardown wait for another apply. Default: 10 s.
+  std::chrono::milliseconds lock_timeout{10'000};
+};
+
+class FeatureStore {
+ public:
+  // Reads feature_store.yaml and opens the registry it names.
+  // Errors: NotFound when the directory holds no feature_store.yaml;
+  // InvalidArgument naming the line and key of a bad config.
+  static Result<std::unique_ptr<FeatureStore>> Open(const FeatureStoreOptions& options);
+
+  ~FeatureStore();
+
+  const RepoConfig& config() const { return config_; }
+  // Absolute path of the repo directory.
+  const std::string& repo_root() const { return root_; }
+  // Absolute path of the registry file.
+  const std::string& registry_path() const { return registry_path_; }
+
+  // Parses and validates the definitions in the repo directory.
+  Result<FeatureRepo> LoadDefinitions() const;
+  // What `Apply` would change. Changes nothing.
+  Result<RegistryPlan> Plan();
+  // Registers the repo's definitions: all of them or, on any error, none.
+  Result<ApplyResult> Apply();
+  // Removes the project from the registry.
+  Status Teardown();
+  // The definitions as last applied. NotFound when never applied.
+  Result<FeatureRepo> Registered();
+  // The registered project as JSON (larder registry-dump).
+  Result<std::string> RegistryJson();
+
+ private:
+  FeatureStore(FeatureStoreOptions options, RepoConfig config, std::string root,
+               std::string registry_path, std::unique_ptr<Registry> registry);
+  // Opens the registry file, creating it when absent.
+  Result<Registry*> OpenRegistry();
+  // Opens the registry file; NotFound when it does not exist yet.
+  Result<Registry*> OpenExistingRegistry();
+
+  FeatureStoreOptions options_;
+  RepoConfig config_;
+  std::string root_;
+  std::string registry_path_;
+  std::unique_ptr<Registry> registry_;
+};
+
+}  // namespace larder

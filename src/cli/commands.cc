@@ -1,0 +1,57 @@
+// The table of `larder` commands: the one place a command or flag is
+// declared. Parsing and help text come from it (run.cc).
+#include <array>
+
+#include "cli/command.h"
+#include "cli/handlers.h"
+
+namespace larder::cli {
+namespace {
+
+constexpr ArgSpec kNameArg[] = {{"NAME", "the object's name"}};
+constexpr ArgSpec kDirArg[] = {{"DIR", "directory to create"}};
+
+constexpr FlagSpec kInitFlags[] = {
+    {"--template", "NAME", "`minimal`, or `book_recs` for the book-recommendation example",
+     "minimal"},
+};
+constexpr FlagSpec kApplyFlags[] = {
+    {"--skip-source-validation", "", "do not check file sources against their files", ""},
+    {"--lock-timeout", "SECONDS", "how long to wait for another apply", "10"},
+};
+constexpr FlagSpec kPlanFlags[] = {
+    {"--skip-source-validation", "", "do not check file sources against their files", ""},
+};
+constexpr FlagSpec kDemoDataFlags[] = {
+    {"--scale", "S", "data size; 1.0 is ~92k users, 139k books, 1.03M ratings", "1.0"},
+    {"--out", "DIR", "directory for users/books/ratings.parquet", "data/raw in the repo"},
+    {"--seed", "N", "random seed; the same seed and scale give the same data", "42"},
+};
+
+const std::array<CommandSpec, 14> kCommands{{
+    {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
+    {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
+    {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
+    {"teardown", "Remove the project from the registry", {}, {}, TeardownCommand},
+    {"entities list", "List registered entities", {}, {}, EntitiesListCommand},
+    {"data-sources list", "List registered data sources", {}, {}, DataSourcesListCommand},
+    {"models list", "List registered SQL models", {}, {}, ModelsListCommand},
+    {"feature-views list", "List registered feature views", {}, {}, FeatureViewsListCommand},
+    {"feature-views describe", "Show a registered feature view", kNameArg, {},
+     FeatureViewsDescribeCommand},
+    {"feature-services list", "List registered feature services", {}, {},
+     FeatureServicesListCommand},
+    {"feature-services describe", "Show a registered feature service", kNameArg, {},
+     FeatureServicesDescribeCommand},
+    {"registry-dump", "Print the registered project as JSON", {}, {}, RegistryDumpCommand},
+    {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
+     DemoDataCommand},
+    {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},
+     {}, RepoFormatCommand},
+}};
+
+}  // namespace
+
+std::span<const CommandSpec> Commands() { return kCommands; }
+
+}  // namespace larder::cli

@@ -1,0 +1,24 @@
+// The handlers of the `larder` commands, declared for the table in
+// commands.cc. Each returns the process exit code.
+#pragma once
+
+#include "cli/command.h"
+
+namespace larder::cli {
+
+int InitCommand(const Invocation& inv, Output& o);
+int PlanCommand(const Invocation& inv, Output& o);
+int ApplyCommand(const Invocation& inv, Output& o);
+int TeardownCommand(const Invocation& inv, Output& o);
+int RegistryDumpCommand(const Invocation& inv, Output& o);
+int EntitiesListCommand(const Invocation& inv, Output& o);
+int DataSourcesListCommand(const Invocation& inv, Output& o);
+int ModelsListCommand(const Invocation& inv, Output& o);
+int FeatureViewsListCommand(const Invocation& inv, Output& o);
+int FeatureViewsDescribeCommand(const Invocation& inv, Output& o);
+int FeatureServicesListCommand(const Invocation& inv, Output& o);
+int FeatureServicesDescribeCommand(const Invocation& inv, Output& o);
+int DemoDataCommand(const Invocation& inv, Output& o);
+int RepoFormatCommand(const Invocation& inv, Output& o);
+
+}  // namespace larder::cli

@@ -1,0 +1,188 @@
+// The one adapter between Larder and DuckDB's C API.
+//
+// Every other part of Larder that talks to DuckDB goes through this file:
+// it turns DuckDB's error values into larder::Status, owns the C handles, and
+// sets the session up the same way everywhere (TimeZone UTC).
+//
+// Error mapping (see ErrorStatus in the .cc file): parser, binder, catalog,
+// conversion and other errors caused by the SQL or the data it reads are
+// InvalidArgument; file system and network errors are IOError; transaction
+// conflicts are Busy; DuckDB internal and fatal errors are Internal. Every
+// message reads "<what>: <DuckDB's error text>", where `what` is the name the
+// caller gave to the SQL object ("model agg_book_features",
+// "file data/users.parquet").
+//
+// Thread safety: a Connection and its Appenders must be used by one thread at
+// a time, except Interrupt(), which any thread may call. Separate Connections
+// (NewConnection) to the same database may run queries concurrently.
+#pragma once
+
+#include <duckdb.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "larder/status.h"
+#include "larder/types.h"
+
+namespace larder::duckdb {
+
+// A fully materialised query result, every value rendered as text.
+//
+// Meant for small results: schemas, counts, checks in tests. Values are
+// rendered close to DuckDB's own CAST(x AS VARCHAR): integers in decimal,
+// doubles in their shortest round-trip form ("1.0", "0.1", "1e+20"),
+// DATE "2020-01-31", TIMESTAMP "2020-01-31 12:00:00.5", TIMESTAMP WITH TIME
+// ZONE always in UTC as "2020-01-31 12:00:00+00", lists "[1, 2]", structs
+// "{'a': 1}", maps "{k=v}". SQL NULL is std::nullopt.
+struct QueryResult {
+  std::vector<std::string> column_names;
+  // DuckDB's type names: "BIGINT", "VARCHAR", "TIMESTAMP WITH TIME ZONE",
+  // "DECIMAL(18,3)", "BIGINT[]", "STRUCT(a INTEGER)", ...
+  std::vector<std::string> column_types;
+  // rows[r][c] is the value of column c in row r.
+  std::vector<std::vector<std::optional<std::string>>> rows;
+
+  // The index of the column called `name` (exact match), or -1.
+  int ColumnIndex(std::string_view name) const;
+};
+
+class Appender;
+
+// An open DuckDB database and one connection to it.
+class Connection {
+ public:
+  // Opens (creating if needed) the database at `path`; ":memory:" or ""
+  // opens a private in-memory database. The parent directory of `path` is
+  // created if missing. The session's TimeZone is set to UTC when the library
+  // has ICU (this build does); if that fails the connection still opens, and
+  // time_zone_is_utc() says so.
+  // Errors: IOError when the directory or file cannot be created or opened,
+  // Busy when another process holds the database's lock.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path);
+
+  // Opens another connection to the same database. The database stays open
+  // until every Connection to it is destroyed.
+  Result<std::unique_ptr<Connection>> NewConnection() const;
+
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs `sql`, which may hold several statements separated by ';', and
+  // discards any result. On error nothing after the failing statement runs;
+  // statements before it are not rolled back unless they were in an explicit
+  // transaction.
+  [[nodiscard]] Status Execute(std::string_view sql, std::string_view what);
+
+  // Runs `sql` and returns the result of its last statement, materialised in
+  // memory as text (see QueryResult). For small results only.
+  // A column of a type that cannot be rendered (BIGNUM) is InvalidArgument;
+  // CAST it to VARCHAR in the SQL instead.
+  Result<QueryResult> Query(std::string_view sql, std::string_view what);
+
+  // Runs `sql` and returns the first column of its single row.
+  // InvalidArgument unless the result has exactly one row.
+  Result<std::optional<std::string>> QueryScalar(std::string_view sql,
+                                                 std::string_view what);
+
+  // Creates an appender that bulk-inserts into `table` (optionally qualified
+  // by `schema`; "" means the default schema). NotFound-like errors come from
+  // DuckDB as InvalidArgument ("Table ... could not be found").
+  // REQUIRES: the returned Appender is destroyed before this Connection.
+  Result<std::unique_ptr<Appender>> CreateAppender(std::string_view table,
+                                                   std::string_view schema = "");
+
+  // Asks the query running on this connection to stop; it then fails with
+  // an "Interrupted" error. Safe to call from any thread, also when idle.
+  void Interrupt();
+
+  // True when the session's TimeZone is UTC.
+  bool time_zone_is_utc() const { return time_zone_is_utc_; }
+  // The path given to Open ("" for in-memory).
+  const std::string& path() const { return path_; }
+
+  // The raw handle, for APIs this adapter does not wrap yet (Arrow export).
+  // Owned by this Connection; do not disconnect it.
+  duckdb_connection raw() const { return conn_; }
+
+ private:
+  struct Database;  // shared duckdb_database handle
+
+  Connection(std::shared_ptr<Database> db, duckdb_connection conn,
+             std::string path);
+  static Result<std::unique_ptr<Connection>> Connect(
+      std::shared_ptr<Database> db, std::string path);
+
+  std::shared_ptr<Database> db_;
+  duckdb_connection conn_ = nullptr;
+  std::string path_;
+  bool time_zone_is_utc_ = false;
+};
+
+// Appends rows to one table through DuckDB's appender: far faster than
+// INSERT for bulk data. Values go into the table's columns left to right;
+// each row ends with EndRow().
+//
+// The Append* calls do not return a Status: the first error is remembered,
+// later appends are ignored, and the error is returned by the next EndRow(),
+// Flush() or Close(). Rows are visible to queries after Flush() or Close().
+// Not thread-safe.
+class Appender {
+ public:
+  // Flushes and closes; an error there is lost, so call Close() first when
+  // the rows matter.
+  ~Appender();
+  Appender(const Appender&) = delete;
+  Appender& operator=(const Appender&) = delete;
+
+  void AppendBool(bool v);
+  void AppendInt32(int32_t v);
+  void AppendInt64(int64_t v);
+  void AppendDouble(double v);
+  void AppendVarchar(std::string_view v);
+  // For a TIMESTAMP column: microseconds since the epoch.
+  void AppendTimestamp(TimestampMicros v);
+  // For a TIMESTAMP WITH TIME ZONE column: microseconds since the epoch, UTC.
+  // (DuckDB silently stores NULL when a plain timestamp is appended to such a
+  // column; this call avoids that.)
+  void AppendTimestampTz(TimestampMicros v);
+  void AppendNull();
+
+  // Ends the current row. Errors: any error remembered from the row's
+  // appends, or a wrong number of values (InvalidArgument).
+  [[nodiscard]] Status EndRow();
+  // Writes buffered rows into the table.
+  [[nodiscard]] Status Flush();
+  // Flushes and closes; later calls fail. Idempotent.
+  [[nodiscard]] Status Close();
+
+ private:
+  friend class Connection;
+  Appender(duckdb_appender appender, std::string what);
+  void Check(duckdb_state state);
+  Status AppenderError(std::string_view action);
+
+  duckdb_appender appender_ = nullptr;
+  std::string what_;  // "table x", for messages
+  Status error_;
+  bool closed_ = false;
+};
+
+// Returns `value` as a SQL string literal: quoted with ', inner quotes
+// doubled. Safe for any text except NUL bytes, which are dropped.
+std::string QuoteLiteral(std::string_view value);
+// Returns `name` as a quoted SQL identifier: quoted with ", inner quotes
+// doubled.
+std::string QuoteIdentifier(std::string_view name);
+
+// Formats a UTC timestamp in microseconds as "YYYY-MM-DD HH:MM:SS[.ffffff]",
+// fraction trimmed of trailing zeros: the text DuckDB reads back as a
+// TIMESTAMP literal (wrap it in QuoteLiteral).
+std::string FormatTimestampMicros(TimestampMicros micros);
+
+}  // namespace larder::duckdb

@@ -1,0 +1,529 @@
+#include "registry/definition_json.h"
+
+#include <charconv>
+#include <exception>
+#include <set>
+#include <utility>
+
+namespace larder {
+namespace {
+
+using nlohmann::json;
+
+// --- Writing ----------------------------------------------------------------
+
+void PutString(json& j, const char* key, const std::string& value) {
+  if (!value.empty()) j[key] = value;
+}
+
+void PutStringList(json& j, const char* key,
+                   const std::vector<std::string>& values) {
+  if (values.empty()) return;
+  json list = json::array();
+  for (const auto& v : values) list.push_back(v);
+  j[key] = std::move(list);
+}
+
+void PutStringMap(json& j, const char* key,
+                  const std::map<std::string, std::string>& values) {
+  if (values.empty()) return;
+  json map = json::object();
+  for (const auto& [k, v] : values) map[k] = v;
+  j[key] = std::move(map);
+}
+
+json FieldToJson(const Field& field) {
+  json j = json::object();
+  j["name"] = field.name;
+  j["dtype"] = ValueTypeName(field.dtype);
+  PutString(j, "description", field.description);
+  PutStringMap(j, "tags", field.tags);
+  return j;
+}
+
+void PutFields(json& j, const char* key, const std::vector<Field>& fields) {
+  if (fields.empty()) return;
+  json list = json::array();
+  for (const auto& f : fields) list.push_back(FieldToJson(f));
+  j[key] = std::move(list);
+}
+
+// --- Reading ----------------------------------------------------------------
+
+// Reads the members of one JSON object, remembering which keys were used so
+// that Finish() can refuse unknown ones. Every error names the object.
+class ObjectReader {
+ public:
+  ObjectReader(const json& j, std::string what)
+      : j_(j), what_(std::move(what)) {}
+
+  const std::string& what() const { return what_; }
+
+  Status Error(std::string_view msg) const {
+    return Status::Corruption(what_ + ": " + std::string(msg));
+  }
+
+  Status CheckObject() const {
+    if (!j_.is_object()) return Error("expected a JSON object");
+    return Status::OK();
+  }
+
+  // Returns the member or nullptr when absent; marks it as used.
+  const json* Find(std::string_view key) {
+    auto it = j_.find(key);
+    if (it == j_.end()) return nullptr;
+    used_.emplace(key);
+    return &*it;
+  }
+
+  Status String(std::string_view key, std::string* out, bool required) {
+    out->clear();
+    const json* v = Find(key);
+    if (v == nullptr) {
+      return required ? Missing(key) : Status::OK();
+    }
+    if (!v->is_string()) return WrongType(key, "a string");
+    *out = v->get_ref<const std::string&>();
+    return Status::OK();
+  }
+
+  Status StringList(std::string_view key, std::vector<std::string>* out) {
+    out->clear();
+    const json* v = Find(key);
+    if (v == nullptr) return Status::OK();
+    if (!v->is_array()) return WrongType(key, "an array of strings");
+    for (const auto& item : *v) {
+      if (!item.is_string()) return WrongType(key, "an array of strings");
+      out->push_back(item.get_ref<const std::string&>());
+    }
+    return Status::OK();
+  }
+
+  Status StringMap(std::string_view key,
+                   std::map<std::string, std::string>* out) {
+    out->clear();
+    const json* v = Find(key);
+    if (v == nullptr) return Status::OK();
+    if (!v->is_object()) return WrongType(key, "an object of strings");
+    for (const auto& [k, item] : v->items()) {
+      if (!item.is_string()) return WrongType(key, "an object of strings");
+      (*out)[k] = item.get_ref<const std::string&>();
+    }
+    return Status::OK();
+  }
+
+  Status Bool(std::string_view key, bool* out) {
+    const json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_boolean()) return WrongType(key, "true or false");
+    *out = v->get<bool>();
+    return Status::OK();
+  }
+
+  Status Type(std::string_view key, ValueType* out) {
+    std::string text;
+    LARDER_RETURN_IF_ERROR(String(key, &text, /*required=*/true));
+    auto parsed = ParseValueType(text);
+    if (!parsed.ok()) {
+      return Error("field `" + std::string(key) +
+                   "`: " + parsed.status().message());
+    }
+    *out = *parsed;
+    return Status::OK();
+  }
+
+  Status Dur(std::string_view key, Duration* out);
+
+  // An optional array member; *out is nullptr when absent.
+  Status Array(std::string_view key, const json** out) {
+    *out = Find(key);
+    if (*out != nullptr && !(*out)->is_array()) {
+      return WrongType(key, "an array");
+    }
+    return Status::OK();
+  }
+
+  Status Finish() const {
+    for (const auto& [key, value] : j_.items()) {
+      if (used_.count(key) == 0) return Error("unknown field `" + key + "`");
+    }
+    return Status::OK();
+  }
+
+ private:
+  Status Missing(std::string_view key) const {
+    return Error("missing field `" + std::string(key) + "`");
+  }
+  Status WrongType(std::string_view key, std::string_view expected) const {
+    return Error("field `" + std::string(key) + "` must be " +
+                 std::string(expected));
+  }
+
+  const json& j_;
+  std::string what_;
+  std::set<std::string, std::less<>> used_;
+};
+
+// FormatDuration writes a sub-second remainder as "<n>us", which
+// ParseDuration does not accept; accept it here so that every Duration
+// round-trips.
+Result<Duration> ParseStoredDuration(std::string_view text) {
+  int64_t extra = 0;
+  if (text.ends_with("us")) {
+    size_t end = text.size() - 2;
+    size_t begin = end;
+    while (begin > 0 && text[begin - 1] >= '0' && text[begin - 1] <= '9') {
+      --begin;
+    }
+    auto [ptr, ec] =
+        std::from_chars(text.data() + begin, text.data() + end, extra);
+    if (begin == end || ec != std::errc() || ptr != text.data() + end) {
+      return Status::InvalidArgument("bad duration '" + std::string(text) +
+                                     "'");
+    }
+    text = text.substr(0, begin);
+    if (text.empty()) return Duration{extra};
+  }
+  LARDER_ASSIGN_OR_RETURN(Duration d, ParseDuration(text));
+  d.micros += extra;
+  return d;
+}
+
+Status ObjectReader::Dur(std::string_view key, Duration* out) {
+  std::string text;
+  LARDER_RETURN_IF_ERROR(String(key, &text, /*required=*/true));
+  auto parsed = ParseStoredDuration(text);
+  if (!parsed.ok()) {
+    return Error("field `" + std::string(key) +
+                 "`: " + parsed.status().message());
+  }
+  *out = *parsed;
+  return Status::OK();
+}
+
+// "entity user", or "entity (unnamed)" when the name cannot be read.
+std::string Describe(ObjectKind kind, const json& j) {
+  std::string what(ObjectKindName(kind));
+  what += ' ';
+  if (j.is_object()) {
+    auto it = j.find("name");
+    if (it != j.end() && it->is_string()) {
+      what += it->get_ref<const std::string&>();
+      return what;
+    }
+  }
+  what += "(unnamed)";
+  return what;
+}
+
+Status ReadField(const json& j, const std::string& what, Field* out) {
+  ObjectReader r(j, what);
+  LARDER_RETURN_IF_ERROR(r.CheckObject());
+  LARDER_RETURN_IF_ERROR(r.String("name", &out->name, /*required=*/true));
+  LARDER_RETURN_IF_ERROR(r.Type("dtype", &out->dtype));
+  LARDER_RETURN_IF_ERROR(
+      r.String("description", &out->description, /*required=*/false));
+  LARDER_RETURN_IF_ERROR(r.StringMap("tags", &out->tags));
+  return r.Finish();
+}
+
+Status ReadFields(ObjectReader& r, std::string_view key,
+                  std::vector<Field>* out) {
+  out->clear();
+  const json* list = nullptr;
+  LARDER_RETURN_IF_ERROR(r.Array(key, &list));
+  if (list == nullptr) return Status::OK();
+  for (size_t i = 0; i < list->size(); ++i) {
+    Field f;
+    LARDER_RETURN_IF_ERROR(ReadField(
+        (*list)[i], r.what() + ": " + std::string(key) + "[" +
+                        std::to_string(i) + "]",
+        &f));
+    out->push_back(std::move(f));
+  }
+  return Status::OK();
+}
+
+// nlohmann's accessors used here do not throw on the paths taken, but
+// allocation can; keep every exception inside this file.
+template <typename Fn>
+Status Guarded(ObjectKind kind, const json& j, Fn&& fn) {
+  try {
+    return fn(Describe(kind, j));
+  } catch (const std::exception& e) {
+    return Status::Corruption(Describe(kind, j) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+// --- Kinds ------------------------------------------------------------------
+
+std::string_view ObjectKindId(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kEntity: return "entity";
+    case ObjectKind::kDataSource: return "data_source";
+    case ObjectKind::kSqlModel: return "sql_model";
+    case ObjectKind::kFeatureView: return "feature_view";
+    case ObjectKind::kFeatureService: return "feature_service";
+  }
+  return "unknown";
+}
+
+std::string_view ObjectKindPluralId(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kEntity: return "entities";
+    case ObjectKind::kDataSource: return "data_sources";
+    case ObjectKind::kSqlModel: return "sql_models";
+    case ObjectKind::kFeatureView: return "feature_views";
+    case ObjectKind::kFeatureService: return "feature_services";
+  }
+  return "unknown";
+}
+
+std::optional<ObjectKind> ObjectKindFromId(std::string_view id) {
+  for (ObjectKind kind : kAllObjectKinds) {
+    if (ObjectKindId(kind) == id) return kind;
+  }
+  return std::nullopt;
+}
+
+// --- ToJson -----------------------------------------------------------------
+
+json ToJson(const Entity& entity) {
+  json j = json::object();
+  j["name"] = entity.name;
+  PutStringList(j, "join_keys", entity.join_keys);
+  j["value_type"] = ValueTypeName(entity.value_type);
+  PutString(j, "description", entity.description);
+  PutStringMap(j, "tags", entity.tags);
+  PutString(j, "owner", entity.owner);
+  return j;
+}
+
+json ToJson(const DataSource& source) {
+  json j = json::object();
+  j["name"] = source.name;
+  j["type"] = std::string(DataSourceKindName(source.kind));
+  PutString(j, "path", source.path);
+  j["file_format"] = std::string(FileFormatName(source.file_format));
+  PutString(j, "batch_source", source.batch_source);
+  PutString(j, "model", source.model);
+  PutString(j, "timestamp_field", source.timestamp_field);
+  PutString(j, "created_timestamp_column", source.created_timestamp_column);
+  PutStringMap(j, "field_mapping", source.field_mapping);
+  PutString(j, "description", source.description);
+  PutStringMap(j, "tags", source.tags);
+  PutString(j, "owner", source.owner);
+  return j;
+}
+
+json ToJson(const SqlModel& model) {
+  json j = json::object();
+  j["name"] = model.name;
+  PutString(j, "sql", model.sql);
+  return j;
+}
+
+json ToJson(const FeatureView& view) {
+  json j = json::object();
+  j["name"] = view.name;
+  PutStringList(j, "entities", view.entities);
+  j["ttl"] = FormatDuration(view.ttl);
+  PutFields(j, "schema", view.schema);
+  PutFields(j, "entity_columns", view.entity_columns);
+  PutString(j, "source", view.source);
+  j["online"] = view.online;
+  PutString(j, "description", view.description);
+  PutStringMap(j, "tags", view.tags);
+  PutString(j, "owner", view.owner);
+  return j;
+}
+
+json ToJson(const FeatureService& service) {
+  json j = json::object();
+  j["name"] = service.name;
+  if (!service.features.empty()) {
+    json items = json::array();
+    for (const auto& item : service.features) {
+      json i = json::object();
+      i["feature_view"] = item.feature_view;
+      PutStringList(i, "features", item.features);
+      items.push_back(std::move(i));
+    }
+    j["features"] = std::move(items);
+  }
+  PutString(j, "description", service.description);
+  PutStringMap(j, "tags", service.tags);
+  PutString(j, "owner", service.owner);
+  return j;
+}
+
+// --- FromJson ---------------------------------------------------------------
+
+Status FromJson(const json& j, Entity* out) {
+  return Guarded(ObjectKind::kEntity, j, [&](std::string what) -> Status {
+    Entity e;
+    ObjectReader r(j, std::move(what));
+    LARDER_RETURN_IF_ERROR(r.CheckObject());
+    LARDER_RETURN_IF_ERROR(r.String("name", &e.name, /*required=*/true));
+    LARDER_RETURN_IF_ERROR(r.StringList("join_keys", &e.join_keys));
+    LARDER_RETURN_IF_ERROR(r.Type("value_type", &e.value_type));
+    LARDER_RETURN_IF_ERROR(
+        r.String("description", &e.description, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.StringMap("tags", &e.tags));
+    LARDER_RETURN_IF_ERROR(r.String("owner", &e.owner, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.Finish());
+    *out = std::move(e);
+    return Status::OK();
+  });
+}
+
+Status FromJson(const json& j, DataSource* out) {
+  return Guarded(ObjectKind::kDataSource, j, [&](std::string what) -> Status {
+    DataSource s;
+    ObjectReader r(j, std::move(what));
+    LARDER_RETURN_IF_ERROR(r.CheckObject());
+    LARDER_RETURN_IF_ERROR(r.String("name", &s.name, /*required=*/true));
+
+    std::string text;
+    LARDER_RETURN_IF_ERROR(r.String("type", &text, /*required=*/true));
+    bool known = false;
+    for (DataSourceKind kind :
+         {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel}) {
+      if (DataSourceKindName(kind) == text) {
+        s.kind = kind;
+        known = true;
+      }
+    }
+    if (!known) return r.Error("unknown source type '" + text + "'");
+
+    LARDER_RETURN_IF_ERROR(r.String("file_format", &text, /*required=*/true));
+    known = false;
+    for (FileFormat format : {FileFormat::kParquet, FileFormat::kCsv}) {
+      if (FileFormatName(format) == text) {
+        s.file_format = format;
+        known = true;
+      }
+    }
+    if (!known) return r.Error("unknown file_format '" + text + "'");
+
+    LARDER_RETURN_IF_ERROR(r.String("path", &s.path, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(
+        r.String("batch_source", &s.batch_source, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("model", &s.model, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(
+        r.String("timestamp_field", &s.timestamp_field, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("created_timestamp_column",
+                                    &s.created_timestamp_column,
+                                    /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.StringMap("field_mapping", &s.field_mapping));
+    LARDER_RETURN_IF_ERROR(
+        r.String("description", &s.description, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.StringMap("tags", &s.tags));
+    LARDER_RETURN_IF_ERROR(r.String("owner", &s.owner, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.Finish());
+    *out = std::move(s);
+    return Status::OK();
+  });
+}
+
+Status FromJson(const json& j, SqlModel* out) {
+  return Guarded(ObjectKind::kSqlModel, j, [&](std::string what) -> Status {
+    SqlModel m;
+    ObjectReader r(j, std::move(what));
+    LARDER_RETURN_IF_ERROR(r.CheckObject());
+    LARDER_RETURN_IF_ERROR(r.String("name", &m.name, /*required=*/true));
+    LARDER_RETURN_IF_ERROR(r.String("sql", &m.sql, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.Finish());
+    *out = std::move(m);
+    return Status::OK();
+  });
+}
+
+Status FromJson(const json& j, FeatureView* out) {
+  return Guarded(ObjectKind::kFeatureView, j, [&](std::string what) -> Status {
+    FeatureView v;
+    ObjectReader r(j, std::move(what));
+    LARDER_RETURN_IF_ERROR(r.CheckObject());
+    LARDER_RETURN_IF_ERROR(r.String("name", &v.name, /*required=*/true));
+    LARDER_RETURN_IF_ERROR(r.StringList("entities", &v.entities));
+    LARDER_RETURN_IF_ERROR(r.Dur("ttl", &v.ttl));
+    LARDER_RETURN_IF_ERROR(ReadFields(r, "schema", &v.schema));
+    LARDER_RETURN_IF_ERROR(ReadFields(r, "entity_columns", &v.entity_columns));
+    LARDER_RETURN_IF_ERROR(r.String("source", &v.source, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.Bool("online", &v.online));
+    LARDER_RETURN_IF_ERROR(
+        r.String("description", &v.description, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.StringMap("tags", &v.tags));
+    LARDER_RETURN_IF_ERROR(r.String("owner", &v.owner, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.Finish());
+    *out = std::move(v);
+    return Status::OK();
+  });
+}
+
+Status FromJson(const json& j, FeatureService* out) {
+  return Guarded(
+      ObjectKind::kFeatureService, j, [&](std::string what) -> Status {
+        FeatureService s;
+        ObjectReader r(j, std::move(what));
+        LARDER_RETURN_IF_ERROR(r.CheckObject());
+        LARDER_RETURN_IF_ERROR(r.String("name", &s.name, /*required=*/true));
+        const json* items = nullptr;
+        LARDER_RETURN_IF_ERROR(r.Array("features", &items));
+        if (items != nullptr) {
+          for (size_t i = 0; i < items->size(); ++i) {
+            FeatureServiceItem item;
+            ObjectReader ir((*items)[i],
+                            r.what() + ": features[" + std::to_string(i) + "]");
+            LARDER_RETURN_IF_ERROR(ir.CheckObject());
+            LARDER_RETURN_IF_ERROR(ir.String("feature_view", &item.feature_view,
+                                             /*required=*/true));
+            LARDER_RETURN_IF_ERROR(ir.StringList("features", &item.features));
+            LARDER_RETURN_IF_ERROR(ir.Finish());
+            s.features.push_back(std::move(item));
+          }
+        }
+        LARDER_RETURN_IF_ERROR(
+            r.String("description", &s.description, /*required=*/false));
+        LARDER_RETURN_IF_ERROR(r.StringMap("tags", &s.tags));
+        LARDER_RETURN_IF_ERROR(r.String("owner", &s.owner, /*required=*/false));
+        LARDER_RETURN_IF_ERROR(r.Finish());
+        *out = std::move(s);
+        return Status::OK();
+      });
+}
+
+// --- Text -------------------------------------------------------------------
+
+Result<std::string> CanonicalJsonText(const json& j, std::string_view what) {
+  try {
+    // Strict UTF-8: a silent replacement would hide a real change.
+    return j.dump(-1, ' ', /*ensure_ascii=*/false,
+                  json::error_handler_t::strict);
+  } catch (const json::type_error&) {
+    return Status::InvalidArgument(std::string(what) +
+                                   ": text is not valid UTF-8");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string(what) + ": " + e.what());
+  }
+}
+
+Result<json> ParseJsonText(std::string_view text, std::string_view what) {
+  try {
+    json j = json::parse(text.begin(), text.end(), /*cb=*/nullptr,
+                         /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      return Status::Corruption(std::string(what) +
+                                ": stored definition is not valid JSON");
+    }
+    return j;
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string(what) +
+                              ": stored definition is not valid JSON: " +
+                              e.what());
+  }
+}
+
+}  // namespace larder

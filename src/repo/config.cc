@@ -1,0 +1,155 @@
+// Loads feature_store.yaml against the tables in config_keys.cc.
+#include <filesystem>
+#include <vector>
+
+#include "larder/config.h"
+#include "repo/config_keys.h"
+#include "repo/names.h"
+#include "repo/yaml_reader.h"
+
+namespace larder {
+namespace {
+
+constexpr std::string_view kConfigFile = "feature_store.yaml";
+
+// Reads an `online_store:` / `offline_store:` section into `out`.
+void ReadStoreSection(repo::MapReader& top, std::string_view section,
+                      StoreConfig* out, repo::Diagnostics* diag) {
+  YAML::Node node = top.Get(section);
+  if (!node.IsDefined() || node.IsNull()) return;
+  std::string what = "section `" + std::string(section) + "`";
+  if (!node.IsMap()) {
+    top.FieldError(section, "expected a mapping with `type` and options");
+    return;
+  }
+  // Find the type first: it decides which options are valid.
+  std::string type;
+  for (const auto& kv : node) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == "type" && kv.second.IsScalar()) {
+      type = kv.second.Scalar();
+    }
+  }
+  const repo::StoreTypeSpec* spec = nullptr;
+  std::string types;
+  for (const auto& s : repo::StoreTypes()) {
+    if (s.section != section) continue;
+    if (!types.empty()) types += ", ";
+    types += s.type;
+    if (s.type == type) spec = &s;
+  }
+  if (type.empty()) {
+    diag->Error(top.file(), repo::LineOf(node),
+                what + ": missing field `type` (one of " + types + ")");
+    return;
+  }
+  if (spec == nullptr) {
+    diag->Error(top.file(), repo::LineOf(node),
+                what + ": unknown type `" + type + "` (one of " + types + ")");
+    return;
+  }
+  std::vector<repo::KeySpec> keys(spec->options.begin(), spec->options.end());
+  keys.push_back({"type", true, "backend type"});
+  repo::MapReader reader(node, top.file(), what, keys, diag);
+  if (!reader.valid()) return;
+  StoreConfig config;
+  config.type = type;
+  for (const auto& opt : spec->options) {
+    YAML::Node value = reader.Get(opt.key);
+    if (!value.IsDefined() || value.IsNull()) continue;
+    if (value.IsSequence()) {
+      std::string joined;
+      for (const auto& item : reader.StringList(opt.key)) {
+        if (!joined.empty()) joined += ",";
+        joined += item;
+      }
+      config.options[std::string(opt.key)] = joined;
+    } else if (value.IsMap()) {
+      // Nested options (spark_conf) are kept as `a=b` pairs joined by ','.
+      std::string joined;
+      for (const auto& [k, v] : reader.StringMap(opt.key)) {
+        if (!joined.empty()) joined += ",";
+        joined += k + "=" + v;
+      }
+      config.options[std::string(opt.key)] = joined;
+    } else {
+      config.options[std::string(opt.key)] = reader.String(opt.key);
+    }
+  }
+  // Defaults of the built-in section stay unless overridden.
+  if (out->type == type) {
+    for (const auto& [k, v] : out->options) config.options.emplace(k, v);
+  }
+  *out = std::move(config);
+}
+
+}  // namespace
+
+Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir) {
+  namespace fs = std::filesystem;
+  fs::path path = fs::path(repo_dir) / kConfigFile;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    return Status::NotFound("no " + std::string(kConfigFile) + " in " + repo_dir +
+                            " (is this a feature repo? `larder init DIR` makes one)");
+  }
+  repo::Diagnostics diag;
+  std::string file(kConfigFile);
+  std::optional<YAML::Node> root = repo::ParseYamlFile(path.string(), file, &diag);
+  RepoConfig config;
+  if (root) {
+    repo::MapReader top(*root, file, "feature_store.yaml", repo::ConfigKeys(), &diag);
+    if (top.valid()) {
+      config.project = top.String("project");
+      if (!config.project.empty() && !repo::IsIdentifier(config.project)) {
+        top.FieldError("project", "`" + config.project +
+                                      "` is not a valid name: use letters, digits and underscores");
+      }
+      YAML::Node registry = top.Get("registry");
+      if (registry.IsMap()) {
+        static constexpr repo::KeySpec kRegistryKeys[] = {
+            {"path", true, "registry file path"},
+            {"registry_type", false, "`file` or `sql` (SQLite file); both mean the default"},
+            {"cache_ttl_seconds", false, "accepted for Feast compatibility"},
+        };
+        repo::MapReader r(registry, file, "section `registry`", kRegistryKeys, &diag);
+        config.registry = r.String("path", config.registry);
+        std::string type = r.String("registry_type", "file");
+        if (type != "file" && type != "sql") {
+          r.FieldError("registry_type", "unknown registry type `" + type + "` (file or sql)");
+        }
+      } else {
+        config.registry = top.String("registry", config.registry);
+      }
+      if (config.registry.empty()) top.FieldError("registry", "must not be empty");
+      config.provider = top.String("provider", config.provider);
+      if (config.provider != "local") {
+        top.FieldError("provider", "unknown provider `" + config.provider + "` (local)");
+      }
+      ReadStoreSection(top, "online_store", &config.online_store, &diag);
+      ReadStoreSection(top, "offline_store", &config.offline_store, &diag);
+      config.batch_engine = top.String("batch_engine", config.batch_engine);
+      bool engine_known = false;
+      std::string engines;
+      for (auto e : repo::BatchEngines()) {
+        engine_known = engine_known || e == config.batch_engine;
+        engines += engines.empty() ? "" : ", ";
+        engines += e;
+      }
+      if (!engine_known) {
+        top.FieldError("batch_engine",
+                       "unknown engine `" + config.batch_engine + "` (" + engines + ")");
+      }
+      std::string version = top.String("entity_key_serialization_version", "3");
+      if (version == "2" || version == "3") {
+        config.entity_key_serialization_version = version[0] - '0';
+      } else {
+        top.FieldError("entity_key_serialization_version",
+                       "must be 2 or 3, found `" + version + "`");
+      }
+    }
+  }
+  LARDER_RETURN_IF_ERROR(diag.ToStatus("invalid feature_store.yaml in " + repo_dir));
+  return config;
+}
+
+}  // namespace larder

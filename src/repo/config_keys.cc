@@ -1,0 +1,67 @@
+#include "repo/config_keys.h"
+
+#include <array>
+
+namespace larder::repo {
+namespace {
+
+constexpr std::array<KeySpec, 7> kConfigKeys{{
+    {"project", true, "project name: letters, digits and underscores"},
+    {"registry", false,
+     "registry file path, or a mapping with `path` (default data/registry.db)"},
+    {"provider", false, "deployment provider; `local` (default)"},
+    {"online_store", false,
+     "online store: `type` (rocksdb, redis, dynamodb) plus its options "
+     "(default rocksdb at data/online_store)"},
+    {"offline_store", false,
+     "offline store: `type` (duckdb, spark) plus its options (default duckdb "
+     "at data/offline_store.duckdb)"},
+    {"batch_engine", false, "engine that runs materialization: local (default), spark"},
+    {"entity_key_serialization_version", false,
+     "entity key encoding version, 2 or 3 (default 3)"},
+}};
+
+constexpr std::array<KeySpec, 3> kRocksDbOptions{{
+    {"path", false, "database directory (default data/online_store)"},
+    {"block_cache_mb", false, "block cache size in MiB (default 256)"},
+    {"bloom_bits_per_key", false, "bloom filter bits per key (default 10)"},
+}};
+constexpr std::array<KeySpec, 6> kRedisOptions{{
+    {"connection_string", false, "host:port[,password=...][,db=N], Feast style"},
+    {"host", false, "server host (default 127.0.0.1)"},
+    {"port", false, "server port (default 6379)"},
+    {"password", false, "AUTH password"},
+    {"db", false, "database number (default 0)"},
+    {"cluster_nodes", false, "list of host:port seed nodes; enables cluster mode"},
+}};
+constexpr std::array<KeySpec, 4> kDynamoDbOptions{{
+    {"region", false, "AWS region (default us-east-1)"},
+    {"endpoint_url", false, "endpoint, e.g. http://127.0.0.1:4567 for a local server"},
+    {"table_name_template", false, "table name pattern (default {project}.{table_name})"},
+    {"batch_size", false, "items per BatchGetItem (default 100)"},
+}};
+constexpr std::array<KeySpec, 1> kDuckDbOptions{{
+    {"path", false, "database file holding model outputs (default data/offline_store.duckdb)"},
+}};
+constexpr std::array<KeySpec, 2> kSparkOptions{{
+    {"spark_conf", false, "mapping of Spark configuration keys to values"},
+    {"database", false, "Hive database holding the tables"},
+}};
+
+const std::array<StoreTypeSpec, 5> kStoreTypes{{
+    {"online_store", "rocksdb", "embedded RocksDB (default)", kRocksDbOptions},
+    {"online_store", "redis", "Redis server or cluster", kRedisOptions},
+    {"online_store", "dynamodb", "Amazon DynamoDB or a compatible server", kDynamoDbOptions},
+    {"offline_store", "duckdb", "embedded DuckDB (default)", kDuckDbOptions},
+    {"offline_store", "spark", "Apache Spark", kSparkOptions},
+}};
+
+constexpr std::array<std::string_view, 2> kBatchEngines{"local", "spark"};
+
+}  // namespace
+
+std::span<const KeySpec> ConfigKeys() { return kConfigKeys; }
+std::span<const StoreTypeSpec> StoreTypes() { return kStoreTypes; }
+std::span<const std::string_view> BatchEngines() { return kBatchEngines; }
+
+}  // namespace larder::repo

@@ -1,0 +1,76 @@
+#include "repo/definition_keys.h"
+
+#include <array>
+
+namespace larder::repo {
+namespace {
+
+constexpr KeySpec kCommon[] = {
+    {"description", false, "free text"},
+    {"tags", false, "mapping of tag names to values"},
+    {"owner", false, "owner, e.g. an email address"},
+};
+
+constexpr std::array<KeySpec, 6> kEntityKeys{{
+    {"name", true, "entity name"},
+    {"join_keys", false, "list of join key columns (default: [name])"},
+    {"value_type", true, "dtype of the join keys, e.g. Int64 or String"},
+    kCommon[0], kCommon[1], kCommon[2],
+}};
+
+constexpr std::array<KeySpec, 12> kDataSourceKeys{{
+    {"name", true, "data source name"},
+    {"type", true, "file, push or model"},
+    {"path", false, "file: parquet or csv path or glob, relative to the repo"},
+    {"file_format", false, "file: parquet or csv (default: from the path's extension)"},
+    {"batch_source", false, "push: the source that keeps pushed rows' history"},
+    {"model", false, "model: name of the SQL model in models/"},
+    {"timestamp_field", false, "file, model: event time column"},
+    {"created_timestamp_column", false, "file, model: column breaking ties of equal event time"},
+    {"field_mapping", false, "mapping of source column names to feature names"},
+    kCommon[0], kCommon[1], kCommon[2],
+}};
+
+constexpr std::array<KeySpec, 9> kFeatureViewKeys{{
+    {"name", true, "feature view name"},
+    {"entities", false, "list of entity names (default: none)"},
+    {"ttl", false, "how long a value stays valid, e.g. 365d; 0 means forever (default 0)"},
+    {"schema", true, "list of fields: {name, dtype}"},
+    {"source", true, "data source name"},
+    {"online", false, "whether to serve online (default true)"},
+    kCommon[0], kCommon[1], kCommon[2],
+}};
+
+constexpr std::array<KeySpec, 5> kFeatureServiceKeys{{
+    {"name", true, "feature service name"},
+    {"features", true,
+     "list of feature view names, or {feature_view, features: [names]} items"},
+    kCommon[0], kCommon[1], kCommon[2],
+}};
+
+constexpr std::array<KeySpec, 4> kFieldKeys{{
+    {"name", true, "column name"},
+    {"dtype", true, "Int32, Int64, Float32, Float64, String, Bytes, Bool, UnixTimestamp, Array(T)"},
+    {"description", false, "free text"},
+    {"tags", false, "mapping of tag names to values"},
+}};
+
+constexpr std::array<KeySpec, 2> kServiceItemKeys{{
+    {"feature_view", true, "feature view name"},
+    {"features", false, "chosen feature names (default: all)"},
+}};
+
+constexpr std::array<DefinitionSection, 4> kSections{{
+    {"entities", "entity", kEntityKeys},
+    {"data_sources", "data source", kDataSourceKeys},
+    {"feature_views", "feature view", kFeatureViewKeys},
+    {"feature_services", "feature service", kFeatureServiceKeys},
+}};
+
+}  // namespace
+
+std::span<const DefinitionSection> DefinitionSections() { return kSections; }
+std::span<const KeySpec> FieldKeys() { return kFieldKeys; }
+std::span<const KeySpec> ServiceItemKeys() { return kServiceItemKeys; }
+
+}  // namespace larder::repo

@@ -1,0 +1,277 @@
+#include "repo/definition_parser.h"
+
+#include <set>
+
+#include "repo/definition_keys.h"
+#include "repo/names.h"
+#include "repo/yaml_reader.h"
+
+namespace larder::repo {
+namespace {
+
+std::span<const KeySpec> KeysOf(std::string_view section) {
+  for (const auto& s : DefinitionSections()) {
+    if (s.key == section) return s.keys;
+  }
+  return {};
+}
+
+// Reads the object's `name`, which must be an identifier.
+std::string ReadName(MapReader& r) {
+  std::string name = r.String("name");
+  if (!name.empty() && !IsIdentifier(name)) {
+    r.FieldError("name", "`" + name +
+                             "` is not a valid name: use letters, digits and "
+                             "underscores, not starting with a digit");
+  }
+  return name;
+}
+
+void ReadCommon(MapReader& r, std::string* description, Tags* tags,
+                std::string* owner) {
+  *description = r.String("description");
+  *tags = r.StringMap("tags");
+  *owner = r.String("owner");
+}
+
+ValueType ReadDtype(MapReader& r, std::string_view key) {
+  std::string text = r.String(key);
+  if (text.empty()) return {};
+  Result<ValueType> type = ParseValueType(text);
+  if (!type.ok()) {
+    r.FieldError(key, type.status().message());
+    return {};
+  }
+  return *type;
+}
+
+void ParseEntity(const YAML::Node& node, const std::string& file,
+                 FeatureRepo* repo, Diagnostics* diag) {
+  MapReader r(node, file, "entity", KeysOf("entities"), diag);
+  if (!r.valid()) return;
+  Entity e;
+  e.name = ReadName(r);
+  e.location = {file, r.line()};
+  e.join_keys = r.StringList("join_keys");
+  if (r.Has("join_keys") && e.join_keys.empty()) {
+    r.FieldError("join_keys", "must list at least one join key");
+  }
+  for (const auto& key : e.join_keys) {
+    if (!IsIdentifier(key)) r.FieldError("join_keys", "`" + key + "` is not a valid column name");
+  }
+  if (e.join_keys.empty() && !e.name.empty()) e.join_keys = {e.name};
+  e.value_type = ReadDtype(r, "value_type");
+  if (e.value_type.is_array) r.FieldError("value_type", "a join key cannot be an array");
+  ReadCommon(r, &e.description, &e.tags, &e.owner);
+  repo->entities.push_back(std::move(e));
+}
+
+std::optional<FileFormat> FormatFromPath(const std::string& path) {
+  auto ends = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends(".parquet") || ends(".pq")) return FileFormat::kParquet;
+  if (ends(".csv") || ends(".csv.gz")) return FileFormat::kCsv;
+  return std::nullopt;
+}
+
+void ParseDataSource(const YAML::Node& node, const std::string& file,
+                     FeatureRepo* repo, Diagnostics* diag) {
+  MapReader r(node, file, "data source", KeysOf("data_sources"), diag);
+  if (!r.valid()) return;
+  DataSource s;
+  s.name = ReadName(r);
+  s.location = {file, r.line()};
+  std::string type = r.String("type");
+  // Fields that belong to other kinds of source are errors, not ignored.
+  auto forbid = [&](std::string_view key, std::string_view kinds) {
+    if (r.Has(key)) {
+      r.FieldError(key, "only applies to " + std::string(kinds) +
+                            " sources, not to `" + type + "`");
+    }
+  };
+  auto require = [&](std::string_view key) {
+    if (!r.Has(key)) {
+      r.ObjectError("missing field `" + std::string(key) + "`, required for `" +
+                    type + "` sources");
+    }
+  };
+  if (type == "file") {
+    s.kind = DataSourceKind::kFile;
+    require("path");
+    require("timestamp_field");
+    forbid("batch_source", "push");
+    forbid("model", "model");
+    s.path = r.String("path");
+    std::string format = r.String("file_format");
+    if (format.empty()) {
+      auto f = FormatFromPath(s.path);
+      if (f) {
+        s.file_format = *f;
+      } else if (!s.path.empty()) {
+        r.FieldError("path", "cannot tell the format from `" + s.path +
+                                 "`; end it in .parquet or .csv, or set `file_format`");
+      }
+    } else if (format == "parquet") {
+      s.file_format = FileFormat::kParquet;
+    } else if (format == "csv") {
+      s.file_format = FileFormat::kCsv;
+    } else {
+      r.FieldError("file_format", "unknown format `" + format + "` (parquet or csv)");
+    }
+  } else if (type == "push") {
+    s.kind = DataSourceKind::kPush;
+    require("batch_source");
+    for (auto key : {"path", "file_format", "model", "timestamp_field",
+                     "created_timestamp_column", "field_mapping"}) {
+      if (r.Has(key)) {
+        r.FieldError(key, "a push source takes its columns and timestamps from its "
+                          "`batch_source`; set this there");
+      }
+    }
+    s.batch_source = r.String("batch_source");
+  } else if (type == "model") {
+    s.kind = DataSourceKind::kModel;
+    require("model");
+    require("timestamp_field");
+    forbid("path", "file");
+    forbid("file_format", "file");
+    forbid("batch_source", "push");
+    s.model = r.String("model");
+  } else if (!type.empty()) {
+    r.FieldError("type", "unknown source type `" + type + "` (file, push or model)");
+  }
+  s.timestamp_field = r.String("timestamp_field");
+  s.created_timestamp_column = r.String("created_timestamp_column");
+  s.field_mapping = r.StringMap("field_mapping");
+  ReadCommon(r, &s.description, &s.tags, &s.owner);
+  repo->data_sources.push_back(std::move(s));
+}
+
+void ParseFeatureView(const YAML::Node& node, const std::string& file,
+                      FeatureRepo* repo, Diagnostics* diag) {
+  MapReader r(node, file, "feature view", KeysOf("feature_views"), diag);
+  if (!r.valid()) return;
+  FeatureView v;
+  v.name = ReadName(r);
+  v.location = {file, r.line()};
+  v.entities = r.StringList("entities");
+  std::string ttl = r.String("ttl");
+  if (!ttl.empty()) {
+    Result<Duration> d = ParseDuration(ttl);
+    if (d.ok()) {
+      v.ttl = *d;
+    } else {
+      r.FieldError("ttl", d.status().message());
+    }
+  }
+  YAML::Node schema = r.Get("schema");
+  if (schema.IsDefined() && !schema.IsNull()) {
+    if (!schema.IsSequence()) {
+      r.FieldError("schema", "expected a list of {name, dtype}, found " +
+                                 std::string(NodeKindName(schema)));
+    } else if (schema.size() == 0) {
+      r.FieldError("schema", "must list at least one field");
+    }
+    std::set<std::string> names;
+    for (const auto& item : schema.IsSequence() ? schema : YAML::Node()) {
+      MapReader fr(item, file, "feature view '" + v.name + "' field", FieldKeys(), diag);
+      if (!fr.valid()) continue;
+      Field f;
+      f.location = {file, fr.line()};
+      f.name = fr.String("name");
+      if (!f.name.empty()) {
+        if (!IsIdentifier(f.name)) {
+          fr.FieldError("name", "`" + f.name + "` is not a valid column name");
+        }
+        if (!names.insert(f.name).second) {
+          fr.FieldError("name", "`" + f.name + "` is listed twice in the schema");
+        }
+      }
+      f.dtype = ReadDtype(fr, "dtype");
+      f.description = fr.String("description");
+      f.tags = fr.StringMap("tags");
+      v.schema.push_back(std::move(f));
+    }
+  }
+  v.source = r.String("source");
+  v.online = r.Bool("online").value_or(true);
+  ReadCommon(r, &v.description, &v.tags, &v.owner);
+  repo->feature_views.push_back(std::move(v));
+}
+
+void ParseFeatureService(const YAML::Node& node, const std::string& file,
+                         FeatureRepo* repo, Diagnostics* diag) {
+  MapReader r(node, file, "feature service", KeysOf("feature_services"), diag);
+  if (!r.valid()) return;
+  FeatureService s;
+  s.name = ReadName(r);
+  s.location = {file, r.line()};
+  YAML::Node features = r.Get("features");
+  if (features.IsDefined() && !features.IsNull()) {
+    if (!features.IsSequence() || features.size() == 0) {
+      r.FieldError("features", "expected a non-empty list of feature view names "
+                               "or {feature_view, features} items");
+    }
+    for (const auto& item : features.IsSequence() ? features : YAML::Node()) {
+      FeatureServiceItem entry;
+      if (item.IsScalar()) {
+        entry.feature_view = item.Scalar();
+      } else {
+        MapReader ir(item, file, "feature service '" + s.name + "' item",
+                     ServiceItemKeys(), diag);
+        if (!ir.valid()) continue;
+        entry.feature_view = ir.String("feature_view");
+        entry.features = ir.StringList("features");
+        if (ir.Has("features") && entry.features.empty()) {
+          ir.FieldError("features", "must list at least one feature, or be left out for all");
+        }
+      }
+      s.features.push_back(std::move(entry));
+    }
+  }
+  ReadCommon(r, &s.description, &s.tags, &s.owner);
+  repo->feature_services.push_back(std::move(s));
+}
+
+using SectionParser = void (*)(const YAML::Node&, const std::string&,
+                               FeatureRepo*, Diagnostics*);
+
+SectionParser ParserFor(std::string_view section) {
+  if (section == "entities") return ParseEntity;
+  if (section == "data_sources") return ParseDataSource;
+  if (section == "feature_views") return ParseFeatureView;
+  return ParseFeatureService;
+}
+
+}  // namespace
+
+void ParseDefinitionFile(const YAML::Node& root, const std::string& rel_path,
+                         FeatureRepo* repo, Diagnostics* diag) {
+  if (root.IsNull() || !root.IsDefined()) return;  // an empty file
+  if (!root.IsMap()) {
+    diag->Error(rel_path, LineOf(root),
+                "a definition file must be a mapping with the lists entities, "
+                "data_sources, feature_views and feature_services; found " +
+                    std::string(NodeKindName(root)));
+    return;
+  }
+  std::vector<KeySpec> top;
+  for (const auto& s : DefinitionSections()) top.push_back({s.key, false, s.object});
+  MapReader reader(root, rel_path, "definition file", top, diag);
+  for (const auto& section : DefinitionSections()) {
+    YAML::Node list = reader.Get(section.key);
+    if (!list.IsDefined() || list.IsNull()) continue;
+    if (!list.IsSequence()) {
+      reader.FieldError(section.key, "expected a list of " + std::string(section.object) +
+                                         " definitions, found " +
+                                         std::string(NodeKindName(list)));
+      continue;
+    }
+    SectionParser parse = ParserFor(section.key);
+    for (const auto& item : list) parse(item, rel_path, repo, diag);
+  }
+}
+
+}  // namespace larder::repo

@@ -1,0 +1,162 @@
+// LoadFeatureRepo: finds a repo's files, parses them and validates the result.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "larder/repo.h"
+#include "repo/definition_parser.h"
+#include "repo/diagnostics.h"
+#include "repo/names.h"
+#include "repo/yaml_reader.h"
+
+namespace larder {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kModelsDir = "models";
+
+template <typename T>
+const T* FindByName(const std::vector<T>& items, std::string_view name) {
+  auto it = std::lower_bound(items.begin(), items.end(), name,
+                             [](const T& item, std::string_view n) { return item.name < n; });
+  return it != items.end() && it->name == name ? &*it : nullptr;
+}
+
+template <typename T>
+void SortByName(std::vector<T>* items) {
+  std::stable_sort(items->begin(), items->end(),
+                   [](const T& a, const T& b) { return a.name < b.name; });
+}
+
+std::string Relative(const fs::path& path, const fs::path& root) {
+  return path.lexically_relative(root).generic_string();
+}
+
+// Directories that hold state or tooling rather than definitions.
+bool SkipDirectory(const fs::path& dir, const fs::path& root,
+                   const fs::path& registry_dir) {
+  std::string name = dir.filename().string();
+  if (name.starts_with(".") || name == "__pycache__" || name == "node_modules") return true;
+  if (dir == root / "data") return true;
+  return !registry_dir.empty() && dir == registry_dir;
+}
+
+std::string ReadWholeFile(const fs::path& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  *ok = static_cast<bool>(in) || in.eof();
+  return text.str();
+}
+
+// Moves schema fields named like a join key of the view's entities into
+// entity_columns: Feast lets a schema list entity columns beside features.
+void SplitEntityColumns(FeatureRepo* repo) {
+  for (auto& view : repo->feature_views) {
+    std::vector<Field> features;
+    for (auto& field : view.schema) {
+      bool is_key = false;
+      for (const auto& entity_name : view.entities) {
+        const Entity* entity = repo->FindEntity(entity_name);
+        if (entity == nullptr) continue;
+        is_key = is_key || std::find(entity->join_keys.begin(), entity->join_keys.end(),
+                                     field.name) != entity->join_keys.end();
+      }
+      (is_key ? view.entity_columns : features).push_back(std::move(field));
+    }
+    view.schema = std::move(features);
+  }
+}
+
+}  // namespace
+
+const Entity* FeatureRepo::FindEntity(std::string_view name) const {
+  return FindByName(entities, name);
+}
+const DataSource* FeatureRepo::FindDataSource(std::string_view name) const {
+  return FindByName(data_sources, name);
+}
+const SqlModel* FeatureRepo::FindModel(std::string_view name) const {
+  return FindByName(models, name);
+}
+const FeatureView* FeatureRepo::FindFeatureView(std::string_view name) const {
+  return FindByName(feature_views, name);
+}
+const FeatureService* FeatureRepo::FindFeatureService(std::string_view name) const {
+  return FindByName(feature_services, name);
+}
+
+Result<FeatureRepo> LoadFeatureRepo(const std::string& repo_dir,
+                                    const LoadOptions& options) {
+  std::error_code ec;
+  fs::path root = fs::weakly_canonical(fs::absolute(repo_dir, ec), ec);
+  if (ec || !fs::is_directory(root, ec)) {
+    return Status::NotFound("feature repo directory " + repo_dir + " does not exist");
+  }
+  LARDER_ASSIGN_OR_RETURN(RepoConfig config, LoadRepoConfig(root.string()));
+
+  FeatureRepo repo;
+  repo.root = root.string();
+  repo.config = std::move(config);
+  fs::path registry = fs::path(repo.config.registry);
+  if (registry.is_relative()) registry = root / registry;
+  fs::path registry_dir = registry.lexically_normal().parent_path();
+
+  // Collect files in a stable order so messages and results are repeatable.
+  std::vector<fs::path> yaml_files;
+  std::vector<fs::path> model_files;
+  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
+  if (ec) return Status::IOError("cannot list " + root.string() + ": " + ec.message());
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return Status::IOError("cannot list " + root.string() + ": " + ec.message());
+    const fs::path& path = it->path();
+    if (it->is_directory(ec)) {
+      if (SkipDirectory(path, root, registry_dir)) it.disable_recursion_pending();
+      continue;
+    }
+    std::string ext = path.extension().string();
+    std::string rel = Relative(path, root);
+    if ((ext == ".yaml" || ext == ".yml") && rel != "feature_store.yaml") {
+      yaml_files.push_back(path);
+    } else if (ext == ".sql" && rel.starts_with(std::string(kModelsDir) + "/")) {
+      model_files.push_back(path);
+    }
+  }
+  std::sort(yaml_files.begin(), yaml_files.end());
+  std::sort(model_files.begin(), model_files.end());
+
+  repo::Diagnostics diag;
+  for (const auto& path : yaml_files) {
+    std::string rel = Relative(path, root);
+    std::optional<YAML::Node> node = repo::ParseYamlFile(path.string(), rel, &diag);
+    if (node) repo::ParseDefinitionFile(*node, rel, &repo, &diag);
+  }
+  for (const auto& path : model_files) {
+    std::string rel = Relative(path, root);
+    SqlModel model;
+    model.name = path.stem().string();
+    model.location = {rel, 0};
+    if (!repo::IsIdentifier(model.name)) {
+      diag.Error(rel, 0, "sql model name `" + model.name +
+                             "` (from the file name) must use letters, digits and underscores");
+    }
+    bool ok = false;
+    model.sql = ReadWholeFile(path, &ok);
+    if (!ok) diag.Error(rel, 0, "cannot read the file");
+    repo.models.push_back(std::move(model));
+  }
+  LARDER_RETURN_IF_ERROR(diag.ToStatus("feature repo " + repo.root + " is invalid"));
+
+  SortByName(&repo.entities);
+  SortByName(&repo.data_sources);
+  SortByName(&repo.models);
+  SortByName(&repo.feature_views);
+  SortByName(&repo.feature_services);
+  SplitEntityColumns(&repo);
+  LARDER_RETURN_IF_ERROR(ValidateFeatureRepo(repo, options));
+  return repo;
+}
+
+}  // namespace larder

@@ -1,0 +1,336 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "larder/repo.h"
+#include "support/test_util.h"
+
+namespace larder {
+namespace {
+
+using ::larder::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr char kConfig[] = "project: test_project\n";
+
+constexpr char kEntities[] =
+    "entities:\n"
+    "  - name: user\n"
+    "    join_keys: [user_id]\n"
+    "    value_type: Int64\n";
+
+constexpr char kSource[] =
+    "data_sources:\n"
+    "  - name: users_source\n"
+    "    type: file\n"
+    "    path: data/users.parquet\n"
+    "    timestamp_field: signup_date\n";
+
+constexpr char kView[] =
+    "feature_views:\n"
+    "  - name: user_features\n"
+    "    entities: [user]\n"
+    "    ttl: 365d\n"
+    "    schema:\n"
+    "      - {name: user_id, dtype: Int64}\n"
+    "      - {name: country, dtype: String}\n"
+    "      - {name: age, dtype: Int64}\n"
+    "    source: users_source\n";
+
+constexpr char kService[] =
+    "feature_services:\n"
+    "  - name: svc\n"
+    "    features:\n"
+    "      - feature_view: user_features\n"
+    "        features: [country]\n";
+
+// A repo with one of each object; tests overwrite a file to break it.
+class RepoLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Write("feature_store.yaml", kConfig);
+    dir_.Write("entities.yaml", kEntities);
+    dir_.Write("sources.yaml", kSource);
+    dir_.Write("views.yaml", kView);
+    dir_.Write("services.yaml", kService);
+    columns_ = {{"user_id", "BIGINT"}, {"country", "VARCHAR"},
+                {"age", "BIGINT"},     {"signup_date", "TIMESTAMP WITH TIME ZONE"}};
+  }
+
+  LoadOptions WithFakeSchema() {
+    LoadOptions options;
+    options.schema_resolver = [this](const DataSource&, const std::string& path)
+        -> Result<std::vector<ColumnInfo>> {
+      if (path.find("missing") != std::string::npos) {
+        return Status::NotFound("no file matches " + path);
+      }
+      std::vector<ColumnInfo> out;
+      for (const auto& [name, type] : columns_) out.push_back({name, type});
+      return out;
+    };
+    return options;
+  }
+
+  // Loads the repo and returns the error message; fails the test if it loads.
+  std::string LoadError(const LoadOptions& options = {}) {
+    Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path(), options);
+    EXPECT_FALSE(repo.ok()) << "the repo loaded but should not have";
+    if (repo.ok()) return "";
+    EXPECT_EQ(repo.status().code(), StatusCode::kInvalidArgument);
+    return repo.status().message();
+  }
+
+  TempDir dir_;
+  std::map<std::string, std::string> columns_;
+};
+
+TEST_F(RepoLoaderTest, LoadsAValidRepo) {
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path(), WithFakeSchema());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  EXPECT_EQ(repo->config.project, "test_project");
+  EXPECT_EQ(repo->config.registry, "data/registry.db");
+  EXPECT_EQ(repo->config.online_store.type, "rocksdb");
+  ASSERT_EQ(repo->entities.size(), 1u);
+  EXPECT_EQ(repo->entities[0].join_keys, std::vector<std::string>{"user_id"});
+  const FeatureView* view = repo->FindFeatureView("user_features");
+  ASSERT_NE(view, nullptr);
+  EXPECT_EQ(view->ttl.micros, 365 * Duration::kDay);
+  // The join key listed in the schema is an entity column, not a feature.
+  ASSERT_EQ(view->schema.size(), 2u);
+  EXPECT_EQ(view->schema[0].name, "country");
+  ASSERT_EQ(view->entity_columns.size(), 1u);
+  EXPECT_EQ(view->entity_columns[0].name, "user_id");
+  EXPECT_EQ(view->location.file, "views.yaml");
+  EXPECT_EQ(view->location.line, 2);
+  const FeatureService* svc = repo->FindFeatureService("svc");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ(svc->features[0].features, std::vector<std::string>{"country"});
+}
+
+TEST_F(RepoLoaderTest, MalformedYamlNamesFileAndLine) {
+  dir_.Write("views.yaml", "feature_views:\n  - name: [unclosed\n");
+  EXPECT_THAT(LoadError(), HasSubstr("views.yaml:3: malformed YAML"));
+}
+
+TEST_F(RepoLoaderTest, UnknownKeyIsNamed) {
+  dir_.Write("entities.yaml", std::string(kEntities) + "    colour: blue\n");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("entities.yaml:5: entity 'user': unknown field `colour`"));
+  EXPECT_THAT(err, HasSubstr("accepted: name, join_keys"));
+}
+
+TEST_F(RepoLoaderTest, UnknownTopLevelSectionIsNamed) {
+  dir_.Write("extra.yaml", "feature_tables: []\n");
+  EXPECT_THAT(LoadError(), HasSubstr("extra.yaml:1: definition file: unknown field `feature_tables`"));
+}
+
+TEST_F(RepoLoaderTest, UnknownConfigKeyIsNamed) {
+  dir_.Write("feature_store.yaml", "project: p\nonline_stor:\n  type: redis\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
+  ASSERT_FALSE(repo.ok());
+  EXPECT_THAT(repo.status().message(), HasSubstr("feature_store.yaml:2"));
+  EXPECT_THAT(repo.status().message(), HasSubstr("unknown field `online_stor`"));
+}
+
+TEST_F(RepoLoaderTest, UnknownStoreOptionAndTypeAreNamed) {
+  dir_.Write("feature_store.yaml",
+             "project: p\nonline_store:\n  type: redis\n  hostname: x\n"
+             "offline_store:\n  type: bigquery\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
+  ASSERT_FALSE(repo.ok());
+  EXPECT_THAT(repo.status().message(), HasSubstr("feature_store.yaml:4: section `online_store`: unknown field `hostname`"));
+  EXPECT_THAT(repo.status().message(), HasSubstr("unknown type `bigquery`"));
+}
+
+TEST_F(RepoLoaderTest, BadProjectNameAndSerializationVersion) {
+  dir_.Write("feature_store.yaml", "project: my-project\nentity_key_serialization_version: 7\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
+  ASSERT_FALSE(repo.ok());
+  EXPECT_THAT(repo.status().message(), HasSubstr("field `project`: `my-project` is not a valid name"));
+  EXPECT_THAT(repo.status().message(), HasSubstr("must be 2 or 3"));
+}
+
+TEST_F(RepoLoaderTest, MissingConfigIsNotFound) {
+  TempDir empty;
+  Result<FeatureRepo> repo = LoadFeatureRepo(empty.path());
+  ASSERT_FALSE(repo.ok());
+  EXPECT_EQ(repo.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(repo.status().message(), HasSubstr("no feature_store.yaml"));
+}
+
+TEST_F(RepoLoaderTest, DuplicateNamesAcrossFilesNameBothPlaces) {
+  dir_.Write("more_entities.yaml", kEntities);
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("more_entities.yaml:2: entity 'user' is defined twice; first at entities.yaml:2"));
+}
+
+TEST_F(RepoLoaderTest, DuplicateKeyInOneMapping) {
+  dir_.Write("entities.yaml", std::string(kEntities) + "    value_type: String\n");
+  EXPECT_THAT(LoadError(), HasSubstr("entities.yaml:5: entity 'user': field `value_type` is given twice"));
+}
+
+TEST_F(RepoLoaderTest, MissingRequiredField) {
+  dir_.Write("views.yaml",
+             "feature_views:\n  - name: v\n    schema:\n      - {name: country, dtype: String}\n");
+  EXPECT_THAT(LoadError(), HasSubstr("views.yaml:2: feature view 'v': missing required field `source`"));
+}
+
+TEST_F(RepoLoaderTest, UnknownReferences) {
+  dir_.Write("views.yaml",
+             "feature_views:\n"
+             "  - name: v\n    entities: [customer]\n    source: nowhere\n"
+             "    schema: [{name: country, dtype: String}]\n");
+  dir_.Write("services.yaml",
+             "feature_services:\n  - name: svc\n    features: [ghost_view]\n");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("views.yaml:2: feature view 'v': field `entities`: unknown entity 'customer'"));
+  EXPECT_THAT(err, HasSubstr("field `source`: unknown data source 'nowhere'"));
+  EXPECT_THAT(err, HasSubstr("services.yaml:2: feature service 'svc': field `features`: unknown feature view 'ghost_view'"));
+}
+
+TEST_F(RepoLoaderTest, UnknownDtypeNamesTheFieldLine) {
+  dir_.Write("views.yaml",
+             "feature_views:\n  - name: v\n    entities: [user]\n    source: users_source\n"
+             "    schema:\n      - {name: country, dtype: String}\n      - {name: age, dtype: Integer}\n");
+  dir_.Write("services.yaml", "");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("views.yaml:7: feature view 'v' field 'age': field `dtype`: unknown dtype 'Integer'"));
+}
+
+TEST_F(RepoLoaderTest, BadAndNegativeDurations) {
+  for (const char* ttl : {"5w", "-1d", "1.5h", "forever"}) {
+    dir_.Write("views.yaml", std::string(kView).replace(std::string(kView).find("365d"), 4, ttl));
+    std::string err = LoadError();
+    EXPECT_THAT(err, HasSubstr("views.yaml:4: feature view 'user_features': field `ttl`: bad duration"))
+        << ttl;
+  }
+  dir_.Write("views.yaml", std::string(kView).replace(std::string(kView).find("365d"), 4, "-1d"));
+  EXPECT_THAT(LoadError(), HasSubstr("cannot be negative"));
+}
+
+TEST_F(RepoLoaderTest, JoinKeyMissingFromSourceFile) {
+  columns_.erase("user_id");
+  std::string err = LoadError(WithFakeSchema());
+  EXPECT_THAT(err, HasSubstr("views.yaml:2: feature view 'user_features': join key `user_id` of entity 'user' is not a column of data source 'users_source' (data/users.parquet"));
+}
+
+TEST_F(RepoLoaderTest, FeatureMissingFromSourceFile) {
+  columns_.erase("country");
+  std::string err = LoadError(WithFakeSchema());
+  EXPECT_THAT(err, HasSubstr("views.yaml:7: feature view 'user_features': feature `country` is not a column"));
+}
+
+TEST_F(RepoLoaderTest, FeatureTypeDisagreesWithFile) {
+  columns_["age"] = "VARCHAR";
+  std::string err = LoadError(WithFakeSchema());
+  EXPECT_THAT(err, HasSubstr("feature `age` is declared Int64 but column `age` in data/users.parquet is VARCHAR"));
+}
+
+TEST_F(RepoLoaderTest, TimestampFieldMustBeATimeColumn) {
+  columns_["signup_date"] = "VARCHAR";
+  EXPECT_THAT(LoadError(WithFakeSchema()),
+              HasSubstr("sources.yaml:2: data source 'users_source': field `timestamp_field`: column `signup_date` is VARCHAR"));
+}
+
+TEST_F(RepoLoaderTest, FieldMappingRenamesColumns) {
+  columns_.erase("country");
+  columns_["nation"] = "VARCHAR";
+  dir_.Write("sources.yaml", std::string(kSource) + "    field_mapping: {nation: country}\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path(), WithFakeSchema());
+  EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+}
+
+TEST_F(RepoLoaderTest, MissingFileIsNamed) {
+  dir_.Write("sources.yaml",
+             "data_sources:\n  - name: users_source\n    type: file\n"
+             "    path: data/missing.parquet\n    timestamp_field: signup_date\n");
+  EXPECT_THAT(LoadError(WithFakeSchema()),
+              HasSubstr("sources.yaml:2: data source 'users_source': field `path`: no file matches"));
+}
+
+TEST_F(RepoLoaderTest, ServiceNamingMissingFeature) {
+  dir_.Write("services.yaml",
+             "feature_services:\n  - name: svc\n    features:\n"
+             "      - {feature_view: user_features, features: [country, shoe_size]}\n");
+  EXPECT_THAT(LoadError(), HasSubstr("services.yaml:2: feature service 'svc': field `features`: feature view 'user_features' has no feature `shoe_size`"));
+}
+
+TEST_F(RepoLoaderTest, PushAndModelSourceReferences) {
+  dir_.Write("more_sources.yaml",
+             "data_sources:\n"
+             "  - {name: pushed, type: push, batch_source: nothing}\n"
+             "  - {name: modelled, type: model, model: absent, timestamp_field: ts}\n"
+             "  - {name: wrong, type: push, batch_source: users_source, path: x.parquet}\n");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("more_sources.yaml:4: data source 'wrong': field `path`: a push source takes"));
+}
+
+TEST_F(RepoLoaderTest, PushAndModelSourceUnknownTargets) {
+  dir_.Write("more_sources.yaml",
+             "data_sources:\n"
+             "  - {name: pushed, type: push, batch_source: nothing}\n"
+             "  - {name: modelled, type: model, model: absent, timestamp_field: ts}\n");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("data source 'pushed': field `batch_source`: unknown data source 'nothing'"));
+  EXPECT_THAT(err, HasSubstr("data source 'modelled': field `model`: no SQL model 'absent' (expected models/absent.sql)"));
+}
+
+TEST_F(RepoLoaderTest, ReportsEveryErrorAtOnce) {
+  dir_.Write("entities.yaml",
+             "entities:\n  - {name: user, join_keys: [user_id], value_type: Int65}\n"
+             "  - {name: 9lives, value_type: Int64}\n");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("(2 errors)"));
+  EXPECT_THAT(err, HasSubstr("unknown dtype 'Int65'"));
+  EXPECT_THAT(err, HasSubstr("`9lives` is not a valid name"));
+}
+
+TEST_F(RepoLoaderTest, ModelsAreRegisteredFromModelsDir) {
+  dir_.Write("models/daily_counts.sql", "SELECT 1 AS x\n");
+  dir_.Write("models/bad-name.sql", "SELECT 1\n");
+  EXPECT_THAT(LoadError(), HasSubstr("models/bad-name.sql: sql model name `bad-name`"));
+  std::filesystem::remove(dir_.Join("models/bad-name.sql"));
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  ASSERT_EQ(repo->models.size(), 1u);
+  EXPECT_EQ(repo->models[0].name, "daily_counts");
+  EXPECT_EQ(repo->models[0].sql, "SELECT 1 AS x\n");
+}
+
+TEST_F(RepoLoaderTest, DataAndHiddenDirectoriesAreNotScanned) {
+  dir_.Write("data/junk.yaml", "not: [a, definition]\n");
+  dir_.Write(".venv/junk.yaml", "also: not\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
+  EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+}
+
+TEST(BookRecsExample, DeclaresTheWorkshopObjects) {
+  Result<FeatureRepo> repo =
+      LoadFeatureRepo(::larder::testing::SourceDir() + "/examples/book_recs");
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  EXPECT_EQ(repo->entities.size(), 2u);
+  EXPECT_EQ(repo->feature_views.size(), 7u);
+  EXPECT_EQ(repo->feature_services.size(), 4u);
+  EXPECT_EQ(repo->models.size(), 5u);
+  auto views_of = [&](const char* service) {
+    std::vector<std::string> names;
+    for (const auto& item : repo->FindFeatureService(service)->features) {
+      names.push_back(item.feature_view);
+    }
+    return names;
+  };
+  EXPECT_EQ(views_of("model_v1"),
+            (std::vector<std::string>{"book_features", "user_features", "user_age_features"}));
+  EXPECT_EQ(views_of("model_v4"),
+            (std::vector<std::string>{"book_features", "user_features", "book_agg_rating_features",
+                                      "user_agg_rating_features", "agg_user_features_1d",
+                                      "avg_book_category_rating_features"}));
+  EXPECT_EQ(repo->FindFeatureView("user_features")->ttl.micros, 1095 * Duration::kDay);
+  EXPECT_EQ(repo->FindFeatureView("book_features")->ttl.micros, 54750 * Duration::kDay);
+  EXPECT_EQ(repo->FindEntity("book")->join_keys, std::vector<std::string>{"isbn"});
+}
+
+}  // namespace
+}  // namespace larder

@@ -1,0 +1,281 @@
+// ValidateFeatureRepo: the checks that span objects, and the checks of
+// definitions against the data files they read.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "larder/repo.h"
+#include "repo/diagnostics.h"
+
+namespace larder {
+namespace {
+
+template <typename T>
+void CheckUnique(const std::vector<T>& items, std::string_view kind,
+                 repo::Diagnostics* diag) {
+  std::map<std::string, const T*> seen;
+  for (const auto& item : items) {
+    auto [it, inserted] = seen.emplace(item.name, &item);
+    if (!inserted) {
+      const SourceLocation& first = it->second->location;
+      diag->Error(item.location.file, item.location.line,
+                  std::string(kind) + " '" + item.name + "' is defined twice; first at " +
+                      first.file + ":" + std::to_string(first.line));
+    }
+  }
+}
+
+// True when a column of engine type `column_type` (DuckDB's names) can hold
+// values of `dtype` without loss of meaning.
+bool Compatible(const ValueType& dtype, std::string_view column_type) {
+  if (dtype.is_array) {
+    if (!column_type.ends_with("[]")) return false;
+    ValueType inner = dtype;
+    inner.is_array = false;
+    return Compatible(inner, column_type.substr(0, column_type.size() - 2));
+  }
+  if (column_type.ends_with("[]")) return false;
+  auto any_of = [&](std::initializer_list<std::string_view> names) {
+    return std::find(names.begin(), names.end(), column_type) != names.end();
+  };
+  const std::initializer_list<std::string_view> kSmallInts = {
+      "TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT"};
+  const std::initializer_list<std::string_view> kBigInts = {"BIGINT", "UINTEGER"};
+  switch (dtype.scalar) {
+    case ScalarType::kInt32:
+      return any_of(kSmallInts);
+    case ScalarType::kInt64:
+      return any_of(kSmallInts) || any_of(kBigInts);
+    case ScalarType::kFloat32:
+    case ScalarType::kFloat64:
+      return any_of({"FLOAT", "DOUBLE"}) || column_type.starts_with("DECIMAL") ||
+             any_of(kSmallInts) || any_of(kBigInts);
+    case ScalarType::kString:
+      return column_type == "VARCHAR";
+    case ScalarType::kBytes:
+      return column_type == "BLOB";
+    case ScalarType::kBool:
+      return column_type == "BOOLEAN";
+    case ScalarType::kUnixTimestamp:
+      return column_type.starts_with("TIMESTAMP") || column_type == "DATE";
+  }
+  return false;
+}
+
+bool IsTimeType(std::string_view column_type) {
+  return column_type.starts_with("TIMESTAMP") || column_type == "DATE";
+}
+
+// The columns a view sees from a file source: after field_mapping.
+struct SourceColumns {
+  std::string described;                        // "data/raw/users.parquet"
+  std::map<std::string, std::string> raw;       // name -> type, as in the file
+  std::map<std::string, std::string> mapped;    // name -> type, after mapping
+  std::string ListMapped() const {
+    std::string out;
+    for (const auto& [name, type] : mapped) out += (out.empty() ? "" : ", ") + name;
+    return out;
+  }
+};
+
+class Validator {
+ public:
+  Validator(const FeatureRepo& repo, const LoadOptions& options, repo::Diagnostics* diag)
+      : repo_(repo), options_(options), diag_(diag) {}
+
+  void Run() {
+    CheckUnique(repo_.entities, "entity", diag_);
+    CheckUnique(repo_.data_sources, "data source", diag_);
+    CheckUnique(repo_.models, "sql model", diag_);
+    CheckUnique(repo_.feature_views, "feature view", diag_);
+    CheckUnique(repo_.feature_services, "feature service", diag_);
+    for (const auto& e : repo_.entities) CheckEntity(e);
+    for (const auto& s : repo_.data_sources) CheckSource(s);
+    for (const auto& v : repo_.feature_views) CheckView(v);
+    for (const auto& s : repo_.feature_services) CheckService(s);
+  }
+
+ private:
+  void Error(const SourceLocation& loc, const std::string& message) {
+    diag_->Error(loc.file, loc.line, message);
+  }
+
+  void CheckEntity(const Entity& e) {
+    std::set<std::string> keys;
+    for (const auto& k : e.join_keys) {
+      if (!keys.insert(k).second) {
+        Error(e.location, "entity '" + e.name + "': field `join_keys`: `" + k +
+                              "` is listed twice");
+      }
+    }
+  }
+
+  void CheckSource(const DataSource& s) {
+    std::string what = "data source '" + s.name + "'";
+    if (s.kind == DataSourceKind::kPush) {
+      const DataSource* batch = repo_.FindDataSource(s.batch_source);
+      if (batch == nullptr) {
+        Error(s.location, what + ": field `batch_source`: unknown data source '" +
+                              s.batch_source + "'");
+      } else if (batch->kind == DataSourceKind::kPush) {
+        Error(s.location, what + ": field `batch_source`: '" + s.batch_source +
+                              "' is a push source; it must be a file or model source");
+      }
+    }
+    if (s.kind == DataSourceKind::kModel && repo_.FindModel(s.model) == nullptr) {
+      Error(s.location, what + ": field `model`: no SQL model '" + s.model +
+                            "' (expected models/" + s.model + ".sql)");
+    }
+    if (s.kind == DataSourceKind::kFile) Columns(s);  // reports unreadable files
+  }
+
+  void CheckView(const FeatureView& v) {
+    std::string what = "feature view '" + v.name + "'";
+    std::set<std::string> seen_entities;
+    for (const auto& name : v.entities) {
+      if (!seen_entities.insert(name).second) {
+        Error(v.location, what + ": field `entities`: '" + name + "' is listed twice");
+      } else if (repo_.FindEntity(name) == nullptr) {
+        Error(v.location, what + ": field `entities`: unknown entity '" + name + "'");
+      }
+    }
+    if (v.schema.empty()) {
+      Error(v.location, what + ": field `schema`: lists no features (only join keys)");
+    }
+    for (const auto& col : v.entity_columns) {
+      for (const auto& name : v.entities) {
+        const Entity* e = repo_.FindEntity(name);
+        if (e == nullptr) continue;
+        bool is_key = std::find(e->join_keys.begin(), e->join_keys.end(), col.name) !=
+                      e->join_keys.end();
+        if (is_key && !(col.dtype == e->value_type)) {
+          Error(col.location, what + ": field '" + col.name + "': dtype " +
+                                  ValueTypeName(col.dtype) + " differs from entity '" +
+                                  e->name + "' value_type " + ValueTypeName(e->value_type));
+        }
+      }
+    }
+    const DataSource* source = repo_.FindDataSource(v.source);
+    if (source == nullptr) {
+      Error(v.location, what + ": field `source`: unknown data source '" + v.source + "'");
+      return;
+    }
+    // A push source's columns are those of its batch source.
+    const DataSource* data = source;
+    if (source->kind == DataSourceKind::kPush) data = repo_.FindDataSource(source->batch_source);
+    if (data == nullptr || data->kind != DataSourceKind::kFile) return;
+    const SourceColumns* cols = Columns(*data);
+    if (cols == nullptr) return;
+    std::string in = " is not a column of data source '" + data->name + "' (" +
+                     cols->described + "; columns: " + cols->ListMapped() + ")";
+    for (const auto& name : v.entities) {
+      const Entity* e = repo_.FindEntity(name);
+      if (e == nullptr) continue;
+      for (const auto& key : e->join_keys) {
+        if (!cols->mapped.contains(key)) {
+          Error(v.location, what + ": join key `" + key + "` of entity '" + e->name + "'" + in);
+        }
+      }
+    }
+    for (const auto& f : v.schema) {
+      auto it = cols->mapped.find(f.name);
+      if (it == cols->mapped.end()) {
+        Error(f.location, what + ": feature `" + f.name + "`" + in);
+      } else if (!Compatible(f.dtype, it->second)) {
+        Error(f.location, what + ": feature `" + f.name + "` is declared " +
+                              ValueTypeName(f.dtype) + " but column `" + f.name + "` in " +
+                              cols->described + " is " + it->second);
+      }
+    }
+  }
+
+  void CheckService(const FeatureService& s) {
+    std::string what = "feature service '" + s.name + "'";
+    std::set<std::string> views;
+    for (const auto& item : s.features) {
+      const FeatureView* v = repo_.FindFeatureView(item.feature_view);
+      if (v == nullptr) {
+        Error(s.location, what + ": field `features`: unknown feature view '" +
+                              item.feature_view + "'");
+        continue;
+      }
+      if (!views.insert(item.feature_view).second) {
+        Error(s.location, what + ": field `features`: feature view '" + item.feature_view +
+                              "' is listed twice; list its features once");
+      }
+      std::set<std::string> chosen;
+      for (const auto& f : item.features) {
+        bool exists = std::any_of(v->schema.begin(), v->schema.end(),
+                                  [&](const Field& field) { return field.name == f; });
+        if (!exists) {
+          Error(s.location, what + ": field `features`: feature view '" + v->name +
+                                "' has no feature `" + f + "`");
+        } else if (!chosen.insert(f).second) {
+          Error(s.location, what + ": field `features`: feature `" + v->name + ":" + f +
+                                "` is listed twice");
+        }
+      }
+    }
+  }
+
+  // The file source's columns, read once; nullptr (after reporting) when the
+  // files cannot be read, or when no resolver was given.
+  const SourceColumns* Columns(const DataSource& s) {
+    if (!options_.schema_resolver) return nullptr;
+    auto cached = columns_.find(s.name);
+    if (cached != columns_.end()) return cached->second ? &*cached->second : nullptr;
+    std::optional<SourceColumns>& slot = columns_[s.name];
+    std::filesystem::path path(s.path);
+    if (path.is_relative()) path = std::filesystem::path(repo_.root) / path;
+    Result<std::vector<ColumnInfo>> schema = options_.schema_resolver(s, path.string());
+    std::string what = "data source '" + s.name + "'";
+    if (!schema.ok()) {
+      Error(s.location, what + ": field `path`: " + schema.status().message());
+      return nullptr;
+    }
+    SourceColumns cols;
+    cols.described = s.path;
+    for (const auto& c : *schema) cols.raw[c.name] = c.type;
+    for (const auto& [from, to] : s.field_mapping) {
+      if (!cols.raw.contains(from)) {
+        Error(s.location, what + ": field `field_mapping`: `" + from +
+                              "` is not a column of " + s.path);
+      }
+    }
+    for (const auto& [name, type] : cols.raw) {
+      auto m = s.field_mapping.find(name);
+      cols.mapped[m == s.field_mapping.end() ? name : m->second] = type;
+    }
+    auto check_time = [&](std::string_view key, const std::string& column) {
+      if (column.empty()) return;
+      auto it = cols.raw.find(column);
+      if (it == cols.raw.end()) {
+        Error(s.location, what + ": field `" + std::string(key) + "`: `" + column +
+                              "` is not a column of " + s.path);
+      } else if (!IsTimeType(it->second)) {
+        Error(s.location, what + ": field `" + std::string(key) + "`: column `" + column +
+                              "` is " + it->second + ", not a timestamp or date");
+      }
+    };
+    check_time("timestamp_field", s.timestamp_field);
+    check_time("created_timestamp_column", s.created_timestamp_column);
+    slot = std::move(cols);
+    return &*slot;
+  }
+
+  const FeatureRepo& repo_;
+  const LoadOptions& options_;
+  repo::Diagnostics* diag_;
+  std::map<std::string, std::optional<SourceColumns>> columns_;
+};
+
+}  // namespace
+
+Status ValidateFeatureRepo(const FeatureRepo& repo, const LoadOptions& options) {
+  repo::Diagnostics diag;
+  Validator(repo, options, &diag).Run();
+  return diag.ToStatus("feature repo " + repo.root + " is invalid");
+}
+
+}  // namespace larder

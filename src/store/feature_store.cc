@@ -1,0 +1,101 @@
+#include "larder/feature_store.h"
+
+#include <filesystem>
+
+#include "offline/duckdb/file_schema.h"
+#include "registry/plan.h"
+
+namespace larder {
+namespace fs = std::filesystem;
+
+FeatureStore::FeatureStore(FeatureStoreOptions options, RepoConfig config,
+                           std::string root, std::string registry_path,
+                           std::unique_ptr<Registry> registry)
+    : options_(std::move(options)),
+      config_(std::move(config)),
+      root_(std::move(root)),
+      registry_path_(std::move(registry_path)),
+      registry_(std::move(registry)) {}
+
+FeatureStore::~FeatureStore() = default;
+
+Result<std::unique_ptr<FeatureStore>> FeatureStore::Open(
+    const FeatureStoreOptions& options) {
+  std::error_code ec;
+  fs::path root = fs::weakly_canonical(fs::absolute(options.repo_dir, ec), ec);
+  if (ec || !fs::is_directory(root, ec)) {
+    return Status::NotFound("feature repo directory " + options.repo_dir +
+                            " does not exist");
+  }
+  LARDER_ASSIGN_OR_RETURN(RepoConfig config, LoadRepoConfig(root.string()));
+  fs::path registry = config.registry;
+  if (registry.is_relative()) registry = root / registry;
+  return std::unique_ptr<FeatureStore>(
+      new FeatureStore(options, std::move(config), root.string(),
+                       registry.lexically_normal().string(), nullptr));
+}
+
+Result<FeatureRepo> FeatureStore::LoadDefinitions() const {
+  LoadOptions load;
+  if (options_.check_data_schemas) {
+    load.schema_resolver = [](const DataSource& source, const std::string& path) {
+      return duckdb::ReadFileSourceSchema(source, path);
+    };
+  }
+  return LoadFeatureRepo(root_, load);
+}
+
+// The registry file is created by the first apply, not by reads: `plan` and
+// the list commands must change nothing on disk.
+Result<RegistryPlan> FeatureStore::Plan() {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
+  std::error_code ec;
+  if (registry_ == nullptr && !fs::exists(registry_path_, ec)) {
+    LARDER_ASSIGN_OR_RETURN(DefinitionMap desired, RepoDefinitions(repo));
+    return DiffDefinitions({}, desired);
+  }
+  LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenRegistry());
+  return registry->Plan(repo);
+}
+
+Result<ApplyResult> FeatureStore::Apply() {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
+  LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenRegistry());
+  return registry->Apply(repo);
+}
+
+Status FeatureStore::Teardown() {
+  LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
+  return registry->Teardown(config_.project);
+}
+
+Result<FeatureRepo> FeatureStore::Registered() {
+  LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
+  return registry->Load(config_.project);
+}
+
+Result<std::string> FeatureStore::RegistryJson() {
+  LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
+  return registry->DumpJson(config_.project);
+}
+
+Result<Registry*> FeatureStore::OpenRegistry() {
+  if (registry_ == nullptr) {
+    RegistryOptions ro;
+    ro.path = registry_path_;
+    ro.lock_timeout = options_.lock_timeout;
+    LARDER_ASSIGN_OR_RETURN(registry_, Registry::Open(ro));
+  }
+  return registry_.get();
+}
+
+Result<Registry*> FeatureStore::OpenExistingRegistry() {
+  std::error_code ec;
+  if (registry_ == nullptr && !fs::exists(registry_path_, ec)) {
+    return Status::NotFound("project '" + config_.project + "' has not been applied (no registry at " +
+                            registry_path_ + "); run `larder apply` first");
+  }
+  return OpenRegistry();
+}
+
+}  // namespace larder

@@ -1,0 +1,253 @@
+// Runs the `larder` binary on temporary repos, as a user would.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "support/test_util.h"
+
+namespace larder {
+namespace {
+
+using ::larder::testing::CommandResult;
+using ::larder::testing::RunLarder;
+using ::larder::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
+namespace fs = std::filesystem;
+
+int CountLines(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.starts_with(prefix) ? 1 : 0;
+  return n;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(Cli, HelpListsEveryCommand) {
+  CommandResult r = RunLarder("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* cmd : {"init", "plan", "apply", "teardown", "entities list", "data-sources list",
+                          "feature-views list", "feature-views describe", "feature-services list",
+                          "registry-dump", "demo-data"}) {
+    EXPECT_THAT(r.out, HasSubstr(cmd)) << cmd;
+  }
+  CommandResult sub = RunLarder("demo-data --help");
+  EXPECT_EQ(sub.exit_code, 0);
+  EXPECT_THAT(sub.out, HasSubstr("--scale S"));
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(RunLarder("frobnicate").exit_code, 2);
+  CommandResult r = RunLarder("feature-views describe");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("takes NAME"));
+  r = RunLarder("apply --bogus");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown option `--bogus`"));
+  r = RunLarder("entities");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("larder entities list"));
+}
+
+TEST(Cli, MinimalRepoLifecycle) {
+  TempDir tmp;
+  std::string repo = tmp.Join("repo");
+  ASSERT_EQ(RunLarder("init " + repo).exit_code, 0);
+  std::string c = "-c " + repo + " ";
+
+  // plan reports creations and writes nothing.
+  CommandResult plan = RunLarder(c + "plan");
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("Created entity user"));
+  EXPECT_THAT(plan.out, HasSubstr("Created feature view user_stats"));
+  EXPECT_FALSE(fs::exists(repo + "/data/registry.db"));
+
+  CommandResult apply = RunLarder(c + "apply");
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_THAT(apply.out, HasSubstr("Created entity user\n"));
+  EXPECT_THAT(apply.out, HasSubstr("Created data source user_stats_source\n"));
+  EXPECT_THAT(apply.out, HasSubstr("Created feature view user_stats\n"));
+  EXPECT_THAT(apply.out, HasSubstr("Created feature service user_service\n"));
+  EXPECT_THAT(apply.out, HasSubstr("registry version 1"));
+  EXPECT_TRUE(fs::exists(repo + "/data/registry.db"));
+
+  CommandResult again = RunLarder(c + "apply");
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.out, HasSubstr("No changes"));
+  EXPECT_THAT(again.out, Not(HasSubstr("Created")));
+
+  CommandResult entities = RunLarder(c + "entities list");
+  EXPECT_EQ(entities.exit_code, 0);
+  EXPECT_THAT(entities.out, HasSubstr("user"));
+  EXPECT_THAT(entities.out, HasSubstr("user_id"));
+  EXPECT_THAT(entities.out, HasSubstr("Int64"));
+
+  CommandResult describe = RunLarder(c + "feature-views describe user_stats");
+  ASSERT_EQ(describe.exit_code, 0) << describe.err;
+  nlohmann::json view = nlohmann::json::parse(describe.out);
+  EXPECT_EQ(view["name"], "user_stats");
+  EXPECT_EQ(view["ttl"], "30d");
+  EXPECT_EQ(RunLarder(c + "feature-views describe nope").exit_code, 1);
+
+  CommandResult dump = RunLarder(c + "registry-dump");
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  nlohmann::json registry = nlohmann::json::parse(dump.out);
+  EXPECT_EQ(registry["project"], "my_project");
+  EXPECT_EQ(registry["version"], 1);
+  EXPECT_EQ(registry["feature_views"].size(), 1u);
+
+  // An edit is an update; a removal is a delete.
+  std::string defs = ReadFile(repo + "/definitions.yaml");
+  defs.replace(defs.find("ttl: 30d"), 8, "ttl: 60d");
+  defs.erase(defs.find("feature_services:"));
+  tmp.Write("repo/definitions.yaml", defs);
+  plan = RunLarder(c + "plan");
+  EXPECT_THAT(plan.out, HasSubstr("Updated feature view user_stats"));
+  EXPECT_THAT(plan.out, HasSubstr("Deleted feature service user_service"));
+  apply = RunLarder(c + "apply");
+  EXPECT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_THAT(apply.out, HasSubstr("registry version 2"));
+  EXPECT_THAT(RunLarder(c + "feature-services list").out, Not(HasSubstr("user_service")));
+
+  CommandResult teardown = RunLarder(c + "teardown");
+  EXPECT_EQ(teardown.exit_code, 0) << teardown.err;
+  CommandResult after = RunLarder(c + "feature-views list");
+  EXPECT_EQ(after.exit_code, 1);
+  EXPECT_THAT(after.err, HasSubstr("my_project"));
+}
+
+TEST(Cli, InvalidRepoIsRefusedWholeAndChangesNothing) {
+  TempDir tmp;
+  std::string repo = tmp.Join("repo");
+  ASSERT_EQ(RunLarder("init " + repo).exit_code, 0);
+  std::string c = "-c " + repo + " ";
+  ASSERT_EQ(RunLarder(c + "apply").exit_code, 0);
+  std::string before = RunLarder(c + "registry-dump").out;
+
+  // A new valid entity plus a feature that the CSV lacks: nothing lands.
+  tmp.Write("repo/more.yaml",
+            "entities:\n  - {name: book, join_keys: [isbn], value_type: String}\n"
+            "feature_views:\n  - name: broken\n    entities: [user]\n"
+            "    source: user_stats_source\n    schema:\n"
+            "      - {name: shoe_size, dtype: Int64}\n");
+  CommandResult r = RunLarder(c + "apply");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("more.yaml:8: feature view 'broken': feature `shoe_size` is not a "
+                               "column of data source 'user_stats_source' (data/user_stats.csv"));
+  EXPECT_EQ(RunLarder(c + "registry-dump").out, before);
+
+  // The check reads the real file: a join key the CSV lacks is refused too.
+  tmp.Write("repo/more.yaml", "");
+  tmp.Write("repo/data/user_stats.csv",
+            "uid,books_read,avg_rating,event_timestamp,created\n"
+            "1,2,3.5,2024-01-01 00:00:00,2024-01-01 00:00:00\n");
+  r = RunLarder(c + "plan");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("join key `user_id` of entity 'user' is not a column"));
+  // Unless asked not to look.
+  EXPECT_EQ(RunLarder(c + "plan --skip-source-validation").exit_code, 0);
+}
+
+TEST(Cli, ApplyWaitsOrFailsClearlyWhileAnotherHoldsTheRegistry) {
+  TempDir tmp;
+  std::string repo = tmp.Join("repo");
+  ASSERT_EQ(RunLarder("init " + repo).exit_code, 0);
+  std::string c = "-c " + repo + " ";
+  ASSERT_EQ(RunLarder(c + "apply").exit_code, 0);
+
+  // Hold the registry's write lock as another apply would.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((repo + "/data/registry.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  tmp.Write("repo/more.yaml", "entities:\n  - {name: book, join_keys: [isbn], value_type: String}\n");
+  CommandResult busy = RunLarder(c + "apply --lock-timeout 0.3");
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_THAT(busy.err, HasSubstr("locked"));
+
+  // A waiting apply proceeds once the lock is released.
+  std::thread release([db] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  });
+  CommandResult waited = RunLarder(c + "apply --lock-timeout 20");
+  release.join();
+  sqlite3_close(db);
+  EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_THAT(waited.out, HasSubstr("Created entity book"));
+}
+
+TEST(Cli, ConcurrentAppliesDoNotCorruptTheRegistry) {
+  TempDir tmp;
+  std::string repo = tmp.Join("repo");
+  ASSERT_EQ(RunLarder("init " + repo).exit_code, 0);
+  std::string c = "-c " + repo + " ";
+  std::vector<std::thread> threads;
+  std::vector<CommandResult> results(4);
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = RunLarder(c + "apply"); });
+  }
+  for (auto& t : threads) t.join();
+  int created = 0;
+  for (const auto& r : results) {
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    created += r.out.find("Created entity user") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(created, 1);  // exactly one apply made the changes
+  nlohmann::json registry = nlohmann::json::parse(RunLarder(c + "registry-dump").out);
+  EXPECT_EQ(registry["version"], 1);
+  EXPECT_EQ(registry["entities"].size(), 1u);
+}
+
+TEST(Cli, BookRecsExampleAppliesWithGeneratedData) {
+  TempDir tmp;
+  std::string repo = tmp.Join("book_recs");
+  CommandResult init = RunLarder("init " + repo + " --template book_recs");
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  std::string c = "-c " + repo + " ";
+  CommandResult data = RunLarder(c + "demo-data --scale 0.01");
+  ASSERT_EQ(data.exit_code, 0) << data.err;
+  EXPECT_TRUE(fs::exists(repo + "/data/raw/ratings.parquet"));
+
+  CommandResult apply = RunLarder(c + "apply");
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_EQ(CountLines(apply.out, "Created entity "), 2);
+  EXPECT_EQ(CountLines(apply.out, "Created feature view "), 7);
+  EXPECT_EQ(CountLines(apply.out, "Created feature service "), 4);
+  EXPECT_EQ(CountLines(apply.out, "Created sql model "), 5);
+  EXPECT_THAT(RunLarder(c + "feature-services list").out, HasSubstr("model_v4"));
+}
+
+TEST(Cli, BookRecsExampleWithoutDataSaysWhatIsMissing) {
+  TempDir tmp;
+  std::string repo = tmp.Join("book_recs");
+  ASSERT_EQ(RunLarder("init " + repo + " --template book_recs").exit_code, 0);
+  CommandResult apply = RunLarder("-c " + repo + " apply");
+  EXPECT_EQ(apply.exit_code, 1);
+  EXPECT_THAT(apply.err, HasSubstr("data source 'users_source': field `path`: no file matches"));
+}
+
+TEST(Cli, InitRefusesANonEmptyDirectoryAndUnknownTemplate) {
+  TempDir tmp;
+  tmp.Write("full/file.txt", "x");
+  CommandResult r = RunLarder("init " + tmp.Join("full"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not empty"));
+  r = RunLarder("init " + tmp.Join("new") + " --template nope");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown template `nope`"));
+}
+
+}  // namespace
+}  // namespace larder

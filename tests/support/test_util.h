@@ -1,0 +1,39 @@
+// Helpers shared by tests: temporary directories and files, and running the
+// larder binary.
+#pragma once
+
+#include <string>
+
+namespace larder::testing {
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Writes `content` to `path()/relative`, creating directories.
+  void Write(const std::string& relative, const std::string& content) const;
+  std::string Join(const std::string& relative) const { return path_ + "/" + relative; }
+
+ private:
+  std::string path_;
+};
+
+// The result of running a command.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // standard output
+  std::string err;  // standard error
+};
+
+// Runs the larder binary with `args` (a shell-quoted string).
+CommandResult RunLarder(const std::string& args);
+
+// The repo root of the source tree (for examples/).
+std::string SourceDir();
+
+}  // namespace larder::testing
