@@ -776,9 +776,18 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
     }
   }
   auto db = std::make_shared<Database>();
+  // Larder never downloads DuckDB extensions at run time: what it needs
+  // (parquet, json, ICU) is built in, and production hosts may be offline.
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) == DuckDBError) {
+    return Status::Internal(what + ": cannot create a DuckDB config");
+  }
+  duckdb_set_config(config, "autoinstall_known_extensions", "false");
   char* error = nullptr;
-  if (duckdb_open_ext(in_memory ? nullptr : path.c_str(), &db->handle,
-                      nullptr, &error) == DuckDBError) {
+  duckdb_state opened = duckdb_open_ext(in_memory ? nullptr : path.c_str(),
+                                        &db->handle, config, &error);
+  duckdb_destroy_config(&config);
+  if (opened == DuckDBError) {
     std::string text = error != nullptr ? error : "cannot open";
     if (error != nullptr) duckdb_free(error);
     db->handle = nullptr;

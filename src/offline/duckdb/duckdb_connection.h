@@ -4,10 +4,13 @@
 // it turns DuckDB's error values into larder::Status, owns the C handles, and
 // sets the session up the same way everywhere (TimeZone UTC).
 //
-// Error mapping (see ErrorStatus in the .cc file): parser, binder, catalog,
-// conversion and other errors caused by the SQL or the data it reads are
-// InvalidArgument; file system and network errors are IOError; transaction
-// conflicts are Busy; DuckDB internal and fatal errors are Internal. Every
+// Error mapping (CodeFor in the .cc file): parser, binder, catalog,
+// conversion, constraint and invalid-input errors (the SQL or the data it
+// reads is wrong, e.g. a corrupt Parquet file) are InvalidArgument; file
+// system, network and permission errors (e.g. a missing file) are IOError;
+// transaction conflicts are Busy; serialization errors are Corruption;
+// interrupts, out-of-memory and missing extensions are FailedPrecondition;
+// DuckDB internal and fatal errors are Internal. Every
 // message reads "<what>: <DuckDB's error text>", where `what` is the name the
 // caller gave to the SQL object ("model agg_book_features",
 // "file data/users.parquet").
@@ -90,9 +93,9 @@ class Connection {
   Result<std::optional<std::string>> QueryScalar(std::string_view sql,
                                                  std::string_view what);
 
-  // Creates an appender that bulk-inserts into `table` (optionally qualified
-  // by `schema`; "" means the default schema). NotFound-like errors come from
-  // DuckDB as InvalidArgument ("Table ... could not be found").
+  // Creates an appender that bulk-inserts into `table` of `schema` (""
+  // means the default schema). A missing table is InvalidArgument (DuckDB
+  // reports it as a catalog error); messages start "table <name>: ".
   // REQUIRES: the returned Appender is destroyed before this Connection.
   Result<std::unique_ptr<Appender>> CreateAppender(std::string_view table,
                                                    std::string_view schema = "");

@@ -122,18 +122,6 @@ TEST_F(FileSchema, CorruptFileNamesTheFile) {
       << cols.status().ToString();
 }
 
-TEST_F(FileSchema, UnreadableFileIsIoError) {
-  if (geteuid() == 0) GTEST_SKIP() << "root reads any file";
-  Write("SELECT 1 AS a", "locked.parquet", "parquet");
-  std::string path = dir_ + "/locked.parquet";
-  ASSERT_EQ(chmod(path.c_str(), 0), 0);
-  auto cols = ReadFileSourceSchema(Source(FileFormat::kParquet), path);
-  ASSERT_FALSE(cols.ok());
-  EXPECT_EQ(cols.status().code(), StatusCode::kIOError)
-      << cols.status().ToString();
-  EXPECT_NE(cols.status().message().find(path), std::string::npos);
-}
-
 TEST_F(FileSchema, QuotesPathsWithQuotes) {
   Write("SELECT 1 AS a", "it's.parquet", "parquet");
   auto cols = ReadFileSourceSchema(Source(FileFormat::kParquet),
