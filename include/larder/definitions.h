@@ -106,13 +106,48 @@ struct FeatureService {
   SourceLocation location;
 };
 
-// A SQL transformation at models/<name>.sql. Running models comes with the
-// offline store; the registry records their text.
+enum class DataTestKind {
+  kNotNull,         // `column` has no NULL
+  kUnique,          // `column` has no repeated non-NULL value
+  kAcceptedValues,  // `column` is NULL or one of `values`
+  kAcceptedRange,   // `column` is NULL or within [min_value, max_value]
+  kRelationships,   // every non-NULL `column` value is in `to`.`field`
+  kFreshness,       // max(`column`) is no older than `max_age` before now
+};
+
+// A data test on a SQL model's output, declared in YAML beside the models:
+//   models:
+//     - name: agg_book_features
+//       columns:
+//         - name: isbn
+//           tests: [not_null, {relationships: {to: books_source, field: isbn}}]
+//       tests:
+//         - freshness: {column: rating_timestamp, max_age: 30d}
+struct DataTest {
+  DataTestKind kind = DataTestKind::kNotNull;
+  std::string column;
+  std::vector<std::string> values;       // kAcceptedValues, as written
+  std::optional<double> min_value;       // kAcceptedRange; unset: no bound
+  std::optional<double> max_value;       // kAcceptedRange; unset: no bound
+  std::string to;                        // kRelationships: a model or data source
+  std::string field;                     // kRelationships: a column of `to`
+  Duration max_age;                      // kFreshness
+  SourceLocation location;
+};
+
+// A SQL transformation at models/<name>.sql, with the description and data
+// tests that a `models:` list in a definition file gives it.
 struct SqlModel {
   std::string name;
   std::string sql;  // the file's full text
+  std::string description;
+  std::vector<DataTest> tests;
   SourceLocation location;
 };
+
+// "not_null", "unique", "accepted_values", "accepted_range",
+// "relationships", "freshness".
+std::string_view DataTestKindName(DataTestKind kind);
 
 std::string_view DataSourceKindName(DataSourceKind kind);  // "file", ...
 std::string_view FileFormatName(FileFormat format);        // "parquet", ...

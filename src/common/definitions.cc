@@ -19,6 +19,18 @@ std::string_view FileFormatName(FileFormat format) {
   return "parquet";
 }
 
+std::string_view DataTestKindName(DataTestKind kind) {
+  switch (kind) {
+    case DataTestKind::kNotNull: return "not_null";
+    case DataTestKind::kUnique: return "unique";
+    case DataTestKind::kAcceptedValues: return "accepted_values";
+    case DataTestKind::kAcceptedRange: return "accepted_range";
+    case DataTestKind::kRelationships: return "relationships";
+    case DataTestKind::kFreshness: return "freshness";
+  }
+  return "not_null";
+}
+
 std::string_view ObjectKindName(ObjectKind kind) {
   switch (kind) {
     case ObjectKind::kEntity: return "entity";

@@ -53,7 +53,10 @@ FeatureService MakeService(const std::string& name,
 }
 
 SqlModel MakeModel(const std::string& name, const std::string& sql) {
-  return SqlModel{name, sql, {}};
+  SqlModel model;
+  model.name = name;
+  model.sql = sql;
+  return model;
 }
 
 DefinitionMap Defs(const FeatureRepo& repo) {

@@ -95,8 +95,10 @@ FeatureRepo MakeRepo(const std::string& project, const std::string& tag = "") {
   push.batch_source = "agg_user_features";
   repo.data_sources = {agg, books, push, users};
 
-  repo.models = {SqlModel{"agg_user_features",
-                          "SELECT user_id, AVG(rating) FROM ratings\n", {}}};
+  SqlModel model;
+  model.name = "agg_user_features";
+  model.sql = "SELECT user_id, AVG(rating) FROM ratings\n";
+  repo.models = {model};
 
   FeatureView book_features;
   book_features.name = "book_features";

@@ -1,0 +1,70 @@
+#include "offline/source_relation.h"
+
+#include <filesystem>
+
+#include "offline/duckdb/duckdb_connection.h"
+#include "offline/duckdb/file_schema.h"
+
+namespace larder::offline {
+namespace fs = std::filesystem;
+
+std::string OfflineDatabasePath(const FeatureRepo& repo) {
+  auto it = repo.config.offline_store.options.find("path");
+  fs::path path = it == repo.config.offline_store.options.end() || it->second.empty()
+                      ? fs::path("data/offline_store.duckdb")
+                      : fs::path(it->second);
+  if (path.is_relative()) path = fs::path(repo.root) / path;
+  return path.lexically_normal().string();
+}
+
+std::string ModelTableName(std::string_view model) {
+  return duckdb::QuoteIdentifier(model);
+}
+
+std::string PushTableName(std::string_view push_source) {
+  return duckdb::QuoteIdentifier("push__" + std::string(push_source));
+}
+
+Result<std::string> RawSourceSql(const FeatureRepo& repo, const DataSource& source,
+                                 const TableExists& exists) {
+  switch (source.kind) {
+    case DataSourceKind::kFile: {
+      fs::path path(source.path);
+      if (path.is_relative()) path = fs::path(repo.root) / path;
+      return "(SELECT * FROM " + duckdb::FileScanSql(source.file_format, path.string()) + ")";
+    }
+    case DataSourceKind::kModel:
+      return "(SELECT * FROM " + ModelTableName(source.model) + ")";
+    case DataSourceKind::kPush: {
+      const DataSource* batch = repo.FindDataSource(source.batch_source);
+      if (batch == nullptr || batch->kind == DataSourceKind::kPush) {
+        return Status::InvalidArgument("push source '" + source.name +
+                                       "' has no usable batch_source '" + source.batch_source +
+                                       "'");
+      }
+      LARDER_ASSIGN_OR_RETURN(std::string base, RawSourceSql(repo, *batch, exists));
+      if (!exists || !exists("push__" + source.name)) return base;
+      return "(SELECT * FROM " + base + " UNION ALL BY NAME SELECT * FROM " +
+             PushTableName(source.name) + ")";
+    }
+  }
+  return Status::Internal("unknown data source kind");
+}
+
+Result<std::string> MappedSourceSql(const FeatureRepo& repo, const DataSource& source,
+                                    const TableExists& exists) {
+  LARDER_ASSIGN_OR_RETURN(std::string raw, RawSourceSql(repo, source, exists));
+  // A push source's columns are its batch source's, mapping included.
+  const DataSource* mapping_owner = &source;
+  if (source.kind == DataSourceKind::kPush) mapping_owner = repo.FindDataSource(source.batch_source);
+  if (mapping_owner == nullptr || mapping_owner->field_mapping.empty()) return raw;
+  std::string excluded;
+  std::string renamed;
+  for (const auto& [from, to] : mapping_owner->field_mapping) {
+    excluded += (excluded.empty() ? "" : ", ") + duckdb::QuoteIdentifier(from);
+    renamed += ", " + duckdb::QuoteIdentifier(from) + " AS " + duckdb::QuoteIdentifier(to);
+  }
+  return "(SELECT * EXCLUDE (" + excluded + ")" + renamed + " FROM " + raw + ")";
+}
+
+}  // namespace larder::offline

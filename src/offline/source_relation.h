@@ -1,0 +1,44 @@
+// How the offline store reads each kind of data source: the one place that
+// turns a DataSource into a DuckDB table expression.
+//
+// Layout of the offline store database (feature_store.yaml
+// offline_store.path, default data/offline_store.duckdb):
+//   table "<model>"            the output of models/<model>.sql
+//   table "push__<source>"     rows pushed offline to push source <source>
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "larder/repo.h"
+#include "larder/status.h"
+
+namespace larder::offline {
+
+// The offline store database file of `repo`, absolute.
+std::string OfflineDatabasePath(const FeatureRepo& repo);
+
+// The quoted name of model `model`'s output table.
+std::string ModelTableName(std::string_view model);
+// The quoted name of the table holding rows pushed offline to `push_source`.
+std::string PushTableName(std::string_view push_source);
+
+// Answers whether a table exists in the offline store database.
+using TableExists = std::function<bool(std::string_view unquoted_name)>;
+
+// A parenthesised SELECT yielding the source's rows under its own column
+// names (before field_mapping), usable wherever a table may stand:
+//   file   read_parquet/read_csv_auto over the path or glob
+//   model  the model's output table
+//   push   the batch source, UNION ALL BY NAME the pushed rows when
+//          `exists` says their table exists
+// InvalidArgument for a push source whose batch source is missing.
+Result<std::string> RawSourceSql(const FeatureRepo& repo, const DataSource& source,
+                                 const TableExists& exists);
+
+// As RawSourceSql, with field_mapping applied: each mapped column is renamed.
+Result<std::string> MappedSourceSql(const FeatureRepo& repo, const DataSource& source,
+                                    const TableExists& exists);
+
+}  // namespace larder::offline
