@@ -38,6 +38,7 @@ enum class DataSourceKind {
   kFile,   // parquet or csv files: a path or a glob
   kPush,   // rows pushed through the API; history lands in batch_source
   kModel,  // the output table of a SQL model in models/
+  kQuery,  // a SQL query over the offline store and files
 };
 
 enum class FileFormat { kParquet, kCsv };
@@ -53,8 +54,10 @@ struct DataSource {
   std::string batch_source;
   // kModel: the model's name (models/<model>.sql).
   std::string model;
+  // kQuery: a DuckDB SELECT; it may read files and model tables.
+  std::string query;
 
-  // kFile and kModel: the event-time column, and the optional column that
+  // kFile, kModel and kQuery: the event-time column, and the optional column that
   // breaks ties between rows of the same event time.
   std::string timestamp_field;
   std::string created_timestamp_column;

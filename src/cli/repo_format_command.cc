@@ -36,6 +36,9 @@ int RepoFormatCommand(const Invocation&, Output& o) {
     } else if (section.key == "feature_services") {
       o.out << "  each features item is a feature view name, or a mapping:\n";
       PrintKeys(o.out, repo::ServiceItemKeys(), 4);
+    } else if (section.key == "models") {
+      o.out << "  each columns item:\n";
+      PrintKeys(o.out, repo::ModelColumnKeys(), 4);
     }
   }
   o.out << "\nSQL models: models/NAME.sql\n"

@@ -7,6 +7,7 @@ std::string_view DataSourceKindName(DataSourceKind kind) {
     case DataSourceKind::kFile: return "file";
     case DataSourceKind::kPush: return "push";
     case DataSourceKind::kModel: return "model";
+    case DataSourceKind::kQuery: return "query";
   }
   return "file";
 }

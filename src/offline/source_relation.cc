@@ -35,6 +35,8 @@ Result<std::string> RawSourceSql(const FeatureRepo& repo, const DataSource& sour
     }
     case DataSourceKind::kModel:
       return "(SELECT * FROM " + ModelTableName(source.model) + ")";
+    case DataSourceKind::kQuery:
+      return "(" + source.query + ")";
     case DataSourceKind::kPush: {
       const DataSource* batch = repo.FindDataSource(source.batch_source);
       if (batch == nullptr || batch->kind == DataSourceKind::kPush) {

@@ -31,6 +31,7 @@ using TableExists = std::function<bool(std::string_view unquoted_name)>;
 // names (before field_mapping), usable wherever a table may stand:
 //   file   read_parquet/read_csv_auto over the path or glob
 //   model  the model's output table
+//   query  the query itself
 //   push   the batch source, UNION ALL BY NAME the pushed rows when
 //          `exists` says their table exists
 // InvalidArgument for a push source whose batch source is missing.

@@ -134,6 +134,16 @@ class ObjectReader {
 
   Status Dur(std::string_view key, Duration* out);
 
+  // An optional number; *out is unset when absent.
+  Status OptionalNumber(std::string_view key, std::optional<double>* out) {
+    out->reset();
+    const json* v = Find(key);
+    if (v == nullptr) return Status::OK();
+    if (!v->is_number()) return WrongType(key, "a number");
+    *out = v->get<double>();
+    return Status::OK();
+  }
+
   // An optional array member; *out is nullptr when absent.
   Status Array(std::string_view key, const json** out) {
     *out = Find(key);
@@ -244,6 +254,33 @@ Status ReadFields(ObjectReader& r, std::string_view key,
   return Status::OK();
 }
 
+Status ReadDataTest(const json& j, const std::string& what, DataTest* out) {
+  ObjectReader r(j, what);
+  LARDER_RETURN_IF_ERROR(r.CheckObject());
+  std::string kind;
+  LARDER_RETURN_IF_ERROR(r.String("kind", &kind, /*required=*/true));
+  bool known = false;
+  for (DataTestKind k : {DataTestKind::kNotNull, DataTestKind::kUnique,
+                         DataTestKind::kAcceptedValues, DataTestKind::kAcceptedRange,
+                         DataTestKind::kRelationships, DataTestKind::kFreshness}) {
+    if (DataTestKindName(k) == kind) {
+      out->kind = k;
+      known = true;
+    }
+  }
+  if (!known) return r.Error("unknown test kind '" + kind + "'");
+  LARDER_RETURN_IF_ERROR(r.String("column", &out->column, /*required=*/false));
+  LARDER_RETURN_IF_ERROR(r.StringList("values", &out->values));
+  LARDER_RETURN_IF_ERROR(r.OptionalNumber("min_value", &out->min_value));
+  LARDER_RETURN_IF_ERROR(r.OptionalNumber("max_value", &out->max_value));
+  LARDER_RETURN_IF_ERROR(r.String("to", &out->to, /*required=*/false));
+  LARDER_RETURN_IF_ERROR(r.String("field", &out->field, /*required=*/false));
+  if (out->kind == DataTestKind::kFreshness) {
+    LARDER_RETURN_IF_ERROR(r.Dur("max_age", &out->max_age));
+  }
+  return r.Finish();
+}
+
 // nlohmann's accessors used here do not throw on the paths taken, but
 // allocation can; keep every exception inside this file.
 template <typename Fn>
@@ -309,6 +346,7 @@ json ToJson(const DataSource& source) {
   j["file_format"] = std::string(FileFormatName(source.file_format));
   PutString(j, "batch_source", source.batch_source);
   PutString(j, "model", source.model);
+  PutString(j, "query", source.query);
   PutString(j, "timestamp_field", source.timestamp_field);
   PutString(j, "created_timestamp_column", source.created_timestamp_column);
   PutStringMap(j, "field_mapping", source.field_mapping);
@@ -318,10 +356,29 @@ json ToJson(const DataSource& source) {
   return j;
 }
 
+json ToJson(const DataTest& test) {
+  json j = json::object();
+  j["kind"] = std::string(DataTestKindName(test.kind));
+  PutString(j, "column", test.column);
+  PutStringList(j, "values", test.values);
+  if (test.min_value) j["min_value"] = *test.min_value;
+  if (test.max_value) j["max_value"] = *test.max_value;
+  PutString(j, "to", test.to);
+  PutString(j, "field", test.field);
+  if (test.kind == DataTestKind::kFreshness) j["max_age"] = FormatDuration(test.max_age);
+  return j;
+}
+
 json ToJson(const SqlModel& model) {
   json j = json::object();
   j["name"] = model.name;
   PutString(j, "sql", model.sql);
+  PutString(j, "description", model.description);
+  if (!model.tests.empty()) {
+    json tests = json::array();
+    for (const auto& t : model.tests) tests.push_back(ToJson(t));
+    j["tests"] = std::move(tests);
+  }
   return j;
 }
 
@@ -390,7 +447,8 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(r.String("type", &text, /*required=*/true));
     bool known = false;
     for (DataSourceKind kind :
-         {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel}) {
+         {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
+          DataSourceKind::kQuery}) {
       if (DataSourceKindName(kind) == text) {
         s.kind = kind;
         known = true;
@@ -412,6 +470,7 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(
         r.String("batch_source", &s.batch_source, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("model", &s.model, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("query", &s.query, /*required=*/false));
     LARDER_RETURN_IF_ERROR(
         r.String("timestamp_field", &s.timestamp_field, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("created_timestamp_column",
@@ -435,6 +494,16 @@ Status FromJson(const json& j, SqlModel* out) {
     LARDER_RETURN_IF_ERROR(r.CheckObject());
     LARDER_RETURN_IF_ERROR(r.String("name", &m.name, /*required=*/true));
     LARDER_RETURN_IF_ERROR(r.String("sql", &m.sql, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(
+        r.String("description", &m.description, /*required=*/false));
+    const json* tests = nullptr;
+    LARDER_RETURN_IF_ERROR(r.Array("tests", &tests));
+    for (size_t i = 0; tests != nullptr && i < tests->size(); ++i) {
+      DataTest t;
+      LARDER_RETURN_IF_ERROR(
+          ReadDataTest((*tests)[i], r.what() + ": tests[" + std::to_string(i) + "]", &t));
+      m.tests.push_back(std::move(t));
+    }
     LARDER_RETURN_IF_ERROR(r.Finish());
     *out = std::move(m);
     return Status::OK();

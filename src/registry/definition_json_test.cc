@@ -126,9 +126,11 @@ TEST(DefinitionJson, EntityRoundTrips) {
 
 TEST(DefinitionJson, DataSourceRoundTrips) {
   for (DataSourceKind kind :
-       {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel}) {
+       {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
+        DataSourceKind::kQuery}) {
     DataSource in = FullSource();
     in.kind = kind;
+    in.query = "SELECT 1 AS user_id";
     DataSource out = RoundTrip(in);
     EXPECT_EQ(out.name, in.name);
     EXPECT_EQ(out.kind, in.kind);
@@ -136,6 +138,7 @@ TEST(DefinitionJson, DataSourceRoundTrips) {
     EXPECT_EQ(out.file_format, in.file_format);
     EXPECT_EQ(out.batch_source, in.batch_source);
     EXPECT_EQ(out.model, in.model);
+    EXPECT_EQ(out.query, in.query);
     EXPECT_EQ(out.timestamp_field, in.timestamp_field);
     EXPECT_EQ(out.created_timestamp_column, in.created_timestamp_column);
     EXPECT_EQ(out.field_mapping, in.field_mapping);
@@ -151,6 +154,44 @@ TEST(DefinitionJson, SqlModelRoundTrips) {
   SqlModel out = RoundTrip(in);
   EXPECT_EQ(out.name, in.name);
   EXPECT_EQ(out.sql, in.sql);
+}
+
+TEST(DefinitionJson, SqlModelDataTestsRoundTrip) {
+  SqlModel in = FullModel();
+  in.description = "Yearly aggregates.";
+  DataTest range;
+  range.kind = DataTestKind::kAcceptedRange;
+  range.column = "avg_rating";
+  range.min_value = 0;
+  range.max_value = 10.5;
+  DataTest values;
+  values.kind = DataTestKind::kAcceptedValues;
+  values.column = "rating";
+  values.values = {"0", "10"};
+  DataTest rel;
+  rel.kind = DataTestKind::kRelationships;
+  rel.column = "isbn";
+  rel.to = "books_source";
+  rel.field = "isbn";
+  DataTest fresh;
+  fresh.kind = DataTestKind::kFreshness;
+  fresh.column = "ts";
+  fresh.max_age = Duration{2 * Duration::kDay};
+  in.tests = {range, values, rel, fresh};
+  SqlModel out = RoundTrip(in);
+  EXPECT_EQ(out.description, in.description);
+  ASSERT_EQ(out.tests.size(), 4u);
+  EXPECT_EQ(out.tests[0].kind, DataTestKind::kAcceptedRange);
+  EXPECT_EQ(out.tests[0].min_value, 0.0);
+  EXPECT_EQ(out.tests[0].max_value, 10.5);
+  EXPECT_EQ(out.tests[1].values, values.values);
+  EXPECT_EQ(out.tests[2].to, "books_source");
+  EXPECT_EQ(out.tests[3].max_age, fresh.max_age);
+  EXPECT_EQ(Text(ToJson(out)), Text(ToJson(in)));
+  // A change to a test is a change to the model.
+  SqlModel changed = in;
+  changed.tests[0].max_value = 11;
+  EXPECT_NE(Text(ToJson(changed)), Text(ToJson(in)));
 }
 
 TEST(DefinitionJson, FeatureViewRoundTrips) {

@@ -18,15 +18,17 @@ constexpr std::array<KeySpec, 6> kEntityKeys{{
     kCommon[0], kCommon[1], kCommon[2],
 }};
 
-constexpr std::array<KeySpec, 12> kDataSourceKeys{{
+constexpr std::array<KeySpec, 13> kDataSourceKeys{{
     {"name", true, "data source name"},
-    {"type", true, "file, push or model"},
+    {"type", true, "file, push, model or query"},
     {"path", false, "file: parquet or csv path or glob, relative to the repo"},
     {"file_format", false, "file: parquet or csv (default: from the path's extension)"},
     {"batch_source", false, "push: the source that keeps pushed rows' history"},
     {"model", false, "model: name of the SQL model in models/"},
-    {"timestamp_field", false, "file, model: event time column"},
-    {"created_timestamp_column", false, "file, model: column breaking ties of equal event time"},
+    {"query", false, "query: a SELECT over files and model tables"},
+    {"timestamp_field", false, "file, model, query: event time column"},
+    {"created_timestamp_column", false,
+     "file, model, query: column breaking ties of equal event time"},
     {"field_mapping", false, "mapping of source column names to feature names"},
     kCommon[0], kCommon[1], kCommon[2],
 }};
@@ -60,11 +62,27 @@ constexpr std::array<KeySpec, 2> kServiceItemKeys{{
     {"features", false, "chosen feature names (default: all)"},
 }};
 
-constexpr std::array<DefinitionSection, 4> kSections{{
+constexpr std::array<KeySpec, 4> kModelKeys{{
+    {"name", true, "the model's name: models/NAME.sql"},
+    {"description", false, "free text"},
+    {"columns", false, "list of {name, description, tests} for the model's columns"},
+    {"tests", false, "model-level data tests, e.g. freshness"},
+}};
+
+constexpr std::array<KeySpec, 3> kModelColumnKeys{{
+    {"name", true, "column name"},
+    {"description", false, "free text"},
+    {"tests", false,
+     "data tests: not_null, unique, accepted_values: {values}, accepted_range: "
+     "{min_value, max_value}, relationships: {to, field}, freshness: {max_age}"},
+}};
+
+constexpr std::array<DefinitionSection, 5> kSections{{
     {"entities", "entity", kEntityKeys},
     {"data_sources", "data source", kDataSourceKeys},
     {"feature_views", "feature view", kFeatureViewKeys},
     {"feature_services", "feature service", kFeatureServiceKeys},
+    {"models", "model", kModelKeys},
 }};
 
 }  // namespace
@@ -72,5 +90,6 @@ constexpr std::array<DefinitionSection, 4> kSections{{
 std::span<const DefinitionSection> DefinitionSections() { return kSections; }
 std::span<const KeySpec> FieldKeys() { return kFieldKeys; }
 std::span<const KeySpec> ServiceItemKeys() { return kServiceItemKeys; }
+std::span<const KeySpec> ModelColumnKeys() { return kModelColumnKeys; }
 
 }  // namespace larder::repo

@@ -22,5 +22,7 @@ std::span<const DefinitionSection> DefinitionSections();
 std::span<const KeySpec> FieldKeys();
 // Keys of one `{feature_view, features}` item of a feature service.
 std::span<const KeySpec> ServiceItemKeys();
+// Keys of one `columns` item of a model's entry in `models`.
+std::span<const KeySpec> ModelColumnKeys();
 
 }  // namespace larder::repo

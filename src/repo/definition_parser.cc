@@ -1,5 +1,7 @@
 #include "repo/definition_parser.h"
 
+#include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "repo/definition_keys.h"
@@ -103,6 +105,7 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     require("timestamp_field");
     forbid("batch_source", "push");
     forbid("model", "model");
+    forbid("query", "query");
     s.path = r.String("path");
     std::string format = r.String("file_format");
     if (format.empty()) {
@@ -123,7 +126,7 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
   } else if (type == "push") {
     s.kind = DataSourceKind::kPush;
     require("batch_source");
-    for (auto key : {"path", "file_format", "model", "timestamp_field",
+    for (auto key : {"path", "file_format", "model", "query", "timestamp_field",
                      "created_timestamp_column", "field_mapping"}) {
       if (r.Has(key)) {
         r.FieldError(key, "a push source takes its columns and timestamps from its "
@@ -138,9 +141,19 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     forbid("path", "file");
     forbid("file_format", "file");
     forbid("batch_source", "push");
+    forbid("query", "query");
     s.model = r.String("model");
+  } else if (type == "query") {
+    s.kind = DataSourceKind::kQuery;
+    require("query");
+    require("timestamp_field");
+    forbid("path", "file");
+    forbid("file_format", "file");
+    forbid("batch_source", "push");
+    forbid("model", "model");
+    s.query = r.String("query");
   } else if (!type.empty()) {
-    r.FieldError("type", "unknown source type `" + type + "` (file, push or model)");
+    r.FieldError("type", "unknown source type `" + type + "` (file, push, model or query)");
   }
   s.timestamp_field = r.String("timestamp_field");
   s.created_timestamp_column = r.String("created_timestamp_column");
@@ -235,25 +248,168 @@ void ParseFeatureService(const YAML::Node& node, const std::string& file,
   repo->feature_services.push_back(std::move(s));
 }
 
-using SectionParser = void (*)(const YAML::Node&, const std::string&,
-                               FeatureRepo*, Diagnostics*);
+// One data test: a name ("not_null") or a one-key mapping whose value holds
+// the test's arguments ({accepted_range: {min_value: 0}}).
+std::optional<DataTest> ParseDataTest(const YAML::Node& node, const std::string& file,
+                                      const std::string& what, const std::string& column,
+                                      Diagnostics* diag) {
+  DataTest t;
+  t.column = column;
+  t.location = {file, LineOf(node)};
+  std::string kind;
+  YAML::Node args;
+  if (node.IsScalar()) {
+    kind = node.Scalar();
+  } else if (node.IsMap() && node.size() == 1 && node.begin()->first.IsScalar()) {
+    kind = node.begin()->first.Scalar();
+    args = node.begin()->second;
+  } else {
+    diag->Error(file, LineOf(node), what + ": a test is a name such as not_null, or a mapping "
+                                           "of one test name to its arguments");
+    return std::nullopt;
+  }
+  static constexpr KeySpec kNoKeys[] = {{"", false, ""}};
+  static constexpr KeySpec kValuesKeys[] = {{"values", true, "the accepted values"}};
+  static constexpr KeySpec kRangeKeys[] = {{"min_value", false, "lowest accepted value"},
+                                           {"max_value", false, "highest accepted value"}};
+  static constexpr KeySpec kRelKeys[] = {{"to", true, "a model or data source name"},
+                                         {"field", true, "the column of `to` to match"}};
+  static constexpr KeySpec kFreshKeys[] = {
+      {"max_age", true, "how old the newest row may be, e.g. 2d"},
+      {"column", false, "the timestamp column (default: the column the test is under)"}};
+  std::span<const KeySpec> keys = kNoKeys;
+  if (kind == "not_null") {
+    t.kind = DataTestKind::kNotNull;
+  } else if (kind == "unique") {
+    t.kind = DataTestKind::kUnique;
+  } else if (kind == "accepted_values") {
+    t.kind = DataTestKind::kAcceptedValues;
+    keys = kValuesKeys;
+  } else if (kind == "accepted_range") {
+    t.kind = DataTestKind::kAcceptedRange;
+    keys = kRangeKeys;
+  } else if (kind == "relationships") {
+    t.kind = DataTestKind::kRelationships;
+    keys = kRelKeys;
+  } else if (kind == "freshness") {
+    t.kind = DataTestKind::kFreshness;
+    keys = kFreshKeys;
+  } else {
+    diag->Error(file, LineOf(node),
+                what + ": unknown test `" + kind +
+                    "` (not_null, unique, accepted_values, accepted_range, relationships, "
+                    "freshness)");
+    return std::nullopt;
+  }
+  std::string test_what = what + " test " + kind;
+  if (keys.data() == kNoKeys) {
+    if (args.IsDefined() && !args.IsNull()) {
+      diag->Error(file, LineOf(args), test_what + ": takes no arguments");
+    }
+  } else {
+    MapReader a(args, file, test_what, keys, diag);
+    if (!a.valid()) return std::nullopt;
+    t.values = a.StringList("values");
+    if (a.Has("values") && t.values.empty()) a.FieldError("values", "must list at least one value");
+    auto number = [&](std::string_view key) -> std::optional<double> {
+      std::string text = a.String(key);
+      if (text.empty()) return std::nullopt;
+      char* end = nullptr;
+      double v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0') {
+        a.FieldError(key, "expected a number, found `" + text + "`");
+        return std::nullopt;
+      }
+      return v;
+    };
+    t.min_value = number("min_value");
+    t.max_value = number("max_value");
+    if (t.kind == DataTestKind::kAcceptedRange && !t.min_value && !t.max_value) {
+      a.ObjectError("give min_value, max_value or both");
+    }
+    t.to = a.String("to");
+    t.field = a.String("field");
+    if (t.kind == DataTestKind::kFreshness) {
+      std::string col = a.String("column");
+      if (!col.empty()) t.column = col;
+      Result<Duration> d = ParseDuration(a.String("max_age"));
+      if (d.ok()) {
+        t.max_age = *d;
+      } else if (a.Has("max_age")) {
+        a.FieldError("max_age", d.status().message());
+      }
+    }
+  }
+  if (t.column.empty()) {
+    diag->Error(file, LineOf(node),
+                test_what + ": needs a column; put it under `columns`, or give `column`");
+    return std::nullopt;
+  }
+  return t;
+}
 
-SectionParser ParserFor(std::string_view section) {
-  if (section == "entities") return ParseEntity;
-  if (section == "data_sources") return ParseDataSource;
-  if (section == "feature_views") return ParseFeatureView;
-  return ParseFeatureService;
+void ParseModelDoc(const YAML::Node& node, const std::string& file,
+                   std::vector<SqlModel>* docs, Diagnostics* diag) {
+  MapReader r(node, file, "model", KeysOf("models"), diag);
+  if (!r.valid()) return;
+  SqlModel m;
+  m.name = r.String("name");
+  m.location = {file, r.line()};
+  m.description = r.String("description");
+  std::string what = "model '" + m.name + "'";
+  YAML::Node tests = r.Get("tests");
+  if (tests.IsDefined() && !tests.IsNull() && !tests.IsSequence()) {
+    r.FieldError("tests", "expected a list of tests");
+  }
+  for (const auto& t : tests.IsSequence() ? tests : YAML::Node()) {
+    if (auto test = ParseDataTest(t, file, what, "", diag)) m.tests.push_back(*test);
+  }
+  YAML::Node columns = r.Get("columns");
+  if (columns.IsDefined() && !columns.IsNull() && !columns.IsSequence()) {
+    r.FieldError("columns", "expected a list of {name, tests}");
+  }
+  for (const auto& c : columns.IsSequence() ? columns : YAML::Node()) {
+    MapReader cr(c, file, what + " column", ModelColumnKeys(), diag);
+    if (!cr.valid()) continue;
+    std::string column = cr.String("name");
+    YAML::Node ctests = cr.Get("tests");
+    if (ctests.IsDefined() && !ctests.IsNull() && !ctests.IsSequence()) {
+      cr.FieldError("tests", "expected a list of tests");
+    }
+    for (const auto& t : ctests.IsSequence() ? ctests : YAML::Node()) {
+      if (auto test = ParseDataTest(t, file, what + " column '" + column + "'", column, diag)) {
+        m.tests.push_back(*test);
+      }
+    }
+  }
+  docs->push_back(std::move(m));
+}
+
+void ParseSection(std::string_view section, const YAML::Node& item, const std::string& file,
+                  FeatureRepo* repo, std::vector<SqlModel>* model_docs, Diagnostics* diag) {
+  if (section == "entities") {
+    ParseEntity(item, file, repo, diag);
+  } else if (section == "data_sources") {
+    ParseDataSource(item, file, repo, diag);
+  } else if (section == "feature_views") {
+    ParseFeatureView(item, file, repo, diag);
+  } else if (section == "feature_services") {
+    ParseFeatureService(item, file, repo, diag);
+  } else {
+    ParseModelDoc(item, file, model_docs, diag);
+  }
 }
 
 }  // namespace
 
 void ParseDefinitionFile(const YAML::Node& root, const std::string& rel_path,
-                         FeatureRepo* repo, Diagnostics* diag) {
+                         FeatureRepo* repo, std::vector<SqlModel>* model_docs,
+                         Diagnostics* diag) {
   if (root.IsNull() || !root.IsDefined()) return;  // an empty file
   if (!root.IsMap()) {
     diag->Error(rel_path, LineOf(root),
                 "a definition file must be a mapping with the lists entities, "
-                "data_sources, feature_views and feature_services; found " +
+                "data_sources, feature_views, feature_services and models; found " +
                     std::string(NodeKindName(root)));
     return;
   }
@@ -269,8 +425,9 @@ void ParseDefinitionFile(const YAML::Node& root, const std::string& rel_path,
                                          std::string(NodeKindName(list)));
       continue;
     }
-    SectionParser parse = ParserFor(section.key);
-    for (const auto& item : list) parse(item, rel_path, repo, diag);
+    for (const auto& item : list) {
+      ParseSection(section.key, item, rel_path, repo, model_docs, diag);
+    }
   }
 }
 

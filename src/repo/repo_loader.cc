@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "larder/repo.h"
@@ -70,6 +71,32 @@ void SplitEntityColumns(FeatureRepo* repo) {
   }
 }
 
+// Gives each SQL model the description and data tests of its `models:`
+// entry. REQUIRES: repo->models sorted by name.
+void AttachModelDocs(std::vector<SqlModel>& docs, FeatureRepo* repo,
+                     repo::Diagnostics* diag) {
+  std::map<std::string, const SqlModel*> seen;
+  for (auto& doc : docs) {
+    auto [it, inserted] = seen.emplace(doc.name, &doc);
+    if (!inserted) {
+      diag->Error(doc.location.file, doc.location.line,
+                  "model '" + doc.name + "' is described twice; first at " +
+                      it->second->location.file + ":" + std::to_string(it->second->location.line));
+      continue;
+    }
+    auto model = std::lower_bound(
+        repo->models.begin(), repo->models.end(), doc.name,
+        [](const SqlModel& m, const std::string& n) { return m.name < n; });
+    if (model == repo->models.end() || model->name != doc.name) {
+      diag->Error(doc.location.file, doc.location.line,
+                  "model '" + doc.name + "': there is no models/" + doc.name + ".sql");
+      continue;
+    }
+    model->description = std::move(doc.description);
+    model->tests = std::move(doc.tests);
+  }
+}
+
 }  // namespace
 
 const Entity* FeatureRepo::FindEntity(std::string_view name) const {
@@ -128,10 +155,11 @@ Result<FeatureRepo> LoadFeatureRepo(const std::string& repo_dir,
   std::sort(model_files.begin(), model_files.end());
 
   repo::Diagnostics diag;
+  std::vector<SqlModel> model_docs;
   for (const auto& path : yaml_files) {
     std::string rel = Relative(path, root);
     std::optional<YAML::Node> node = repo::ParseYamlFile(path.string(), rel, &diag);
-    if (node) repo::ParseDefinitionFile(*node, rel, &repo, &diag);
+    if (node) repo::ParseDefinitionFile(*node, rel, &repo, &model_docs, &diag);
   }
   for (const auto& path : model_files) {
     std::string rel = Relative(path, root);
@@ -147,6 +175,8 @@ Result<FeatureRepo> LoadFeatureRepo(const std::string& repo_dir,
     if (!ok) diag.Error(rel, 0, "cannot read the file");
     repo.models.push_back(std::move(model));
   }
+  SortByName(&repo.models);
+  AttachModelDocs(model_docs, &repo, &diag);
   LARDER_RETURN_IF_ERROR(diag.ToStatus("feature repo " + repo.root + " is invalid"));
 
   SortByName(&repo.entities);

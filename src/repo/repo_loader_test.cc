@@ -299,6 +299,88 @@ TEST_F(RepoLoaderTest, ModelsAreRegisteredFromModelsDir) {
   EXPECT_EQ(repo->models[0].sql, "SELECT 1 AS x\n");
 }
 
+TEST_F(RepoLoaderTest, ModelEntriesCarryDescriptionsAndDataTests) {
+  dir_.Write("models/daily.sql", "SELECT 1 AS user_id, now() AS ts, 5 AS rating\n");
+  dir_.Write("models/schema.yaml",
+             "models:\n"
+             "  - name: daily\n"
+             "    description: Daily stuff.\n"
+             "    columns:\n"
+             "      - name: user_id\n"
+             "        tests:\n"
+             "          - not_null\n"
+             "          - unique\n"
+             "          - relationships: {to: users_source, field: user_id}\n"
+             "      - name: rating\n"
+             "        tests:\n"
+             "          - accepted_values: {values: [1, 5]}\n"
+             "          - accepted_range: {min_value: 0, max_value: 10}\n"
+             "    tests:\n"
+             "      - freshness: {column: ts, max_age: 2d}\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  const SqlModel* m = repo->FindModel("daily");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->description, "Daily stuff.");
+  ASSERT_EQ(m->tests.size(), 6u);
+  EXPECT_EQ(m->tests[0].kind, DataTestKind::kFreshness);
+  EXPECT_EQ(m->tests[0].column, "ts");
+  EXPECT_EQ(m->tests[0].max_age.micros, 2 * Duration::kDay);
+  EXPECT_EQ(m->tests[1].kind, DataTestKind::kNotNull);
+  EXPECT_EQ(m->tests[1].column, "user_id");
+  EXPECT_EQ(m->tests[3].to, "users_source");
+  EXPECT_EQ(m->tests[4].values, (std::vector<std::string>{"1", "5"}));
+  EXPECT_EQ(m->tests[5].min_value, 0.0);
+  EXPECT_EQ(m->tests[5].max_value, 10.0);
+  EXPECT_EQ(m->tests[5].location.line, 13);
+}
+
+TEST_F(RepoLoaderTest, BadModelEntriesAreNamed) {
+  dir_.Write("models/daily.sql", "SELECT 1 AS x\n");
+  dir_.Write("models/schema.yaml",
+             "models:\n"
+             "  - name: nightly\n"
+             "  - name: daily\n"
+             "    columns:\n"
+             "      - name: x\n"
+             "        tests: [not_nul, {accepted_range: {}}, {relationships: {to: ghost, field: x}}]\n"
+             "    tests: [unique]\n");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("models/schema.yaml:2: model 'nightly': there is no models/nightly.sql"));
+  EXPECT_THAT(err, HasSubstr("models/schema.yaml:6: model 'daily' column 'x': unknown test `not_nul`"));
+  EXPECT_THAT(err, HasSubstr("accepted_range: give min_value, max_value or both"));
+  EXPECT_THAT(err, HasSubstr("test unique: needs a column"));
+}
+
+TEST_F(RepoLoaderTest, RelationshipsMustPointAtAModelOrSource) {
+  dir_.Write("models/daily.sql", "SELECT 1 AS x\n");
+  dir_.Write("models/schema.yaml",
+             "models:\n  - name: daily\n    columns:\n      - name: x\n"
+             "        tests: [{relationships: {to: ghost, field: x}}]\n");
+  EXPECT_THAT(LoadError(), HasSubstr("'ghost' is neither a model nor a data source"));
+}
+
+TEST_F(RepoLoaderTest, QuerySources) {
+  dir_.Write("more_sources.yaml",
+             "data_sources:\n"
+             "  - name: recent\n    type: query\n"
+             "    query: SELECT * FROM read_parquet('data/x.parquet')\n"
+             "    timestamp_field: ts\n"
+             "  - {name: no_query, type: query, timestamp_field: ts, path: a.parquet}\n");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("data source 'no_query': missing field `query`"));
+  EXPECT_THAT(err, HasSubstr("data source 'no_query': field `path`: only applies to file sources"));
+  dir_.Write("more_sources.yaml",
+             "data_sources:\n"
+             "  - name: recent\n    type: query\n"
+             "    query: SELECT 1 AS user_id\n"
+             "    timestamp_field: ts\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  EXPECT_EQ(repo->FindDataSource("recent")->kind, DataSourceKind::kQuery);
+  EXPECT_EQ(repo->FindDataSource("recent")->query, "SELECT 1 AS user_id");
+}
+
 TEST_F(RepoLoaderTest, DataAndHiddenDirectoriesAreNotScanned) {
   dir_.Write("data/junk.yaml", "not: [a, definition]\n");
   dir_.Write(".venv/junk.yaml", "also: not\n");

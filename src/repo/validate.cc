@@ -94,6 +94,7 @@ class Validator {
     for (const auto& s : repo_.data_sources) CheckSource(s);
     for (const auto& v : repo_.feature_views) CheckView(v);
     for (const auto& s : repo_.feature_services) CheckService(s);
+    for (const auto& m : repo_.models) CheckModelTests(m);
   }
 
  private:
@@ -215,6 +216,17 @@ class Validator {
           Error(s.location, what + ": field `features`: feature `" + v->name + ":" + f +
                                 "` is listed twice");
         }
+      }
+    }
+  }
+
+  void CheckModelTests(const SqlModel& m) {
+    for (const auto& t : m.tests) {
+      if (t.kind == DataTestKind::kRelationships && repo_.FindModel(t.to) == nullptr &&
+          repo_.FindDataSource(t.to) == nullptr) {
+        Error(t.location, "model '" + m.name + "' column '" + t.column +
+                              "' test relationships: field `to`: '" + t.to +
+                              "' is neither a model nor a data source");
       }
     }
   }

@@ -1,0 +1,169 @@
+// Training data: point-in-time correct historical feature retrieval.
+//
+//   HistoricalFeaturesRequest req;
+//   req.entity_path = "ratings.parquet";          // or req.entity_sql
+//   req.feature_service = "model_v4";             // or req.features
+//   auto job = store->GetHistoricalFeatures(req);
+//   if (!job.ok()) ...;
+//   Result<int64_t> rows = (*job)->WriteToFile("training.parquet");
+//
+// Semantics (the same as Feast's get_historical_features): for every entity
+// row and every requested feature view, the feature values come from the
+// view's source row that has
+//   - the same join keys,
+//   - feature timestamp <= the row's event timestamp, and
+//   - when the view's ttl is not 0, feature timestamp >= event timestamp - ttl
+//     (both bounds inclusive);
+// among those, the one with the latest feature timestamp; ties are broken by
+// the greater created_timestamp_column when the source has one (otherwise
+// any of the tied rows is taken, all its features together). No such row
+// gives NULL for each of the view's features.
+//
+// Output: every entity row exactly once, in input order, duplicates
+// included, with all of its own columns, followed by the requested features
+// in request order. The event timestamp column is returned as TIMESTAMP WITH
+// TIME ZONE in UTC: a naive timestamp is taken as UTC, one with an offset is
+// converted. Feature columns are named `feature`, or `view__feature` when
+// full_feature_names is set.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "larder/status.h"
+
+// The Arrow C data interface, as the Arrow specification defines it
+// (https://arrow.apache.org/docs/format/CDataInterface.html). The guard lets
+// Arrow's own headers or another library's copy of these ABI-stable structs
+// coexist with this one.
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+
+#endif  // ARROW_C_DATA_INTERFACE
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+  void (*release)(struct ArrowArrayStream*);
+  void* private_data;
+};
+
+#endif  // ARROW_C_STREAM_INTERFACE
+
+namespace larder {
+
+// What training data to build. Exactly one entity source and exactly one
+// feature selection must be given.
+struct HistoricalFeaturesRequest {
+  // The entity rows, from a Parquet or CSV file (chosen by the extension
+  // .parquet / .csv; a glob is allowed). Relative paths are taken relative to
+  // the process's working directory. Default: empty.
+  std::string entity_path;
+  // Or: a SELECT whose rows are the entity rows. It runs in the offline store
+  // database, so it may read model tables and files (read_parquet(...)).
+  // Default: empty.
+  std::string entity_sql;
+  // The entity table must hold each join key of the requested views' entities
+  // (of a type matching the entity's value_type) and a column
+  // `event_timestamp`, or else exactly one timestamp column, which is used.
+
+  // Feature references "view:feature", in output order. Default: empty.
+  std::vector<std::string> features;
+  // Or: the name of a feature service; its features in its order.
+  // Default: empty.
+  std::string feature_service;
+
+  // Name feature columns `view__feature` instead of `feature`. Without it,
+  // two requested features of the same name are an InvalidArgument naming
+  // both views. Default: false.
+  bool full_feature_names = false;
+};
+
+// Resources for running a retrieval. Per call; defaults suit a 2-core
+// machine with a few GB of memory.
+struct HistoricalRetrievalOptions {
+  // DuckDB's buffer memory limit; beyond it, joins and sorts spill to
+  // temp_directory. Process peak memory stays somewhat above it.
+  // Default: "1GB".
+  std::string memory_limit = "1GB";
+  // Where DuckDB spills. Empty: a fresh directory under the system temporary
+  // directory, removed when the job is destroyed. Default: empty.
+  std::string temp_directory;
+  // DuckDB worker threads; 0 means DuckDB's default (the number of cores).
+  // Default: 0.
+  int threads = 0;
+};
+
+// A prepared point-in-time join. Nothing is computed until WriteToFile or
+// ExportArrowStream is called; each call runs the query anew.
+//
+// Thread safety: not thread-safe; use from one thread at a time.
+class HistoricalRetrievalJob {
+ public:
+  class Impl;  // internal
+  explicit HistoricalRetrievalJob(std::unique_ptr<Impl> impl);
+  ~HistoricalRetrievalJob();
+  HistoricalRetrievalJob(const HistoricalRetrievalJob&) = delete;
+  HistoricalRetrievalJob& operator=(const HistoricalRetrievalJob&) = delete;
+
+  // The output's column names, in order.
+  const std::vector<std::string>& column_names() const;
+  // The one DuckDB query that computes the result (for explaining and
+  // debugging).
+  const std::string& sql() const;
+
+  // Writes the result to `path`: Parquet when it ends in ".parquet", CSV
+  // (with a header) when it ends in ".csv"; any other extension is
+  // InvalidArgument. The result streams from DuckDB to the file, spilling
+  // to disk rather than holding it in memory. An existing file is replaced.
+  // Returns the number of rows written.
+  Result<int64_t> WriteToFile(const std::string& path);
+
+  // Hands the result out through the Arrow C stream interface. On success
+  // `*out` is initialised and owned by the caller, who must call
+  // out->release(out); the stream stays valid after this job is destroyed.
+  // Batches are produced as the caller pulls them (DuckDB's chunk size,
+  // 2048 rows). Errors while pulling are reported by get_next's return value
+  // and get_last_error.
+  Status ExportArrowStream(ArrowArrayStream* out);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace larder
