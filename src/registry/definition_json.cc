@@ -226,6 +226,31 @@ std::string Describe(ObjectKind kind, const json& j) {
   return what;
 }
 
+// The metadata every object kind carries.
+template <typename T>
+Status ReadMetadata(ObjectReader& r, T* out) {
+  LARDER_RETURN_IF_ERROR(
+      r.String("description", &out->description, /*required=*/false));
+  LARDER_RETURN_IF_ERROR(r.StringMap("tags", &out->tags));
+  return r.String("owner", &out->owner, /*required=*/false);
+}
+
+// Sets *out to the enumerator of `values` whose name is the string at `key`;
+// `label` names the enumeration in the error.
+template <typename E, typename NameFn>
+Status ReadEnum(ObjectReader& r, std::string_view key, std::string_view label,
+                std::initializer_list<E> values, NameFn name, E* out) {
+  std::string text;
+  LARDER_RETURN_IF_ERROR(r.String(key, &text, /*required=*/true));
+  for (E value : values) {
+    if (name(value) == text) {
+      *out = value;
+      return Status::OK();
+    }
+  }
+  return r.Error("unknown " + std::string(label) + " '" + text + "'");
+}
+
 Status ReadField(const json& j, const std::string& what, Field* out) {
   ObjectReader r(j, what);
   LARDER_RETURN_IF_ERROR(r.CheckObject());
@@ -257,18 +282,12 @@ Status ReadFields(ObjectReader& r, std::string_view key,
 Status ReadDataTest(const json& j, const std::string& what, DataTest* out) {
   ObjectReader r(j, what);
   LARDER_RETURN_IF_ERROR(r.CheckObject());
-  std::string kind;
-  LARDER_RETURN_IF_ERROR(r.String("kind", &kind, /*required=*/true));
-  bool known = false;
-  for (DataTestKind k : {DataTestKind::kNotNull, DataTestKind::kUnique,
-                         DataTestKind::kAcceptedValues, DataTestKind::kAcceptedRange,
-                         DataTestKind::kRelationships, DataTestKind::kFreshness}) {
-    if (DataTestKindName(k) == kind) {
-      out->kind = k;
-      known = true;
-    }
-  }
-  if (!known) return r.Error("unknown test kind '" + kind + "'");
+  LARDER_RETURN_IF_ERROR(ReadEnum(
+      r, "kind", "test kind",
+      {DataTestKind::kNotNull, DataTestKind::kUnique, DataTestKind::kAcceptedValues,
+       DataTestKind::kAcceptedRange, DataTestKind::kRelationships,
+       DataTestKind::kFreshness},
+      DataTestKindName, &out->kind));
   LARDER_RETURN_IF_ERROR(r.String("column", &out->column, /*required=*/false));
   LARDER_RETURN_IF_ERROR(r.StringList("values", &out->values));
   LARDER_RETURN_IF_ERROR(r.OptionalNumber("min_value", &out->min_value));
@@ -426,10 +445,7 @@ Status FromJson(const json& j, Entity* out) {
     LARDER_RETURN_IF_ERROR(r.String("name", &e.name, /*required=*/true));
     LARDER_RETURN_IF_ERROR(r.StringList("join_keys", &e.join_keys));
     LARDER_RETURN_IF_ERROR(r.Type("value_type", &e.value_type));
-    LARDER_RETURN_IF_ERROR(
-        r.String("description", &e.description, /*required=*/false));
-    LARDER_RETURN_IF_ERROR(r.StringMap("tags", &e.tags));
-    LARDER_RETURN_IF_ERROR(r.String("owner", &e.owner, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(ReadMetadata(r, &e));
     LARDER_RETURN_IF_ERROR(r.Finish());
     *out = std::move(e);
     return Status::OK();
@@ -443,28 +459,14 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(r.CheckObject());
     LARDER_RETURN_IF_ERROR(r.String("name", &s.name, /*required=*/true));
 
-    std::string text;
-    LARDER_RETURN_IF_ERROR(r.String("type", &text, /*required=*/true));
-    bool known = false;
-    for (DataSourceKind kind :
-         {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
-          DataSourceKind::kQuery}) {
-      if (DataSourceKindName(kind) == text) {
-        s.kind = kind;
-        known = true;
-      }
-    }
-    if (!known) return r.Error("unknown source type '" + text + "'");
-
-    LARDER_RETURN_IF_ERROR(r.String("file_format", &text, /*required=*/true));
-    known = false;
-    for (FileFormat format : {FileFormat::kParquet, FileFormat::kCsv}) {
-      if (FileFormatName(format) == text) {
-        s.file_format = format;
-        known = true;
-      }
-    }
-    if (!known) return r.Error("unknown file_format '" + text + "'");
+    LARDER_RETURN_IF_ERROR(ReadEnum(
+        r, "type", "source type",
+        {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
+         DataSourceKind::kQuery},
+        DataSourceKindName, &s.kind));
+    LARDER_RETURN_IF_ERROR(ReadEnum(r, "file_format", "file_format",
+                                    {FileFormat::kParquet, FileFormat::kCsv},
+                                    FileFormatName, &s.file_format));
 
     LARDER_RETURN_IF_ERROR(r.String("path", &s.path, /*required=*/false));
     LARDER_RETURN_IF_ERROR(
@@ -477,10 +479,7 @@ Status FromJson(const json& j, DataSource* out) {
                                     &s.created_timestamp_column,
                                     /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.StringMap("field_mapping", &s.field_mapping));
-    LARDER_RETURN_IF_ERROR(
-        r.String("description", &s.description, /*required=*/false));
-    LARDER_RETURN_IF_ERROR(r.StringMap("tags", &s.tags));
-    LARDER_RETURN_IF_ERROR(r.String("owner", &s.owner, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(ReadMetadata(r, &s));
     LARDER_RETURN_IF_ERROR(r.Finish());
     *out = std::move(s);
     return Status::OK();
@@ -522,10 +521,7 @@ Status FromJson(const json& j, FeatureView* out) {
     LARDER_RETURN_IF_ERROR(ReadFields(r, "entity_columns", &v.entity_columns));
     LARDER_RETURN_IF_ERROR(r.String("source", &v.source, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.Bool("online", &v.online));
-    LARDER_RETURN_IF_ERROR(
-        r.String("description", &v.description, /*required=*/false));
-    LARDER_RETURN_IF_ERROR(r.StringMap("tags", &v.tags));
-    LARDER_RETURN_IF_ERROR(r.String("owner", &v.owner, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(ReadMetadata(r, &v));
     LARDER_RETURN_IF_ERROR(r.Finish());
     *out = std::move(v);
     return Status::OK();
@@ -554,10 +550,7 @@ Status FromJson(const json& j, FeatureService* out) {
             s.features.push_back(std::move(item));
           }
         }
-        LARDER_RETURN_IF_ERROR(
-            r.String("description", &s.description, /*required=*/false));
-        LARDER_RETURN_IF_ERROR(r.StringMap("tags", &s.tags));
-        LARDER_RETURN_IF_ERROR(r.String("owner", &s.owner, /*required=*/false));
+        LARDER_RETURN_IF_ERROR(ReadMetadata(r, &s));
         LARDER_RETURN_IF_ERROR(r.Finish());
         *out = std::move(s);
         return Status::OK();
