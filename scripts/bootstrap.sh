@@ -19,7 +19,7 @@ log() { printf '[bootstrap] %s\n' "$*"; }
 # --- Debian packages -------------------------------------------------------
 apt_packages=(
   g++ cmake ninja-build pkg-config
-  libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
+  libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev librocksdb-dev
 )
 missing=()
 for p in "${apt_packages[@]}"; do

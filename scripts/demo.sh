@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds Larder, creates the
-# book-recommendation feature repo in demo/, generates its data and registers
-# it. Run it again at any time; finished steps are skipped.
+# book-recommendation feature repo in demo/, generates its data, registers it,
+# builds and tests its SQL models, and writes a point-in-time correct training
+# set for model_v4. Run it again at any time; finished steps are skipped.
 #   SCALE=1.0 scripts/demo.sh     (default scale 0.1: ~9k users, ~100k ratings)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,4 +37,17 @@ step "Registered feature views"
 "$larder" -c "$repo" feature-views list
 step "Registered feature services"
 "$larder" -c "$repo" feature-services list
-printf '\nDone. Explore with: build/larder -c %s --help\n' "$repo"
+
+step "larder run: building the SQL models into the offline store"
+"$larder" -c "$repo" run
+step "larder test: the models' data tests"
+"$larder" -c "$repo" test
+
+step "larder historical: a model_v4 training set with every rating as an entity row"
+"$larder" -c "$repo" historical \
+  --entity-sql "SELECT user_id, isbn, rating_timestamp AS event_timestamp, rating FROM read_parquet('$repo/data/raw/ratings.parquet')" \
+  --feature-service model_v4 \
+  --output "$repo/data/training/model_v4.parquet"
+
+printf '\nDone. Training data: %s\nExplore with: build/larder -c %s --help\n' \
+  "$repo/data/training/model_v4.parquet" "$repo"

@@ -22,13 +22,39 @@ constexpr FlagSpec kApplyFlags[] = {
 constexpr FlagSpec kPlanFlags[] = {
     {"--skip-source-validation", "", "do not check file sources against their files", ""},
 };
+constexpr FlagSpec kRunFlags[] = {
+    {"--select", "NAMES",
+     "models to build, comma- or space-separated; NAME builds only NAME, +NAME adds its "
+     "upstream, NAME+ its downstream",
+     "every model"},
+    {"--full-refresh", "", "rebuild incremental models from scratch", ""},
+};
+constexpr FlagSpec kTestFlags[] = {
+    {"--select", "NAMES", "models whose data tests to run, as for `run`", "every model"},
+};
 constexpr FlagSpec kDemoDataFlags[] = {
     {"--scale", "S", "data size; 1.0 is ~92k users, 139k books, 1.03M ratings", "1.0"},
     {"--out", "DIR", "directory for users/books/ratings.parquet", "data/raw in the repo"},
     {"--seed", "N", "random seed; the same seed and scale give the same data", "42"},
 };
 
-const std::array<CommandSpec, 14> kCommands{{
+constexpr ArgSpec kPushArgs[] = {{"SOURCE", "the push source"},
+                                 {"FILE", "rows to push (.parquet or .csv)"}};
+constexpr FlagSpec kPushFlags[] = {
+    {"--to", "TARGET", "where the rows go: offline (the push source's history)", "offline"},
+};
+
+constexpr FlagSpec kHistoricalFlags[] = {
+    {"--entities", "FILE", "entity rows (.parquet or .csv): join keys and event_timestamp", ""},
+    {"--entity-sql", "SQL", "or: a SELECT giving the entity rows, run in the offline store", ""},
+    {"--features", "VIEW:FEATURE,...", "the features to fetch, in output order", ""},
+    {"--feature-service", "NAME", "or: every feature of a feature service", ""},
+    {"--full-feature-names", "", "name columns view__feature instead of feature", ""},
+    {"--output", "FILE", "where to write (.parquet or .csv)", ""},
+    {"--memory-limit", "SIZE", "DuckDB memory before spilling to disk", "1GB"},
+};
+
+const std::array<CommandSpec, 18> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -44,6 +70,12 @@ const std::array<CommandSpec, 14> kCommands{{
     {"feature-services describe", "Show a registered feature service", kNameArg, {},
      FeatureServicesDescribeCommand},
     {"registry-dump", "Print the registered project as JSON", {}, {}, RegistryDumpCommand},
+    {"historical", "Write point-in-time correct training data for entity rows", {},
+     kHistoricalFlags, HistoricalCommand},
+    {"run", "Build the SQL models in models/ into the offline store, in dependency order", {},
+     kRunFlags, RunCommand},
+    {"test", "Run the data tests of the SQL models", {}, kTestFlags, TestCommand},
+    {"push", "Append rows to a push source", kPushArgs, kPushFlags, PushCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
      DemoDataCommand},
     {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},

@@ -20,5 +20,9 @@ int FeatureServicesListCommand(const Invocation& inv, Output& o);
 int FeatureServicesDescribeCommand(const Invocation& inv, Output& o);
 int DemoDataCommand(const Invocation& inv, Output& o);
 int RepoFormatCommand(const Invocation& inv, Output& o);
+int RunCommand(const Invocation& inv, Output& o);
+int TestCommand(const Invocation& inv, Output& o);
+int HistoricalCommand(const Invocation& inv, Output& o);
+int PushCommand(const Invocation& inv, Output& o);
 
 }  // namespace larder::cli

@@ -3,7 +3,11 @@
 #include <filesystem>
 
 #include "offline/duckdb/file_schema.h"
+#include "offline/historical/historical_retrieval.h"
 #include "registry/plan.h"
+#include "offline/offline_push.h"
+#include "offline/source_relation.h"
+#include "transform/model_runner.h"
 
 namespace larder {
 namespace fs = std::filesystem;
@@ -74,9 +78,44 @@ Result<FeatureRepo> FeatureStore::Registered() {
   return registry->Load(config_.project);
 }
 
+Result<std::unique_ptr<HistoricalRetrievalJob>> FeatureStore::GetHistoricalFeatures(
+    const HistoricalFeaturesRequest& request, const HistoricalRetrievalOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
+  // The registry stores definitions only; locate files and the offline
+  // store from this repo.
+  repo.root = root_;
+  repo.config = config_;
+  return offline::PrepareHistoricalRetrieval(repo, request, options);
+}
+
+Result<int64_t> FeatureStore::PushOffline(const std::string& source, const std::string& file) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
+  repo.root = root_;
+  repo.config = config_;
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
+  return offline::PushToOffline(repo, source, file, *conn);
+}
+
 Result<std::string> FeatureStore::RegistryJson() {
   LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
   return registry->DumpJson(config_.project);
+}
+
+// Models run from the repo directory's files, as dbt does: a model can be
+// built and tested before it is applied.
+Result<RunReport> FeatureStore::Run(const RunOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
+  return transform::RunModels(repo, *conn, options);
+}
+
+Result<TestReport> FeatureStore::TestModels(const TestOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
+  return transform::RunDataTests(repo, *conn, options);
 }
 
 Result<Registry*> FeatureStore::OpenRegistry() {

@@ -1,0 +1,128 @@
+#include "offline/duckdb/arrow_stream.h"
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace larder::duckdb {
+namespace {
+
+// Everything one exported stream owns. Destroyed by the stream's release.
+struct StreamState {
+  std::shared_ptr<Connection> conn;
+  std::string what;
+  duckdb_prepared_statement prepared = nullptr;
+  duckdb_result result;
+  bool has_result = false;
+  duckdb_arrow_options options = nullptr;
+  std::string last_error;
+
+  StreamState() { std::memset(&result, 0, sizeof(result)); }
+  ~StreamState() {
+    if (options != nullptr) duckdb_destroy_arrow_options(&options);
+    if (has_result) duckdb_destroy_result(&result);
+    if (prepared != nullptr) duckdb_destroy_prepare(&prepared);
+  }
+};
+
+StreamState* State(ArrowArrayStream* stream) {
+  return static_cast<StreamState*>(stream->private_data);
+}
+
+// Takes DuckDB's error data: returns its message ("" when none), destroys it.
+std::string TakeError(duckdb_error_data error) {
+  std::string msg;
+  if (error != nullptr) {
+    if (duckdb_error_data_has_error(error)) msg = duckdb_error_data_message(error);
+    duckdb_destroy_error_data(&error);
+  }
+  return msg;
+}
+
+int GetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
+  StreamState* s = State(stream);
+  idx_t n = duckdb_column_count(&s->result);
+  std::vector<duckdb_logical_type> types(n);
+  std::vector<const char*> names(n);
+  for (idx_t i = 0; i < n; ++i) {
+    types[i] = duckdb_column_logical_type(&s->result, i);
+    names[i] = duckdb_column_name(&s->result, i);
+  }
+  std::string err = TakeError(duckdb_to_arrow_schema(s->options, types.data(), names.data(), n, out));
+  for (auto& t : types) duckdb_destroy_logical_type(&t);
+  if (!err.empty()) {
+    s->last_error = s->what + ": " + err;
+    return EIO;
+  }
+  return 0;
+}
+
+int GetNext(ArrowArrayStream* stream, ArrowArray* out) {
+  StreamState* s = State(stream);
+  duckdb_data_chunk chunk = duckdb_fetch_chunk(s->result);
+  if (chunk == nullptr) {
+    const char* err = duckdb_result_error(&s->result);
+    if (err != nullptr && *err != '\0') {
+      s->last_error = s->what + ": " + err;
+      return EIO;
+    }
+    std::memset(out, 0, sizeof(*out));  // release == nullptr: end of stream
+    return 0;
+  }
+  std::string err = TakeError(duckdb_data_chunk_to_arrow(s->options, chunk, out));
+  duckdb_destroy_data_chunk(&chunk);
+  if (!err.empty()) {
+    s->last_error = s->what + ": " + err;
+    return EIO;
+  }
+  return 0;
+}
+
+const char* GetLastError(ArrowArrayStream* stream) {
+  StreamState* s = State(stream);
+  return s->last_error.empty() ? nullptr : s->last_error.c_str();
+}
+
+void Release(ArrowArrayStream* stream) {
+  delete State(stream);
+  stream->release = nullptr;
+  stream->private_data = nullptr;
+}
+
+}  // namespace
+
+Status ExportArrowStream(std::shared_ptr<Connection> conn, const std::string& sql,
+                         const std::string& what, ArrowArrayStream* out) {
+  auto state = std::make_unique<StreamState>();
+  state->conn = std::move(conn);
+  state->what = what;
+  if (duckdb_prepare(state->conn->raw(), sql.c_str(), &state->prepared) == DuckDBError) {
+    const char* err = duckdb_prepare_error(state->prepared);
+    return Status::InvalidArgument(what + ": " + (err != nullptr ? err : "cannot prepare"));
+  }
+  duckdb_pending_result pending = nullptr;
+  if (duckdb_pending_prepared_streaming(state->prepared, &pending) == DuckDBError) {
+    std::string err = pending != nullptr && duckdb_pending_error(pending) != nullptr
+                          ? duckdb_pending_error(pending)
+                          : "cannot start the query";
+    duckdb_destroy_pending(&pending);
+    return Status::InvalidArgument(what + ": " + err);
+  }
+  duckdb_state executed = duckdb_execute_pending(pending, &state->result);
+  duckdb_destroy_pending(&pending);
+  state->has_result = true;
+  if (executed == DuckDBError) {
+    const char* err = duckdb_result_error(&state->result);
+    return Status::InvalidArgument(what + ": " + (err != nullptr ? err : "query failed"));
+  }
+  state->options = duckdb_result_get_arrow_options(&state->result);
+  out->get_schema = GetSchema;
+  out->get_next = GetNext;
+  out->get_last_error = GetLastError;
+  out->release = Release;
+  out->private_data = state.release();
+  return Status::OK();
+}
+
+}  // namespace larder::duckdb

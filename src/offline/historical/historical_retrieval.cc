@@ -1,0 +1,553 @@
+#include "offline/historical/historical_retrieval.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "offline/duckdb/arrow_stream.h"
+#include "offline/duckdb/duckdb_connection.h"
+#include "offline/duckdb/file_schema.h"
+#include "offline/source_relation.h"
+
+namespace larder {
+namespace fs = std::filesystem;
+using duckdb::QuoteIdentifier;
+using duckdb::QuoteLiteral;
+
+namespace {
+
+constexpr std::string_view kOfflineAlias = "larder_offline";
+constexpr std::string_view kRowColumn = "__larder_row";
+constexpr std::string_view kTsColumn = "__larder_ts";
+constexpr std::string_view kFeatureTsColumn = "__larder_fts";
+
+// Removes a spill directory Larder created, once nothing uses it.
+struct TempDirGuard {
+  std::string path;
+  bool owned = false;
+  ~TempDirGuard() {
+    if (owned) {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  }
+};
+
+}  // namespace
+
+class HistoricalRetrievalJob::Impl {
+ public:
+  std::shared_ptr<TempDirGuard> temp_dir;
+  std::shared_ptr<duckdb::Connection> conn;
+  bool attached = false;
+  std::string sql;
+  std::vector<std::string> column_names;
+};
+
+HistoricalRetrievalJob::HistoricalRetrievalJob(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+HistoricalRetrievalJob::~HistoricalRetrievalJob() = default;
+
+const std::vector<std::string>& HistoricalRetrievalJob::column_names() const {
+  return impl_->column_names;
+}
+const std::string& HistoricalRetrievalJob::sql() const { return impl_->sql; }
+
+Result<int64_t> HistoricalRetrievalJob::WriteToFile(const std::string& path) {
+  std::string options;
+  if (path.ends_with(".parquet")) {
+    options = "(FORMAT parquet)";
+  } else if (path.ends_with(".csv")) {
+    options = "(FORMAT csv, HEADER true)";
+  } else {
+    return Status::InvalidArgument("output file " + path +
+                                   ": unknown format; use a .parquet or .csv extension");
+  }
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  if (abs.has_parent_path()) fs::create_directories(abs.parent_path(), ec);
+  LARDER_ASSIGN_OR_RETURN(
+      std::optional<std::string> count,
+      impl_->conn->QueryScalar(
+          "COPY (" + impl_->sql + ") TO " + QuoteLiteral(abs.string()) + " " + options,
+          "historical features to " + path));
+  if (!count.has_value()) return int64_t{0};
+  return static_cast<int64_t>(std::stoll(*count));
+}
+
+Status HistoricalRetrievalJob::ExportArrowStream(ArrowArrayStream* out) {
+  // The stream gets a connection of its own, so that this job stays usable
+  // and the stream outlives it; it keeps the spill directory alive.
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> raw, impl_->conn->NewConnection());
+  if (impl_->attached) {
+    LARDER_RETURN_IF_ERROR(
+        raw->Execute("USE " + std::string(kOfflineAlias), "offline store database"));
+  }
+  std::shared_ptr<TempDirGuard> guard = impl_->temp_dir;
+  std::shared_ptr<duckdb::Connection> conn(raw.release(),
+                                           [guard](duckdb::Connection* c) { delete c; });
+  return duckdb::ExportArrowStream(std::move(conn), impl_->sql, "historical features", out);
+}
+
+namespace offline {
+namespace {
+
+// One requested feature view and its requested features, in request order.
+struct ViewRequest {
+  const FeatureView* view = nullptr;
+  std::vector<std::string> features;
+};
+
+// An output feature column.
+struct OutputFeature {
+  size_t view_index = 0;
+  size_t feature_index = 0;
+  std::string column;
+};
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+Status AddFeature(const FeatureRepo& repo, const std::string& view_name,
+                  const std::string& feature, const std::string& context,
+                  std::vector<ViewRequest>& views) {
+  const FeatureView* view = repo.FindFeatureView(view_name);
+  if (view == nullptr) {
+    std::vector<std::string> known;
+    for (const auto& v : repo.feature_views) known.push_back(v.name);
+    return Status::NotFound(context + "unknown feature view '" + view_name +
+                            "' (registered views: " + JoinNames(known) + ")");
+  }
+  bool found = std::any_of(view->schema.begin(), view->schema.end(),
+                           [&](const Field& f) { return f.name == feature; });
+  if (!found) {
+    std::vector<std::string> known;
+    for (const auto& f : view->schema) known.push_back(f.name);
+    return Status::NotFound(context + "feature view '" + view_name + "' has no feature '" +
+                            feature + "' (its features: " + JoinNames(known) + ")");
+  }
+  auto it = std::find_if(views.begin(), views.end(),
+                         [&](const ViewRequest& r) { return r.view == view; });
+  if (it == views.end()) {
+    views.push_back(ViewRequest{view, {}});
+    it = views.end() - 1;
+  }
+  if (std::find(it->features.begin(), it->features.end(), feature) == it->features.end()) {
+    it->features.push_back(feature);
+  }
+  return Status::OK();
+}
+
+Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
+                                                 const HistoricalFeaturesRequest& request) {
+  bool has_refs = !request.features.empty();
+  bool has_service = !request.feature_service.empty();
+  if (has_refs == has_service) {
+    return Status::InvalidArgument(
+        "give either feature references (view:feature) or a feature service, " +
+        std::string(has_refs ? "not both" : "none was given"));
+  }
+  std::vector<ViewRequest> views;
+  if (has_service) {
+    const FeatureService* service = repo.FindFeatureService(request.feature_service);
+    if (service == nullptr) {
+      std::vector<std::string> known;
+      for (const auto& s : repo.feature_services) known.push_back(s.name);
+      return Status::NotFound("unknown feature service '" + request.feature_service +
+                              "' (registered services: " + JoinNames(known) + ")");
+    }
+    std::string context = "feature service '" + service->name + "': ";
+    for (const auto& item : service->features) {
+      const FeatureView* view = repo.FindFeatureView(item.feature_view);
+      if (view == nullptr) {
+        LARDER_RETURN_IF_ERROR(AddFeature(repo, item.feature_view, "", context, views));
+      }
+      if (item.features.empty()) {
+        for (const auto& f : view->schema) {
+          LARDER_RETURN_IF_ERROR(AddFeature(repo, view->name, f.name, context, views));
+        }
+      } else {
+        for (const auto& f : item.features) {
+          LARDER_RETURN_IF_ERROR(AddFeature(repo, view->name, f, context, views));
+        }
+      }
+    }
+  } else {
+    for (const auto& ref : request.features) {
+      size_t colon = ref.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == ref.size() ||
+          ref.find(':', colon + 1) != std::string::npos) {
+        return Status::InvalidArgument("bad feature reference '" + ref +
+                                       "': write it as view:feature");
+      }
+      LARDER_RETURN_IF_ERROR(
+          AddFeature(repo, ref.substr(0, colon), ref.substr(colon + 1), "", views));
+    }
+  }
+  return views;
+}
+
+// Whether a column of DuckDB type `type` can hold join-key values of `vt`.
+bool KeyTypeMatches(const std::string& type, const ValueType& vt) {
+  static const std::set<std::string> kIntegers = {
+      "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+      "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"};
+  if (vt.is_array) return type.ends_with("[]");
+  switch (vt.scalar) {
+    case ScalarType::kInt32:
+    case ScalarType::kInt64:
+      return kIntegers.contains(type);
+    case ScalarType::kFloat32:
+    case ScalarType::kFloat64:
+      return kIntegers.contains(type) || type == "FLOAT" || type == "DOUBLE" ||
+             type.starts_with("DECIMAL");
+    case ScalarType::kString:
+      return type == "VARCHAR";
+    case ScalarType::kBytes:
+      return type == "BLOB";
+    case ScalarType::kBool:
+      return type == "BOOLEAN";
+    case ScalarType::kUnixTimestamp:
+      return type.starts_with("TIMESTAMP");
+  }
+  return false;
+}
+
+bool IsTimestampType(const std::string& type) { return type.starts_with("TIMESTAMP"); }
+
+// `column` (already quoted/qualified) as TIMESTAMP WITH TIME ZONE in UTC.
+// The session's TimeZone is UTC, so a naive TIMESTAMP is read as UTC.
+std::string AsTimestampTz(const std::string& column, const std::string& type) {
+  if (type == "TIMESTAMP WITH TIME ZONE") return column;
+  if (type == "DATE" || type.starts_with("TIMESTAMP")) {
+    return "CAST(CAST(" + column + " AS TIMESTAMP) AS TIMESTAMPTZ)";
+  }
+  return "CAST(" + column + " AS TIMESTAMPTZ)";
+}
+
+using Columns = std::vector<ColumnInfo>;
+
+Result<Columns> Describe(duckdb::Connection& conn, const std::string& relation,
+                         const std::string& what) {
+  LARDER_ASSIGN_OR_RETURN(duckdb::QueryResult described,
+                          conn.Query("DESCRIBE SELECT * FROM " + relation, what));
+  int name_col = described.ColumnIndex("column_name");
+  int type_col = described.ColumnIndex("column_type");
+  if (name_col < 0 || type_col < 0) return Status::Internal(what + ": DESCRIBE failed");
+  Columns out;
+  for (const auto& row : described.rows) {
+    out.push_back({row[static_cast<size_t>(name_col)].value_or(""),
+                   row[static_cast<size_t>(type_col)].value_or("")});
+  }
+  return out;
+}
+
+const ColumnInfo* FindColumn(const Columns& cols, std::string_view name) {
+  for (const auto& c : cols) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string ColumnList(const Columns& cols) {
+  std::vector<std::string> names;
+  for (const auto& c : cols) names.push_back(c.name);
+  return JoinNames(names);
+}
+
+// The source whose columns and timestamps a view's source reads: a push
+// source's rows have its batch source's columns.
+const DataSource* SchemaOwner(const FeatureRepo& repo, const DataSource& source) {
+  if (source.kind != DataSourceKind::kPush) return &source;
+  return repo.FindDataSource(source.batch_source);
+}
+
+std::string MappedName(const DataSource& owner, const std::string& raw) {
+  auto it = owner.field_mapping.find(raw);
+  return it == owner.field_mapping.end() ? raw : it->second;
+}
+
+// The entity table: its relation SQL and its name for messages.
+struct EntityTable {
+  std::string relation;
+  std::string what;
+};
+
+Result<EntityTable> EntityRelation(duckdb::Connection& conn,
+                                   const HistoricalFeaturesRequest& request) {
+  bool has_path = !request.entity_path.empty();
+  bool has_sql = !request.entity_sql.empty();
+  if (has_path == has_sql) {
+    return Status::InvalidArgument("give either an entity file or an entity SQL query, " +
+                                   std::string(has_path ? "not both" : "none was given"));
+  }
+  if (has_sql) return EntityTable{"(" + request.entity_sql + ")", "entity SQL"};
+  FileFormat format;
+  if (request.entity_path.ends_with(".parquet")) {
+    format = FileFormat::kParquet;
+  } else if (request.entity_path.ends_with(".csv")) {
+    format = FileFormat::kCsv;
+  } else {
+    return Status::InvalidArgument("entity file " + request.entity_path +
+                                   ": unknown format; use a .parquet or .csv file");
+  }
+  std::error_code ec;
+  std::string abs = fs::absolute(request.entity_path, ec).lexically_normal().string();
+  std::string what = "entity file " + request.entity_path;
+  LARDER_ASSIGN_OR_RETURN(
+      std::optional<std::string> matches,
+      conn.QueryScalar("SELECT count(*) FROM glob(" + QuoteLiteral(abs) + ")", what));
+  if (!matches.has_value() || *matches == "0") {
+    return Status::NotFound("entity file " + request.entity_path + ": no file matches " + abs);
+  }
+  return EntityTable{"(SELECT * FROM " + duckdb::FileScanSql(format, abs) + ")", what};
+}
+
+Result<std::shared_ptr<TempDirGuard>> MakeTempDir(const HistoricalRetrievalOptions& options) {
+  auto guard = std::make_shared<TempDirGuard>();
+  if (!options.temp_directory.empty()) {
+    guard->path = options.temp_directory;
+    return guard;
+  }
+  std::error_code ec;
+  std::string pattern = (fs::temp_directory_path(ec) / "larder-historical-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return Status::IOError("cannot create a spill directory from " + pattern);
+  }
+  guard->path = pattern;
+  guard->owned = true;
+  return guard;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
+    const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
+    const HistoricalRetrievalOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<ViewRequest> views, ResolveFeatures(repo, request));
+
+  auto impl = std::make_unique<HistoricalRetrievalJob::Impl>();
+  LARDER_ASSIGN_OR_RETURN(impl->temp_dir, MakeTempDir(options));
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> opened,
+                          duckdb::Connection::Open(":memory:"));
+  impl->conn = std::move(opened);
+  duckdb::Connection& conn = *impl->conn;
+  std::string settings = "SET memory_limit = " + QuoteLiteral(options.memory_limit) +
+                         "; SET temp_directory = " + QuoteLiteral(impl->temp_dir->path) + ";";
+  if (options.threads > 0) settings += " SET threads = " + std::to_string(options.threads) + ";";
+  LARDER_RETURN_IF_ERROR(conn.Execute(settings, "historical retrieval settings"));
+
+  // Model outputs and offline pushes live in the offline store database; it
+  // is attached read-only, so training data never changes it and several
+  // readers may share it.
+  const std::string db_path = OfflineDatabasePath(repo);
+  std::error_code ec;
+  if (fs::exists(db_path, ec)) {
+    LARDER_RETURN_IF_ERROR(conn.Execute("ATTACH " + QuoteLiteral(db_path) + " AS " +
+                                            std::string(kOfflineAlias) + " (READ_ONLY); USE " +
+                                            std::string(kOfflineAlias),
+                                        "offline store database " + db_path));
+    impl->attached = true;
+  }
+  std::set<std::string> tables;
+  if (impl->attached) {
+    LARDER_ASSIGN_OR_RETURN(
+        duckdb::QueryResult listed,
+        conn.Query("SELECT table_name FROM information_schema.tables WHERE table_catalog = " +
+                       QuoteLiteral(kOfflineAlias) + " AND table_schema = 'main'",
+                   "offline store database " + db_path));
+    for (const auto& row : listed.rows) tables.insert(row[0].value_or(""));
+  }
+  TableExists exists = [&tables](std::string_view name) {
+    return tables.contains(std::string(name));
+  };
+
+  // The entity table and its columns.
+  LARDER_ASSIGN_OR_RETURN(EntityTable entity, EntityRelation(conn, request));
+  LARDER_ASSIGN_OR_RETURN(Columns entity_cols, Describe(conn, entity.relation, entity.what));
+  for (const auto& c : entity_cols) {
+    if (c.name.starts_with("__larder_")) {
+      return Status::InvalidArgument(entity.what + ": column `" + c.name +
+                                     "` uses the reserved prefix __larder_");
+    }
+  }
+  const ColumnInfo* ts_col = FindColumn(entity_cols, "event_timestamp");
+  if (ts_col == nullptr) {
+    std::vector<const ColumnInfo*> candidates;
+    for (const auto& c : entity_cols) {
+      if (IsTimestampType(c.type)) candidates.push_back(&c);
+    }
+    if (candidates.size() != 1) {
+      return Status::InvalidArgument(
+          entity.what + ": no `event_timestamp` column" +
+          (candidates.empty() ? std::string(" and no timestamp column to use instead")
+                              : std::string(" and several timestamp columns; name one "
+                                            "event_timestamp")) +
+          " (columns: " + ColumnList(entity_cols) + ")");
+    }
+    ts_col = candidates[0];
+  } else if (!IsTimestampType(ts_col->type) && ts_col->type != "DATE" &&
+             ts_col->type != "VARCHAR") {
+    return Status::InvalidArgument(entity.what + ": column `event_timestamp` has type " +
+                                   ts_col->type + ", not a timestamp");
+  }
+
+  // Output feature names, and their collisions.
+  std::vector<OutputFeature> outputs;
+  std::map<std::string, std::string> owner_of;  // output column -> view
+  for (const auto& c : entity_cols) owner_of[c.name] = "";
+  for (size_t v = 0; v < views.size(); ++v) {
+    for (size_t f = 0; f < views[v].features.size(); ++f) {
+      const std::string& view_name = views[v].view->name;
+      std::string column = request.full_feature_names
+                               ? view_name + "__" + views[v].features[f]
+                               : views[v].features[f];
+      auto [it, inserted] = owner_of.emplace(column, view_name);
+      if (!inserted) {
+        if (it->second.empty()) {
+          return Status::InvalidArgument(
+              "feature `" + column + "` of feature view '" + view_name +
+              "' has the name of a column of the " + entity.what +
+              (request.full_feature_names ? "" : "; use full feature names (view__feature)"));
+        }
+        return Status::InvalidArgument(
+            "feature name `" + column + "` is requested from both feature view '" +
+            it->second + "' and feature view '" + view_name +
+            "'; use full feature names (--full-feature-names) to get view__feature columns");
+      }
+      outputs.push_back({v, f, column});
+    }
+  }
+
+  // Per view: its source relation, checked against the entity table.
+  std::string sql = "WITH __larder_entities AS (SELECT *, " +
+                    AsTimestampTz(QuoteIdentifier(ts_col->name), ts_col->type) + " AS " +
+                    std::string(kTsColumn) + ", row_number() OVER () AS " +
+                    std::string(kRowColumn) + " FROM " + entity.relation + ")";
+  std::string joins;
+  std::vector<std::vector<std::string>> feature_exprs(views.size());
+  for (size_t v = 0; v < views.size(); ++v) {
+    const FeatureView& view = *views[v].view;
+    const DataSource* source = repo.FindDataSource(view.source);
+    const DataSource* owner = source == nullptr ? nullptr : SchemaOwner(repo, *source);
+    if (owner == nullptr) {
+      return Status::NotFound("feature view '" + view.name + "': data source '" + view.source +
+                              "' is not registered");
+    }
+    if (owner->kind == DataSourceKind::kModel && !exists(owner->model)) {
+      return Status::FailedPrecondition(
+          "feature view '" + view.name + "' reads model '" + owner->model +
+          "', whose table is not in the offline store " + db_path + "; run `larder run` first");
+    }
+    LARDER_ASSIGN_OR_RETURN(std::string relation, MappedSourceSql(repo, *source, exists));
+    std::string what = "feature view '" + view.name + "' (data source '" + source->name + "')";
+    LARDER_ASSIGN_OR_RETURN(Columns source_cols, Describe(conn, relation, what));
+    auto need = [&](const std::string& column) -> Result<const ColumnInfo*> {
+      const ColumnInfo* c = FindColumn(source_cols, column);
+      if (c == nullptr) {
+        return Status::InvalidArgument(what + ": no column `" + column +
+                                       "` (columns: " + ColumnList(source_cols) + ")");
+      }
+      return c;
+    };
+    LARDER_ASSIGN_OR_RETURN(const ColumnInfo* fts, need(MappedName(*owner, owner->timestamp_field)));
+    const ColumnInfo* created = nullptr;
+    if (!owner->created_timestamp_column.empty()) {
+      LARDER_ASSIGN_OR_RETURN(created, need(MappedName(*owner, owner->created_timestamp_column)));
+    }
+
+    std::string alias = "f" + std::to_string(v);
+    std::string cte = "__larder_fv" + std::to_string(v);
+    std::string select;
+    std::string on;
+    std::vector<std::string> keys;
+    for (const auto& entity_name : view.entities) {
+      const Entity* ent = repo.FindEntity(entity_name);
+      if (ent == nullptr) {
+        return Status::NotFound("feature view '" + view.name + "': entity '" + entity_name +
+                                "' is not registered");
+      }
+      for (const auto& key : ent->join_keys) {
+        const ColumnInfo* ec_col = FindColumn(entity_cols, key);
+        if (ec_col == nullptr) {
+          return Status::InvalidArgument(entity.what + ": no join key column `" + key +
+                                         "` (entity '" + ent->name + "', needed by feature view '" +
+                                         view.name + "'; columns: " + ColumnList(entity_cols) +
+                                         ")");
+        }
+        if (!KeyTypeMatches(ec_col->type, ent->value_type)) {
+          return Status::InvalidArgument(entity.what + ": join key column `" + key +
+                                         "` has type " + ec_col->type + ", but entity '" +
+                                         ent->name + "' has value_type " +
+                                         ValueTypeName(ent->value_type));
+        }
+        LARDER_RETURN_IF_ERROR(need(key).status());
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+        keys.push_back(key);
+        select += QuoteIdentifier(key) + ", ";
+        on += "e." + QuoteIdentifier(key) + " = " + alias + "." + QuoteIdentifier(key) + " AND ";
+      }
+    }
+    select += AsTimestampTz(QuoteIdentifier(fts->name), fts->type) + " AS " +
+              std::string(kFeatureTsColumn);
+    for (size_t f = 0; f < views[v].features.size(); ++f) {
+      LARDER_RETURN_IF_ERROR(need(views[v].features[f]).status());
+      std::string internal = "__larder_f" + std::to_string(f);
+      select += ", " + QuoteIdentifier(views[v].features[f]) + " AS " + internal;
+      std::string value = alias + "." + internal;
+      if (view.ttl.micros > 0) {
+        value = "CASE WHEN epoch_us(" + alias + "." + std::string(kFeatureTsColumn) +
+                ") >= epoch_us(e." + std::string(kTsColumn) + ") - " +
+                std::to_string(view.ttl.micros) + " THEN " + value + " END";
+      }
+      feature_exprs[v].push_back(value);
+    }
+    // Rows without a timestamp or a key can never match; dropping NULL keys
+    // also keeps DuckDB's ASOF join from pairing a NULL key with a NULL key.
+    std::string where = QuoteIdentifier(fts->name) + " IS NOT NULL";
+    for (const auto& k : keys) where += " AND " + QuoteIdentifier(k) + " IS NOT NULL";
+    sql += ",\n" + cte + " AS (SELECT " + select + " FROM " + relation + " WHERE " + where;
+    if (created != nullptr) {
+      std::string partition;
+      for (const auto& k : keys) partition += QuoteIdentifier(k) + ", ";
+      sql += " QUALIFY row_number() OVER (PARTITION BY " + partition +
+             QuoteIdentifier(fts->name) + " ORDER BY " + QuoteIdentifier(created->name) +
+             " DESC NULLS LAST) = 1";
+    }
+    sql += ")";
+    joins += "\nASOF LEFT JOIN " + cte + " " + alias + " ON " + on + "e." +
+             std::string(kTsColumn) + " >= " + alias + "." + std::string(kFeatureTsColumn);
+  }
+
+  std::string projection;
+  for (const auto& c : entity_cols) {
+    projection += projection.empty() ? "" : ", ";
+    if (&c == ts_col) {
+      projection += "e." + std::string(kTsColumn) + " AS " + QuoteIdentifier(c.name);
+    } else {
+      projection += "e." + QuoteIdentifier(c.name);
+    }
+    impl->column_names.push_back(c.name);
+  }
+  for (const auto& out : outputs) {
+    projection += ", " + feature_exprs[out.view_index][out.feature_index] + " AS " +
+                  QuoteIdentifier(out.column);
+    impl->column_names.push_back(out.column);
+  }
+  sql += "\nSELECT " + projection + "\nFROM __larder_entities e" + joins + "\nORDER BY e." +
+         std::string(kRowColumn);
+  impl->sql = std::move(sql);
+  return std::make_unique<HistoricalRetrievalJob>(std::move(impl));
+}
+
+}  // namespace offline
+}  // namespace larder

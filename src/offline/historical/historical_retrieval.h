@@ -1,0 +1,51 @@
+// Point-in-time correct training data over DuckDB: the implementation behind
+// FeatureStore::GetHistoricalFeatures (the semantics are documented in
+// larder/offline_store.h).
+//
+// SQL design: one DuckDB query.
+//   __larder_entities  the entity rows, with __larder_row = row_number()
+//                      OVER () (input order) and __larder_ts = the event
+//                      timestamp as TIMESTAMP WITH TIME ZONE (UTC);
+//   __larder_fv<i>     per requested view, its mapped source reduced to the
+//                      join keys, the timestamp (as TIMESTAMPTZ) and the
+//                      requested features; rows without a timestamp dropped;
+//                      when the source has a created timestamp, one row per
+//                      (keys, timestamp): the greatest created timestamp,
+//                      via QUALIFY row_number();
+//   then per view an ASOF LEFT JOIN on the join keys and
+//   e.__larder_ts >= f.__larder_fts (DuckDB picks, per entity row, the
+//   latest feature row at or before it); a nonzero ttl is applied by nulling
+//   the view's features when the matched row is older than ts - ttl (no
+//   older row can then qualify either); ORDER BY __larder_row restores input
+//   order.
+#pragma once
+
+#include <memory>
+
+#include "larder/offline_store.h"
+#include "larder/repo.h"
+#include "larder/status.h"
+
+namespace larder::offline {
+
+// Validates `request` against `repo` (whose root and config must be set: the
+// offline store database is OfflineDatabasePath(repo)) and the entity table's
+// columns, and returns a job that runs the join.
+//
+// Errors, each naming the object at fault:
+//   InvalidArgument: no or two entity sources; no or two feature selections;
+//     a malformed "view:feature"; an entity file with an unknown extension;
+//     an entity table without a needed join key, without `event_timestamp`
+//     (and not exactly one other timestamp column), or with a join key of
+//     the wrong type; a feature name requested from two views without
+//     full_feature_names; a source lacking a needed column;
+//   NotFound: an unknown feature view, feature or feature service; no file
+//     matching entity_path;
+//   FailedPrecondition: a view whose model has no table in the offline store
+//     yet ("run `larder run` first");
+//   plus DuckDB's own errors reading the entity table, prefixed with it.
+Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
+    const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
+    const HistoricalRetrievalOptions& options = {});
+
+}  // namespace larder::offline

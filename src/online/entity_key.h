@@ -1,0 +1,52 @@
+// The stable binary encoding of entity keys, and the layout of online record
+// keys. Both depend only on the data, never on the process or machine, and
+// are documented byte by byte in docs/online-store.md.
+//
+// Entity key:
+//   varint  number of join keys (>= 1)
+//   then per join key, in ascending bytewise order of the name:
+//     varint length, name bytes
+//     value: tag byte and payload (online/value_codec.h); Int32 values are
+//     widened to Int64 (tag 0x02, 8 bytes), so the width does not matter
+//
+// Record key (one per project, view and entity key):
+//   0x01                         key layout version
+//   varint length, project bytes
+//   varint length, view bytes
+//   entity key bytes (above)
+// Because the project and the view are length-prefixed, the bytes up to the
+// view are a prefix of exactly that view's records (ViewKeyPrefix), and the
+// bytes up to the project a prefix of exactly that project's
+// (ProjectKeyPrefix): deleting a view or a project is a range delete.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "larder/online_store.h"
+#include "larder/status.h"
+
+namespace larder::online {
+
+inline constexpr uint8_t kRecordKeyVersion = 0x01;
+
+// Appends the encoding of `key`. InvalidArgument when the key has no join
+// keys, mismatched lengths, duplicate names, or a null or array value.
+Status EncodeEntityKey(const EntityKey& key, std::string* out);
+
+// Decodes an entity key (join keys come back sorted by name). Corruption on
+// malformed bytes or trailing data.
+Result<EntityKey> DecodeEntityKey(std::string_view bytes);
+
+std::string ProjectKeyPrefix(std::string_view project);
+std::string ViewKeyPrefix(std::string_view project, std::string_view view);
+
+// Appends the record key of (project, view, key) to `*out`.
+Status EncodeRecordKey(std::string_view project, std::string_view view, const EntityKey& key,
+                       std::string* out);
+
+// The smallest string greater than every string that starts with `prefix`,
+// or "" when there is none (prefix empty or all 0xff). For range deletes.
+std::string PrefixSuccessor(std::string_view prefix);
+
+}  // namespace larder::online

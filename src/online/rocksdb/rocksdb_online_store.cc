@@ -1,0 +1,320 @@
+#include "online/rocksdb/rocksdb_online_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <bitset>
+#include <charconv>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "online/entity_key.h"
+#include "online/record_codec.h"
+
+namespace larder::online {
+namespace {
+
+constexpr size_t kLockStripes = 64;
+constexpr int64_t kDefaultBlockCacheMb = 256;
+constexpr int64_t kDefaultBloomBitsPerKey = 10;
+
+// Turns a RocksDB status into a Status naming the store's path and the
+// operation. A held LOCK file becomes Busy.
+Status FromRocks(const rocksdb::Status& s, const std::string& path, std::string_view what) {
+  std::string msg =
+      "rocksdb online store " + path + ": " + std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
+  if (s.IsInvalidArgument() || s.IsNotSupported()) return Status::InvalidArgument(std::move(msg));
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return Status::Busy(std::move(msg));
+  return Status::IOError(std::move(msg));
+}
+
+Result<int64_t> IntOption(const std::map<std::string, std::string>& options,
+                          const std::string& key, int64_t def, int64_t lo, int64_t hi) {
+  auto it = options.find(key);
+  if (it == options.end()) return def;
+  const std::string& text = it->second;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+    return Status::InvalidArgument("online_store." + key + ": '" + text +
+                                   "' is not an integer in [" + std::to_string(lo) + ", " +
+                                   std::to_string(hi) + "]");
+  }
+  return v;
+}
+
+class RocksDbOnlineStore final : public OnlineStore {
+ public:
+  RocksDbOnlineStore(std::string project, std::string path, std::unique_ptr<rocksdb::DB> db)
+      : project_(std::move(project)), path_(std::move(path)), db_(std::move(db)) {}
+
+  ~RocksDbOnlineStore() override {
+    rocksdb::Status s = db_->Close();
+    s.PermitUncheckedError();  // nothing useful to do with it in a destructor
+  }
+
+  std::string_view type() const override { return "rocksdb"; }
+
+  Result<OnlineWriteSummary> Write(const OnlineView& view, std::span<const OnlineRecord> records,
+                                   const OnlineWriteOptions& options) override;
+  Status MultiGet(const OnlineView& view, std::span<const EntityKey> keys,
+                  std::vector<OnlineReadResult>* results) override {
+    const OnlineViewRead read{&view, keys, results};
+    return MultiGetViews(std::span<const OnlineViewRead>(&read, 1));
+  }
+  Status MultiGetViews(std::span<const OnlineViewRead> reads) override;
+  Status DeleteView(std::string_view view_name) override {
+    return DeletePrefix(ViewKeyPrefix(project_, view_name),
+                        "delete feature view '" + std::string(view_name) + "'");
+  }
+  Status DeleteProject() override {
+    return DeletePrefix(ProjectKeyPrefix(project_), "delete project '" + project_ + "'");
+  }
+
+ private:
+  Status DeletePrefix(const std::string& prefix, const std::string& what);
+  static size_t StripeOf(const std::string& key) {
+    return std::hash<std::string_view>{}(key) % kLockStripes;
+  }
+
+  const std::string project_;
+  const std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  // Stripe i serialises read-check-write of the keys that hash to i.
+  std::array<std::mutex, kLockStripes> stripes_;
+};
+
+Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
+                                                     std::span<const OnlineRecord> records,
+                                                     const OnlineWriteOptions& options) {
+  OnlineWriteSummary summary;
+  const size_t n = records.size();
+  if (n == 0) return summary;
+
+  // 1. Check and encode the whole batch before touching the database.
+  const std::string prefix = ViewKeyPrefix(project_, view.name());
+  std::vector<std::string> keys(n);
+  std::vector<std::string> values(n);
+  std::vector<RecordHeader> headers(n);
+  for (size_t i = 0; i < n; ++i) {
+    const OnlineRecord& rec = records[i];
+    keys[i] = prefix;
+    Status s = EncodeEntityKey(rec.entity_key, &keys[i]);
+    if (s.ok()) s = EncodeRecord(view, rec, &values[i]);
+    if (!s.ok()) {
+      return s.WithContext("feature view '" + view.name() + "': record " + std::to_string(i));
+    }
+    headers[i] = {rec.event_timestamp, rec.created_timestamp, view.fingerprint()};
+  }
+
+  // 2. Group records by key; a stable sort keeps batch order within a key.
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+  std::vector<size_t> group_starts;  // positions in `order`
+  for (size_t k = 0; k < n; ++k) {
+    if (k == 0 || keys[order[k]] != keys[order[k - 1]]) group_starts.push_back(k);
+  }
+  const size_t unique = group_starts.size();
+
+  // 3. Lock the stripes of every key, in ascending stripe order (no deadlock).
+  std::bitset<kLockStripes> used;
+  for (size_t g : group_starts) used.set(StripeOf(keys[order[g]]));
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(used.count());
+  for (size_t s = 0; s < kLockStripes; ++s) {
+    if (used.test(s)) locks.emplace_back(stripes_[s]);
+  }
+
+  // 4. Read the stored headers in one MultiGet (keys are sorted bytewise).
+  std::vector<rocksdb::Slice> slices(unique);
+  for (size_t u = 0; u < unique; ++u) slices[u] = keys[order[group_starts[u]]];
+  std::vector<rocksdb::PinnableSlice> stored(unique);
+  std::vector<rocksdb::Status> statuses(unique);
+  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), unique, slices.data(),
+                stored.data(), statuses.data(), /*sorted_input=*/true);
+
+  // 5. Apply the rule per key, in batch order; write each key's winner.
+  rocksdb::WriteBatch batch;
+  for (size_t u = 0; u < unique; ++u) {
+    bool have = false;
+    RecordHeader state;
+    if (statuses[u].ok()) {
+      // A stored record whose header does not parse cannot be compared; it is
+      // replaced, which heals it, rather than blocking the view's writes.
+      auto h = DecodeRecordHeader(std::string_view(stored[u].data(), stored[u].size()));
+      if (h.ok()) {
+        have = true;
+        state = *h;
+      }
+    } else if (!statuses[u].IsNotFound()) {
+      return FromRocks(statuses[u], path_, "read before conditional write");
+    }
+    const size_t end = u + 1 < unique ? group_starts[u + 1] : n;
+    size_t winner = n;
+    for (size_t k = group_starts[u]; k < end; ++k) {
+      size_t i = order[k];
+      if (!have || Supersedes(headers[i], state)) {
+        have = true;
+        state = headers[i];
+        winner = i;
+        ++summary.written;
+      } else {
+        ++summary.skipped;
+      }
+    }
+    if (winner != n) {
+      rocksdb::Status s = batch.Put(keys[winner], values[winner]);
+      if (!s.ok()) return FromRocks(s, path_, "build write batch");
+    }
+  }
+  if (batch.Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) return FromRocks(s, path_, "write feature view '" + view.name() + "'");
+  }
+  return summary;
+}
+
+Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
+  size_t total = 0;
+  for (const OnlineViewRead& r : reads) {
+    r.results->clear();
+    r.results->resize(r.keys.size());
+    total += r.keys.size();
+  }
+  if (total == 0) return Status::OK();
+  std::vector<std::string> encoded(total);
+  std::vector<rocksdb::Slice> slices(total);
+  size_t k = 0;
+  for (const OnlineViewRead& r : reads) {
+    const std::string prefix = ViewKeyPrefix(project_, r.view->name());
+    for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
+      encoded[k] = prefix;
+      Status s = EncodeEntityKey(r.keys[i], &encoded[k]);
+      if (!s.ok()) {
+        return s.WithContext("feature view '" + r.view->name() + "': entity key " +
+                             std::to_string(i));
+      }
+      slices[k] = encoded[k];
+    }
+  }
+  std::vector<rocksdb::PinnableSlice> values(total);
+  std::vector<rocksdb::Status> statuses(total);
+  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), total, slices.data(),
+                values.data(), statuses.data(), /*sorted_input=*/false);
+  k = 0;
+  for (const OnlineViewRead& r : reads) {
+    for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
+      if (statuses[k].IsNotFound()) continue;  // state stays kNotFound
+      if (!statuses[k].ok()) {
+        return FromRocks(statuses[k], path_, "read feature view '" + r.view->name() + "'");
+      }
+      Status s = DecodeRecord(*r.view, std::string_view(values[k].data(), values[k].size()),
+                              &(*r.results)[i]);
+      if (!s.ok()) {
+        return s.WithContext("rocksdb online store " + path_ + ": feature view '" +
+                             r.view->name() + "': entity key " + std::to_string(i));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status RocksDbOnlineStore::DeletePrefix(const std::string& prefix, const std::string& what) {
+  // Prefixes start with the key layout version byte, so a successor exists.
+  const std::string end = PrefixSuccessor(prefix);
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = batch.DeleteRange(prefix, end);
+  if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return FromRocks(s, path_, what);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OnlineStore>> OpenRocksDbOnlineStore(const OnlineStoreOptions& options) {
+  const auto& opts = options.config.options;
+  for (const auto& [key, value] : opts) {
+    if (key != "path" && key != "block_cache_mb" && key != "bloom_bits_per_key") {
+      return Status::InvalidArgument("online_store." + key +
+                                     ": not an option of the rocksdb online store (accepted: "
+                                     "path, block_cache_mb, bloom_bits_per_key)");
+    }
+  }
+  LARDER_ASSIGN_OR_RETURN(int64_t cache_mb,
+                          IntOption(opts, "block_cache_mb", kDefaultBlockCacheMb, 1, 1 << 20));
+  LARDER_ASSIGN_OR_RETURN(int64_t bloom_bits,
+                          IntOption(opts, "bloom_bits_per_key", kDefaultBloomBitsPerKey, 0, 64));
+  std::string rel = "data/online_store";
+  if (auto it = opts.find("path"); it != opts.end()) rel = it->second;
+  if (rel.empty()) return Status::InvalidArgument("online_store.path: empty");
+  std::filesystem::path p(rel);
+  if (p.is_relative()) p = std::filesystem::path(options.repo_root) / p;
+  const std::string path = p.lexically_normal().string();
+
+  std::error_code ec;
+  std::filesystem::create_directories(p, ec);
+  if (ec) {
+    return Status::IOError("rocksdb online store " + path + ": cannot create the directory: " +
+                           ec.message());
+  }
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(cache_mb) << 20);
+  if (bloom_bits > 0) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(static_cast<double>(bloom_bits)));
+  }
+  table.whole_key_filtering = true;
+  // A hash index inside each data block: a point lookup skips the binary
+  // search within the block.
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  table.data_block_hash_table_util_ratio = 0.75;
+  table.format_version = 5;
+
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Bloom filter over whole keys in the memtable too, so misses stay cheap
+  // right after a materialization.
+  o.memtable_whole_key_filtering = true;
+  o.memtable_prefix_bloom_size_ratio = 0.02;
+  o.level_compaction_dynamic_level_bytes = true;
+  o.max_background_jobs = 2;
+  o.max_open_files = -1;  // keep every table, with its filter and index, open
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(o, path, &raw);
+  if (!s.ok()) {
+    std::string detail = s.ToString();
+    std::string lower = detail;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (s.IsIOError() && lower.find("lock") != std::string::npos) {
+      return Status::Busy("rocksdb online store " + path +
+                          " is already open in another process or by another OnlineStore in "
+                          "this one; RocksDB admits one opener per directory (" +
+                          detail + ")");
+    }
+    return FromRocks(s, path, "open");
+  }
+  return std::unique_ptr<OnlineStore>(
+      new RocksDbOnlineStore(options.project, path, std::unique_ptr<rocksdb::DB>(raw)));
+}
+
+}  // namespace larder::online

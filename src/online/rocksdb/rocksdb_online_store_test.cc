@@ -1,0 +1,247 @@
+// The rocksdb backend: the shared conformance suite, plus what only an
+// embedded store has (a directory, one opener, tuning options).
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "larder/online_store.h"
+#include "online/online_store_conformance.h"
+
+namespace larder::testing {
+namespace {
+
+StoreConfig RocksDbConfig(const std::string& /*repo_root*/) {
+  // Small cache: tests open many stores.
+  return {"rocksdb", {{"path", "data/online_store"}, {"block_cache_mb", "8"}}};
+}
+
+INSTANTIATE_TEST_SUITE_P(OnlineRocksDb, OnlineStoreConformance,
+                         ::testing::Values(OnlineBackend{"rocksdb", &RocksDbConfig}),
+                         [](const ::testing::TestParamInfo<OnlineBackend>& p) {
+                           return p.param.name;
+                         });
+
+OnlineStoreOptions Options(const TempDir& dir, StoreConfig config) {
+  OnlineStoreOptions o;
+  o.config = std::move(config);
+  o.project = "p";
+  o.repo_root = dir.path();
+  return o;
+}
+
+TEST(OnlineRocksDb, PathIsRelativeToRepoRootByDefault) {
+  TempDir dir;
+  OnlineStoreOptions o = Options(dir, {"rocksdb", {}});
+  auto store = OnlineStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(dir.Join("data/online_store/CURRENT")));
+}
+
+TEST(OnlineRocksDb, AbsolutePathIsKept) {
+  TempDir dir;
+  TempDir other;
+  auto store = OnlineStore::Open(Options(dir, {"rocksdb", {{"path", other.Join("db")}}}));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(other.Join("db/CURRENT")));
+}
+
+TEST(OnlineRocksDb, SecondOpenerIsBusyAndNamesThePath) {
+  TempDir dir;
+  auto first = OnlineStore::Open(Options(dir, {"rocksdb", {}}));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = OnlineStore::Open(Options(dir, {"rocksdb", {}}));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kBusy) << second.status().ToString();
+  EXPECT_NE(second.status().message().find(dir.Join("data/online_store")), std::string::npos)
+      << second.status().ToString();
+  first->reset();
+  auto third = OnlineStore::Open(Options(dir, {"rocksdb", {}}));
+  EXPECT_TRUE(third.ok()) << third.status().ToString();
+}
+
+TEST(OnlineRocksDb, BadOptionsAreInvalidArgument) {
+  TempDir dir;
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"block_cache_mb", "lots"},
+                                                        {"block_cache_mb", "0"},
+                                                        {"bloom_bits_per_key", "-1"},
+                                                        {"bloom_bits_per_key", "10x"},
+                                                        {"path", ""},
+                                                        {"host", "x"}}) {
+    auto store = OnlineStore::Open(Options(dir, {"rocksdb", {{key, value}}}));
+    ASSERT_FALSE(store.ok()) << key << "=" << value;
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(store.status().message().find("online_store." + key), std::string::npos)
+        << store.status().ToString();
+  }
+  auto no_bloom = OnlineStore::Open(Options(dir, {"rocksdb", {{"bloom_bits_per_key", "0"}}}));
+  EXPECT_TRUE(no_bloom.ok()) << no_bloom.status().ToString();
+}
+
+TEST(OnlineRocksDb, PathThatIsAFileIsIOError) {
+  TempDir dir;
+  dir.Write("data/online_store", "not a directory");
+  auto store = OnlineStore::Open(Options(dir, {"rocksdb", {}}));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kIOError) << store.status().ToString();
+  EXPECT_NE(store.status().message().find("online_store"), std::string::npos);
+}
+
+TEST(OnlineStoreRegistry, UnknownTypeListsKnownOnes) {
+  TempDir dir;
+  auto store = OnlineStore::Open(Options(dir, {"cassandra", {}}));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(store.status().message().find("rocksdb"), std::string::npos)
+      << store.status().ToString();
+  OnlineStoreOptions no_project = Options(dir, {"rocksdb", {}});
+  no_project.project.clear();
+  EXPECT_EQ(OnlineStore::Open(no_project).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(OnlineStoreRegistry, RegistersTypesAtRunTime) {
+  EXPECT_EQ(RegisterOnlineStoreType("rocksdb", nullptr).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(RegisterOnlineStoreType("test_only_failing", [](const OnlineStoreOptions&) {
+                return Result<std::unique_ptr<OnlineStore>>(Status::IOError("unreachable"));
+              }).ok());
+  auto types = OnlineStoreTypes();
+  EXPECT_TRUE(std::is_sorted(types.begin(), types.end()));
+  EXPECT_NE(std::find(types.begin(), types.end(), "test_only_failing"), types.end());
+  TempDir dir;
+  EXPECT_EQ(OnlineStore::Open(Options(dir, {"test_only_failing", {}})).status().code(),
+            StatusCode::kIOError);
+}
+
+// --- Crash safety: a writer killed with SIGKILL at a random point -----------
+
+constexpr char kCrashDirEnv[] = "LARDER_ONLINE_CRASH_DIR";
+
+OnlineView CrashView() {
+  return OnlineView("crash_view", {{"payload", {ScalarType::kString, false}},
+                                   {"ev", {ScalarType::kInt64, false}}});
+}
+
+// 200 entities x 20 event times; the payload is a function of (id, ev).
+std::vector<OnlineRecord> CrashHistory() {
+  std::vector<OnlineRecord> h;
+  for (int64_t id = 0; id < 200; ++id) {
+    for (int64_t ev = 0; ev < 20; ++ev) {
+      h.push_back({{{"id"}, {Value::Int64(id)}},
+                   ev,
+                   0,
+                   {Value::String("p" + std::to_string(id * 100 + ev) + std::string(100, 'x')),
+                    Value::Int64(ev)}});
+    }
+  }
+  return h;
+}
+
+// Run only as the child of KilledWriterLeavesAConsistentStore: replays the
+// history in shuffled batches until it is killed.
+TEST(OnlineRocksDb, DISABLED_CrashChildWriter) {
+  const char* dir = std::getenv(kCrashDirEnv);
+  ASSERT_NE(dir, nullptr);
+  OnlineStoreOptions o;
+  o.config = {"rocksdb", {{"path", "db"}, {"block_cache_mb", "8"}}};
+  o.project = "p";
+  o.repo_root = dir;
+  auto store = OnlineStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  OnlineView view = CrashView();
+  std::vector<OnlineRecord> history = CrashHistory();
+  std::mt19937 rng(static_cast<unsigned>(getpid()));
+  for (int round = 0;; ++round) {
+    std::shuffle(history.begin(), history.end(), rng);
+    for (size_t start = 0; start < history.size(); start += 50) {
+      std::vector<OnlineRecord> batch(history.begin() + start,
+                                      history.begin() + std::min(start + 50, history.size()));
+      ASSERT_TRUE((*store)->Write(view, batch).ok());
+      if (round == 0 && start == 0) std::ofstream(std::string(dir) + "/started") << "1";
+    }
+  }
+}
+
+TEST(OnlineRocksDb, KilledWriterLeavesAConsistentStore) {
+  TempDir dir;
+  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  env_strings.push_back(std::string(kCrashDirEnv) + "=" + dir.path());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string a0 = exe, a1 = "--gtest_filter=OnlineRocksDb.DISABLED_CrashChildWriter",
+              a2 = "--gtest_also_run_disabled_tests";
+  char* argv[] = {a0.data(), a1.data(), a2.data(), nullptr};
+
+  OnlineView view = CrashView();
+  std::vector<EntityKey> keys;
+  for (int64_t id = 0; id < 200; ++id) keys.push_back({{"id"}, {Value::Int64(id)}});
+  std::mt19937 rng(11);
+  for (int kill = 0; kill < 3; ++kill) {
+    std::filesystem::remove(dir.Join("started"));
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      execve(exe.c_str(), argv, envp.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 1000 && !std::filesystem::exists(dir.Join("started")); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 150));
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(wstatus)) << "the child writer ended before it was killed";
+
+    // After the kill: the store opens, and every record is one the history
+    // holds, whole (payload and ev agree with the header).
+    OnlineStoreOptions o;
+    o.config = {"rocksdb", {{"path", "db"}, {"block_cache_mb", "8"}}};
+    o.project = "p";
+    o.repo_root = dir.path();
+    auto store = OnlineStore::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    std::vector<OnlineReadResult> got;
+    ASSERT_TRUE((*store)->MultiGet(view, keys, &got).ok());
+    for (size_t id = 0; id < got.size(); ++id) {
+      if (got[id].state == OnlineRecordState::kNotFound) continue;
+      ASSERT_EQ(got[id].state, OnlineRecordState::kFound);
+      int64_t ev = got[id].event_timestamp;
+      EXPECT_EQ(got[id].values[1], Value::Int64(ev));
+      EXPECT_EQ(got[id].values[0].string_value(),
+                "p" + std::to_string(static_cast<int64_t>(id) * 100 + ev) + std::string(100, 'x'));
+    }
+  }
+  // A rerun of the whole history converges to the latest record per key.
+  OnlineStoreOptions o;
+  o.config = {"rocksdb", {{"path", "db"}}};
+  o.project = "p";
+  o.repo_root = dir.path();
+  auto store = OnlineStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Write(view, CrashHistory()).ok());
+  std::vector<OnlineReadResult> got;
+  ASSERT_TRUE((*store)->MultiGet(view, keys, &got).ok());
+  for (const auto& r : got) {
+    ASSERT_EQ(r.state, OnlineRecordState::kFound);
+    EXPECT_EQ(r.event_timestamp, 19);
+  }
+}
+
+}  // namespace
+}  // namespace larder::testing
