@@ -14,7 +14,9 @@
 //       (ttl included, input order kept), to parquet, with the same
 //       DuckDB settings (memory_limit, temp_directory);
 // prints the best and median times, their ratio, the peak RSS of each, and
-// the number of values that differ between (a) and (b) (must be 0).
+// the number of rows whose values differ between (a) and (b), and the number
+// of rows of (a) not in the entity file's order (both must be 0; the exit
+// code is 1 otherwise).
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -300,6 +302,16 @@ int main(int argc, char** argv) {
   }
   auto mismatches = (*conn)->QueryScalar(diff + cond, "comparison");
   if (!mismatches.ok()) return Fail(mismatches.status());
+  // Input order: (a)'s entity columns must equal the entity file's, row by row.
+  auto misordered = (*conn)->QueryScalar(
+      "SELECT count(*) FROM (SELECT * FROM read_parquet(" +
+          larder::duckdb::QuoteLiteral(request.entity_path) +
+          ")) e POSITIONAL JOIN (SELECT * FROM read_parquet(" +
+          larder::duckdb::QuoteLiteral(out_a) +
+          ")) a WHERE e.user_id IS DISTINCT FROM a.user_id OR e.isbn IS DISTINCT FROM a.isbn "
+          "OR e.event_timestamp IS DISTINCT FROM a.event_timestamp",
+      "input order check");
+  if (!misordered.ok()) return Fail(misordered.status());
   auto nonnull = (*conn)->QueryScalar(
       "SELECT count(avg_yr_user_rating) || ' / ' || count(country) || ' / ' || "
       "count(avg_yr_category_rating) FROM read_parquet(" + larder::duckdb::QuoteLiteral(out_a) +
@@ -319,10 +331,14 @@ int main(int argc, char** argv) {
   std::printf("rows: larder %lld, hand-written %lld; rows with a differing value: %s\n",
               static_cast<long long>(rows_a), static_cast<long long>(rows_b),
               mismatches->value_or("?").c_str());
+  std::printf("rows of (a) not in the entity file's order: %s\n",
+              misordered->value_or("?").c_str());
   if (nonnull.ok()) {
     std::printf("non-null avg_yr_user_rating / country / avg_yr_category_rating: %s\n",
                 nonnull->value_or("?").c_str());
   }
   std::printf("process peak RSS (VmHWM since last reset): %.0f MB\n", PeakRssMb());
-  return mismatches->value_or("") == "0" && rows_a == rows_b ? 0 : 1;
+  return mismatches->value_or("") == "0" && misordered->value_or("") == "0" && rows_a == rows_b
+             ? 0
+             : 1;
 }

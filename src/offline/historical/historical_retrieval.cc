@@ -169,7 +169,7 @@ Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
     for (const auto& item : service->features) {
       const FeatureView* view = repo.FindFeatureView(item.feature_view);
       if (view == nullptr) {
-        LARDER_RETURN_IF_ERROR(AddFeature(repo, item.feature_view, "", context, views));
+        return Status::NotFound(context + "unknown feature view '" + item.feature_view + "'");
       }
       if (item.features.empty()) {
         for (const auto& f : view->schema) {

@@ -17,6 +17,7 @@
 
 #include "larder/online_store.h"
 #include "online/online_store_conformance.h"
+#include "support/online_crash_writer.h"
 
 namespace larder::testing {
 namespace {
@@ -125,65 +126,11 @@ TEST(OnlineStoreRegistry, RegistersTypesAtRunTime) {
 
 // --- Crash safety: a writer killed with SIGKILL at a random point -----------
 
-constexpr char kCrashDirEnv[] = "LARDER_ONLINE_CRASH_DIR";
-
-OnlineView CrashView() {
-  return OnlineView("crash_view", {{"payload", {ScalarType::kString, false}},
-                                   {"ev", {ScalarType::kInt64, false}}});
-}
-
-// 200 entities x 20 event times; the payload is a function of (id, ev).
-std::vector<OnlineRecord> CrashHistory() {
-  std::vector<OnlineRecord> h;
-  for (int64_t id = 0; id < 200; ++id) {
-    for (int64_t ev = 0; ev < 20; ++ev) {
-      h.push_back({{{"id"}, {Value::Int64(id)}},
-                   ev,
-                   0,
-                   {Value::String("p" + std::to_string(id * 100 + ev) + std::string(100, 'x')),
-                    Value::Int64(ev)}});
-    }
-  }
-  return h;
-}
-
-// Run only as the child of KilledWriterLeavesAConsistentStore: replays the
-// history in shuffled batches until it is killed.
-TEST(OnlineRocksDb, DISABLED_CrashChildWriter) {
-  const char* dir = std::getenv(kCrashDirEnv);
-  ASSERT_NE(dir, nullptr);
-  OnlineStoreOptions o;
-  o.config = {"rocksdb", {{"path", "db"}, {"block_cache_mb", "8"}}};
-  o.project = "p";
-  o.repo_root = dir;
-  auto store = OnlineStore::Open(o);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  OnlineView view = CrashView();
-  std::vector<OnlineRecord> history = CrashHistory();
-  std::mt19937 rng(static_cast<unsigned>(getpid()));
-  for (int round = 0;; ++round) {
-    std::shuffle(history.begin(), history.end(), rng);
-    for (size_t start = 0; start < history.size(); start += 50) {
-      std::vector<OnlineRecord> batch(history.begin() + start,
-                                      history.begin() + std::min(start + 50, history.size()));
-      ASSERT_TRUE((*store)->Write(view, batch).ok());
-      if (round == 0 && start == 0) std::ofstream(std::string(dir) + "/started") << "1";
-    }
-  }
-}
-
 TEST(OnlineRocksDb, KilledWriterLeavesAConsistentStore) {
   TempDir dir;
-  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  env_strings.push_back(std::string(kCrashDirEnv) + "=" + dir.path());
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string a0 = exe, a1 = "--gtest_filter=OnlineRocksDb.DISABLED_CrashChildWriter",
-              a2 = "--gtest_also_run_disabled_tests";
-  char* argv[] = {a0.data(), a1.data(), a2.data(), nullptr};
+  const std::string exe = LARDER_ONLINE_CRASH_WRITER;
+  std::string a0 = exe, a1 = dir.path();
+  char* argv[] = {a0.data(), a1.data(), nullptr};
 
   OnlineView view = CrashView();
   std::vector<EntityKey> keys;
@@ -196,7 +143,7 @@ TEST(OnlineRocksDb, KilledWriterLeavesAConsistentStore) {
     if (pid == 0) {
       int devnull = open("/dev/null", O_WRONLY);
       dup2(devnull, 1);
-      execve(exe.c_str(), argv, envp.data());
+      execv(exe.c_str(), argv);
       _exit(127);
     }
     for (int i = 0; i < 1000 && !std::filesystem::exists(dir.Join("started")); ++i) {
