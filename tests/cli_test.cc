@@ -28,13 +28,6 @@ int CountLines(const std::string& text, const std::string& prefix) {
   return n;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(Cli, HelpListsEveryCommand) {
   CommandResult r = RunLarder("--help");
   EXPECT_EQ(r.exit_code, 0);
@@ -109,7 +102,7 @@ TEST(Cli, MinimalRepoLifecycle) {
   EXPECT_EQ(registry["feature_views"].size(), 1u);
 
   // An edit is an update; a removal is a delete.
-  std::string defs = ReadFile(repo + "/definitions.yaml");
+  std::string defs = ::larder::testing::ReadFileText(repo + "/definitions.yaml");
   defs.replace(defs.find("ttl: 30d"), 8, "ttl: 60d");
   defs.erase(defs.find("feature_services:"));
   tmp.Write("repo/definitions.yaml", defs);

@@ -16,13 +16,6 @@ using ::larder::testing::RunLarder;
 using ::larder::testing::TempDir;
 using ::testing::HasSubstr;
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class HistoricalCli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,7 +47,7 @@ TEST_F(HistoricalCli, WritesTrainingDataFromFileViews) {
                               " --full-feature-names --output " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Wrote 3 rows (5 columns) to " + out));
-  std::string text = ReadText(out);
+  std::string text = ::larder::testing::ReadFileText(out);
   EXPECT_THAT(text, HasSubstr("user_id,isbn,event_timestamp,user_features__country,"
                               "book_features__language\n"));
   // The unknown entity gets empty (NULL) features; its time is in UTC.

@@ -2,9 +2,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "support/test_util.h"
 
 namespace larder {
@@ -40,12 +37,10 @@ TEST(PushCli, PushedRowsReachTrainingData) {
                                  " --features pushed_stats:books_read --output " +
                                  tmp.Join("out.csv"));
   ASSERT_EQ(hist.exit_code, 0) << hist.err;
-  std::ifstream in(tmp.Join("out.csv"));
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text = ::larder::testing::ReadFileText(tmp.Join("out.csv"));
   // Before the push's timestamp the batch file's value; after it, the pushed one.
-  EXPECT_THAT(text.str(), HasSubstr("1002,2024-02-01 00:00:00+00,3\n"));
-  EXPECT_THAT(text.str(), HasSubstr("1002,2024-03-02 00:00:00+00,40\n"));
+  EXPECT_THAT(text, HasSubstr("1002,2024-02-01 00:00:00+00,3\n"));
+  EXPECT_THAT(text, HasSubstr("1002,2024-03-02 00:00:00+00,40\n"));
 
   tmp.Write("bad.csv", "user_id,books_read,event_timestamp\n1002,lots,2024-03-01 00:00:00\n");
   CommandResult bad = RunLarder(c + "push user_stats_push " + tmp.Join("bad.csv"));

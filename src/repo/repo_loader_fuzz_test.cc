@@ -32,13 +32,6 @@ class Rng {
   uint64_t state_;
 };
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Tokens that steer mutations towards YAML structure rather than noise.
 const char* const kTokens[] = {":", "- ", "[", "]", "{", "}", "\n", "  ", "'", "\"", "&a", "*a",
                                "!!binary", "ttl: ", "-1d", "Array(", "name: ", "~", "? ", "|",
@@ -74,7 +67,7 @@ TEST(RepoLoaderFuzz, MutatedExampleFilesNeverCrash) {
     if (rel.starts_with("data/") || rel.starts_with("generator/")) continue;
     if (entry.is_regular_file() &&
         (entry.path().extension() == ".yaml" || entry.path().extension() == ".sql")) {
-      files.emplace_back(rel, Slurp(entry.path()));
+      files.emplace_back(rel, ::larder::testing::ReadFileText(entry.path().string()));
     }
   }
   ASSERT_GE(files.size(), 5u);

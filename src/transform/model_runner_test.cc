@@ -312,11 +312,10 @@ TEST_F(ModelRunnerTest, StopsAtFirstFailureNamingTheModel) {
 // day, with a 3-day lookback) on random data with late rows: incremental
 // runs must end with exactly what a full rebuild gives.
 TEST_F(ModelRunnerTest, ExampleIncrementalWindowMatchesFullRebuild) {
-  std::ifstream in(testing::SourceDir() + "/examples/book_recs/models/agg_user_features_1d.sql");
-  std::stringstream sql;
-  sql << in.rdbuf();
-  ASSERT_FALSE(sql.str().empty());
-  SetModel("agg_user_features_1d", sql.str());
+  std::string sql = testing::ReadFileText(testing::SourceDir() +
+                                          "/examples/book_recs/models/agg_user_features_1d.sql");
+  ASSERT_FALSE(sql.empty());
+  SetModel("agg_user_features_1d", sql);
   DataSource ratings;
   ratings.name = "ratings_source";
   ratings.path = "ratings.csv";

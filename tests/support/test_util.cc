@@ -31,14 +31,12 @@ void TempDir::Write(const std::string& relative, const std::string& content) con
   out << content;
 }
 
-namespace {
-std::string ReadFile(const std::string& path) {
+std::string ReadFileText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
 }
-}  // namespace
 
 CommandResult RunLarder(const std::string& args) {
   TempDir capture;
@@ -48,8 +46,8 @@ CommandResult RunLarder(const std::string& args) {
   int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
+  r.out = ReadFileText(out);
+  r.err = ReadFileText(err);
   return r;
 }
 

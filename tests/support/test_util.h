@@ -33,6 +33,9 @@ struct CommandResult {
 // Runs the larder binary with `args` (a shell-quoted string).
 CommandResult RunLarder(const std::string& args);
 
+// The whole content of the file at `path`; empty when it cannot be read.
+std::string ReadFileText(const std::string& path);
+
 // The repo root of the source tree (for examples/).
 std::string SourceDir();
 
