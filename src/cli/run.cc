@@ -38,11 +38,18 @@ std::string Usage(const CommandSpec& c) {
   return u;
 }
 
+std::string FlagLeft(const FlagSpec& f) {
+  std::string left(f.name);
+  if (!f.value_name.empty()) left += " " + std::string(f.value_name);
+  return left;
+}
+
 void PrintFlagLines(std::ostream& os, std::span<const FlagSpec> flags) {
+  size_t width = 0;
+  for (const auto& f : flags) width = std::max(width, FlagLeft(f).size());
   for (const auto& f : flags) {
-    std::string left = std::string(f.name);
-    if (!f.value_name.empty()) left += " " + std::string(f.value_name);
-    os << "  " << left << std::string(left.size() < 22 ? 22 - left.size() : 1, ' ') << f.help;
+    std::string left = FlagLeft(f);
+    os << "  " << left << std::string(width - left.size() + 2, ' ') << f.help;
     if (!f.default_value.empty()) os << " (default: " << f.default_value << ")";
     os << "\n";
   }
