@@ -49,5 +49,20 @@ step "larder historical: a model_v4 training set with every rating as an entity 
   --feature-service model_v4 \
   --output "$repo/data/training/model_v4.parquet"
 
+# The example's history ends on 2023-01-01, so that is the demo's "now".
+step "larder materialize-incremental: the latest values of the 7 online views into RocksDB"
+"$larder" -c "$repo" materialize-incremental 2023-01-01T00:00:00Z
+# A real (user, book) pair: the example's latest rating.
+"$larder" -c "$repo" historical \
+  --entity-sql "SELECT user_id, isbn, rating_timestamp AS event_timestamp FROM read_parquet('$repo/data/raw/ratings.parquet') ORDER BY rating_timestamp DESC, user_id, isbn LIMIT 1" \
+  --features book_features:language --output "$repo/data/training/sample_pair.csv" > /dev/null
+pair=$(sed -n 2p "$repo/data/training/sample_pair.csv")
+sample_user=${pair%%,*}
+sample_isbn=${pair#*,}
+sample_isbn=${sample_isbn%%,*}
+step "larder online: model_v4 features of user $sample_user and book $sample_isbn (Feast JSON)"
+"$larder" -c "$repo" online --feature-service model_v4 --entity "user_id=$sample_user" \
+  --entity "isbn=$sample_isbn" --now 2023-01-01T00:00:00Z
+
 printf '\nDone. Training data: %s\nExplore with: build/larder -c %s --help\n' \
   "$repo/data/training/model_v4.parquet" "$repo"

@@ -18,10 +18,13 @@
 
 #include "larder/config.h"
 #include "larder/offline_store.h"
+#include "larder/online_store.h"
 #include "larder/registry.h"
 #include "larder/repo.h"
 #include "larder/status.h"
 #include "larder/transform.h"
+#include "larder/materialize.h"
+#include "larder/online_features.h"
 
 namespace larder {
 
@@ -94,6 +97,23 @@ class FeatureStore {
   // or definitions.
   Result<TestReport> TestModels(const TestOptions& options = {});
 
+  // Writes, for each online view (or options.views), the latest row per
+  // entity with start <= event_timestamp < end into the online store
+  // (semantics: larder/materialize.h). Uses the registered definitions.
+  // Errors: NotFound when never applied or for an unknown view;
+  // FailedPrecondition when a needed model has not been run; InvalidArgument
+  // for start >= end.
+  Result<MaterializeReport> Materialize(TimestampMicros start, TimestampMicros end,
+                                        const MaterializeOptions& options = {});
+  // As Materialize, each view starting at its watermark, or end - ttl when it
+  // has none (the beginning of time when its ttl is 0).
+  Result<MaterializeReport> MaterializeIncremental(TimestampMicros end,
+                                                   const MaterializeOptions& options = {});
+  // Latest feature values for entity rows from the online store, with a
+  // status per value (larder/online_features.h). Uses the registered definitions.
+  Result<OnlineFeaturesResponse> GetOnlineFeatures(const OnlineFeaturesRequest& request,
+                                                   const OnlineReadOptions& options = {});
+
  private:
   FeatureStore(FeatureStoreOptions options, RepoConfig config, std::string root,
                std::string registry_path, std::unique_ptr<Registry> registry);
@@ -107,6 +127,9 @@ class FeatureStore {
   std::string root_;
   std::string registry_path_;
   std::unique_ptr<Registry> registry_;
+  // Opened on first use by Materialize/GetOnlineFeatures/Teardown.
+  std::unique_ptr<OnlineStore> online_;
+  Result<OnlineStore*> Online();
 };
 
 }  // namespace larder

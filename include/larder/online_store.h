@@ -27,7 +27,7 @@
 // after a schema change works.
 //
 // Backends are created by the `online_store.type` name of feature_store.yaml
-// ("rocksdb"; "redis" and "dynamodb" later) from a registry of factories.
+// ("rocksdb", "redis") from a registry of factories.
 // docs/online-store.md describes the key and record encodings byte by byte.
 #pragma once
 

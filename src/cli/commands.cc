@@ -54,7 +54,23 @@ constexpr FlagSpec kHistoricalFlags[] = {
     {"--memory-limit", "SIZE", "DuckDB memory before spilling to disk", "1GB"},
 };
 
-const std::array<CommandSpec, 18> kCommands{{
+constexpr ArgSpec kMaterializeArgs[] = {{"START", "window start, ISO 8601 UTC (inclusive)"},
+                                        {"END", "window end, ISO 8601 UTC (exclusive)"}};
+constexpr ArgSpec kMaterializeIncrementalArgs[] = {
+    {"END", "window end, ISO 8601 UTC (exclusive); each view starts at its watermark"}};
+constexpr FlagSpec kMaterializeFlags[] = {
+    {"--views", "NAMES", "feature views to materialize, comma-separated", "every online view"},
+    {"--partitions", "N", "parallel partitions per view (by hash of the join keys)", "4"},
+};
+constexpr FlagSpec kOnlineFlags[] = {
+    {"--features", "VIEW:FEATURE,...", "the features to read, in output order", ""},
+    {"--feature-service", "NAME", "or: every feature of a feature service", ""},
+    {"--entity", "KEY=VALUE...", "a join key of the entity row; repeat for each key", ""},
+    {"--full-feature-names", "", "name features view__feature instead of feature", ""},
+    {"--now", "TIME", "the time ttl is judged against (ISO 8601 UTC)", "the system clock"},
+};
+
+const std::array<CommandSpec, 21> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -76,6 +92,12 @@ const std::array<CommandSpec, 18> kCommands{{
      kRunFlags, RunCommand},
     {"test", "Run the data tests of the SQL models", {}, kTestFlags, TestCommand},
     {"push", "Append rows to a push source", kPushArgs, kPushFlags, PushCommand},
+    {"materialize", "Write the latest values in [START, END) of the online views online",
+     kMaterializeArgs, kMaterializeFlags, MaterializeCommand},
+    {"materialize-incremental", "Materialize each online view from its watermark up to END",
+     kMaterializeIncrementalArgs, kMaterializeFlags, MaterializeIncrementalCommand},
+    {"online", "Print online feature values of an entity row as Feast's JSON", {}, kOnlineFlags,
+     OnlineCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
      DemoDataCommand},
     {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},

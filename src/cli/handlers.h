@@ -2,6 +2,9 @@
 // commands.cc. Each returns the process exit code.
 #pragma once
 
+#include <cstdint>
+#include <string_view>
+
 #include "cli/command.h"
 
 namespace larder::cli {
@@ -24,5 +27,12 @@ int RunCommand(const Invocation& inv, Output& o);
 int TestCommand(const Invocation& inv, Output& o);
 int HistoricalCommand(const Invocation& inv, Output& o);
 int PushCommand(const Invocation& inv, Output& o);
+int MaterializeCommand(const Invocation& inv, Output& o);
+int MaterializeIncrementalCommand(const Invocation& inv, Output& o);
+int OnlineCommand(const Invocation& inv, Output& o);
+
+// Parses an ISO 8601 UTC time (materialize_command.cc): YYYY-MM-DD,
+// optionally followed by [T ]HH:MM[:SS[.ffffff]] and Z or +00:00.
+bool ParseIsoTime(std::string_view text, int64_t* micros);
 
 }  // namespace larder::cli

@@ -184,8 +184,13 @@ int Run(const std::vector<std::string>& argv, Output& o) {
     } else if (spec->value_name.empty() && has_value) {
       return UsageError(o, name + " takes no value", command);
     }
-    if (!inv.flags.emplace(name, value).second) {
-      return UsageError(o, name + " is given twice", command);
+    if (auto [it, inserted] = inv.flags.emplace(name, value); !inserted) {
+      // A flag whose value name ends in "..." may repeat; its values are
+      // kept one per line.
+      if (!spec->value_name.ends_with("...")) {
+        return UsageError(o, name + " is given twice", command);
+      }
+      it->second += "\n" + value;
     }
   }
   if (inv.args.size() != command->args.size()) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "online/record_codec.h"
+#include "online/redis/redis_online_store.h"
 #include "online/rocksdb/rocksdb_online_store.h"
 
 namespace larder {
@@ -19,6 +20,7 @@ struct BuiltinBackend {
 // The built-in backends, declared once. Listed here (not self-registered from
 // their own files) so that linking liblarder statically cannot drop them.
 constexpr BuiltinBackend kBuiltinBackends[] = {
+    {"redis", &online::OpenRedisOnlineStore},
     {"rocksdb", &online::OpenRocksDbOnlineStore},
 };
 

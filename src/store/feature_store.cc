@@ -8,6 +8,8 @@
 #include "offline/offline_push.h"
 #include "offline/source_relation.h"
 #include "transform/model_runner.h"
+#include "materialize/materializer.h"
+#include "serving/online_reader.h"
 
 namespace larder {
 namespace fs = std::filesystem;
@@ -70,7 +72,11 @@ Result<ApplyResult> FeatureStore::Apply() {
 
 Status FeatureStore::Teardown() {
   LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
-  return registry->Teardown(config_.project);
+  LARDER_RETURN_IF_ERROR(registry->Teardown(config_.project));
+  // The project's online data goes too (after the registry: a failure here
+  // leaves data a rerun of teardown removes).
+  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
+  return online->DeleteProject();
 }
 
 Result<FeatureRepo> FeatureStore::Registered() {
@@ -116,6 +122,42 @@ Result<TestReport> FeatureStore::TestModels(const TestOptions& options) {
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
   return transform::RunDataTests(repo, *conn, options);
+}
+
+Result<OnlineStore*> FeatureStore::Online() {
+  if (online_ == nullptr) {
+    OnlineStoreOptions options;
+    options.config = config_.online_store;
+    options.project = config_.project;
+    options.repo_root = root_;
+    LARDER_ASSIGN_OR_RETURN(online_, OnlineStore::Open(options));
+  }
+  return online_.get();
+}
+
+Result<MaterializeReport> FeatureStore::Materialize(TimestampMicros start, TimestampMicros end,
+                                                    const MaterializeOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
+  repo.root = root_;
+  repo.config = config_;
+  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
+  return materialize::Materialize(repo, *online, start, end, options);
+}
+
+Result<MaterializeReport> FeatureStore::MaterializeIncremental(TimestampMicros end,
+                                                               const MaterializeOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
+  repo.root = root_;
+  repo.config = config_;
+  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
+  return materialize::Materialize(repo, *online, std::nullopt, end, options);
+}
+
+Result<OnlineFeaturesResponse> FeatureStore::GetOnlineFeatures(
+    const OnlineFeaturesRequest& request, const OnlineReadOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
+  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
+  return serving::GetOnlineFeatures(repo, *online, request, options);
 }
 
 Result<Registry*> FeatureStore::OpenRegistry() {

@@ -1,0 +1,69 @@
+// Materialization (offline sources -> online store): the per-call option and
+// report structs of FeatureStore::Materialize and MaterializeIncremental.
+//
+// Materialization semantics (as Feast's `materialize`): for each selected
+// online feature view (online: true), the latest row per entity key whose
+// event timestamp t satisfies start <= t < end is written to the online store;
+// rows of equal t are ordered by the source's created timestamp (greatest
+// wins; NULL loses). Writes are conditional (larder/online_store.h), so
+// reruns, overlapping windows and interrupted runs converge to the same store.
+//
+// Watermarks: per (project, view) the end of the last window that fully
+// landed is stored in the offline store database (table
+// larder_materialization_watermarks). It moves only after every partition of
+// the view's window has been written, and never backwards.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "larder/types.h"
+#include "larder/value.h"
+
+namespace larder {
+
+// One view's progress, reported while it materializes.
+struct MaterializeProgress {
+  std::string view;
+  int64_t rows_done = 0;   // rows written + skipped so far
+  // Rows in the window (latest per entity): an estimate (HyperLogLog) until
+  // finished, then exact.
+  int64_t rows_total = 0;
+  bool finished = false;   // the view's window has fully landed
+};
+
+struct MaterializeOptions {
+  // The feature views to materialize. Default: empty = every online view.
+  // An unknown or offline-only view is NotFound / InvalidArgument.
+  std::vector<std::string> views;
+  // Parallel partitions per view, by hash of the join keys; each runs on its
+  // own thread and DuckDB connection. REQUIRES: >= 1. Default: 4.
+  int partitions = 4;
+  // Rows read from DuckDB and written per batch (a partition is read in
+  // hash-range chunks of about this size, never the whole window at once).
+  // REQUIRES: >= 1. Default: 50000.
+  int64_t chunk_rows = 50000;
+  // Called from worker threads (serialised by a lock) as rows land, and once
+  // per view with finished = true. May be empty.
+  std::function<void(const MaterializeProgress&)> progress;
+};
+
+// What one view's materialization did.
+struct MaterializedView {
+  std::string view;
+  TimestampMicros start = 0;
+  TimestampMicros end = 0;
+  int64_t rows = 0;     // rows in the window (latest per entity key)
+  int64_t written = 0;  // records that landed (newer than the stored ones)
+  int64_t skipped = 0;  // records that were not newer
+  double seconds = 0;
+};
+
+struct MaterializeReport {
+  std::vector<MaterializedView> views;
+};
+
+}  // namespace larder

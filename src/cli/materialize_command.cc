@@ -1,0 +1,132 @@
+// `larder materialize` and `larder materialize-incremental`: offline -> online.
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include "cli/handlers.h"
+#include "cli/store_access.h"
+#include "common/progress.h"
+#include "larder/materialize.h"
+
+namespace larder::cli {
+namespace {
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    size_t b = item.find_first_not_of(" \t");
+    size_t e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+bool ReadInt(std::string_view s, size_t pos, size_t len, int* out) {
+  if (pos + len > s.size()) return false;
+  auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, *out);
+  return ec == std::errc() && p == s.data() + pos + len;
+}
+
+}  // namespace
+
+bool ParseIsoTime(std::string_view s, TimestampMicros* out) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (s.size() < 10 || s[4] != '-' || s[7] != '-' || !ReadInt(s, 0, 4, &y) ||
+      !ReadInt(s, 5, 2, &mo) || !ReadInt(s, 8, 2, &d)) {
+    return false;
+  }
+  size_t i = 10;
+  int64_t micros = 0;
+  if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
+    if (!ReadInt(s, i + 1, 2, &h) || s.size() < i + 6 || s[i + 3] != ':' ||
+        !ReadInt(s, i + 4, 2, &mi)) {
+      return false;
+    }
+    i += 6;
+    if (i < s.size() && s[i] == ':') {
+      if (!ReadInt(s, i + 1, 2, &sec)) return false;
+      i += 3;
+      if (i < s.size() && s[i] == '.') {
+        ++i;
+        int64_t scale = 100000;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+          micros += (s[i] - '0') * scale;
+          scale /= 10;
+          ++i;
+        }
+      }
+    }
+  }
+  std::string_view zone = s.substr(i);
+  if (!(zone.empty() || zone == "Z" || zone == "+00:00" || zone == "+00")) return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  *out = static_cast<TimestampMicros>(timegm(&tm)) * 1'000'000 + micros;
+  return true;
+}
+
+namespace {
+
+int RunMaterialize(const Invocation& inv, Output& o, bool incremental) {
+  TimestampMicros start = 0;
+  TimestampMicros end = 0;
+  const std::string& end_text = inv.args[incremental ? 0 : 1];
+  if (!incremental && !ParseIsoTime(inv.args[0], &start)) {
+    o.err << "larder: bad START `" << inv.args[0] << "`: use ISO 8601 UTC, e.g. 2023-01-01T00:00:00Z\n";
+    return kExitUsage;
+  }
+  if (!ParseIsoTime(end_text, &end)) {
+    o.err << "larder: bad END `" << end_text << "`: use ISO 8601 UTC, e.g. 2023-01-01T00:00:00Z\n";
+    return kExitUsage;
+  }
+  MaterializeOptions options;
+  options.views = SplitList(inv.Flag("--views"));
+  if (inv.Has("--partitions")) {
+    const std::string p = inv.Flag("--partitions");
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), options.partitions);
+    if (ec != std::errc() || ptr != p.data() + p.size() || options.partitions < 1) {
+      o.err << "larder: --partitions takes a positive integer\n";
+      return kExitUsage;
+    }
+  }
+  bool interactive = IsTerminal(STDERR_FILENO);
+  ProgressReporter progress(o.err, interactive);
+  if (interactive) {
+    options.progress = [&progress](const MaterializeProgress& p) {
+      progress.Update(p.view, p.rows_done, p.rows_total);
+    };
+  }
+  auto store = OpenStore(inv, o);
+  if (!store) return kExitError;
+  Result<MaterializeReport> report = incremental ? store->MaterializeIncremental(end, options)
+                                                 : store->Materialize(start, end, options);
+  if (!report.ok()) return ReportError(o, report.status());
+  for (const auto& v : report->views) {
+    char line[256];
+    std::snprintf(line, sizeof line, "%s: %lld rows, %lld written, %lld skipped in %.2fs\n",
+                  v.view.c_str(), static_cast<long long>(v.rows),
+                  static_cast<long long>(v.written), static_cast<long long>(v.skipped), v.seconds);
+    o.out << line;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int MaterializeCommand(const Invocation& inv, Output& o) { return RunMaterialize(inv, o, false); }
+
+int MaterializeIncrementalCommand(const Invocation& inv, Output& o) {
+  return RunMaterialize(inv, o, true);
+}
+
+}  // namespace larder::cli

@@ -1,0 +1,50 @@
+// The materialization engine behind FeatureStore::Materialize and
+// MaterializeIncremental (semantics: larder/materialize.h).
+//
+// Design. Per view, one SQL relation over the view's mapped source
+// (offline::MappedSourceSql) keeps the rows with start <= ts < end and a
+// non-null key, and reduces them to the latest row per entity key with
+// QUALIFY row_number() (ts DESC, created DESC NULLS LAST). The key space is
+// split by hash(join keys) into partitions x chunks slices: partition p
+// reads the slices s with s % partitions == p, one slice per query, so a
+// query holds about chunk_rows rows and no LIMIT/OFFSET is needed (the
+// slices are disjoint and complete whatever the row order). The slice filter
+// is on the keys, so it applies before the window function: each query
+// ranks only its own slice's rows. Partitions run
+// on their own threads, each with its own DuckDB connection to the offline
+// store database, and write through OnlineStore::Write (thread-safe,
+// conditional). The view's watermark is stored only after every partition
+// succeeded.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "larder/materialize.h"
+#include "larder/online_store.h"
+#include "larder/repo.h"
+#include "larder/status.h"
+
+namespace larder::materialize {
+
+// The table holding the watermarks, in the offline store database.
+inline constexpr const char* kWatermarkTable = "larder_materialization_watermarks";
+
+// Materializes the selected online views of `repo` (root and config set)
+// into `store`. With `start` set, every view uses [*start, end); without it
+// (incremental), each view starts at its watermark, or end - ttl when it has
+// none, or the beginning of time when its ttl is 0.
+// Errors: InvalidArgument for start >= end or bad options; NotFound for an
+// unknown view; FailedPrecondition when a view's model has no table ("run
+// `larder run` first"); DuckDB and online store errors, naming the view.
+// Views before the failing one stay materialized (and their watermarks
+// moved).
+Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& store,
+                                      std::optional<TimestampMicros> start,
+                                      TimestampMicros end, const MaterializeOptions& options);
+
+// The stored watermark of `view`, or nullopt when it has none.
+Result<std::optional<TimestampMicros>> ReadWatermark(const FeatureRepo& repo,
+                                                     const std::string& view);
+
+}  // namespace larder::materialize
