@@ -17,20 +17,10 @@ namespace {
 
 using duckdb::QuoteIdentifier;
 using duckdb::QuoteLiteral;
+using offline::MappedName;
+using offline::SchemaOwner;
 
 constexpr TimestampMicros kBeginningOfTime = std::numeric_limits<TimestampMicros>::min();
-
-// The source whose columns a view's source reads (a push source's rows have
-// its batch source's columns and timestamps).
-const DataSource* SchemaOwner(const FeatureRepo& repo, const DataSource& source) {
-  if (source.kind != DataSourceKind::kPush) return &source;
-  return repo.FindDataSource(source.batch_source);
-}
-
-std::string MappedName(const DataSource& owner, const std::string& raw) {
-  auto it = owner.field_mapping.find(raw);
-  return it == owner.field_mapping.end() ? raw : it->second;
-}
 
 // Microseconds since the epoch of a timestamp, date or text column; a naive
 // TIMESTAMP is UTC (the session's TimeZone is UTC).

@@ -25,6 +25,16 @@ std::string PushTableName(std::string_view push_source) {
   return duckdb::QuoteIdentifier("push__" + std::string(push_source));
 }
 
+const DataSource* SchemaOwner(const FeatureRepo& repo, const DataSource& source) {
+  if (source.kind != DataSourceKind::kPush) return &source;
+  return repo.FindDataSource(source.batch_source);
+}
+
+std::string MappedName(const DataSource& owner, const std::string& raw) {
+  auto it = owner.field_mapping.find(raw);
+  return it == owner.field_mapping.end() ? raw : it->second;
+}
+
 Result<std::string> RawSourceSql(const FeatureRepo& repo, const DataSource& source,
                                  const TableExists& exists) {
   switch (source.kind) {
@@ -57,8 +67,7 @@ Result<std::string> MappedSourceSql(const FeatureRepo& repo, const DataSource& s
                                     const TableExists& exists) {
   LARDER_ASSIGN_OR_RETURN(std::string raw, RawSourceSql(repo, source, exists));
   // A push source's columns are its batch source's, mapping included.
-  const DataSource* mapping_owner = &source;
-  if (source.kind == DataSourceKind::kPush) mapping_owner = repo.FindDataSource(source.batch_source);
+  const DataSource* mapping_owner = SchemaOwner(repo, source);
   if (mapping_owner == nullptr || mapping_owner->field_mapping.empty()) return raw;
   std::string excluded;
   std::string renamed;

@@ -27,6 +27,14 @@ std::string PushTableName(std::string_view push_source);
 // Answers whether a table exists in the offline store database.
 using TableExists = std::function<bool(std::string_view unquoted_name)>;
 
+// The source whose columns, timestamps and field_mapping a feature view
+// reading `source` sees: `source` itself, or a push source's batch source.
+// nullptr when a push source's batch source is missing.
+const DataSource* SchemaOwner(const FeatureRepo& repo, const DataSource& source);
+
+// The name that column `raw` of `owner` has after field_mapping.
+std::string MappedName(const DataSource& owner, const std::string& raw);
+
 // A parenthesised SELECT yielding the source's rows under its own column
 // names (before field_mapping), usable wherever a table may stand:
 //   file   read_parquet/read_csv_auto over the path or glob

@@ -264,18 +264,6 @@ std::string ColumnList(const Columns& cols) {
   return JoinNames(names);
 }
 
-// The source whose columns and timestamps a view's source reads: a push
-// source's rows have its batch source's columns.
-const DataSource* SchemaOwner(const FeatureRepo& repo, const DataSource& source) {
-  if (source.kind != DataSourceKind::kPush) return &source;
-  return repo.FindDataSource(source.batch_source);
-}
-
-std::string MappedName(const DataSource& owner, const std::string& raw) {
-  auto it = owner.field_mapping.find(raw);
-  return it == owner.field_mapping.end() ? raw : it->second;
-}
-
 // The entity table: its relation SQL and its name for messages.
 struct EntityTable {
   std::string relation;
