@@ -38,6 +38,10 @@ struct Invocation {
   std::string Flag(std::string_view flag, std::string fallback = "") const;
 };
 
+// "a, b,c" -> {"a", "b", "c"}: the items of a comma-separated flag value,
+// trimmed, empty items dropped.
+std::vector<std::string> SplitCommaList(const std::string& text);
+
 // Where a command writes. Tests capture both.
 struct Output {
   std::ostream& out;

@@ -8,26 +8,12 @@
 #include "larder/offline_store.h"
 
 namespace larder::cli {
-namespace {
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    size_t b = item.find_first_not_of(" \t");
-    size_t e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
-
-}  // namespace
 
 int HistoricalCommand(const Invocation& inv, Output& o) {
   HistoricalFeaturesRequest request;
   request.entity_path = inv.Flag("--entities");
   request.entity_sql = inv.Flag("--entity-sql");
-  request.features = SplitList(inv.Flag("--features"));
+  request.features = SplitCommaList(inv.Flag("--features"));
   request.feature_service = inv.Flag("--feature-service");
   request.full_feature_names = inv.Has("--full-feature-names");
   std::string output = inv.Flag("--output");

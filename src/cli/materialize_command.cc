@@ -14,17 +14,6 @@
 namespace larder::cli {
 namespace {
 
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    size_t b = item.find_first_not_of(" \t");
-    size_t e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 bool ReadInt(std::string_view s, size_t pos, size_t len, int* out) {
   if (pos + len > s.size()) return false;
   auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, *out);
@@ -90,7 +79,7 @@ int RunMaterialize(const Invocation& inv, Output& o, bool incremental) {
     return kExitUsage;
   }
   MaterializeOptions options;
-  options.views = SplitList(inv.Flag("--views"));
+  options.views = SplitCommaList(inv.Flag("--views"));
   if (inv.Has("--partitions")) {
     const std::string p = inv.Flag("--partitions");
     auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), options.partitions);

@@ -95,6 +95,21 @@ int UsageError(Output& o, const std::string& message, const CommandSpec* c) {
 
 }  // namespace
 
+std::vector<std::string> SplitCommaList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    size_t b = item.find_first_not_of(" \t");
+    size_t e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string Invocation::Flag(std::string_view flag, std::string fallback) const {
   auto it = flags.find(std::string(flag));
   return it == flags.end() ? fallback : it->second;

@@ -1,4 +1,5 @@
 #include "serving/online_reader.h"
+#include "repo/feature_refs.h"
 
 #include <algorithm>
 #include <charconv>
@@ -115,12 +116,6 @@ nlohmann::ordered_json ValueJson(const Value& v) {
   return a;
 }
 
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 struct ViewRequest {
   const FeatureView* view = nullptr;
   std::vector<size_t> feature_indexes;  // into view->schema
@@ -132,22 +127,11 @@ struct OutputRef {
   size_t slot = 0;  // into ViewRequest::feature_indexes
 };
 
-Status AddFeature(const FeatureRepo& repo, const std::string& view_name,
-                  const std::string& feature, std::vector<ViewRequest>& views,
-                  std::vector<OutputRef>& outputs) {
-  const FeatureView* view = repo.FindFeatureView(view_name);
-  if (view == nullptr) {
-    std::vector<std::string> known;
-    for (const auto& v : repo.feature_views) known.push_back(v.name);
-    return Status::NotFound("unknown feature view '" + view_name +
-                            "' (registered views: " + JoinNames(known) + ")");
-  }
-  auto fit = std::find_if(view->schema.begin(), view->schema.end(),
-                          [&](const Field& f) { return f.name == feature; });
-  if (fit == view->schema.end()) {
-    return Status::NotFound("feature view '" + view_name + "' has no feature '" + feature + "'");
-  }
-  size_t findex = static_cast<size_t>(fit - view->schema.begin());
+// Adds `ref` to its view's request, creating that on first use with the
+// join keys of the view's entities.
+Status AddFeature(const FeatureRepo& repo, const repo::FeatureRef& ref,
+                  std::vector<ViewRequest>& views, std::vector<OutputRef>& outputs) {
+  const FeatureView* view = ref.view;
   auto it = std::find_if(views.begin(), views.end(),
                          [&](const ViewRequest& r) { return r.view == view; });
   if (it == views.end()) {
@@ -166,9 +150,7 @@ Status AddFeature(const FeatureRepo& repo, const std::string& view_name,
     views.push_back(std::move(r));
     it = views.end() - 1;
   }
-  auto sit = std::find(it->feature_indexes.begin(), it->feature_indexes.end(), findex);
-  if (sit != it->feature_indexes.end()) return Status::OK();  // requested twice
-  it->feature_indexes.push_back(findex);
+  it->feature_indexes.push_back(ref.feature_index);
   outputs.push_back({static_cast<size_t>(it - views.begin()), it->feature_indexes.size() - 1});
   return Status::OK();
 }
@@ -237,49 +219,12 @@ namespace serving {
 Result<OnlineFeaturesResponse> GetOnlineFeatures(const FeatureRepo& repo, OnlineStore& store,
                                                  const OnlineFeaturesRequest& request,
                                                  const OnlineReadOptions& options) {
-  bool has_refs = !request.features.empty();
-  bool has_service = !request.feature_service.empty();
-  if (has_refs == has_service) {
-    return Status::InvalidArgument(
-        "give either feature references (view:feature) or a feature service, " +
-        std::string(has_refs ? "not both" : "none was given"));
-  }
+  LARDER_ASSIGN_OR_RETURN(
+      std::vector<repo::FeatureRef> refs,
+      repo::ResolveFeatureRefs(repo, request.features, request.feature_service));
   std::vector<ViewRequest> views;
   std::vector<OutputRef> outputs;
-  if (has_service) {
-    const FeatureService* service = repo.FindFeatureService(request.feature_service);
-    if (service == nullptr) {
-      std::vector<std::string> known;
-      for (const auto& s : repo.feature_services) known.push_back(s.name);
-      return Status::NotFound("unknown feature service '" + request.feature_service +
-                              "' (registered services: " + JoinNames(known) + ")");
-    }
-    for (const auto& item : service->features) {
-      const FeatureView* view = repo.FindFeatureView(item.feature_view);
-      if (view == nullptr) {
-        return Status::NotFound("feature service '" + service->name + "': unknown feature view '" +
-                                item.feature_view + "'");
-      }
-      std::vector<std::string> names = item.features;
-      if (names.empty()) {
-        for (const auto& f : view->schema) names.push_back(f.name);
-      }
-      for (const auto& f : names) {
-        LARDER_RETURN_IF_ERROR(AddFeature(repo, view->name, f, views, outputs));
-      }
-    }
-  } else {
-    for (const auto& ref : request.features) {
-      size_t colon = ref.find(':');
-      if (colon == std::string::npos || colon == 0 || colon + 1 == ref.size() ||
-          ref.find(':', colon + 1) != std::string::npos) {
-        return Status::InvalidArgument("bad feature reference '" + ref +
-                                       "': write it as view:feature");
-      }
-      LARDER_RETURN_IF_ERROR(
-          AddFeature(repo, ref.substr(0, colon), ref.substr(colon + 1), views, outputs));
-    }
-  }
+  for (const auto& ref : refs) LARDER_RETURN_IF_ERROR(AddFeature(repo, ref, views, outputs));
 
   size_t rows = 0;
   bool first = true;

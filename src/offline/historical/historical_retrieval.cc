@@ -14,6 +14,7 @@
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/duckdb/file_schema.h"
 #include "offline/source_relation.h"
+#include "repo/feature_refs.h"
 
 namespace larder {
 namespace fs = std::filesystem;
@@ -117,81 +118,21 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out;
 }
 
-Status AddFeature(const FeatureRepo& repo, const std::string& view_name,
-                  const std::string& feature, const std::string& context,
-                  std::vector<ViewRequest>& views) {
-  const FeatureView* view = repo.FindFeatureView(view_name);
-  if (view == nullptr) {
-    std::vector<std::string> known;
-    for (const auto& v : repo.feature_views) known.push_back(v.name);
-    return Status::NotFound(context + "unknown feature view '" + view_name +
-                            "' (registered views: " + JoinNames(known) + ")");
-  }
-  bool found = std::any_of(view->schema.begin(), view->schema.end(),
-                           [&](const Field& f) { return f.name == feature; });
-  if (!found) {
-    std::vector<std::string> known;
-    for (const auto& f : view->schema) known.push_back(f.name);
-    return Status::NotFound(context + "feature view '" + view_name + "' has no feature '" +
-                            feature + "' (its features: " + JoinNames(known) + ")");
-  }
-  auto it = std::find_if(views.begin(), views.end(),
-                         [&](const ViewRequest& r) { return r.view == view; });
-  if (it == views.end()) {
-    views.push_back(ViewRequest{view, {}});
-    it = views.end() - 1;
-  }
-  if (std::find(it->features.begin(), it->features.end(), feature) == it->features.end()) {
-    it->features.push_back(feature);
-  }
-  return Status::OK();
-}
-
+// The requested features grouped by view, views in order of first request.
 Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
                                                  const HistoricalFeaturesRequest& request) {
-  bool has_refs = !request.features.empty();
-  bool has_service = !request.feature_service.empty();
-  if (has_refs == has_service) {
-    return Status::InvalidArgument(
-        "give either feature references (view:feature) or a feature service, " +
-        std::string(has_refs ? "not both" : "none was given"));
-  }
+  LARDER_ASSIGN_OR_RETURN(
+      std::vector<repo::FeatureRef> refs,
+      repo::ResolveFeatureRefs(repo, request.features, request.feature_service));
   std::vector<ViewRequest> views;
-  if (has_service) {
-    const FeatureService* service = repo.FindFeatureService(request.feature_service);
-    if (service == nullptr) {
-      std::vector<std::string> known;
-      for (const auto& s : repo.feature_services) known.push_back(s.name);
-      return Status::NotFound("unknown feature service '" + request.feature_service +
-                              "' (registered services: " + JoinNames(known) + ")");
+  for (const auto& ref : refs) {
+    auto it = std::find_if(views.begin(), views.end(),
+                           [&](const ViewRequest& r) { return r.view == ref.view; });
+    if (it == views.end()) {
+      views.push_back(ViewRequest{ref.view, {}});
+      it = views.end() - 1;
     }
-    std::string context = "feature service '" + service->name + "': ";
-    for (const auto& item : service->features) {
-      const FeatureView* view = repo.FindFeatureView(item.feature_view);
-      if (view == nullptr) {
-        return Status::NotFound(context + "unknown feature view '" + item.feature_view + "'");
-      }
-      if (item.features.empty()) {
-        for (const auto& f : view->schema) {
-          LARDER_RETURN_IF_ERROR(AddFeature(repo, view->name, f.name, context, views));
-        }
-      } else {
-        for (const auto& f : item.features) {
-          LARDER_RETURN_IF_ERROR(AddFeature(repo, view->name, f, context, views));
-        }
-      }
-    }
-  } else {
-    for (const auto& ref : request.features) {
-      size_t colon = ref.find(':');
-      if (colon == std::string::npos || colon == 0 || colon + 1 == ref.size() ||
-          ref.find(':', colon + 1) != std::string::npos) {
-        return Status::InvalidArgument("bad feature reference '" + ref +
-                                       "': write it as view:feature");
-      }
-      LARDER_RETURN_IF_ERROR(
-          AddFeature(repo, ref.substr(0, colon), ref.substr(colon + 1), "", views));
-    }
+    it->features.push_back(ref.view->schema[ref.feature_index].name);
   }
   return views;
 }

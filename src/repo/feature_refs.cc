@@ -1,0 +1,86 @@
+#include "repo/feature_refs.h"
+
+#include <algorithm>
+
+namespace larder::repo {
+namespace {
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+Status Add(const FeatureRepo& repo, const std::string& view_name, const std::string& feature,
+           const std::string& context, std::vector<FeatureRef>* out) {
+  const FeatureView* view = repo.FindFeatureView(view_name);
+  if (view == nullptr) {
+    std::vector<std::string> known;
+    for (const auto& v : repo.feature_views) known.push_back(v.name);
+    return Status::NotFound(context + "unknown feature view '" + view_name +
+                            "' (registered views: " + JoinNames(known) + ")");
+  }
+  auto field = std::find_if(view->schema.begin(), view->schema.end(),
+                            [&](const Field& f) { return f.name == feature; });
+  if (field == view->schema.end()) {
+    std::vector<std::string> known;
+    for (const auto& f : view->schema) known.push_back(f.name);
+    return Status::NotFound(context + "feature view '" + view_name + "' has no feature '" +
+                            feature + "' (its features: " + JoinNames(known) + ")");
+  }
+  FeatureRef ref{view, static_cast<size_t>(field - view->schema.begin())};
+  bool seen = std::any_of(out->begin(), out->end(), [&](const FeatureRef& r) {
+    return r.view == ref.view && r.feature_index == ref.feature_index;
+  });
+  if (!seen) out->push_back(ref);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<FeatureRef>> ResolveFeatureRefs(const FeatureRepo& repo,
+                                                   const std::vector<std::string>& refs,
+                                                   const std::string& feature_service) {
+  bool has_refs = !refs.empty();
+  bool has_service = !feature_service.empty();
+  if (has_refs == has_service) {
+    return Status::InvalidArgument(
+        "give either feature references (view:feature) or a feature service, " +
+        std::string(has_refs ? "not both" : "none was given"));
+  }
+  std::vector<FeatureRef> out;
+  if (has_service) {
+    const FeatureService* service = repo.FindFeatureService(feature_service);
+    if (service == nullptr) {
+      std::vector<std::string> known;
+      for (const auto& s : repo.feature_services) known.push_back(s.name);
+      return Status::NotFound("unknown feature service '" + feature_service +
+                              "' (registered services: " + JoinNames(known) + ")");
+    }
+    std::string context = "feature service '" + service->name + "': ";
+    for (const auto& item : service->features) {
+      const FeatureView* view = repo.FindFeatureView(item.feature_view);
+      if (view == nullptr) {
+        return Status::NotFound(context + "unknown feature view '" + item.feature_view + "'");
+      }
+      std::vector<std::string> names = item.features;
+      if (names.empty()) {
+        for (const auto& f : view->schema) names.push_back(f.name);
+      }
+      for (const auto& f : names) LARDER_RETURN_IF_ERROR(Add(repo, view->name, f, context, &out));
+    }
+    return out;
+  }
+  for (const auto& ref : refs) {
+    size_t colon = ref.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == ref.size() ||
+        ref.find(':', colon + 1) != std::string::npos) {
+      return Status::InvalidArgument("bad feature reference '" + ref +
+                                     "': write it as view:feature");
+    }
+    LARDER_RETURN_IF_ERROR(Add(repo, ref.substr(0, colon), ref.substr(colon + 1), "", &out));
+  }
+  return out;
+}
+
+}  // namespace larder::repo

@@ -1,0 +1,30 @@
+// Which features a request asks for: "view:feature" references or a feature
+// service, resolved against a repo's definitions. Training data and online
+// reads both take their features this way.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "larder/repo.h"
+#include "larder/status.h"
+
+namespace larder::repo {
+
+// One requested feature.
+struct FeatureRef {
+  const FeatureView* view = nullptr;  // points into the repo passed in
+  size_t feature_index = 0;           // into view->schema
+};
+
+// Resolves exactly one of `refs` ("view:feature") and `feature_service`
+// into features, in request order (a service: its items in order, a whole
+// view as its schema order). A feature asked for twice appears once.
+// Errors: InvalidArgument for both or neither given, or a malformed
+// reference; NotFound naming the unknown service, view or feature, with the
+// names that do exist.
+Result<std::vector<FeatureRef>> ResolveFeatureRefs(const FeatureRepo& repo,
+                                                   const std::vector<std::string>& refs,
+                                                   const std::string& feature_service);
+
+}  // namespace larder::repo
