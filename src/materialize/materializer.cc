@@ -183,18 +183,10 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
                           TimestampMicros start, TimestampMicros end) {
   ViewPlan plan;
   plan.view = &view;
-  const DataSource* source = repo.FindDataSource(view.source);
-  const DataSource* owner = source == nullptr ? nullptr : SchemaOwner(repo, *source);
-  if (owner == nullptr) {
-    return Status::NotFound("feature view '" + view.name + "': data source '" + view.source +
-                            "' is not registered");
-  }
-  if (owner->kind == DataSourceKind::kModel && !exists(owner->model)) {
-    return Status::FailedPrecondition("feature view '" + view.name + "' reads model '" +
-                                      owner->model + "', whose table is not in the offline store " +
-                                      db_path + "; run `larder run` first");
-  }
-  LARDER_ASSIGN_OR_RETURN(std::string relation, offline::MappedSourceSql(repo, *source, exists));
+  LARDER_ASSIGN_OR_RETURN(offline::ViewSource resolved,
+                          offline::ResolveViewSource(repo, view, exists, db_path));
+  const DataSource* owner = resolved.owner;
+  std::string relation = std::move(resolved.relation);
   for (const auto& entity_name : view.entities) {
     const Entity* ent = repo.FindEntity(entity_name);
     if (ent == nullptr) {

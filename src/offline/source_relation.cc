@@ -78,4 +78,23 @@ Result<std::string> MappedSourceSql(const FeatureRepo& repo, const DataSource& s
   return "(SELECT * EXCLUDE (" + excluded + ")" + renamed + " FROM " + raw + ")";
 }
 
+Result<ViewSource> ResolveViewSource(const FeatureRepo& repo, const FeatureView& view,
+                                     const TableExists& exists, const std::string& db_path) {
+  ViewSource out;
+  out.source = repo.FindDataSource(view.source);
+  out.owner = out.source == nullptr ? nullptr : SchemaOwner(repo, *out.source);
+  if (out.owner == nullptr) {
+    return Status::NotFound("feature view '" + view.name + "': data source '" + view.source +
+                            "' is not registered");
+  }
+  if (out.owner->kind == DataSourceKind::kModel && !exists(out.owner->model)) {
+    return Status::FailedPrecondition("feature view '" + view.name + "' reads model '" +
+                                      out.owner->model +
+                                      "', whose table is not in the offline store " + db_path +
+                                      "; run `larder run` first");
+  }
+  LARDER_ASSIGN_OR_RETURN(out.relation, MappedSourceSql(repo, *out.source, exists));
+  return out;
+}
+
 }  // namespace larder::offline

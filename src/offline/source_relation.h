@@ -50,4 +50,18 @@ Result<std::string> RawSourceSql(const FeatureRepo& repo, const DataSource& sour
 Result<std::string> MappedSourceSql(const FeatureRepo& repo, const DataSource& source,
                                     const TableExists& exists);
 
+// What a feature view reads: its data source, the source that owns its
+// columns and timestamps (SchemaOwner), and the mapped relation.
+struct ViewSource {
+  const DataSource* source = nullptr;
+  const DataSource* owner = nullptr;
+  std::string relation;  // MappedSourceSql of `source`
+};
+
+// Resolves `view`'s source for reading from the offline store at `db_path`.
+// NotFound when the source is not registered; FailedPrecondition ("run
+// `larder run` first") when it reads a model whose table does not exist.
+Result<ViewSource> ResolveViewSource(const FeatureRepo& repo, const FeatureView& view,
+                                     const TableExists& exists, const std::string& db_path);
+
 }  // namespace larder::offline

@@ -103,4 +103,30 @@ std::string PrefixSuccessor(std::string_view prefix) {
   return s;
 }
 
+Result<std::vector<std::string>> EncodeReadKeys(std::string_view project,
+                                                std::span<const OnlineViewRead> reads,
+                                                bool hash_tag) {
+  size_t total = 0;
+  for (const OnlineViewRead& r : reads) total += r.keys.size();
+  std::vector<std::string> encoded;
+  encoded.reserve(total);
+  for (const OnlineViewRead& r : reads) {
+    r.results->clear();
+    r.results->resize(r.keys.size());
+    std::string prefix = ViewKeyPrefix(project, r.view->name());
+    if (hash_tag) prefix += '{';
+    for (size_t i = 0; i < r.keys.size(); ++i) {
+      std::string key = prefix;
+      Status s = EncodeEntityKey(r.keys[i], &key);
+      if (!s.ok()) {
+        return s.WithContext("feature view '" + r.view->name() + "': entity key " +
+                             std::to_string(i));
+      }
+      if (hash_tag) key += '}';
+      encoded.push_back(std::move(key));
+    }
+  }
+  return encoded;
+}
+
 }  // namespace larder::online

@@ -20,8 +20,10 @@
 // (ProjectKeyPrefix): deleting a view or a project is a range delete.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "larder/online_store.h"
 #include "larder/status.h"
@@ -48,5 +50,14 @@ Status EncodeRecordKey(std::string_view project, std::string_view view, const En
 // The smallest string greater than every string that starts with `prefix`,
 // or "" when there is none (prefix empty or all 0xff). For range deletes.
 std::string PrefixSuccessor(std::string_view prefix);
+
+// Prepares a MultiGetViews call: resets each read's results to one
+// kNotFound entry per key, and returns the record keys of all reads in order
+// (read by read, key by key). With `hash_tag`, the entity key part is wrapped
+// in '{' '}' (the Redis cluster hash tag). InvalidArgument naming the view
+// and key index for a key that does not encode.
+Result<std::vector<std::string>> EncodeReadKeys(std::string_view project,
+                                                std::span<const OnlineViewRead> reads,
+                                                bool hash_tag);
 
 }  // namespace larder::online

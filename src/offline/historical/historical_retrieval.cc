@@ -366,18 +366,10 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   std::vector<std::vector<std::string>> feature_exprs(views.size());
   for (size_t v = 0; v < views.size(); ++v) {
     const FeatureView& view = *views[v].view;
-    const DataSource* source = repo.FindDataSource(view.source);
-    const DataSource* owner = source == nullptr ? nullptr : SchemaOwner(repo, *source);
-    if (owner == nullptr) {
-      return Status::NotFound("feature view '" + view.name + "': data source '" + view.source +
-                              "' is not registered");
-    }
-    if (owner->kind == DataSourceKind::kModel && !exists(owner->model)) {
-      return Status::FailedPrecondition(
-          "feature view '" + view.name + "' reads model '" + owner->model +
-          "', whose table is not in the offline store " + db_path + "; run `larder run` first");
-    }
-    LARDER_ASSIGN_OR_RETURN(std::string relation, MappedSourceSql(repo, *source, exists));
+    LARDER_ASSIGN_OR_RETURN(ViewSource resolved, ResolveViewSource(repo, view, exists, db_path));
+    const DataSource* source = resolved.source;
+    const DataSource* owner = resolved.owner;
+    const std::string& relation = resolved.relation;
     std::string what = "feature view '" + view.name + "' (data source '" + source->name + "')";
     LARDER_ASSIGN_OR_RETURN(Columns source_cols, Describe(conn, relation, what));
     auto need = [&](const std::string& column) -> Result<const ColumnInfo*> {

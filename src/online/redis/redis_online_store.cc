@@ -599,27 +599,10 @@ Result<OnlineWriteSummary> RedisOnlineStore::Write(const OnlineView& view,
 }
 
 Status RedisOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
-  size_t total = 0;
-  for (const OnlineViewRead& r : reads) {
-    r.results->clear();
-    r.results->resize(r.keys.size());
-    total += r.keys.size();
-  }
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeReadKeys(project_, reads, /*hash_tag=*/true));
+  const size_t total = encoded.size();
   if (total == 0) return Status::OK();
-  std::vector<std::string> encoded(total);
-  size_t k = 0;
-  for (const OnlineViewRead& r : reads) {
-    const std::string prefix = ViewKeyPrefix(project_, r.view->name()) + "{";
-    for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
-      encoded[k] = prefix;
-      Status s = EncodeEntityKey(r.keys[i], &encoded[k]);
-      if (!s.ok()) {
-        return s.WithContext("feature view '" + r.view->name() + "': entity key " +
-                             std::to_string(i));
-      }
-      encoded[k] += '}';
-    }
-  }
   // One MGET per slot (cluster) or per kMGetBatch keys; `where[k]` is the
   // (command, position) that answers key k.
   std::map<int, std::vector<size_t>> groups;
@@ -651,7 +634,7 @@ Status RedisOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
       return Status::IOError("redis online store " + Where() + ": read: unexpected reply to MGET");
     }
   }
-  k = 0;
+  size_t k = 0;
   for (const OnlineViewRead& r : reads) {
     for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
       const redisReply* v = replies[where[k].first]->element[where[k].second];

@@ -192,33 +192,16 @@ Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
 }
 
 Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
-  size_t total = 0;
-  for (const OnlineViewRead& r : reads) {
-    r.results->clear();
-    r.results->resize(r.keys.size());
-    total += r.keys.size();
-  }
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeReadKeys(project_, reads, /*hash_tag=*/false));
+  const size_t total = encoded.size();
   if (total == 0) return Status::OK();
-  std::vector<std::string> encoded(total);
-  std::vector<rocksdb::Slice> slices(total);
-  size_t k = 0;
-  for (const OnlineViewRead& r : reads) {
-    const std::string prefix = ViewKeyPrefix(project_, r.view->name());
-    for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
-      encoded[k] = prefix;
-      Status s = EncodeEntityKey(r.keys[i], &encoded[k]);
-      if (!s.ok()) {
-        return s.WithContext("feature view '" + r.view->name() + "': entity key " +
-                             std::to_string(i));
-      }
-      slices[k] = encoded[k];
-    }
-  }
+  std::vector<rocksdb::Slice> slices(encoded.begin(), encoded.end());
   std::vector<rocksdb::PinnableSlice> values(total);
   std::vector<rocksdb::Status> statuses(total);
   db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), total, slices.data(),
                 values.data(), statuses.data(), /*sorted_input=*/false);
-  k = 0;
+  size_t k = 0;
   for (const OnlineViewRead& r : reads) {
     for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
       if (statuses[k].IsNotFound()) continue;  // state stays kNotFound
