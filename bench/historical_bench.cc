@@ -17,27 +17,27 @@
 // the number of rows whose values differ between (a) and (b), and the number
 // of rows of (a) not in the entity file's order (both must be 0; the exit
 // code is 1 otherwise).
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "book_recs/generator/book_recs_data.h"
+#include "bench_support.h"
 #include "larder/feature_store.h"
 #include "offline/duckdb/duckdb_connection.h"
-#include "repo/templates.h"
 
 namespace {
 namespace fs = std::filesystem;
 using larder::Status;
+using larder::bench::Fail;
+using larder::bench::Median;
+using larder::bench::PeakRssMb;
+using larder::bench::ResetPeakRss;
 
 struct Flags {
   double scale = 1.0;
@@ -46,75 +46,17 @@ struct Flags {
   std::string memory_limit = "1GB";
 };
 
-// Peak resident set size of this process in MB (VmHWM).
-double PeakRssMb() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("VmHWM:")) return std::stod(line.substr(6)) / 1024.0;
-  }
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / 1024.0;
-}
-
-// Resets VmHWM to the current RSS (Linux >= 4.0), so each phase's peak is
-// its own.
-void ResetPeakRss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-}
-
-double Seconds(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-int Fail(const Status& st) {
-  std::fprintf(stderr, "error: %s\n", st.ToString().c_str());
-  return 1;
-}
-
-// The benchmark's own setup (runs in a child process).
+// The benchmark's own setup (runs in a child process): the example repo, and
+// an entity file of every rating.
 int Setup(const Flags& flags) {
   const fs::path dir = flags.dir;
-  if (!fs::exists(dir / "feature_store.yaml")) {
-    Status st = larder::repo::WriteTemplate("book_recs", dir.string());
-    if (!st.ok()) return Fail(st);
-  }
-  if (!fs::exists(dir / "data/raw/ratings.parquet")) {
-    larder::book_recs::GenerateOptions gen;
-    gen.scale = flags.scale;
-    gen.out_dir = (dir / "data/raw").string();
-    auto stats = larder::book_recs::Generate(gen);
-    if (!stats.ok()) return Fail(stats.status());
-    std::printf("setup: generated %lld ratings in %.1fs\n",
-                static_cast<long long>(stats->ratings), stats->seconds);
-  }
-  auto store = larder::FeatureStore::Open({.repo_dir = dir.string()});
-  if (!store.ok()) return Fail(store.status());
-  auto applied = (*store)->Apply();
-  if (!applied.ok()) return Fail(applied.status());
-  const fs::path db = dir / "data/offline_store.duckdb";
-  bool have_models = false;
-  if (fs::exists(db)) {
-    auto conn = larder::duckdb::Connection::Open(":memory:");
-    if (!conn.ok()) return Fail(conn.status());
-    auto n = (*conn)->QueryScalar(
-        "ATTACH " + larder::duckdb::QuoteLiteral(db.string()) +
-            " AS o (READ_ONLY); SELECT count(*) FROM information_schema.tables "
-            "WHERE table_catalog = 'o'",
-        "offline store");
-    have_models = n.ok() && n->value_or("0") == "5";
-  }
-  if (!have_models) {
-    auto report = (*store)->Run();
-    if (!report.ok()) return Fail(report.status());
-    std::printf("setup: larder run built 5 models in %.1fs\n", report->seconds);
-  }
+  Status st = larder::bench::PrepareBookRecsRepo(flags.scale, flags.dir);
+  if (!st.ok()) return Fail(st);
   const fs::path entities = dir / "data/entities.parquet";
   if (!fs::exists(entities)) {
     auto conn = larder::duckdb::Connection::Open(":memory:");
     if (!conn.ok()) return Fail(conn.status());
-    Status st = (*conn)->Execute(
+    st = (*conn)->Execute(
         "COPY (SELECT user_id, isbn, rating_timestamp AS event_timestamp FROM read_parquet(" +
             larder::duckdb::QuoteLiteral((dir / "data/raw/ratings.parquet").string()) +
             ")) TO " + larder::duckdb::QuoteLiteral(entities.string()) + " (FORMAT parquet)",
@@ -179,17 +121,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       return false;
     }
   }
-  if (flags->dir.empty()) {
-    char name[64];
-    std::snprintf(name, sizeof name, "/tmp/larder_bench_s%g", flags->scale);
-    flags->dir = name;
-  }
+  if (flags->dir.empty()) flags->dir = larder::bench::DefaultBenchDir(flags->scale);
   return flags->reps > 0 && flags->scale > 0;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace
@@ -249,7 +182,7 @@ int main(int argc, char** argv) {
     auto rows = (*job)->WriteToFile(out_a);
     if (!rows.ok()) return rows.status();
     rows_a = *rows;
-    times_a.push_back(Seconds(start));
+    times_a.push_back(larder::bench::Seconds(std::chrono::steady_clock::now() - start));
     peak_a = std::max(peak_a, PeakRssMb());
     return Status::OK();
   };
@@ -271,7 +204,7 @@ int main(int argc, char** argv) {
                                      "hand-written query");
     if (!rows.ok()) return rows.status();
     rows_b = std::stoll(rows->value_or("0"));
-    times_b.push_back(Seconds(start));
+    times_b.push_back(larder::bench::Seconds(std::chrono::steady_clock::now() - start));
     peak_b = std::max(peak_b, PeakRssMb());
     return Status::OK();
   };

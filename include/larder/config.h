@@ -31,8 +31,12 @@ struct RepoConfig {
   StoreConfig online_store{"rocksdb", {{"path", "data/online_store"}}};
   // Default: type "duckdb", path "data/offline_store.duckdb".
   StoreConfig offline_store{"duckdb", {{"path", "data/offline_store.duckdb"}}};
+  // `batch_engine: local`, or a mapping `{type: local, partitions: N}`.
   // Default: "local". Later: "spark".
   std::string batch_engine = "local";
+  // batch_engine.partitions: parallel partitions per view when
+  // materializing, 1..256. Default: 4.
+  int materialize_partitions = 4;
   // Default: 3, Feast's current version. Accepted values: 2, 3.
   int entity_key_serialization_version = 3;
 };

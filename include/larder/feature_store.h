@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@
 #include "larder/online_features.h"
 
 namespace larder {
+namespace serving {
+class OnlineService;
+}
 
 struct FeatureStoreOptions {
   // The feature repo directory (holding feature_store.yaml).
@@ -37,6 +41,13 @@ struct FeatureStoreOptions {
   bool check_data_schemas = true;
   // How long Apply and Teardown wait for another apply. Default: 10 s.
   std::chrono::milliseconds lock_timeout{10'000};
+  // Replaces the `online_store:` section of feature_store.yaml when set
+  // (a test or benchmark pointing one repo at another backend).
+  std::optional<StoreConfig> online_store = std::nullopt;
+  // GetOnlineFeatures serves from a cached copy of the registered
+  // definitions, and checks the registry for a newer version at most this
+  // often (an Apply through this FeatureStore is seen at once). Default: 1 s.
+  std::chrono::milliseconds registry_refresh_interval{1000};
 };
 
 class FeatureStore {
@@ -110,7 +121,9 @@ class FeatureStore {
   Result<MaterializeReport> MaterializeIncremental(TimestampMicros end,
                                                    const MaterializeOptions& options = {});
   // Latest feature values for entity rows from the online store, with a
-  // status per value (larder/online_features.h). Uses the registered definitions.
+  // status per value (larder/online_features.h). Uses the registered
+  // definitions, cached (see registry_refresh_interval); the plan of each
+  // request shape is prepared once.
   Result<OnlineFeaturesResponse> GetOnlineFeatures(const OnlineFeaturesRequest& request,
                                                    const OnlineReadOptions& options = {});
 
@@ -130,6 +143,8 @@ class FeatureStore {
   // Opened on first use by Materialize/GetOnlineFeatures/Teardown.
   std::unique_ptr<OnlineStore> online_;
   Result<OnlineStore*> Online();
+  // Created by the first GetOnlineFeatures.
+  std::unique_ptr<serving::OnlineService> online_service_;
 };
 
 }  // namespace larder

@@ -40,8 +40,9 @@ struct MaterializeOptions {
   // An unknown or offline-only view is NotFound / InvalidArgument.
   std::vector<std::string> views;
   // Parallel partitions per view, by hash of the join keys; each runs on its
-  // own thread and DuckDB connection. REQUIRES: >= 1. Default: 4.
-  int partitions = 4;
+  // own thread and DuckDB connection. REQUIRES: >= 0. Default: 0, which
+  // means feature_store.yaml's batch_engine.partitions (itself 4 by default).
+  int partitions = 0;
   // Rows read from DuckDB and written per batch (a partition is read in
   // hash-range chunks of about this size, never the whole window at once).
   // REQUIRES: >= 1. Default: 50000.
@@ -64,6 +65,9 @@ struct MaterializedView {
 
 struct MaterializeReport {
   std::vector<MaterializedView> views;
+  // Time spent in OnlineStore::Optimize after the views landed (called only
+  // when some record was written).
+  double optimize_seconds = 0;
 };
 
 }  // namespace larder

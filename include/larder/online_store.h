@@ -202,6 +202,12 @@ class OnlineStore {
   // The default implementation calls MultiGet per view.
   [[nodiscard]] virtual Status MultiGetViews(std::span<const OnlineViewRead> reads);
 
+  // Reorganizes stored data for reads after a bulk load (materialization
+  // calls it once at the end). RocksDB compacts every level into the last,
+  // so that a point lookup probes a single table; other backends do
+  // nothing. Safe to call at any time, concurrently with reads and writes.
+  [[nodiscard]] virtual Status Optimize() { return Status::OK(); }
+
   // Deletes every record of the view `view_name` in this project. Deleting a
   // view with no data is OK. Later writes land as if the view were new.
   [[nodiscard]] virtual Status DeleteView(std::string_view view_name) = 0;

@@ -60,7 +60,8 @@ constexpr ArgSpec kMaterializeIncrementalArgs[] = {
     {"END", "window end, ISO 8601 UTC (exclusive); each view starts at its watermark"}};
 constexpr FlagSpec kMaterializeFlags[] = {
     {"--views", "NAMES", "feature views to materialize, comma-separated", "every online view"},
-    {"--partitions", "N", "parallel partitions per view (by hash of the join keys)", "4"},
+    {"--partitions", "N", "parallel partitions per view (by hash of the join keys)",
+     "batch_engine.partitions, else 4"},
 };
 constexpr FlagSpec kOnlineFlags[] = {
     {"--features", "VIEW:FEATURE,...", "the features to read, in output order", ""},

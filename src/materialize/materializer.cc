@@ -4,7 +4,6 @@
 #include <chrono>
 #include <limits>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 #include <vector>
@@ -28,17 +27,26 @@ std::string EpochMicros(const std::string& column) {
   return "epoch_us(CAST(" + column + " AS TIMESTAMPTZ))";
 }
 
-// The SQL rendering of a value column of dtype `t`, parsed back by ParseValue.
+// The SQL of a value column of dtype `t`, in the DuckDB type that
+// Connection::QueryValues reads as `t`.
 std::string ValueSql(const std::string& column, const ValueType& t) {
   if (t.is_array) {
     switch (t.scalar) {
       case ScalarType::kUnixTimestamp:
-        return "CAST(to_json(list_transform(" + column + ", x -> " + EpochMicros("x") +
-               ")) AS VARCHAR)";
+        return "list_transform(" + column + ", x -> " + EpochMicros("x") + ")";
+      case ScalarType::kInt32:
+        return "CAST(" + column + " AS INTEGER[])";
+      case ScalarType::kInt64:
+        return "CAST(" + column + " AS BIGINT[])";
+      case ScalarType::kFloat32:
+      case ScalarType::kFloat64:
+        return "CAST(" + column + " AS DOUBLE[])";
+      case ScalarType::kString:
+        return "CAST(" + column + " AS VARCHAR[])";
       case ScalarType::kBytes:
-        return "CAST(to_json(list_transform(" + column + ", x -> hex(x))) AS VARCHAR)";
-      default:
-        return "CAST(to_json(" + column + ") AS VARCHAR)";
+        return "CAST(" + column + " AS BLOB[])";
+      case ScalarType::kBool:
+        return "CAST(" + column + " AS BOOLEAN[])";
     }
   }
   switch (t.scalar) {
@@ -52,113 +60,13 @@ std::string ValueSql(const std::string& column, const ValueType& t) {
     case ScalarType::kString:
       return "CAST(" + column + " AS VARCHAR)";
     case ScalarType::kBytes:
-      return "hex(" + column + ")";
+      return "CAST(" + column + " AS BLOB)";
     case ScalarType::kBool:
       return "CAST(" + column + " AS BOOLEAN)";
     case ScalarType::kUnixTimestamp:
       return EpochMicros(column);
   }
   return column;
-}
-
-std::string Unhex(const std::string& hex) {
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-template <typename T, typename F>
-std::vector<T> JsonArray(const nlohmann::json& j, F convert) {
-  std::vector<T> out;
-  out.reserve(j.size());
-  for (const auto& e : j) out.push_back(convert(e));
-  return out;
-}
-
-Result<Value> ParseArray(const std::string& text, const ValueType& t) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return Status::Corruption("not a JSON array: " + text);
-  for (const auto& e : j) {
-    if (e.is_null()) return Status::InvalidArgument("array elements must not be null");
-    bool ok = false;
-    switch (t.scalar) {
-      case ScalarType::kInt32:
-      case ScalarType::kInt64:
-      case ScalarType::kUnixTimestamp:
-        ok = e.is_number_integer();
-        break;
-      case ScalarType::kFloat32:
-      case ScalarType::kFloat64:
-        ok = e.is_number();
-        break;
-      case ScalarType::kString:
-      case ScalarType::kBytes:
-        ok = e.is_string();
-        break;
-      case ScalarType::kBool:
-        ok = e.is_boolean();
-        break;
-    }
-    if (!ok) {
-      return Status::InvalidArgument("the column's elements are not of type " +
-                                     ValueTypeName(t) + ": " + text);
-    }
-  }
-  switch (t.scalar) {
-    case ScalarType::kInt32:
-      return Value::Int32Array(JsonArray<int32_t>(j, [](const auto& e) { return e.template get<int32_t>(); }));
-    case ScalarType::kInt64:
-      return Value::Int64Array(JsonArray<int64_t>(j, [](const auto& e) { return e.template get<int64_t>(); }));
-    case ScalarType::kFloat32:
-      return Value::Float32Array(JsonArray<float>(
-          j, [](const auto& e) { return static_cast<float>(e.template get<double>()); }));
-    case ScalarType::kFloat64:
-      return Value::Float64Array(JsonArray<double>(j, [](const auto& e) { return e.template get<double>(); }));
-    case ScalarType::kString:
-      return Value::StringArray(
-          JsonArray<std::string>(j, [](const auto& e) { return e.template get<std::string>(); }));
-    case ScalarType::kBytes:
-      return Value::BytesArray(JsonArray<std::string>(
-          j, [](const auto& e) { return Unhex(e.template get<std::string>()); }));
-    case ScalarType::kBool: {
-      std::vector<bool> v;
-      for (const auto& e : j) v.push_back(e.template get<bool>());
-      return Value::BoolArray(std::move(v));
-    }
-    case ScalarType::kUnixTimestamp:
-      return Value::UnixTimestampArray(JsonArray<TimestampMicros>(
-          j, [](const auto& e) { return e.template get<int64_t>(); }));
-  }
-  return Status::Internal("unknown dtype");
-}
-
-// Parses the text ValueSql rendered into a Value of exactly dtype `t`.
-Result<Value> ParseValue(const std::optional<std::string>& text, const ValueType& t) {
-  if (!text.has_value()) return Value::Null();
-  const std::string& s = *text;
-  if (t.is_array) return ParseArray(s, t);
-  switch (t.scalar) {
-    case ScalarType::kInt32:
-      return Value::Int32(static_cast<int32_t>(std::stoll(s)));
-    case ScalarType::kInt64:
-      return Value::Int64(std::stoll(s));
-    case ScalarType::kFloat32:
-      return Value::Float32(static_cast<float>(std::stod(s)));
-    case ScalarType::kFloat64:
-      return Value::Float64(std::stod(s));
-    case ScalarType::kString:
-      return Value::String(s);
-    case ScalarType::kBytes:
-      return Value::Bytes(Unhex(s));
-    case ScalarType::kBool:
-      return Value::Bool(s == "true");
-    case ScalarType::kUnixTimestamp:
-      return Value::UnixTimestamp(std::stoll(s));
-  }
-  return Status::Internal("unknown dtype");
 }
 
 // Everything needed to read one view's window.
@@ -176,6 +84,8 @@ struct ViewPlan {
   std::string qualify;    // the QUALIFY clause
   std::string hash_expr;  // hash of the join keys, over the source's columns
   std::string key_tuple;  // the join keys as selected: (__larder_k0, ...)
+  // The selected columns' dtypes: keys, event and created time, features.
+  std::vector<ValueType> column_types;
 };
 
 Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
@@ -231,6 +141,10 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
               " AS __larder_f" + std::to_string(f);
   }
   plan.select = "SELECT " + select + " FROM " + relation + " WHERE " + where;
+  plan.column_types = plan.key_types;
+  plan.column_types.push_back(ValueType{ScalarType::kInt64});  // __larder_ets
+  plan.column_types.push_back(ValueType{ScalarType::kInt64});  // __larder_cts
+  for (const Field& f : view.schema) plan.column_types.push_back(f.dtype);
   plan.qualify = " QUALIFY row_number() OVER (PARTITION BY " + partition + " ORDER BY " + ts +
                  " DESC, " + created + " DESC NULLS LAST) = 1";
   return plan;
@@ -283,28 +197,20 @@ Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan, const Online
   for (int64_t s = partition; s < slices; s += partitions) {
     std::string sql =
         plan.LatestSql(plan.hash_expr + " % " + std::to_string(slices) + " = " + std::to_string(s));
-    LARDER_ASSIGN_OR_RETURN(duckdb::QueryResult rows, conn.Query(sql, what));
-    std::vector<OnlineRecord> records;
-    records.reserve(rows.rows.size());
+    LARDER_ASSIGN_OR_RETURN(std::vector<std::vector<Value>> rows,
+                            conn.QueryValues(sql, what, plan.column_types));
+    std::vector<OnlineRecord> records(rows.size());
     const size_t nk = plan.keys.size();
-    for (auto& row : rows.rows) {
-      OnlineRecord rec;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      std::vector<Value>& row = rows[r];
+      OnlineRecord& rec = records[r];
       rec.entity_key.join_keys = plan.keys;
-      for (size_t k = 0; k < nk; ++k) {
-        LARDER_ASSIGN_OR_RETURN(Value v, ParseValue(row[k], plan.key_types[k]));
-        rec.entity_key.values.push_back(std::move(v));
-      }
-      rec.event_timestamp = std::stoll(row[nk].value_or("0"));
-      rec.created_timestamp = row[nk + 1].has_value() ? std::stoll(*row[nk + 1]) : 0;
-      for (size_t f = 0; f < view.schema.size(); ++f) {
-        Result<Value> v = ParseValue(row[nk + 2 + f], view.schema[f].dtype);
-        if (!v.ok()) {
-          return Status::InvalidArgument(what + ", feature `" + view.schema[f].name +
-                                         "`: " + v.status().message());
-        }
-        rec.values.push_back(std::move(*v));
-      }
-      records.push_back(std::move(rec));
+      rec.entity_key.values.assign(std::make_move_iterator(row.begin()),
+                                   std::make_move_iterator(row.begin() + nk));
+      rec.event_timestamp = row[nk].is_null() ? 0 : row[nk].int64_value();
+      rec.created_timestamp = row[nk + 1].is_null() ? 0 : row[nk + 1].int64_value();
+      rec.values.assign(std::make_move_iterator(row.begin() + nk + 2),
+                        std::make_move_iterator(row.end()));
     }
     if (records.empty()) continue;
     Result<OnlineWriteSummary> summary = store.Write(oview, records);
@@ -339,9 +245,11 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
   if (start.has_value() && *start >= end) {
     return Status::InvalidArgument("materialize: the start must be before the end");
   }
-  if (options.partitions < 1 || options.chunk_rows < 1) {
-    return Status::InvalidArgument("materialize: partitions and chunk_rows must be >= 1");
+  if (options.partitions < 0 || options.chunk_rows < 1) {
+    return Status::InvalidArgument("materialize: partitions must be >= 0, chunk_rows >= 1");
   }
+  const int partitions =
+      options.partitions > 0 ? options.partitions : std::max(1, repo.config.materialize_partitions);
   std::vector<const FeatureView*> views;
   if (options.views.empty()) {
     for (const auto& v : repo.feature_views) {
@@ -398,7 +306,6 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     counters.total = count.has_value() ? std::stoll(*count) : 0;
     counters.options = &options;
     counters.view = view->name;
-    const int partitions = options.partitions;
     int64_t per_partition = (counters.total + partitions - 1) / partitions;
     int64_t slices =
         int64_t{partitions} *
@@ -440,6 +347,14 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
       options.progress(MaterializeProgress{view->name, done.written + done.skipped, done.rows, true});
     }
     report.views.push_back(std::move(done));
+  }
+  int64_t written = 0;
+  for (const MaterializedView& v : report.views) written += v.written;
+  if (written > 0) {
+    auto t0 = std::chrono::steady_clock::now();
+    LARDER_RETURN_IF_ERROR(store.Optimize().WithContext("materialize: optimize the online store"));
+    report.optimize_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   return report;
 }

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
 #include "larder/offline_store.h"
+#include "offline/duckdb/duckdb_connection.h"
 #include "offline/historical/historical_retrieval.h"
 #include "serving/online_reader.h"
 #include "support/test_util.h"
@@ -100,6 +102,105 @@ TEST_F(MaterializeTest, WritesLatestRowPerEntityInWindow) {
   EXPECT_EQ(got[2].first, Value::Float64(3.0));
   EXPECT_TRUE(got[4].first.is_null());
   EXPECT_FALSE(got.contains(3));
+}
+
+// Every dtype, arrays and nulls included, arrives in the online store as the
+// source holds it.
+TEST_F(MaterializeTest, EveryDtypeRoundTrips) {
+  const std::string file = tmp_.Join("typed.parquet");
+  {
+    auto conn = duckdb::Connection::Open(":memory:");
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE((*conn)
+                    ->Execute("COPY (SELECT * FROM (VALUES "
+                              "(1::BIGINT, TIMESTAMP '2023-01-02', 7::INTEGER, 8::BIGINT, "
+                              "1.5::FLOAT, 2.25::DOUBLE, 'héllo', '\\x00\\xFFab'::BLOB, true, "
+                              "TIMESTAMP '2022-05-06 07:08:09.123456', [1, 2]::INTEGER[], "
+                              "[3, 4]::BIGINT[], [0.5, -1.5]::FLOAT[], [1e300]::DOUBLE[], "
+                              "['a', '']::VARCHAR[], ['\\x01'::BLOB], [true, false], "
+                              "[TIMESTAMP '1960-01-01'], []::VARCHAR[]), "
+                              "(2, TIMESTAMP '2023-01-02', NULL, NULL, NULL, NULL, NULL, NULL, "
+                              "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+                              "NULL)) t(user_id, ts, i32, i64, f32, f64, s, b, flag, t, ai, al, "
+                              "af, ad, avs, ab, abo, ats, empty)) TO '" + file +
+                                  "' (FORMAT parquet)",
+                              "write typed file")
+                    .ok());
+  }
+  DataSource src;
+  src.name = "typed";
+  src.kind = DataSourceKind::kFile;
+  src.path = "typed.parquet";
+  src.file_format = FileFormat::kParquet;
+  src.timestamp_field = "ts";
+  repo_.data_sources.push_back(src);
+  std::sort(repo_.data_sources.begin(), repo_.data_sources.end(),
+            [](const DataSource& a, const DataSource& b) { return a.name < b.name; });
+  auto type = [](ScalarType s, bool array = false) { return ValueType{s, array}; };
+  FeatureView view;
+  view.name = "typed_view";
+  view.entities = {"user"};
+  view.source = "typed";
+  const std::vector<std::pair<std::string, ValueType>> fields = {
+      {"i32", type(ScalarType::kInt32)},
+      {"i64", type(ScalarType::kInt64)},
+      {"f32", type(ScalarType::kFloat32)},
+      {"f64", type(ScalarType::kFloat64)},
+      {"s", type(ScalarType::kString)},
+      {"b", type(ScalarType::kBytes)},
+      {"flag", type(ScalarType::kBool)},
+      {"t", type(ScalarType::kUnixTimestamp)},
+      {"ai", type(ScalarType::kInt32, true)},
+      {"al", type(ScalarType::kInt64, true)},
+      {"af", type(ScalarType::kFloat32, true)},
+      {"ad", type(ScalarType::kFloat64, true)},
+      {"avs", type(ScalarType::kString, true)},
+      {"ab", type(ScalarType::kBytes, true)},
+      {"abo", type(ScalarType::kBool, true)},
+      {"ats", type(ScalarType::kUnixTimestamp, true)},
+      {"empty", type(ScalarType::kString, true)},
+  };
+  for (const auto& [name, dtype] : fields) view.schema.push_back(Field{name, dtype, "", {}, {}});
+  repo_.feature_views.push_back(view);  // "typed_view" sorts after "scores"
+  MaterializeOptions only;
+  only.views = {"typed_view"};
+  auto report = materialize::Materialize(repo_, *store_, Jan(1), Jan(5), only);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->views[0].written, 2);
+
+  OnlineView oview = OnlineView::FromFeatureView(view);
+  std::vector<EntityKey> keys = {EntityKey{{"user_id"}, {Value::Int64(1)}},
+                                 EntityKey{{"user_id"}, {Value::Int64(2)}}};
+  std::vector<OnlineReadResult> results;
+  ASSERT_TRUE(store_->MultiGet(oview, keys, &results).ok());
+  ASSERT_EQ(results[0].state, OnlineRecordState::kFound);
+  const std::vector<Value> want = {
+      Value::Int32(7),
+      Value::Int64(8),
+      Value::Float32(1.5f),
+      Value::Float64(2.25),
+      Value::String("h\xc3\xa9llo"),
+      Value::Bytes(std::string("\x00\xff" "ab", 4)),
+      Value::Bool(true),
+      Value::UnixTimestamp(1651820889123456),
+      Value::Int32Array({1, 2}),
+      Value::Int64Array({3, 4}),
+      Value::Float32Array({0.5f, -1.5f}),
+      Value::Float64Array({1e300}),
+      Value::StringArray({"a", ""}),
+      Value::BytesArray({std::string("\x01")}),
+      Value::BoolArray({true, false}),
+      Value::UnixTimestampArray({-315619200LL * 1'000'000}),
+      Value::StringArray({}),
+  };
+  ASSERT_EQ(results[0].values.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(results[0].values[i], want[i]) << fields[i].first;
+  }
+  ASSERT_EQ(results[1].state, OnlineRecordState::kFound);
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_TRUE(results[1].values[i].is_null()) << fields[i].first;
+  }
 }
 
 TEST_F(MaterializeTest, RerunIsIdempotentAndPartitionsAgree) {

@@ -110,20 +110,31 @@ Result<std::vector<std::string>> EncodeReadKeys(std::string_view project,
   for (const OnlineViewRead& r : reads) total += r.keys.size();
   std::vector<std::string> encoded;
   encoded.reserve(total);
+  // Reads of one feature service often share one key span (every view of
+  // the same entity): each span's entity keys are encoded once.
+  std::span<const EntityKey> last;
+  std::vector<std::string> entity_bytes;
   for (const OnlineViewRead& r : reads) {
     r.results->clear();
     r.results->resize(r.keys.size());
+    if (r.keys.data() != last.data() || r.keys.size() != last.size()) {
+      entity_bytes.assign(r.keys.size(), std::string());
+      for (size_t i = 0; i < r.keys.size(); ++i) {
+        Status s = EncodeEntityKey(r.keys[i], &entity_bytes[i]);
+        if (!s.ok()) {
+          return s.WithContext("feature view '" + r.view->name() + "': entity key " +
+                               std::to_string(i));
+        }
+      }
+      last = r.keys;
+    }
     std::string prefix = ViewKeyPrefix(project, r.view->name());
     if (hash_tag) prefix += '{';
-    for (size_t i = 0; i < r.keys.size(); ++i) {
-      std::string key = prefix;
-      Status s = EncodeEntityKey(r.keys[i], &key);
-      if (!s.ok()) {
-        return s.WithContext("feature view '" + r.view->name() + "': entity key " +
-                             std::to_string(i));
-      }
+    for (const std::string& entity : entity_bytes) {
+      std::string& key = encoded.emplace_back();
+      key.reserve(prefix.size() + entity.size() + 1);
+      key.append(prefix).append(entity);
       if (hash_tag) key += '}';
-      encoded.push_back(std::move(key));
     }
   }
   return encoded;

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "larder/online_store.h"
@@ -29,6 +30,9 @@ struct OnlineBackend {
   // The `online_store:` config for a store whose repo root is `repo_root`.
   std::function<StoreConfig(const std::string& repo_root)> config;
 };
+
+// gtest prints the parameter by its name, not its bytes.
+inline void PrintTo(const OnlineBackend& backend, std::ostream* os) { *os << backend.name; }
 
 class OnlineStoreConformance : public ::testing::TestWithParam<OnlineBackend> {
  protected:

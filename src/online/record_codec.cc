@@ -96,7 +96,9 @@ Status DecodeRecord(const OnlineView& view, std::string_view bytes, OnlineReadRe
   result->values.resize(features.size());
   for (size_t i = 0; i < features.size(); ++i) {
     Value& v = result->values[i];
-    LARDER_RETURN_IF_ERROR(DecodeValue(&r, &v).WithContext("feature `" + features[i].name + "`"));
+    if (Status s = DecodeValue(&r, &v); !s.ok()) {
+      return s.WithContext("feature `" + features[i].name + "`");
+    }
     if (!v.is_null() && v.type() != features[i].dtype) {
       return Status::Corruption("feature `" + features[i].name + "` holds " +
                                 ValueTypeName(v.type()) + ", its schema says " +

@@ -1,4 +1,5 @@
 // Loads feature_store.yaml against the tables in config_keys.cc.
+#include <charconv>
 #include <filesystem>
 #include <vector>
 
@@ -127,7 +128,29 @@ Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir) {
       }
       ReadStoreSection(top, "online_store", &config.online_store, &diag);
       ReadStoreSection(top, "offline_store", &config.offline_store, &diag);
-      config.batch_engine = top.String("batch_engine", config.batch_engine);
+      YAML::Node engine = top.Get("batch_engine");
+      if (engine.IsMap()) {
+        static constexpr repo::KeySpec kEngineKeys[] = {
+            {"type", true, "local or spark"},
+            {"partitions", false, "parallel partitions per view when materializing (default 4)"},
+        };
+        repo::MapReader r(engine, file, "section `batch_engine`", kEngineKeys, &diag);
+        config.batch_engine = r.String("type", config.batch_engine);
+        std::string partitions = r.String("partitions", "");
+        if (!partitions.empty()) {
+          int n = 0;
+          auto [end, parse_error] =
+              std::from_chars(partitions.data(), partitions.data() + partitions.size(), n);
+          if (parse_error != std::errc() || end != partitions.data() + partitions.size() || n < 1 ||
+              n > 256) {
+            r.FieldError("partitions", "must be an integer from 1 to 256, found `" + partitions + "`");
+          } else {
+            config.materialize_partitions = n;
+          }
+        }
+      } else {
+        config.batch_engine = top.String("batch_engine", config.batch_engine);
+      }
       bool engine_known = false;
       std::string engines;
       for (auto e : repo::BatchEngines()) {

@@ -16,14 +16,17 @@ constexpr std::array<KeySpec, 7> kConfigKeys{{
     {"offline_store", false,
      "offline store: `type` (duckdb, spark) plus its options (default duckdb "
      "at data/offline_store.duckdb)"},
-    {"batch_engine", false, "engine that runs materialization: local (default), spark"},
+    {"batch_engine", false,
+     "engine that runs materialization: local (default), spark; or a mapping with `type` "
+     "and `partitions` (parallel partitions per view, default 4)"},
     {"entity_key_serialization_version", false,
      "entity key encoding version, 2 or 3 (default 3)"},
 }};
 
-constexpr std::array<KeySpec, 3> kRocksDbOptions{{
+constexpr std::array<KeySpec, 4> kRocksDbOptions{{
     {"path", false, "database directory (default data/online_store)"},
     {"block_cache_mb", false, "block cache size in MiB (default 256)"},
+    {"row_cache_mb", false, "cache of whole records for point lookups, in MiB; 0 = off (default 128)"},
     {"bloom_bits_per_key", false, "bloom filter bits per key (default 10)"},
 }};
 constexpr std::array<KeySpec, 6> kRedisOptions{{

@@ -152,6 +152,30 @@ TEST_F(RepoLoaderTest, BadProjectNameAndSerializationVersion) {
   EXPECT_THAT(repo.status().message(), HasSubstr("must be 2 or 3"));
 }
 
+TEST_F(RepoLoaderTest, BatchEngineTakesANameOrAMappingWithPartitions) {
+  dir_.Write("feature_store.yaml", "project: p\nbatch_engine: local\n");
+  Result<RepoConfig> plain = LoadRepoConfig(dir_.path());
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->batch_engine, "local");
+  EXPECT_EQ(plain->materialize_partitions, 4);
+  dir_.Write("feature_store.yaml", "project: p\nbatch_engine:\n  type: local\n  partitions: 8\n");
+  Result<RepoConfig> mapped = LoadRepoConfig(dir_.path());
+  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+  EXPECT_EQ(mapped->materialize_partitions, 8);
+  for (const char* bad : {"0", "x", "1000", "-2"}) {
+    dir_.Write("feature_store.yaml", std::string("project: p\nbatch_engine:\n  type: local\n"
+                                                 "  partitions: ") + bad + "\n");
+    Result<RepoConfig> r = LoadRepoConfig(dir_.path());
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(r.status().message(), HasSubstr("feature_store.yaml:4"));
+    EXPECT_THAT(r.status().message(), HasSubstr("partitions"));
+  }
+  dir_.Write("feature_store.yaml", "project: p\nbatch_engine:\n  type: local\n  threads: 2\n");
+  Result<RepoConfig> unknown = LoadRepoConfig(dir_.path());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(), HasSubstr("threads"));
+}
+
 TEST_F(RepoLoaderTest, MissingConfigIsNotFound) {
   TempDir empty;
   Result<FeatureRepo> repo = LoadFeatureRepo(empty.path());

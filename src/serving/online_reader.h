@@ -1,24 +1,35 @@
-// Online reads: the implementation behind FeatureStore::GetOnlineFeatures
-// (request and response: larder/online_features.h).
+// Online reads: an OnlinePlan executed against an OnlineStore for a batch of
+// entity rows.
 //
-// One OnlineStore::MultiGetViews call per request, covering every requested
+// One OnlineStore::MultiGetViews call per request, covering every planned
 // view; each view reads the entity keys made of its own join keys.
 #pragma once
+
+#include <map>
+#include <string>
+#include <vector>
 
 #include "larder/online_features.h"
 #include "larder/online_store.h"
 #include "larder/repo.h"
 #include "larder/status.h"
+#include "serving/online_plan.h"
 
 namespace larder::serving {
 
-// Resolves the request's features against `repo` (the registered
-// definitions), reads them from `store` and returns one column per join key
-// and per feature. Entity values given as String for an integer join key are
-// parsed (so that CLI text works); other type mismatches are InvalidArgument.
-// Errors: InvalidArgument for a bad reference, features and a service both or
-// neither given, unequal entity columns, or a missing join key (naming it);
-// NotFound for an unknown view, feature or service; the store's errors.
+// Reads `plan`'s features for `entity_rows` (join key -> one value per row)
+// from `store`, and returns one column per given join key (sorted by name)
+// and per planned output. Entity values given as String for an integer join
+// key are parsed (so that CLI and JSON text work), Int32 values for Int64
+// keys are widened; other type mismatches are InvalidArgument naming the key.
+// Errors: InvalidArgument for unequal entity columns, a null key value or a
+// missing join key (naming it and the view that needs it); the store's errors.
+Result<OnlineFeaturesResponse> ReadOnlineFeatures(
+    const OnlinePlan& plan, OnlineStore& store,
+    const std::map<std::string, std::vector<Value>>& entity_rows,
+    const OnlineReadOptions& options);
+
+// PlanOnlineRead + ReadOnlineFeatures, for one-off reads.
 Result<OnlineFeaturesResponse> GetOnlineFeatures(const FeatureRepo& repo, OnlineStore& store,
                                                  const OnlineFeaturesRequest& request,
                                                  const OnlineReadOptions& options);

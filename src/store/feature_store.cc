@@ -9,7 +9,7 @@
 #include "offline/source_relation.h"
 #include "transform/model_runner.h"
 #include "materialize/materializer.h"
-#include "serving/online_reader.h"
+#include "serving/online_service.h"
 
 namespace larder {
 namespace fs = std::filesystem;
@@ -34,6 +34,7 @@ Result<std::unique_ptr<FeatureStore>> FeatureStore::Open(
                             " does not exist");
   }
   LARDER_ASSIGN_OR_RETURN(RepoConfig config, LoadRepoConfig(root.string()));
+  if (options.online_store) config.online_store = *options.online_store;
   fs::path registry = config.registry;
   if (registry.is_relative()) registry = root / registry;
   return std::unique_ptr<FeatureStore>(
@@ -67,11 +68,13 @@ Result<RegistryPlan> FeatureStore::Plan() {
 Result<ApplyResult> FeatureStore::Apply() {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
   LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenRegistry());
+  if (online_service_ != nullptr) online_service_->Invalidate();
   return registry->Apply(repo);
 }
 
 Status FeatureStore::Teardown() {
   LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
+  if (online_service_ != nullptr) online_service_->Invalidate();
   LARDER_RETURN_IF_ERROR(registry->Teardown(config_.project));
   // The project's online data goes too (after the registry: a failure here
   // leaves data a rerun of teardown removes).
@@ -155,9 +158,18 @@ Result<MaterializeReport> FeatureStore::MaterializeIncremental(TimestampMicros e
 
 Result<OnlineFeaturesResponse> FeatureStore::GetOnlineFeatures(
     const OnlineFeaturesRequest& request, const OnlineReadOptions& options) {
-  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
-  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
-  return serving::GetOnlineFeatures(repo, *online, request, options);
+  if (online_service_ == nullptr) {
+    LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
+    LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
+    serving::OnlineServiceOptions service;
+    service.version = [registry, project = config_.project] {
+      return registry->Version(project);
+    };
+    service.load = [registry, project = config_.project] { return registry->Load(project); };
+    service.refresh_interval = options_.registry_refresh_interval;
+    online_service_ = std::make_unique<serving::OnlineService>(online, std::move(service));
+  }
+  return online_service_->GetOnlineFeatures(request, options);
 }
 
 Result<Registry*> FeatureStore::OpenRegistry() {

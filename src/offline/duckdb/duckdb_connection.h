@@ -25,12 +25,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "larder/status.h"
 #include "larder/types.h"
+#include "larder/value.h"
 
 namespace larder::duckdb {
 
@@ -87,6 +89,18 @@ class Connection {
   // A column of a type that cannot be rendered (BIGNUM) is InvalidArgument;
   // CAST it to VARCHAR in the SQL instead.
   Result<QueryResult> Query(std::string_view sql, std::string_view what);
+
+  // Runs `sql` and returns its rows as Values of `types` (one per column, in
+  // order), read from DuckDB's vectors without a detour through text. Each
+  // column must have the DuckDB type of its dtype: Int32 INTEGER, Int64 and
+  // UnixTimestamp BIGINT (epoch microseconds), Float32 FLOAT or DOUBLE,
+  // Float64 DOUBLE, String VARCHAR, Bytes BLOB, Bool BOOLEAN; an array dtype
+  // a LIST of its element's type, without NULL elements. Otherwise
+  // InvalidArgument naming the column (or the row, for a NULL element).
+  // The whole result is held in memory: for bounded results.
+  Result<std::vector<std::vector<Value>>> QueryValues(std::string_view sql,
+                                                      std::string_view what,
+                                                      std::span<const ValueType> types);
 
   // Runs `sql` and returns the first column of its single row.
   // InvalidArgument unless the result has exactly one row.

@@ -337,5 +337,40 @@ TEST(DuckDbConnection, QuoteHelpers) {
   EXPECT_EQ(FormatTimestampMicros(-1), "1969-12-31 23:59:59.999999");
 }
 
+TEST(DuckDbConnection, QueryValuesReadsTypedColumns) {
+  auto conn = Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  const std::vector<ValueType> types = {ValueType{ScalarType::kInt64},
+                                        ValueType{ScalarType::kString},
+                                        ValueType{ScalarType::kFloat64, true}};
+  auto rows = (*conn)->QueryValues(
+      "SELECT * FROM (VALUES (1::BIGINT, 'a', [1.5, 2.0]::DOUBLE[]), (NULL, NULL, NULL)) t(a, b, c)",
+      "typed", types);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0][0], Value::Int64(1));
+  EXPECT_EQ((*rows)[0][1], Value::String("a"));
+  EXPECT_EQ((*rows)[0][2], Value::Float64Array({1.5, 2.0}));
+  for (const Value& v : (*rows)[1]) EXPECT_TRUE(v.is_null());
+}
+
+TEST(DuckDbConnection, QueryValuesNamesAMismatchedColumnAndANullElement) {
+  auto conn = Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  const std::vector<ValueType> ints = {ValueType{ScalarType::kInt64}};
+  auto wrong = (*conn)->QueryValues("SELECT 'x' AS name", "typed", ints);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("column \"name\" is VARCHAR, not a column of Int64"),
+            std::string::npos)
+      << wrong.status().message();
+  const std::vector<ValueType> list = {ValueType{ScalarType::kInt64, true}};
+  auto null_element = (*conn)->QueryValues("SELECT [1, NULL]::BIGINT[] AS xs", "typed", list);
+  ASSERT_FALSE(null_element.ok());
+  EXPECT_NE(null_element.status().message().find("column \"xs\", row 1: a NULL array element"),
+            std::string::npos)
+      << null_element.status().message();
+}
+
 }  // namespace
 }  // namespace larder::duckdb

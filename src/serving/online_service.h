@@ -1,0 +1,82 @@
+// OnlineService: GetOnlineFeatures for a long-lived process (the feature
+// server, an SDK session, a benchmark), without touching the registry on
+// every request.
+//
+// It keeps a snapshot of the registered definitions and, per snapshot, the
+// OnlinePlan of every request shape seen (a feature service, or a list of
+// references, with or without full feature names). A request then costs the
+// store's batched read plus assembling the response.
+//
+// Freshness: at most once per `refresh_interval` a request asks the registry
+// for the project's version (one small query), and reloads the definitions
+// only when it changed. Invalidate() forces the next request to reload (the
+// owner calls it after its own apply). If the version check fails while a
+// snapshot exists, the old snapshot keeps serving and the check is retried
+// on the next interval; with no snapshot the error is returned.
+//
+// Thread safety: GetOnlineFeatures and Invalidate may be called from many
+// threads at once, as long as the store is thread-safe (every OnlineStore
+// is) and the version/load functions may be called from any thread (they are
+// called under the service's lock, one at a time).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "larder/online_features.h"
+#include "larder/online_store.h"
+#include "larder/repo.h"
+#include "larder/status.h"
+#include "serving/online_plan.h"
+
+namespace larder::serving {
+
+struct OnlineServiceOptions {
+  // The project's registry version (larder::Registry::Version).
+  std::function<Result<int64_t>()> version;
+  // The project's registered definitions (larder::Registry::Load).
+  std::function<Result<FeatureRepo>()> load;
+  // How long a snapshot is served before the version is checked again.
+  // Default: 1 s.
+  std::chrono::milliseconds refresh_interval{1000};
+  // Plans kept per snapshot; when full, the cache is emptied. Default: 1024.
+  size_t max_plans = 1024;
+};
+
+class OnlineService {
+ public:
+  // REQUIRES: store outlives the service; options.version and options.load set.
+  OnlineService(OnlineStore* store, OnlineServiceOptions options);
+
+  // As FeatureStore::GetOnlineFeatures (larder/online_features.h).
+  Result<OnlineFeaturesResponse> GetOnlineFeatures(const OnlineFeaturesRequest& request,
+                                                   const OnlineReadOptions& options = {});
+
+  // The plan serving `request` (built on first use of its shape).
+  Result<std::shared_ptr<const OnlinePlan>> Plan(const OnlineFeaturesRequest& request);
+
+  // The next request reloads the definitions.
+  void Invalidate();
+
+ private:
+  struct Snapshot {
+    int64_t version = 0;
+    FeatureRepo repo;
+    std::mutex mu;  // guards plans
+    std::unordered_map<std::string, std::shared_ptr<const OnlinePlan>> plans;
+  };
+  Result<std::shared_ptr<Snapshot>> Current();
+
+  OnlineStore* const store_;
+  const OnlineServiceOptions options_;
+  std::mutex mu_;  // guards the three below, and serialises reloads
+  std::shared_ptr<Snapshot> snapshot_;
+  std::chrono::steady_clock::time_point checked_{};
+  bool stale_ = true;
+};
+
+}  // namespace larder::serving
