@@ -2,7 +2,7 @@
 # Installs everything Larder needs to build and test, then exits.
 # Idempotent: a second run checks stamps and returns in about a second.
 #
-#   scripts/bootstrap.sh            Debian packages + DuckDB
+#   scripts/bootstrap.sh            Debian packages + DuckDB + dynalite (tests)
 #
 # DuckDB has no Debian 12 package. Its C library comes from the npm tarball
 # @duckdb/node-bindings-linux-x64 and its header from the npm tarball duckdb,
@@ -20,7 +20,7 @@ log() { printf '[bootstrap] %s\n' "$*"; }
 apt_packages=(
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev librocksdb-dev
-  libhiredis-dev redis-server
+  libhiredis-dev redis-server libssl-dev
 )
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -57,4 +57,30 @@ else
   mv "$tmp/hdr/package/src/duckdb/src/include/duckdb.h" "$ddb/include/"
   echo "$DUCKDB_VERSION" > "$stamp"
   log "DuckDB installed in third_party/duckdb"
+fi
+
+# --- dynalite (a DynamoDB-compatible server) for the dynamodb online store tests
+# Installed with npm into third_party/node/ (ignored by git); the tests run
+# third_party/node/node_modules/dynalite/cli.js with `node`, in memory.
+# dynalite 4 needs Node.js >= 20, newer than Debian 12's nodejs (18): install
+# Node.js 20+ (e.g. from NodeSource) when `node --version` says otherwise.
+DYNALITE_VERSION="4.0.0"
+node_dir="$root/third_party/node"
+stamp="$node_dir/.dynalite-version"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$DYNALITE_VERSION" ] \
+   && [ -f "$node_dir/node_modules/dynalite/cli.js" ]; then
+  log "dynalite $DYNALITE_VERSION present"
+else
+  command -v node >/dev/null && command -v npm >/dev/null \
+    || { log "node and npm (Node.js >= 20) are required for dynalite"; exit 1; }
+  node_major="$(node -p 'process.versions.node.split(".")[0]')"
+  if [ "$node_major" -lt 20 ]; then
+    log "dynalite $DYNALITE_VERSION needs Node.js >= 20; found $(node --version)"
+    exit 1
+  fi
+  log "installing dynalite $DYNALITE_VERSION from the npm registry"
+  mkdir -p "$node_dir"
+  npm install --prefix "$node_dir" --no-audit --no-fund --silent "dynalite@$DYNALITE_VERSION"
+  echo "$DYNALITE_VERSION" > "$stamp"
+  log "dynalite installed in third_party/node"
 fi

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "online/dynamodb/dynamodb_online_store.h"
 #include "online/record_codec.h"
 #include "online/redis/redis_online_store.h"
 #include "online/rocksdb/rocksdb_online_store.h"
@@ -20,6 +21,7 @@ struct BuiltinBackend {
 // The built-in backends, declared once. Listed here (not self-registered from
 // their own files) so that linking liblarder statically cannot drop them.
 constexpr BuiltinBackend kBuiltinBackends[] = {
+    {"dynamodb", &online::OpenDynamoDbOnlineStore},
     {"redis", &online::OpenRedisOnlineStore},
     {"rocksdb", &online::OpenRocksDbOnlineStore},
 };

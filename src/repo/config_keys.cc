@@ -37,11 +37,14 @@ constexpr std::array<KeySpec, 6> kRedisOptions{{
     {"db", false, "database number (default 0)"},
     {"cluster_nodes", false, "list of host:port seed nodes; enables cluster mode"},
 }};
-constexpr std::array<KeySpec, 4> kDynamoDbOptions{{
-    {"region", false, "AWS region (default us-east-1)"},
-    {"endpoint_url", false, "endpoint, e.g. http://127.0.0.1:4567 for a local server"},
+constexpr std::array<KeySpec, 7> kDynamoDbOptions{{
+    {"region", false, "AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)"},
+    {"endpoint_url", false, "http:// endpoint, e.g. http://127.0.0.1:4567 (no TLS yet: required)"},
     {"table_name_template", false, "table name pattern (default {project}.{table_name})"},
-    {"batch_size", false, "items per BatchGetItem (default 100)"},
+    {"batch_size", false, "keys per BatchGetItem, 1..100 (default 100)"},
+    {"concurrency", false, "parallel requests per write or read, 1..64 (default 4)"},
+    {"max_retries", false, "retries of throttled, 5xx or failed requests, 0..20 (default 8)"},
+    {"timeout_ms", false, "connect and read timeout per request in ms (default 30000)"},
 }};
 constexpr std::array<KeySpec, 1> kDuckDbOptions{{
     {"path", false, "database file holding model outputs (default data/offline_store.duckdb)"},

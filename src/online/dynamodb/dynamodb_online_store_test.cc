@@ -1,0 +1,634 @@
+// The dynamodb backend: the shared conformance suite against a real dynalite
+// server, plus options, table naming and lifecycle, and failures.
+#include "online/dynamodb/dynamodb_online_store.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "larder/online_store.h"
+#include "online/dynamodb/http_client.h"
+#include "online/dynamodb/sigv4.h"
+#include "online/entity_key.h"
+#include "online/record_codec.h"
+#include "online/online_store_conformance.h"
+#include "support/dynalite_server.h"
+#include "support/redis_server.h"
+
+namespace larder::testing {
+namespace {
+
+using json = nlohmann::json;
+using online::DynamoDbTableName;
+using online::DynamoDbTableOfProject;
+using online::ParseDynamoDbOptions;
+
+DynaliteServer* SharedServer() {
+  DynaliteServer::SetFakeCredentials();
+  std::string error;
+  DynaliteServer* server = DynaliteServer::Shared(&error);
+  if (server == nullptr) ADD_FAILURE() << "cannot start the test dynalite: " << error;
+  return server;
+}
+
+StoreConfig SharedDynamoConfig(const std::string& /*repo_root*/) {
+  DynaliteServer* server = SharedServer();
+  if (server == nullptr) return {"dynamodb", {{"endpoint_url", "http://127.0.0.1:1"}}};
+  return {"dynamodb", {{"endpoint_url", server->endpoint_url()}}};
+}
+
+INSTANTIATE_TEST_SUITE_P(OnlineDynamoDb, OnlineStoreConformance,
+                         ::testing::Values(OnlineBackend{"dynamodb", &SharedDynamoConfig}),
+                         [](const ::testing::TestParamInfo<OnlineBackend>& p) {
+                           return p.param.name;
+                         });
+
+OnlineStoreOptions Options(StoreConfig config, std::string project = "p") {
+  OnlineStoreOptions o;
+  o.config = std::move(config);
+  o.project = std::move(project);
+  return o;
+}
+
+OnlineView View(std::string name = "v") {
+  return OnlineView(std::move(name), {{"x", {ScalarType::kInt64, false}}});
+}
+
+OnlineRecord Rec(int64_t id, int64_t ts, int64_t x) {
+  return {{{"id"}, {Value::Int64(id)}}, ts, 0, {Value::Int64(x)}};
+}
+
+EntityKey Key(int64_t id) { return {{"id"}, {Value::Int64(id)}}; }
+
+std::unique_ptr<OnlineStore> MustOpen(const std::string& project,
+                                      std::map<std::string, std::string> extra = {}) {
+  DynaliteServer* server = SharedServer();
+  if (server == nullptr) return nullptr;
+  extra["endpoint_url"] = server->endpoint_url();
+  auto store = OnlineStore::Open(Options({"dynamodb", extra}, project));
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+// Calls the DynamoDB API directly, as an independent client would.
+json Raw(const std::string& op, const json& request) {
+  DynaliteServer* server = SharedServer();
+  if (server == nullptr) return json();
+  auto url = online::ParseHttpUrl(server->endpoint_url());
+  EXPECT_TRUE(url.ok());
+  online::HttpClient client(*url, {});
+  online::SigV4Request req;
+  req.headers = {{"Host", url->HostHeader()},
+                 {"Content-Type", "application/x-amz-json-1.0"},
+                 {"X-Amz-Target", "DynamoDB_20120810." + op}};
+  req.payload = request.dump();
+  online::SignRequest({"AKIDRAW", "raw-secret", ""}, {"us-east-1", "dynamodb"},
+                      online::AmzDate(std::time(nullptr)), &req);
+  auto response = client.Post("/", req.headers, req.payload);
+  EXPECT_TRUE(response.ok()) << response.status().ToString();
+  if (!response.ok()) return json();
+  return json::parse(response->body, nullptr, false);
+}
+
+std::vector<std::string> Tables() {
+  std::vector<std::string> out;
+  json reply = Raw("ListTables", json::object());
+  for (const json& t : reply.value("TableNames", json::array())) {
+    out.push_back(t.get<std::string>());
+  }
+  return out;
+}
+
+bool HasTable(const std::string& name) {
+  const auto t = Tables();
+  return std::find(t.begin(), t.end(), name) != t.end();
+}
+
+// ---------------------------------------------------------------- options
+
+TEST(OnlineDynamoDbOptions, DefaultsAndEnvironmentRegion) {
+  const char* saved = std::getenv("AWS_REGION");
+  const std::optional<std::string> region =
+      saved ? std::optional<std::string>(saved) : std::nullopt;
+  setenv("AWS_REGION", "eu-west-3", 1);
+  auto o = ParseDynamoDbOptions({{"endpoint_url", "http://localhost:8000/"}});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->region, "eu-west-3");
+  EXPECT_EQ(o->endpoint_url, "http://localhost:8000");
+  EXPECT_EQ(o->table_name_template, "{project}.{table_name}");
+  EXPECT_EQ(o->batch_size, 100);
+  EXPECT_EQ(o->concurrency, 4);
+  EXPECT_EQ(o->max_retries, 8);
+  auto explicit_region = ParseDynamoDbOptions(
+      {{"endpoint_url", "http://h:1"}, {"region", "ap-south-1"}, {"batch_size", "7"},
+       {"concurrency", "16"}, {"table_name_template", "feast-{table_name}-{project}"}});
+  ASSERT_TRUE(explicit_region.ok()) << explicit_region.status().ToString();
+  EXPECT_EQ(explicit_region->region, "ap-south-1");
+  EXPECT_EQ(explicit_region->batch_size, 7);
+  EXPECT_EQ(explicit_region->concurrency, 16);
+  if (region) {
+    setenv("AWS_REGION", region->c_str(), 1);
+  } else {
+    unsetenv("AWS_REGION");
+  }
+}
+
+TEST(OnlineDynamoDbOptions, BadOptionsAreInvalidArgumentNamingTheKey) {
+  const std::string ep = "http://127.0.0.1:8000";
+  const std::vector<std::pair<std::map<std::string, std::string>, std::string>> cases = {
+      {{{"endpoint_url", ep}, {"path", "x"}}, "online_store.path"},
+      {{{"endpoint_url", ep}, {"batch_size", "0"}}, "online_store.batch_size"},
+      {{{"endpoint_url", ep}, {"batch_size", "101"}}, "online_store.batch_size"},
+      {{{"endpoint_url", ep}, {"concurrency", "many"}}, "online_store.concurrency"},
+      {{{"endpoint_url", ep}, {"max_retries", "-1"}}, "online_store.max_retries"},
+      {{{"endpoint_url", ep}, {"timeout_ms", "0"}}, "online_store.timeout_ms"},
+      {{{"endpoint_url", ep}, {"region", "us east"}}, "online_store.region"},
+      {{{"endpoint_url", "https://dynamodb.us-east-1.amazonaws.com"}}, "online_store.endpoint_url"},
+      {{{"endpoint_url", "ftp://h"}}, "online_store.endpoint_url"},
+      {{{"endpoint_url", "http://h:99999"}}, "online_store.endpoint_url"},
+      {{}, "online_store.endpoint_url"},  // the default needs TLS
+      {{{"endpoint_url", ep}, {"table_name_template", "{project}"}},
+       "online_store.table_name_template"},
+      {{{"endpoint_url", ep}, {"table_name_template", "{project}_{table_name}"}},
+       "online_store.table_name_template"},
+      {{{"endpoint_url", ep}, {"table_name_template", "{project}/{table_name}"}},
+       "online_store.table_name_template"},
+  };
+  for (const auto& [options, expected] : cases) {
+    auto o = ParseDynamoDbOptions(options);
+    ASSERT_FALSE(o.ok()) << expected;
+    EXPECT_EQ(o.status().code(), StatusCode::kInvalidArgument) << o.status().ToString();
+    EXPECT_NE(o.status().message().find(expected), std::string::npos) << o.status().ToString();
+  }
+  auto tls = ParseDynamoDbOptions({{"endpoint_url", "https://x"}});
+  EXPECT_NE(tls.status().message().find("TLS"), std::string::npos) << tls.status().ToString();
+}
+
+TEST(OnlineDynamoDbOptions, TableNamesAndProjectMatching) {
+  const std::string t = "{project}.{table_name}";
+  EXPECT_EQ(*DynamoDbTableName(t, "shop", "user_features"), "shop.user_features");
+  EXPECT_EQ(DynamoDbTableName(t, "p", "bad name").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DynamoDbTableName("{project}{table_name}", "a", "b").status().code(),
+            StatusCode::kInvalidArgument);  // too short
+  EXPECT_TRUE(DynamoDbTableOfProject(t, "a", "a.user_features"));
+  EXPECT_FALSE(DynamoDbTableOfProject(t, "a", "a_b.user_features"));
+  EXPECT_FALSE(DynamoDbTableOfProject(t, "a", "a."));
+  EXPECT_FALSE(DynamoDbTableOfProject(t, "a", "a.b.c"));
+  EXPECT_FALSE(DynamoDbTableOfProject(t, "a_b", "a.b_c"));
+  const std::string suffixed = "feast-{table_name}-{project}";
+  EXPECT_TRUE(DynamoDbTableOfProject(suffixed, "a", "feast-v-a"));
+  EXPECT_FALSE(DynamoDbTableOfProject(suffixed, "a", "feast-v-b_a"));
+  EXPECT_FALSE(DynamoDbTableOfProject(suffixed, "b_a", "feast-v-a"));
+}
+
+TEST(OnlineDynamoDb, MissingCredentialsFailOpen) {
+  DynaliteServer::SetFakeCredentials();
+  const std::string key = std::getenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_ACCESS_KEY_ID");
+  auto store = OnlineStore::Open(Options({"dynamodb", {{"endpoint_url", "http://127.0.0.1:9"}}}));
+  setenv("AWS_ACCESS_KEY_ID", key.c_str(), 1);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("AWS_ACCESS_KEY_ID"), std::string::npos)
+      << store.status().ToString();
+}
+
+// ---------------------------------------------------------------- server
+
+TEST(OnlineDynamoDb, UnreachableEndpointIsIOErrorNamingIt) {
+  DynaliteServer::SetFakeCredentials();
+  const int port = RedisServer::FreePort();  // nothing listens there
+  ASSERT_NE(port, 0);
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  auto store = OnlineStore::Open(Options(
+      {"dynamodb",
+       {{"endpoint_url", "http://" + address}, {"max_retries", "2"}, {"timeout_ms", "500"}}}));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const auto start = std::chrono::steady_clock::now();
+  auto w = (*store)->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 7)});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kIOError) << w.status().ToString();
+  EXPECT_NE(w.status().message().find(address), std::string::npos) << w.status().ToString();
+  EXPECT_NE(w.status().message().find("after 3 attempts"), std::string::npos)
+      << w.status().ToString();
+  std::vector<OnlineReadResult> rows;
+  Status r = (*store)->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows);
+  EXPECT_EQ(r.code(), StatusCode::kIOError) << r.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(OnlineDynamoDb, FirstWriteCreatesTheTableAndReadsOfMissingTablesAreNotFound) {
+  auto store = MustOpen("autocreate");
+  ASSERT_NE(store, nullptr);
+  EXPECT_FALSE(HasTable("autocreate.v"));
+  std::vector<OnlineReadResult> rows;
+  ASSERT_TRUE(store->MultiGet(View(), std::vector<EntityKey>{Key(1), Key(2)}, &rows).ok());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].state, OnlineRecordState::kNotFound);
+  EXPECT_FALSE(HasTable("autocreate.v"));  // reads never create
+
+  auto w = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 7)});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_TRUE(HasTable("autocreate.v"));
+  json described = Raw("DescribeTable", {{"TableName", "autocreate.v"}});
+  EXPECT_EQ(described["Table"]["KeySchema"][0]["AttributeName"], "entity_id");
+  EXPECT_EQ(described["Table"]["AttributeDefinitions"][0]["AttributeType"], "B");
+
+  // One request over an existing and a missing table.
+  OnlineView other = View("never_written");
+  std::vector<EntityKey> keys = {Key(1)};
+  std::vector<OnlineReadResult> a, b;
+  std::vector<OnlineViewRead> reads = {{&other, keys, &b}, {nullptr, keys, &a}};
+  OnlineView v = View();
+  reads[1].view = &v;
+  ASSERT_TRUE(store->MultiGetViews(reads).ok());
+  EXPECT_EQ(b[0].state, OnlineRecordState::kNotFound);
+  ASSERT_EQ(a[0].state, OnlineRecordState::kFound);
+  EXPECT_EQ(a[0].values[0], Value::Int64(7));
+
+  // A second store finds the table and writes to it.
+  auto second = MustOpen("autocreate");
+  auto w2 = second->Write(View(), std::vector<OnlineRecord>{Rec(1, 11, 8)});
+  ASSERT_TRUE(w2.ok()) << w2.status().ToString();
+  EXPECT_EQ(w2->written, 1);
+  // The table removed behind the first store's back is created again.
+  Raw("DeleteTable", {{"TableName", "autocreate.v"}});
+  auto w3 = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 1, 9)});
+  ASSERT_TRUE(w3.ok()) << w3.status().ToString();
+  EXPECT_EQ(w3->written, 1);
+  EXPECT_TRUE(store->DeleteProject().ok());
+  EXPECT_FALSE(HasTable("autocreate.v"));
+}
+
+// The stored record sits between records of one key in a batch: only the
+// newer ones count as written, though one PutItem is sent.
+TEST(OnlineDynamoDb, SummaryCountsAgainstTheStoredRecord) {
+  auto store = MustOpen("summary");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Write(View(), std::vector<OnlineRecord>{Rec(1, 15, 0)}).ok());
+  auto w = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 1), Rec(2, 5, 1),
+                                                          Rec(1, 20, 2), Rec(1, 12, 3),
+                                                          Rec(1, 30, 4)});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->written, 3);  // 2@5, 1@20, 1@30
+  EXPECT_EQ(w->skipped, 2);  // 1@10 (older than stored), 1@12
+  auto all_old = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 16, 0), Rec(1, 29, 0)});
+  ASSERT_TRUE(all_old.ok());
+  EXPECT_EQ(all_old->skipped, 2);
+  std::vector<OnlineReadResult> rows;
+  ASSERT_TRUE(store->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows).ok());
+  EXPECT_EQ(rows[0].event_timestamp, 30);
+  EXPECT_EQ(rows[0].values[0], Value::Int64(4));
+  EXPECT_TRUE(store->DeleteProject().ok());
+}
+
+TEST(OnlineDynamoDb, LargeBatchesAndReadsAcrossBatchGetItemCalls) {
+  auto store = MustOpen("large_batches", {{"batch_size", "37"}, {"concurrency", "8"}});
+  ASSERT_NE(store, nullptr);
+  std::vector<OnlineRecord> records;
+  for (int round = 0; round < 3; ++round) {
+    for (int id = 0; id < 300; ++id) records.push_back(Rec(id, 10 + round, round));
+  }
+  auto w = store->Write(View(), records);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->written, 900);
+  auto again = store->Write(View(), records);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->written, 0);
+  EXPECT_EQ(again->skipped, 900);
+  std::vector<EntityKey> keys;
+  for (int id = 0; id < 1000; ++id) keys.push_back(Key(id % 350));
+  std::vector<OnlineReadResult> rows;
+  ASSERT_TRUE(store->MultiGet(View(), keys, &rows).ok());
+  ASSERT_EQ(rows.size(), keys.size());
+  for (int i = 0; i < 1000; ++i) {
+    if (i % 350 < 300) {
+      ASSERT_EQ(rows[i].state, OnlineRecordState::kFound) << i;
+      EXPECT_EQ(rows[i].values[0], Value::Int64(2)) << i;
+    } else {
+      EXPECT_EQ(rows[i].state, OnlineRecordState::kNotFound) << i;
+    }
+  }
+  EXPECT_TRUE(store->DeleteProject().ok());
+}
+
+TEST(OnlineDynamoDb, DeleteProjectLeavesProjectsSharingAPrefix) {
+  auto a = MustOpen("dp");
+  auto ab = MustOpen("dp_b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(ab, nullptr);
+  ASSERT_TRUE(a->Write(View(), std::vector<OnlineRecord>{Rec(1, 1, 1)}).ok());
+  ASSERT_TRUE(a->Write(View("w"), std::vector<OnlineRecord>{Rec(1, 1, 1)}).ok());
+  ASSERT_TRUE(ab->Write(View(), std::vector<OnlineRecord>{Rec(1, 1, 2)}).ok());
+  EXPECT_TRUE(HasTable("dp.v"));
+  EXPECT_TRUE(HasTable("dp.w"));
+  ASSERT_TRUE(a->DeleteProject().ok());
+  EXPECT_FALSE(HasTable("dp.v"));
+  EXPECT_FALSE(HasTable("dp.w"));
+  EXPECT_TRUE(HasTable("dp_b.v"));
+  std::vector<OnlineReadResult> rows;
+  ASSERT_TRUE(ab->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows).ok());
+  ASSERT_EQ(rows[0].state, OnlineRecordState::kFound);
+  EXPECT_EQ(rows[0].values[0], Value::Int64(2));
+  EXPECT_TRUE(ab->DeleteProject().ok());
+  EXPECT_FALSE(HasTable("dp_b.v"));
+}
+
+// An item Larder did not write: Corruption naming the table on read, and
+// replaced by the next write whatever its timestamps.
+TEST(OnlineDynamoDb, UnparsableItemsAreCorruptionAndHealedOnWrite) {
+  auto store = MustOpen("corrupt");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Write(View(), std::vector<OnlineRecord>{Rec(2, 1, 1)}).ok());
+  // {id: 1}: 01 | 02 'id' | tag 02, int64 1 (little-endian), as documented.
+  const std::string key("\x01\x02id\x02\x01\x00\x00\x00\x00\x00\x00\x00", 13);
+  std::string encoded;
+  ASSERT_TRUE(online::EncodeEntityKey(Key(1), &encoded).ok());
+  ASSERT_EQ(encoded, key);
+  std::string b64;
+  {
+    // A tiny base64 of the 13 bytes above.
+    static const char* kAlphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < key.size(); i += 3) {
+      uint32_t v = static_cast<uint8_t>(key[i]) << 16;
+      if (i + 1 < key.size()) v |= static_cast<uint8_t>(key[i + 1]) << 8;
+      if (i + 2 < key.size()) v |= static_cast<uint8_t>(key[i + 2]);
+      b64 += kAlphabet[(v >> 18) & 63];
+      b64 += kAlphabet[(v >> 12) & 63];
+      b64 += i + 1 < key.size() ? kAlphabet[(v >> 6) & 63] : '=';
+      b64 += i + 2 < key.size() ? kAlphabet[v & 63] : '=';
+    }
+  }
+  json put = Raw("PutItem", {{"TableName", "corrupt.v"},
+                             {"Item", {{"entity_id", {{"B", b64}}}, {"record", {{"S", "junk"}}}}}});
+  ASSERT_FALSE(put.contains("__type")) << put.dump();
+  std::vector<OnlineReadResult> rows;
+  Status read = store->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows);
+  EXPECT_EQ(read.code(), StatusCode::kCorruption) << read.ToString();
+  EXPECT_NE(read.message().find("corrupt.v"), std::string::npos) << read.ToString();
+
+  auto w = store->Write(View(), std::vector<OnlineRecord>{Rec(1, -5, 7)});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->written, 1);
+  ASSERT_TRUE(store->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows).ok());
+  ASSERT_EQ(rows[0].state, OnlineRecordState::kFound);
+  EXPECT_EQ(rows[0].values[0], Value::Int64(7));
+  // The stored item's attributes, as documented.
+  json item = Raw("GetItem", {{"TableName", "corrupt.v"}, {"Key", {{"entity_id", {{"B", b64}}}}}});
+  EXPECT_EQ(item["Item"]["event_ts"]["N"], "-5");
+  EXPECT_EQ(item["Item"]["created_ts"]["N"], "0");
+  EXPECT_EQ(item["Item"]["fingerprint"]["N"], std::to_string(View().fingerprint()));
+  EXPECT_TRUE(item["Item"]["record"].contains("B"));
+  EXPECT_TRUE(store->DeleteProject().ok());
+}
+
+// ---------------------------------------------------------------- scripted server
+
+// An HTTP server on a loopback port that answers each request with the next
+// scripted response, whatever it asks, and records the requests' targets
+// and bodies. For what a real server will not do on demand: throttle, fail,
+// leave keys unprocessed, close kept-alive connections.
+class ScriptedServer {
+ public:
+  struct Response {
+    int status = 200;
+    std::string body = "{}";
+    bool chunked = false;
+  };
+  struct Request {
+    std::string target;  // X-Amz-Target
+    std::string body;
+  };
+
+  // `close_each`: close every connection after one response (without
+  // saying so), as a server whose keep-alive timeout passed.
+  ScriptedServer(std::vector<Response> script, bool close_each = false)
+      : script_(std::move(script)), close_each_(close_each) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(fd_, 16), 0);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+
+  std::string endpoint_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  const std::vector<Request>& requests() const { return requests_; }  // after the calls
+  int connections() const { return connections_; }
+
+ private:
+  void Serve() {
+    while (true) {
+      const int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      ++connections_;
+      std::string buf;
+      bool open = true;
+      while (open) {
+        size_t end;
+        while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+          char chunk[4096];
+          const ssize_t n = read(c, chunk, sizeof(chunk));
+          if (n <= 0) {
+            open = false;
+            break;
+          }
+          buf.append(chunk, static_cast<size_t>(n));
+        }
+        if (!open) break;
+        const std::string head = buf.substr(0, end);
+        buf.erase(0, end + 4);
+        Request req;
+        size_t length = 0;
+        for (size_t pos = 0; pos < head.size();) {
+          size_t eol = head.find("\r\n", pos);
+          if (eol == std::string::npos) eol = head.size();
+          const std::string line = head.substr(pos, eol - pos);
+          pos = eol + 2;
+          std::string lower = line;
+          std::transform(lower.begin(), lower.end(), lower.begin(),
+                         [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+          if (lower.starts_with("content-length:")) length = std::stoul(line.substr(15));
+          if (lower.starts_with("x-amz-target:")) req.target = line.substr(line.find('.') + 1);
+        }
+        while (buf.size() < length) {
+          char chunk[4096];
+          const ssize_t n = read(c, chunk, sizeof(chunk));
+          if (n <= 0) break;
+          buf.append(chunk, static_cast<size_t>(n));
+        }
+        req.body = buf.substr(0, length);
+        buf.erase(0, length);
+        requests_.push_back(req);
+        const Response r = next_ < script_.size() ? script_[next_++] : Response{500, "{}", false};
+        std::string out = "HTTP/1.1 " + std::to_string(r.status) + " X\r\n" +
+                          "Content-Type: application/x-amz-json-1.0\r\n";
+        if (r.chunked) {
+          out += "Transfer-Encoding: chunked\r\n\r\n";
+          const size_t half = r.body.size() / 2;
+          for (const std::string& part : {r.body.substr(0, half), r.body.substr(half)}) {
+            char size[32];
+            std::snprintf(size, sizeof(size), "%zx", part.size());
+            if (!part.empty()) out += std::string(size) + ";ext=1\r\n" + part + "\r\n";
+          }
+          out += "0\r\n\r\n";
+        } else {
+          out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+        }
+        if (write(c, out.data(), out.size()) != static_cast<ssize_t>(out.size())) break;
+        if (close_each_) break;
+      }
+      close(c);
+    }
+  }
+
+  std::vector<Response> script_;
+  bool close_each_;
+  size_t next_ = 0;
+  std::vector<Request> requests_;
+  std::atomic<int> connections_{0};
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+std::string Base64(std::string_view in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t v = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16;
+    if (i + 1 < in.size()) v |= static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8;
+    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+std::unique_ptr<OnlineStore> OpenOn(const ScriptedServer& server,
+                                    std::map<std::string, std::string> extra = {}) {
+  DynaliteServer::SetFakeCredentials();
+  extra["endpoint_url"] = server.endpoint_url();
+  auto store = OnlineStore::Open(Options({"dynamodb", extra}, "p"));
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+constexpr char kActive[] = R"({"Table":{"TableName":"p.v","TableStatus":"ACTIVE"}})";
+
+TEST(OnlineDynamoDbScripted, ThrottlingAnd5xxAreRetriedAndChunkedRepliesRead) {
+  ScriptedServer server({
+      {200, kActive, false},
+      {400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow"})",
+       false},
+      {400,
+       R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"})",
+       true},
+      {503, "Service Unavailable", false},
+      {200, "{}", true},
+  });
+  auto store = OpenOn(server);
+  ASSERT_NE(store, nullptr);
+  auto w = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 7)});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->written, 1);
+  ASSERT_EQ(server.requests().size(), 5u);
+  EXPECT_EQ(server.requests()[0].target, "DescribeTable");
+  for (size_t i = 1; i < 5; ++i) EXPECT_EQ(server.requests()[i].target, "PutItem");
+  EXPECT_EQ(server.requests()[1].body, server.requests()[4].body);
+  EXPECT_EQ(server.connections(), 1);  // kept alive throughout
+}
+
+TEST(OnlineDynamoDbScripted, RetriesAreBoundedAndOtherErrorsAreNotRetried) {
+  ScriptedServer server({
+      {200, kActive, false},
+      {500, R"({"__type":"com.amazon.coral.service#InternalFailure","message":"boom"})", false},
+      {500, R"({"__type":"com.amazon.coral.service#InternalFailure","message":"boom"})", false},
+      {400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"bad"})",
+       false},
+  });
+  auto store = OpenOn(server, {{"max_retries", "1"}});
+  ASSERT_NE(store, nullptr);
+  auto w = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 7)});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kIOError);
+  EXPECT_NE(w.status().message().find(server.endpoint_url()), std::string::npos)
+      << w.status().ToString();
+  EXPECT_NE(w.status().message().find("InternalFailure: boom (after 2 attempts)"),
+            std::string::npos)
+      << w.status().ToString();
+  auto again = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 7)});
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("ValidationException: bad"), std::string::npos)
+      << again.status().ToString();
+  EXPECT_EQ(server.requests().size(), 4u);  // the table was known: no DescribeTable
+}
+
+TEST(OnlineDynamoDbScripted, UnprocessedKeysAreAskedAgain) {
+  std::string k1, k2, r1, r2;
+  ASSERT_TRUE(online::EncodeEntityKey(Key(1), &k1).ok());
+  ASSERT_TRUE(online::EncodeEntityKey(Key(2), &k2).ok());
+  ASSERT_TRUE(online::EncodeRecord(View(), Rec(1, 10, 7), &r1).ok());
+  ASSERT_TRUE(online::EncodeRecord(View(), Rec(2, 20, 8), &r2).ok());
+  const auto item = [](const std::string& k, const std::string& r) {
+    return json{{"entity_id", {{"B", Base64(k)}}}, {"record", {{"B", Base64(r)}}}};
+  };
+  const json first = {
+      {"Responses", {{"p.v", json::array({item(k1, r1)})}}},
+      {"UnprocessedKeys",
+       {{"p.v", {{"Keys", json::array({json{{"entity_id", {{"B", Base64(k2)}}}}})},
+                 {"ConsistentRead", true}}}}}};
+  const json second = {{"Responses", {{"p.v", json::array({item(k2, r2)})}}},
+                       {"UnprocessedKeys", json::object()}};
+  ScriptedServer server({{200, first.dump(), false}, {200, second.dump(), true}},
+                        /*close_each=*/true);
+  auto store = OpenOn(server);
+  ASSERT_NE(store, nullptr);
+  std::vector<OnlineReadResult> rows;
+  Status s = store->MultiGet(View(), std::vector<EntityKey>{Key(2), Key(1), Key(2)}, &rows);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].values, std::vector<Value>{Value::Int64(8)});
+  EXPECT_EQ(rows[1].values, std::vector<Value>{Value::Int64(7)});
+  EXPECT_EQ(rows[2].values, std::vector<Value>{Value::Int64(8)});
+  ASSERT_EQ(server.requests().size(), 2u);
+  // Duplicates are asked for once; the retry holds only the unprocessed key.
+  const json asked = json::parse(server.requests()[0].body);
+  EXPECT_EQ(asked["RequestItems"]["p.v"]["Keys"].size(), 2u);
+  EXPECT_EQ(asked["RequestItems"]["p.v"]["ConsistentRead"], true);
+  const json retried = json::parse(server.requests()[1].body);
+  ASSERT_EQ(retried["RequestItems"]["p.v"]["Keys"].size(), 1u);
+  EXPECT_EQ(retried["RequestItems"]["p.v"]["Keys"][0]["entity_id"]["B"], Base64(k2));
+  // The server closed the first connection after answering: the client
+  // noticed and used a new one.
+  EXPECT_EQ(server.connections(), 2);
+}
+
+}  // namespace
+}  // namespace larder::testing
