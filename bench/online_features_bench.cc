@@ -2,13 +2,15 @@
 // store, then FeatureStore::GetOnlineFeatures for feature service model_v4
 // (6 views, 11 features), in process.
 //
-//   larder_bench_online_features [--scale S] [--dir DIR] [--online rocksdb|redis]
-//                                [--iters N] [--skip-materialize]
+//   larder_bench_online_features [--scale S] [--dir DIR] [--online rocksdb|redis|dynamodb]
+//                                [--iters N] [--skip-materialize] [--views a,b]
 //
 // Prepares (or reuses) the example repo at DIR (default /tmp/larder_bench_s<S>:
 // data, apply, models), then materializes the full history of all 7 online
-// views and reports the time. With --online redis it starts its own
-// redis-server on a free loopback port (no persistence) and stops it at exit.
+// views (or --views) and reports the time. With --online redis it starts its
+// own redis-server on a free loopback port (no persistence), with --online
+// dynamodb its own dynalite (in memory, from third_party/node), and stops it
+// at exit.
 //
 // Then, with the store warm (every sampled pair read once first), it times
 // GetOnlineFeatures for one (user_id, isbn) pair per call and for 100 pairs
@@ -27,6 +29,7 @@
 #include "bench_support.h"
 #include "larder/feature_store.h"
 #include "offline/duckdb/duckdb_connection.h"
+#include "support/dynalite_server.h"
 #include "support/redis_server.h"
 
 namespace {
@@ -42,6 +45,7 @@ struct Flags {
   std::string online = "rocksdb";
   int iters = 20000;
   bool skip_materialize = false;
+  std::vector<std::string> views;  // empty: all
 };
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
@@ -57,11 +61,18 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
     else if (a == "--dir") flags->dir = v;
     else if (a == "--online") flags->online = v;
     else if (a == "--iters") flags->iters = std::stoi(v);
+    else if (a == "--views") {
+      for (size_t start = 0; start <= v.size();) {
+        size_t comma = std::min(v.find(',', start), v.size());
+        if (comma > start) flags->views.push_back(v.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
     else return false;
   }
   if (flags->dir.empty()) flags->dir = larder::bench::DefaultBenchDir(flags->scale);
   return flags->scale > 0 && flags->iters >= 100 &&
-         (flags->online == "rocksdb" || flags->online == "redis");
+         (flags->online == "rocksdb" || flags->online == "redis" || flags->online == "dynamodb");
 }
 
 struct Pair {
@@ -115,8 +126,8 @@ int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
     std::fprintf(stderr,
-                 "usage: %s [--scale S] [--dir DIR] [--online rocksdb|redis] [--iters N>=100] "
-                 "[--skip-materialize]\n",
+                 "usage: %s [--scale S] [--dir DIR] [--online rocksdb|redis|dynamodb] "
+                 "[--iters N>=100] [--skip-materialize] [--views a,b]\n",
                  argv[0]);
     return 2;
   }
@@ -135,13 +146,26 @@ int main(int argc, char** argv) {
     options.online_store =
         larder::StoreConfig{"redis", {{"port", std::to_string(redis->port())}}};
   }
+  std::unique_ptr<larder::testing::DynaliteServer> dynalite;
+  if (flags.online == "dynamodb") {
+    larder::testing::DynaliteServer::SetFakeCredentials();
+    auto server = larder::testing::DynaliteServer::Start();
+    if (!server.ok()) return Fail(server.status());
+    dynalite = std::move(*server);
+    options.online_store = larder::StoreConfig{
+        "dynamodb",
+        {{"endpoint_url", "http://127.0.0.1:" + std::to_string(dynalite->port())}}};
+  }
   auto store = larder::FeatureStore::Open(options);
   if (!store.ok()) return Fail(store.status());
 
   if (!flags.skip_materialize) {
     auto start = Clock::now();
-    // The whole history: from the epoch to far past the data's end.
-    auto report = (*store)->Materialize(0, 4102444800LL * 1'000'000);  // 2100-01-01
+    // The whole history: 1900-01-01 to far past the data's end.
+    larder::MaterializeOptions materialize;
+    materialize.views = flags.views;
+    auto report =
+        (*store)->Materialize(-2208988800LL * 1'000'000, 4102444800LL * 1'000'000, materialize);
     if (!report.ok()) return Fail(report.status());
     int64_t rows = 0;
     for (const auto& v : report->views) rows += v.rows;

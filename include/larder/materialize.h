@@ -33,6 +33,8 @@ struct MaterializeProgress {
   // finished, then exact.
   int64_t rows_total = 0;
   bool finished = false;   // the view's window has fully landed
+  int view_number = 0;     // 1-based position of the view in this run
+  int views_total = 0;     // views in this run
 };
 
 struct MaterializeOptions {

@@ -92,7 +92,10 @@ int RunMaterialize(const Invocation& inv, Output& o, bool incremental) {
   ProgressReporter progress(o.err, interactive);
   if (interactive) {
     options.progress = [&progress](const MaterializeProgress& p) {
-      progress.Update(p.view, p.rows_done, p.rows_total);
+      // "[2/7] book_features  41%  56012/136681": views and rows done.
+      progress.Update("[" + std::to_string(p.view_number) + "/" + std::to_string(p.views_total) +
+                          "] " + p.view,
+                      p.rows_done, p.rows_total);
     };
   }
   auto store = OpenStore(inv, o);

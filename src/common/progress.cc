@@ -21,7 +21,7 @@ void ProgressReporter::Update(std::string_view stage, int64_t done, int64_t tota
     last_draw_ = now;
     int pct = total > 0 ? static_cast<int>(100 * done / total) : 0;
     char line[160];
-    std::snprintf(line, sizeof line, "\r  %-24.24s %3d%%  %lld/%lld", stage_.c_str(), pct,
+    std::snprintf(line, sizeof line, "\r  %-42.42s %3d%%  %lld/%lld", stage_.c_str(), pct,
                   static_cast<long long>(done), static_cast<long long>(total));
     os_ << line << (finished ? "\n" : "") << std::flush;
   } else if (finished) {

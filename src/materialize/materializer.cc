@@ -187,6 +187,8 @@ struct SharedCounters {
   int64_t total = 0;
   const MaterializeOptions* options = nullptr;
   std::string view;
+  int view_number = 0;
+  int views_total = 0;
 };
 
 Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan, const OnlineView& oview,
@@ -222,8 +224,9 @@ Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan, const Online
     counters.skipped += summary->skipped;
     if (counters.options->progress) {
       int64_t done = counters.written + counters.skipped;
-      counters.options->progress(MaterializeProgress{
-          counters.view, done, std::max(counters.total, done), false});
+      counters.options->progress(MaterializeProgress{counters.view, done,
+                                                     std::max(counters.total, done), false,
+                                                     counters.view_number, counters.views_total});
     }
   }
   return Status::OK();
@@ -276,7 +279,9 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
   };
 
   MaterializeReport report;
+  int view_number = 0;
   for (const FeatureView* view : views) {
+    ++view_number;
     auto t0 = std::chrono::steady_clock::now();
     TimestampMicros view_start = kBeginningOfTime;
     if (start.has_value()) {
@@ -306,6 +311,8 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     counters.total = count.has_value() ? std::stoll(*count) : 0;
     counters.options = &options;
     counters.view = view->name;
+    counters.view_number = view_number;
+    counters.views_total = static_cast<int>(views.size());
     int64_t per_partition = (counters.total + partitions - 1) / partitions;
     int64_t slices =
         int64_t{partitions} *
@@ -344,7 +351,8 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     done.skipped = counters.skipped;
     done.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (options.progress) {
-      options.progress(MaterializeProgress{view->name, done.written + done.skipped, done.rows, true});
+      options.progress(MaterializeProgress{view->name, done.written + done.skipped, done.rows, true,
+                                           view_number, static_cast<int>(views.size())});
     }
     report.views.push_back(std::move(done));
   }

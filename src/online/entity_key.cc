@@ -110,31 +110,40 @@ Result<std::vector<std::string>> EncodeReadKeys(std::string_view project,
   for (const OnlineViewRead& r : reads) total += r.keys.size();
   std::vector<std::string> encoded;
   encoded.reserve(total);
+  std::string prefix = ProjectKeyPrefix(project);
+  const size_t project_size = prefix.size();
   // Reads of one feature service often share one key span (every view of
-  // the same entity): each span's entity keys are encoded once.
+  // the same entity): each span's entity keys are encoded once, into one
+  // buffer; ends[i] is where key i's bytes end.
   std::span<const EntityKey> last;
-  std::vector<std::string> entity_bytes;
+  std::string entity_bytes;
+  std::vector<size_t> ends;
   for (const OnlineViewRead& r : reads) {
     r.results->clear();
     r.results->resize(r.keys.size());
     if (r.keys.data() != last.data() || r.keys.size() != last.size()) {
-      entity_bytes.assign(r.keys.size(), std::string());
+      entity_bytes.clear();
+      ends.clear();
       for (size_t i = 0; i < r.keys.size(); ++i) {
-        Status s = EncodeEntityKey(r.keys[i], &entity_bytes[i]);
+        Status s = EncodeEntityKey(r.keys[i], &entity_bytes);
         if (!s.ok()) {
           return s.WithContext("feature view '" + r.view->name() + "': entity key " +
                                std::to_string(i));
         }
+        ends.push_back(entity_bytes.size());
       }
       last = r.keys;
     }
-    std::string prefix = ViewKeyPrefix(project, r.view->name());
+    prefix.resize(project_size);
+    PutLengthPrefixed(r.view->name(), &prefix);
     if (hash_tag) prefix += '{';
-    for (const std::string& entity : entity_bytes) {
+    size_t begin = 0;
+    for (size_t end : ends) {
       std::string& key = encoded.emplace_back();
-      key.reserve(prefix.size() + entity.size() + 1);
-      key.append(prefix).append(entity);
+      key.reserve(prefix.size() + (end - begin) + 1);
+      key.append(prefix).append(entity_bytes, begin, end - begin);
       if (hash_tag) key += '}';
+      begin = end;
     }
   }
   return encoded;

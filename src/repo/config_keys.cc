@@ -26,7 +26,7 @@ constexpr std::array<KeySpec, 7> kConfigKeys{{
 constexpr std::array<KeySpec, 4> kRocksDbOptions{{
     {"path", false, "database directory (default data/online_store)"},
     {"block_cache_mb", false, "block cache size in MiB (default 256)"},
-    {"row_cache_mb", false, "cache of whole records for point lookups, in MiB; 0 = off (default 128)"},
+    {"record_cache_mb", false, "in-memory cache of hot records for reads, MiB; 0 = off (default 256)"},
     {"bloom_bits_per_key", false, "bloom filter bits per key (default 10)"},
 }};
 constexpr std::array<KeySpec, 6> kRedisOptions{{

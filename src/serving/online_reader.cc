@@ -1,6 +1,8 @@
 #include "serving/online_reader.h"
 
+#include <algorithm>
 #include <charconv>
+#include <deque>
 #include <chrono>
 
 namespace larder::serving {
@@ -30,28 +32,36 @@ Result<Value> KeyValue(const Value& given, const ValueType& type, const std::str
                                  ValueTypeName(type));
 }
 
-// The join key columns converted to their entity types, each converted once.
+// The join key columns in their entity types: the given column itself when
+// it already has the type, else converted once.
 struct TypedKeys {
   struct Column {
     std::string key;
     ValueType type;
-    std::vector<Value> values;
+    const std::vector<Value>* values;  // the given column, or `converted`
+    std::vector<Value> converted;
   };
-  std::vector<Column> columns;
+  std::deque<Column> columns;  // a deque: pointers into it stay valid as it grows
 
   Result<const std::vector<Value>*> Get(const std::vector<Value>& given, const std::string& key,
                                         const ValueType& type) {
     for (const Column& c : columns) {
-      if (c.key == key && c.type == type) return &c.values;
+      if (c.key == key && c.type == type) return c.values;
     }
-    Column c{key, type, {}};
-    c.values.reserve(given.size());
+    if (std::all_of(given.begin(), given.end(), [&](const Value& v) {
+          return !v.is_null() && v.type() == type;
+        })) {
+      columns.push_back(Column{key, type, &given, {}});
+      return &given;
+    }
+    Column& c = columns.emplace_back(Column{key, type, nullptr, {}});
+    c.converted.reserve(given.size());
     for (const Value& v : given) {
       LARDER_ASSIGN_OR_RETURN(Value typed, KeyValue(v, type, key));
-      c.values.push_back(std::move(typed));
+      c.converted.push_back(std::move(typed));
     }
-    columns.push_back(std::move(c));
-    return &columns.back().values;
+    c.values = &c.converted;
+    return c.values;
   }
 };
 
@@ -125,13 +135,14 @@ Result<OnlineFeaturesResponse> ReadOnlineFeatures(
   for (const auto& [key, column] : entity_rows) {
     OnlineFeatureColumn c;
     c.name = key;
-    c.values = column;
+    const std::vector<Value>* values = &column;
     for (const TypedKeys::Column& t : typed.columns) {
       if (t.key == key) {
-        c.values = t.values;
+        values = t.values;
         break;
       }
     }
+    c.values = *values;
     c.statuses.assign(rows, FeatureStatus::kPresent);
     c.event_timestamps.assign(rows, 0);
     response.columns.push_back(std::move(c));

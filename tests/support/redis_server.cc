@@ -2,66 +2,32 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
-#include <mutex>
-#include <sstream>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include "support/server_process.h"
 
 namespace larder::testing {
 namespace {
 
-std::string FindRedisServer() {
-  std::vector<std::string> dirs;
-  if (const char* path = std::getenv("PATH")) {
-    std::stringstream ss(path);
-    std::string d;
-    while (std::getline(ss, d, ':')) {
-      if (!d.empty()) dirs.push_back(d);
-    }
-  }
-  dirs.push_back("/usr/bin");
-  dirs.push_back("/usr/sbin");
-  dirs.push_back("/usr/local/bin");
-  for (const std::string& d : dirs) {
-    std::string p = d + "/redis-server";
-    if (access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
-
-sockaddr_in Loopback(int port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
-}
-
 // True when something on the port answers a PING with a RESP reply (+PONG, or
 // -NOAUTH when a password is required).
 bool Answers(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ConnectLoopback(port, /*receive_timeout_seconds=*/1);
   if (fd < 0) return false;
-  sockaddr_in addr = Loopback(port);
+  const char ping[] = "PING\r\n";
   bool ok = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    timeval tv{1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    const char ping[] = "PING\r\n";
-    if (write(fd, ping, sizeof(ping) - 1) == static_cast<ssize_t>(sizeof(ping) - 1)) {
-      char c = 0;
-      ok = read(fd, &c, 1) == 1 && (c == '+' || c == '-');
-    }
+  if (write(fd, ping, sizeof(ping) - 1) == static_cast<ssize_t>(sizeof(ping) - 1)) {
+    char c = 0;
+    ok = read(fd, &c, 1) == 1 && (c == '+' || c == '-');
   }
   close(fd);
   return ok;
@@ -70,41 +36,36 @@ bool Answers(int port) {
 }  // namespace
 
 std::string RedisServer::Call(const std::string& inline_command) const {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ConnectLoopback(port_, /*receive_timeout_seconds=*/5);
   if (fd < 0) return "";
-  sockaddr_in addr = Loopback(port_);
+  std::string out;
+  if (!password_.empty()) out += "AUTH " + password_ + "\r\n";
+  out += inline_command + "\r\n";
   std::string reply;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    std::string out;
-    if (!password_.empty()) out += "AUTH " + password_ + "\r\n";
-    out += inline_command + "\r\n";
-    if (write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size())) {
-      // Read the AUTH reply line (if any) and the command's first line.
-      int lines_wanted = password_.empty() ? 1 : 2;
-      std::string buf;
-      char c = 0;
-      while (lines_wanted > 0 && read(fd, &c, 1) == 1) {
-        buf += c;
-        if (c == '\n') {
-          if (--lines_wanted == 0) break;
-          buf.clear();
-        }
+  if (write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size())) {
+    // Read the AUTH reply line (if any) and the command's first line.
+    int lines_wanted = password_.empty() ? 1 : 2;
+    std::string buf;
+    char c = 0;
+    while (lines_wanted > 0 && read(fd, &c, 1) == 1) {
+      buf += c;
+      if (c == '\n') {
+        if (--lines_wanted == 0) break;
+        buf.clear();
       }
-      if (buf.size() > 1 && buf[0] == '$' && buf[1] != '-') {
-        const size_t body = std::strtoul(buf.c_str() + 1, nullptr, 10) + 2;
-        std::string rest(body, '\0');
-        size_t got = 0;
-        while (got < body) {
-          const ssize_t k = read(fd, rest.data() + got, body - got);
-          if (k <= 0) break;
-          got += static_cast<size_t>(k);
-        }
-        buf += rest.substr(0, got);
-      }
-      reply = buf;
     }
+    if (buf.size() > 1 && buf[0] == '$' && buf[1] != '-') {
+      const size_t body = std::strtoul(buf.c_str() + 1, nullptr, 10) + 2;
+      std::string rest(body, '\0');
+      size_t got = 0;
+      while (got < body) {
+        const ssize_t k = read(fd, rest.data() + got, body - got);
+        if (k <= 0) break;
+        got += static_cast<size_t>(k);
+      }
+      buf += rest.substr(0, got);
+    }
+    reply = buf;
   }
   close(fd);
   return reply;
@@ -113,7 +74,10 @@ std::string RedisServer::Call(const std::string& inline_command) const {
 int RedisServer::FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return 0;
-  sockaddr_in addr = Loopback(0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;  // the kernel picks
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int port = 0;
   socklen_t len = sizeof(addr);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
@@ -125,7 +89,8 @@ int RedisServer::FreePort() {
 }
 
 Result<std::unique_ptr<RedisServer>> RedisServer::Start(const RedisServerOptions& options) {
-  const std::string binary = FindRedisServer();
+  const std::string binary =
+      FindExecutable("redis-server", {"/usr/bin", "/usr/sbin", "/usr/local/bin"});
   if (binary.empty()) {
     return Status::FailedPrecondition(
         "redis-server is not installed (looked on PATH, /usr/bin, /usr/sbin, /usr/local/bin); "
@@ -160,36 +125,13 @@ Result<std::unique_ptr<RedisServer>> RedisServer::Start(const RedisServerOptions
       args.push_back("--requirepass");
       args.push_back(options.password);
     }
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) return Status::IOError("fork failed");
-    if (pid == 0) {
-      // Dies with the test process, even when that one crashes.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    server->pid_ = pid;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    bool up = false;
-    bool exited = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        exited = true;
-        server->pid_ = -1;
-        break;
-      }
-      if (Answers(server->port_)) {
-        up = true;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (up) return server;
-    last_error = std::string(exited ? "redis-server exited" : "redis-server did not answer") +
+    LARDER_ASSIGN_OR_RETURN(server->pid_, SpawnProcess(std::move(args), /*output_log=*/""));
+    const WaitOutcome outcome = WaitUntilAnswering(
+        server->pid_, [&] { return Answers(server->port_); }, std::chrono::seconds(10));
+    if (outcome == WaitOutcome::kAnswering) return server;
+    if (outcome == WaitOutcome::kExited) server->pid_ = -1;  // reaped already
+    last_error = std::string(outcome == WaitOutcome::kExited ? "redis-server exited"
+                                                             : "redis-server did not answer") +
                  " on 127.0.0.1:" + std::to_string(server->port_) +
                  "; its log: " + ReadFileText(server->LogPath());
     // The destructor stops it; try another port.
@@ -197,36 +139,9 @@ Result<std::unique_ptr<RedisServer>> RedisServer::Start(const RedisServerOptions
   return Status::IOError("cannot start " + binary + ": " + last_error);
 }
 
-RedisServer::~RedisServer() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-}
+RedisServer::~RedisServer() { StopProcess(pid_); }
 
-RedisServer* RedisServer::Shared(std::string* error) {
-  static std::mutex mu;
-  static std::unique_ptr<RedisServer> server;  // stopped by static destruction
-  static std::string start_error;
-  std::lock_guard lock(mu);
-  if (server == nullptr && start_error.empty()) {
-    auto started = Start();
-    if (started.ok()) {
-      server = std::move(started).value();
-    } else {
-      start_error = started.status().ToString();
-    }
-  }
-  if (server == nullptr) *error = start_error;
-  return server.get();
-}
+RedisServer* RedisServer::Shared(std::string* error) { return SharedServer<RedisServer>(error); }
 
 Result<std::unique_ptr<RedisCluster>> RedisCluster::Start(int nodes) {
   std::unique_ptr<RedisCluster> cluster(new RedisCluster);

@@ -21,6 +21,7 @@
 
 #include "online/entity_key.h"
 #include "online/record_codec.h"
+#include "online/rocksdb/record_cache.h"
 
 namespace larder::online {
 namespace {
@@ -28,7 +29,7 @@ namespace {
 constexpr size_t kLockStripes = 64;
 constexpr int64_t kDefaultBlockCacheMb = 256;
 constexpr int64_t kDefaultBloomBitsPerKey = 10;
-constexpr int64_t kDefaultRowCacheMb = 128;
+constexpr int64_t kDefaultRecordCacheMb = 256;
 
 // Turns a RocksDB status into a Status naming the store's path and the
 // operation. A held LOCK file becomes Busy.
@@ -59,8 +60,14 @@ Result<int64_t> IntOption(const std::map<std::string, std::string>& options,
 
 class RocksDbOnlineStore final : public OnlineStore {
  public:
-  RocksDbOnlineStore(std::string project, std::string path, std::unique_ptr<rocksdb::DB> db)
-      : project_(std::move(project)), path_(std::move(path)), db_(std::move(db)) {}
+  RocksDbOnlineStore(std::string project, std::string path, std::unique_ptr<rocksdb::DB> db,
+                     size_t record_cache_bytes)
+      : project_(std::move(project)),
+        path_(std::move(path)),
+        db_(std::move(db)),
+        cache_(record_cache_bytes > 0
+                   ? std::make_unique<RecordCache>(record_cache_bytes, kLockStripes)
+                   : nullptr) {}
 
   ~RocksDbOnlineStore() override {
     rocksdb::Status s = db_->Close();
@@ -104,6 +111,8 @@ class RocksDbOnlineStore final : public OnlineStore {
   std::unique_ptr<rocksdb::DB> db_;
   // Stripe i serialises read-check-write of the keys that hash to i.
   std::array<std::mutex, kLockStripes> stripes_;
+  // Hot records; shard i holds the keys of stripe i. Null when disabled.
+  std::unique_ptr<RecordCache> cache_;
 };
 
 Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
@@ -159,6 +168,7 @@ Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
 
   // 5. Apply the rule per key, in batch order; write each key's winner.
   rocksdb::WriteBatch batch;
+  std::vector<size_t> winners;
   for (size_t u = 0; u < unique; ++u) {
     bool have = false;
     RecordHeader state;
@@ -189,13 +199,21 @@ Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
     if (winner != n) {
       rocksdb::Status s = batch.Put(keys[winner], values[winner]);
       if (!s.ok()) return FromRocks(s, path_, "build write batch");
+      winners.push_back(winner);
     }
   }
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options.sync;
     rocksdb::Status s = db_->Write(wo, &batch);
-    if (!s.ok()) return FromRocks(s, path_, "write feature view '" + view.name() + "'");
+    if (!s.ok()) {
+      if (cache_ != nullptr) cache_->Clear();  // some keys may have landed
+      return FromRocks(s, path_, "write feature view '" + view.name() + "'");
+    }
+    // Still under the stripe locks, so cached entries change in write order.
+    if (cache_ != nullptr) {
+      for (size_t i : winners) cache_->Update(StripeOf(keys[i]), keys[i], values[i]);
+    }
   }
   return summary;
 }
@@ -205,24 +223,61 @@ Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) 
                           EncodeReadKeys(project_, reads, /*hash_tag=*/false));
   const size_t total = encoded.size();
   if (total == 0) return Status::OK();
-  std::vector<rocksdb::Slice> slices(encoded.begin(), encoded.end());
-  std::vector<rocksdb::PinnableSlice> values(total);
-  std::vector<rocksdb::Status> statuses(total);
-  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), total, slices.data(),
-                values.data(), statuses.data(), /*sorted_input=*/false);
-  size_t k = 0;
+  // Where key k's answer goes: its read and its index there.
+  std::vector<std::pair<const OnlineViewRead*, size_t>> target;
+  target.reserve(total);
   for (const OnlineViewRead& r : reads) {
-    for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
-      if (statuses[k].IsNotFound()) continue;  // state stays kNotFound
-      if (!statuses[k].ok()) {
-        return FromRocks(statuses[k], path_, "read feature view '" + r.view->name() + "'");
-      }
-      Status s = DecodeRecord(*r.view, std::string_view(values[k].data(), values[k].size()),
-                              &(*r.results)[i]);
-      if (!s.ok()) {
-        return s.WithContext("rocksdb online store " + path_ + ": feature view '" +
-                             r.view->name() + "': entity key " + std::to_string(i));
-      }
+    for (size_t i = 0; i < r.keys.size(); ++i) target.emplace_back(&r, i);
+  }
+  auto decode = [&](size_t k, std::string_view bytes) {
+    const auto& [r, i] = target[k];
+    Status s = DecodeRecord(*r->view, bytes, &(*r->results)[i]);
+    if (!s.ok()) {
+      return s.WithContext("rocksdb online store " + path_ + ": feature view '" +
+                           r->view->name() + "': entity key " + std::to_string(i));
+    }
+    return s;
+  };
+
+  // Cached records first; the rest from the database in one MultiGet.
+  std::vector<size_t> misses;
+  std::vector<uint64_t> generations;
+  Status decoded;
+  for (size_t k = 0; k < total; ++k) {
+    if (cache_ == nullptr) {
+      misses.push_back(k);
+      continue;
+    }
+    const size_t shard = StripeOf(encoded[k]);
+    const uint64_t generation = cache_->Generation(shard);
+    RecordCache::Lookup found = cache_->Get(
+        shard, encoded[k], [&](std::string_view bytes) { decoded = decode(k, bytes); });
+    LARDER_RETURN_IF_ERROR(decoded);
+    if (found == RecordCache::Lookup::kMiss) {
+      misses.push_back(k);
+      generations.push_back(generation);
+    }
+  }
+  if (misses.empty()) return Status::OK();
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(misses.size());
+  for (size_t k : misses) slices.emplace_back(encoded[k]);
+  std::vector<rocksdb::PinnableSlice> values(misses.size());
+  std::vector<rocksdb::Status> statuses(misses.size());
+  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), misses.size(), slices.data(),
+                values.data(), statuses.data(), /*sorted_input=*/false);
+  for (size_t m = 0; m < misses.size(); ++m) {
+    const size_t k = misses[m];
+    const bool absent = statuses[m].IsNotFound();  // the result stays kNotFound
+    if (!absent && !statuses[m].ok()) {
+      return FromRocks(statuses[m], path_,
+                       "read feature view '" + target[k].first->view->name() + "'");
+    }
+    const std::string_view bytes(values[m].data(), values[m].size());
+    if (!absent) LARDER_RETURN_IF_ERROR(decode(k, bytes));
+    if (cache_ != nullptr) {
+      cache_->InsertIfUnchanged(StripeOf(encoded[k]), generations[m], encoded[k],
+                                absent ? nullptr : &bytes);
     }
   }
   return Status::OK();
@@ -234,6 +289,7 @@ Status RocksDbOnlineStore::DeletePrefix(const std::string& prefix, const std::st
   rocksdb::WriteBatch batch;
   rocksdb::Status s = batch.DeleteRange(prefix, end);
   if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (cache_ != nullptr) cache_->Clear();
   if (!s.ok()) return FromRocks(s, path_, what);
   return Status::OK();
 }
@@ -243,17 +299,17 @@ Status RocksDbOnlineStore::DeletePrefix(const std::string& prefix, const std::st
 Result<std::unique_ptr<OnlineStore>> OpenRocksDbOnlineStore(const OnlineStoreOptions& options) {
   const auto& opts = options.config.options;
   for (const auto& [key, value] : opts) {
-    if (key != "path" && key != "block_cache_mb" && key != "row_cache_mb" &&
+    if (key != "path" && key != "block_cache_mb" && key != "record_cache_mb" &&
         key != "bloom_bits_per_key") {
       return Status::InvalidArgument("online_store." + key +
                                      ": not an option of the rocksdb online store (accepted: "
-                                     "path, block_cache_mb, row_cache_mb, bloom_bits_per_key)");
+                                     "path, block_cache_mb, record_cache_mb, bloom_bits_per_key)");
     }
   }
   LARDER_ASSIGN_OR_RETURN(int64_t cache_mb,
                           IntOption(opts, "block_cache_mb", kDefaultBlockCacheMb, 1, 1 << 20));
-  LARDER_ASSIGN_OR_RETURN(int64_t row_cache_mb,
-                          IntOption(opts, "row_cache_mb", kDefaultRowCacheMb, 0, 1 << 20));
+  LARDER_ASSIGN_OR_RETURN(int64_t record_cache_mb,
+                          IntOption(opts, "record_cache_mb", kDefaultRecordCacheMb, 0, 1 << 20));
   LARDER_ASSIGN_OR_RETURN(int64_t bloom_bits,
                           IntOption(opts, "bloom_bits_per_key", kDefaultBloomBitsPerKey, 0, 64));
   std::string rel = "data/online_store";
@@ -292,8 +348,6 @@ Result<std::unique_ptr<OnlineStore>> OpenRocksDbOnlineStore(const OnlineStoreOpt
   o.level_compaction_dynamic_level_bytes = true;
   o.max_background_jobs = 2;
   o.max_open_files = -1;  // keep every table, with its filter and index, open
-  // Point lookups of hot records skip the index and data blocks entirely.
-  if (row_cache_mb > 0) o.row_cache = rocksdb::NewLRUCache(static_cast<size_t>(row_cache_mb) << 20);
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, path, &raw);
@@ -311,7 +365,8 @@ Result<std::unique_ptr<OnlineStore>> OpenRocksDbOnlineStore(const OnlineStoreOpt
     return FromRocks(s, path, "open");
   }
   return std::unique_ptr<OnlineStore>(
-      new RocksDbOnlineStore(options.project, path, std::unique_ptr<rocksdb::DB>(raw)));
+      new RocksDbOnlineStore(options.project, path, std::unique_ptr<rocksdb::DB>(raw),
+                             static_cast<size_t>(record_cache_mb) << 20));
 }
 
 }  // namespace larder::online

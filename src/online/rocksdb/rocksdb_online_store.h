@@ -6,6 +6,8 @@
 //                       Default: data/online_store.
 //   block_cache_mb      LRU block cache for data blocks, MiB, 1..1048576.
 //                       Default: 256.
+//   record_cache_mb     in-memory cache of hot records (online/rocksdb/
+//                       record_cache.h), MiB, 0 (off)..1048576. Default: 256.
 //   bloom_bits_per_key  bloom filter bits per key, 0 (no filter)..64.
 //                       Default: 10 (about 1% false positives).
 // None can change while the store is open.

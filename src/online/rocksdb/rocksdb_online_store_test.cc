@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -27,8 +28,16 @@ StoreConfig RocksDbConfig(const std::string& /*repo_root*/) {
   return {"rocksdb", {{"path", "data/online_store"}, {"block_cache_mb", "8"}}};
 }
 
+StoreConfig RocksDbWithoutCacheConfig(const std::string& /*repo_root*/) {
+  return {"rocksdb",
+          {{"path", "data/online_store"}, {"block_cache_mb", "8"}, {"record_cache_mb", "0"}}};
+}
+
+// With the record cache (the default) and without it: both read paths.
 INSTANTIATE_TEST_SUITE_P(OnlineRocksDb, OnlineStoreConformance,
-                         ::testing::Values(OnlineBackend{"rocksdb", &RocksDbConfig}),
+                         ::testing::Values(OnlineBackend{"rocksdb", &RocksDbConfig},
+                                           OnlineBackend{"rocksdb_uncached",
+                                                         &RocksDbWithoutCacheConfig}),
                          [](const ::testing::TestParamInfo<OnlineBackend>& p) {
                            return p.param.name;
                          });
@@ -39,6 +48,78 @@ OnlineStoreOptions Options(const TempDir& dir, StoreConfig config) {
   o.project = "p";
   o.repo_root = dir.path();
   return o;
+}
+
+OnlineRecord Scored(int64_t ts, double score) {
+  return OnlineRecord{EntityKey{{"user_id"}, {Value::Int64(1)}}, ts, 0, {Value::Float64(score)}};
+}
+
+// Reads through the record cache see writes and deletes at once.
+TEST(OnlineRocksDb, CachedReadsFollowWritesAndDeletes) {
+  TempDir dir;
+  auto store = OnlineStore::Open(Options(dir, {"rocksdb", {}}));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  OnlineView view("scores", {{"score", ValueType{ScalarType::kFloat64}}});
+  const std::vector<EntityKey> keys = {EntityKey{{"user_id"}, {Value::Int64(1)}},
+                                       EntityKey{{"user_id"}, {Value::Int64(2)}}};
+  std::vector<OnlineReadResult> out;
+  ASSERT_TRUE((*store)->MultiGet(view, keys, &out).ok());  // both absent, now cached so
+  EXPECT_EQ(out[0].state, OnlineRecordState::kNotFound);
+  std::vector<OnlineRecord> first = {Scored(10, 1.0)};
+  ASSERT_TRUE((*store)->Write(view, first).ok());
+  for (int round = 0; round < 2; ++round) {  // the second round hits the cache
+    ASSERT_TRUE((*store)->MultiGet(view, keys, &out).ok());
+    ASSERT_EQ(out[0].state, OnlineRecordState::kFound);
+    EXPECT_EQ(out[0].values[0], Value::Float64(1.0));
+    EXPECT_EQ(out[1].state, OnlineRecordState::kNotFound);
+  }
+  std::vector<OnlineRecord> older_then_newer = {Scored(5, 0.5), Scored(20, 2.0)};
+  ASSERT_TRUE((*store)->Write(view, older_then_newer).ok());
+  ASSERT_TRUE((*store)->MultiGet(view, keys, &out).ok());
+  EXPECT_EQ(out[0].values[0], Value::Float64(2.0));
+  EXPECT_EQ(out[0].event_timestamp, 20);
+  ASSERT_TRUE((*store)->DeleteView("scores").ok());
+  ASSERT_TRUE((*store)->MultiGet(view, keys, &out).ok());
+  EXPECT_EQ(out[0].state, OnlineRecordState::kNotFound);
+}
+
+// A reader racing a writer never sees a value older than a write that had
+// completed before the read began.
+TEST(OnlineRocksDb, CachedReadsNeverGoBackInTime) {
+  TempDir dir;
+  auto store = OnlineStore::Open(Options(dir, {"rocksdb", {}}));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  OnlineView view("scores", {{"score", ValueType{ScalarType::kFloat64}}});
+  const std::vector<EntityKey> keys = {EntityKey{{"user_id"}, {Value::Int64(1)}}};
+  std::atomic<int64_t> landed{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> stale{0};
+  std::atomic<int64_t> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      std::vector<OnlineReadResult> out;
+      while (!stop.load()) {
+        const int64_t before = landed.load();
+        if (!(*store)->MultiGet(view, keys, &out).ok()) {
+          ++stale;
+          continue;
+        }
+        const int64_t seen = out[0].state == OnlineRecordState::kFound ? out[0].event_timestamp : 0;
+        if (seen < before) ++stale;
+        ++reads;
+      }
+    });
+  }
+  for (int64_t ts = 1; ts <= 3000; ++ts) {
+    std::vector<OnlineRecord> batch = {Scored(ts, static_cast<double>(ts))};
+    ASSERT_TRUE((*store)->Write(view, batch).ok());
+    landed.store(ts);
+  }
+  stop.store(true);
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(stale.load(), 0);
+  EXPECT_GT(reads.load(), 100);
 }
 
 TEST(OnlineRocksDb, PathIsRelativeToRepoRootByDefault) {
