@@ -29,8 +29,7 @@ namespace larder {
 struct MaterializeProgress {
   std::string view;
   int64_t rows_done = 0;   // rows written + skipped so far
-  // Rows in the window (latest per entity): an estimate (HyperLogLog) until
-  // finished, then exact.
+  // Rows in the window (latest per entity).
   int64_t rows_total = 0;
   bool finished = false;   // the view's window has fully landed
   int view_number = 0;     // 1-based position of the view in this run
@@ -45,8 +44,9 @@ struct MaterializeOptions {
   // own thread and DuckDB connection. REQUIRES: >= 0. Default: 0, which
   // means feature_store.yaml's batch_engine.partitions (itself 4 by default).
   int partitions = 0;
-  // Rows read from DuckDB and written per batch (a partition is read in
-  // hash-range chunks of about this size, never the whole window at once).
+  // Rows read and written per batch: DuckDB computes a view's latest rows
+  // once (into an in-memory table that spills to disk under memory
+  // pressure), and the partitions read them in hash slices of about this size.
   // REQUIRES: >= 1. Default: 50000.
   int64_t chunk_rows = 50000;
   // Called from worker threads (serialised by a lock) as rows land, and once

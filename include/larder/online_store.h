@@ -203,9 +203,9 @@ class OnlineStore {
   [[nodiscard]] virtual Status MultiGetViews(std::span<const OnlineViewRead> reads);
 
   // Reorganizes stored data for reads after a bulk load (materialization
-  // calls it once at the end). RocksDB compacts every level into the last,
-  // so that a point lookup probes a single table; other backends do
-  // nothing. Safe to call at any time, concurrently with reads and writes.
+  // calls it once at the end). RocksDB compacts every level into the last
+  // when level 0 holds 4 or more overlapping tables, so that a point lookup
+  // probes a single table; other backends do nothing. Safe to call at any time, concurrently with reads and writes.
   [[nodiscard]] virtual Status Optimize() { return Status::OK(); }
 
   // Deletes every record of the view `view_name` in this project. Deleting a

@@ -110,7 +110,7 @@ int RunMaterialize(const Invocation& inv, Output& o, bool incremental) {
                   static_cast<long long>(v.written), static_cast<long long>(v.skipped), v.seconds);
     o.out << line;
   }
-  if (report->optimize_seconds > 0) {
+  if (report->optimize_seconds >= 0.1) {  // only when it did real work
     char line[96];
     std::snprintf(line, sizeof line, "online store compacted for reads in %.2fs\n",
                   report->optimize_seconds);

@@ -82,8 +82,7 @@ struct ViewPlan {
   }
   std::string select;     // SELECT ... FROM ... WHERE <window and non-null keys>
   std::string qualify;    // the QUALIFY clause
-  std::string hash_expr;  // hash of the join keys, over the source's columns
-  std::string key_tuple;  // the join keys as selected: (__larder_k0, ...)
+  std::string key_list;   // the join keys as selected: __larder_k0, ...
   // The selected columns' dtypes: keys, event and created time, features.
   std::vector<ValueType> column_types;
 };
@@ -121,20 +120,15 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
   std::string partition;
   std::string where = ts + " < " + std::to_string(end);
   if (start != kBeginningOfTime) where += " AND " + ts + " >= " + std::to_string(start);
-  plan.hash_expr = "hash(";
   for (size_t k = 0; k < plan.keys.size(); ++k) {
     std::string q = QuoteIdentifier(plan.keys[k]);
     select += ValueSql(q, plan.key_types[k]) + " AS __larder_k" + std::to_string(k) + ", ";
     partition += (k == 0 ? "" : ", ") + q;
-    plan.hash_expr += (k == 0 ? "" : ", ") + ValueSql(q, plan.key_types[k]);
     where += " AND " + q + " IS NOT NULL";
   }
-  plan.hash_expr += ")";
-  plan.key_tuple = "row(";
   for (size_t k = 0; k < plan.keys.size(); ++k) {
-    plan.key_tuple += (k == 0 ? "__larder_k" : ", __larder_k") + std::to_string(k);
+    plan.key_list += (k == 0 ? "__larder_k" : ", __larder_k") + std::to_string(k);
   }
-  plan.key_tuple += ")";
   select += ts + " AS __larder_ets, " + created + " AS __larder_cts";
   for (size_t f = 0; f < view.schema.size(); ++f) {
     select += ", " + ValueSql(QuoteIdentifier(view.schema[f].name), view.schema[f].dtype) +
@@ -191,14 +185,14 @@ struct SharedCounters {
   int views_total = 0;
 };
 
-Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan, const OnlineView& oview,
-                    OnlineStore& store, int partition, int partitions, int64_t slices,
-                    SharedCounters& counters) {
+Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan,
+                    const std::string& latest_table, const OnlineView& oview, OnlineStore& store,
+                    int partition, int partitions, int64_t slices, SharedCounters& counters) {
   const FeatureView& view = *plan.view;
   std::string what = "feature view '" + view.name + "'";
   for (int64_t s = partition; s < slices; s += partitions) {
-    std::string sql =
-        plan.LatestSql(plan.hash_expr + " % " + std::to_string(slices) + " = " + std::to_string(s));
+    std::string sql = "SELECT * FROM " + latest_table + " WHERE hash(" + plan.key_list + ") % " +
+                      std::to_string(slices) + " = " + std::to_string(s);
     LARDER_ASSIGN_OR_RETURN(std::vector<std::vector<Value>> rows,
                             conn.QueryValues(sql, what, plan.column_types));
     std::vector<OnlineRecord> records(rows.size());
@@ -273,7 +267,9 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(db_path));
   LARDER_RETURN_IF_ERROR(EnsureWatermarkTable(*conn));
+  // Scratch space for each view's latest rows; gone with the process.
   LARDER_ASSIGN_OR_RETURN(std::set<std::string> tables, ListTables(*conn, db_path));
+  LARDER_RETURN_IF_ERROR(conn->Execute("ATTACH ':memory:' AS larder_mat", "materialize"));
   offline::TableExists exists = [&tables](std::string_view name) {
     return tables.contains(std::string(name));
   };
@@ -303,10 +299,13 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     LARDER_ASSIGN_OR_RETURN(ViewPlan plan,
                             PlanView(repo, *view, exists, db_path, view_start, end));
     std::string what = "feature view '" + view->name + "'";
+    // The latest row per entity, computed once by DuckDB on all its threads
+    // into an in-memory table that the partitions then read in slices.
+    const std::string latest_table = "larder_mat." + QuoteIdentifier("latest_" + view->name);
+    LARDER_RETURN_IF_ERROR(conn->Execute(
+        "CREATE OR REPLACE TABLE " + latest_table + " AS " + plan.LatestSql(""), what));
     LARDER_ASSIGN_OR_RETURN(std::optional<std::string> count,
-                            conn->QueryScalar("SELECT approx_count_distinct(" + plan.key_tuple +
-                                                  ") FROM (" + plan.select + ")",
-                                              what));
+                            conn->QueryScalar("SELECT count(*) FROM " + latest_table, what));
     SharedCounters counters;
     counters.total = count.has_value() ? std::stoll(*count) : 0;
     counters.options = &options;
@@ -322,20 +321,20 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     std::vector<std::unique_ptr<duckdb::Connection>> conns;
     for (int p = 0; p < partitions; ++p) {
       LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> c, conn->NewConnection());
-      // The partitions already run in parallel; one DuckDB thread each keeps
-      // the machine from being oversubscribed.
-      if (partitions > 1) LARDER_RETURN_IF_ERROR(c->Execute("SET threads = 1", what));
       conns.push_back(std::move(c));
     }
     std::vector<Status> results(static_cast<size_t>(partitions));
     std::vector<std::thread> threads;
     for (int p = 0; p < partitions; ++p) {
       threads.emplace_back([&, p] {
-        results[static_cast<size_t>(p)] = RunPartition(*conns[static_cast<size_t>(p)], plan, oview,
-                                                       store, p, partitions, slices, counters);
+        results[static_cast<size_t>(p)] =
+            RunPartition(*conns[static_cast<size_t>(p)], plan, latest_table, oview, store, p,
+                         partitions, slices, counters);
       });
     }
     for (auto& t : threads) t.join();
+    conns.clear();
+    LARDER_RETURN_IF_ERROR(conn->Execute("DROP TABLE " + latest_table, what));
     for (const auto& s : results) LARDER_RETURN_IF_ERROR(s);
 
     // Every partition landed: the watermark may move (never backwards).

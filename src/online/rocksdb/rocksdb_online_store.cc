@@ -12,6 +12,7 @@
 #include <array>
 #include <bitset>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -30,6 +31,7 @@ constexpr size_t kLockStripes = 64;
 constexpr int64_t kDefaultBlockCacheMb = 256;
 constexpr int64_t kDefaultBloomBitsPerKey = 10;
 constexpr int64_t kDefaultRecordCacheMb = 256;
+constexpr uint64_t kLevel0FilesWorthCompacting = 4;
 
 // Turns a RocksDB status into a Status naming the store's path and the
 // operation. A held LOCK file becomes Busy.
@@ -84,8 +86,15 @@ class RocksDbOnlineStore final : public OnlineStore {
     return MultiGetViews(std::span<const OnlineViewRead>(&read, 1));
   }
   Status MultiGetViews(std::span<const OnlineViewRead> reads) override;
-  // Compacts every level into the last, so that a lookup probes one table.
+  // When level 0 has piled up overlapping tables (each a probe for a cold
+  // lookup), compacts every level into the last, so that a lookup probes one
+  // table. A few level-0 tables cost less to probe than to compact.
   Status Optimize() override {
+    std::string level0_files;
+    if (db_->GetProperty("rocksdb.num-files-at-level0", &level0_files) &&
+        std::strtoull(level0_files.c_str(), nullptr, 10) < kLevel0FilesWorthCompacting) {
+      return Status::OK();
+    }
     rocksdb::CompactRangeOptions cro;
     cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
     rocksdb::Status s = db_->CompactRange(cro, nullptr, nullptr);
