@@ -14,8 +14,11 @@ void ProgressReporter::Update(std::string_view stage, int64_t done, int64_t tota
     stage_ = std::string(stage);
     stage_start_ = now;
     last_draw_ = {};
+    stage_finished_ = false;
   }
+  if (stage_finished_) return;  // already reported as done
   bool finished = total > 0 && done >= total;
+  stage_finished_ = finished;
   if (interactive_) {
     if (!finished && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;

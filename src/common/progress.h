@@ -17,13 +17,15 @@ class ProgressReporter {
   ProgressReporter(std::ostream& os, bool interactive) : os_(os), interactive_(interactive) {}
 
   // Reports `done` of `total` units of `stage`. Cheap when called often:
-  // a terminal line is redrawn at most ten times a second.
+  // a terminal line is redrawn at most ten times a second. Once a stage is
+  // done (done >= total > 0), further updates of it are ignored.
   void Update(std::string_view stage, int64_t done, int64_t total);
 
  private:
   std::ostream& os_;
   bool interactive_;
   std::string stage_;
+  bool stage_finished_ = false;
   std::chrono::steady_clock::time_point last_draw_{};
   std::chrono::steady_clock::time_point stage_start_{};
 };
