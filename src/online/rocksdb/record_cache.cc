@@ -11,14 +11,25 @@ RecordCache::RecordCache(size_t capacity_bytes, size_t shards)
 void RecordCache::InsertIfUnchanged(size_t shard, uint64_t generation, std::string_view key,
                                     const std::string_view* bytes) {
   Shard& s = *shards_[shard];
-  Entry entry{bytes != nullptr, bytes != nullptr ? std::string(*bytes) : std::string()};
-  const size_t charge = Charge(key, entry);
+  Entry entry;
+  entry.present = bytes != nullptr;
+  entry.key_size = key.size();
+  entry.blob.reserve(key.size() + (bytes != nullptr ? bytes->size() : 0));
+  entry.blob.append(key);
+  if (bytes != nullptr) entry.blob.append(*bytes);
+  const size_t charge = Charge(entry);
   if (charge > shard_capacity_) return;
   std::lock_guard lock(s.mu);
   if (s.generation.load(std::memory_order_relaxed) != generation) return;
-  auto [it, inserted] = s.entries.try_emplace(std::string(key));
-  if (!inserted) s.bytes -= Charge(it->first, it->second);
-  it->second = std::move(entry);
+  if (auto old = s.entries.find(key); old != s.entries.end()) {
+    s.bytes -= Charge(old->second);
+    s.entries.erase(old);
+  }
+  // The node's key must view the blob where it will live: the entry's own.
+  auto it = s.entries.emplace(std::string_view(), std::move(entry)).first;
+  auto node = s.entries.extract(it);
+  node.key() = node.mapped().key();
+  it = s.entries.insert(std::move(node)).position;
   s.bytes += charge;
   // Evict in hash order, never the entry just inserted.
   for (auto victim = s.entries.begin(); s.bytes > shard_capacity_ && victim != s.entries.end();) {
@@ -26,7 +37,7 @@ void RecordCache::InsertIfUnchanged(size_t shard, uint64_t generation, std::stri
       ++victim;
       continue;
     }
-    s.bytes -= Charge(victim->first, victim->second);
+    s.bytes -= Charge(victim->second);
     victim = s.entries.erase(victim);
   }
 }
@@ -37,10 +48,16 @@ void RecordCache::Update(size_t shard, std::string_view key, std::string_view by
   s.generation.fetch_add(1, std::memory_order_acq_rel);
   auto it = s.entries.find(key);
   if (it == s.entries.end()) return;
-  s.bytes -= Charge(it->first, it->second);
-  it->second.present = true;
-  it->second.bytes.assign(bytes);
-  s.bytes += Charge(it->first, it->second);
+  // Rebuild the entry; its key view must follow the new blob.
+  auto node = s.entries.extract(it);
+  s.bytes -= Charge(node.mapped());
+  Entry& e = node.mapped();
+  e.present = true;
+  e.blob.resize(e.key_size);
+  e.blob.append(bytes);
+  node.key() = e.key();
+  s.bytes += Charge(e);
+  s.entries.insert(std::move(node));
 }
 
 void RecordCache::Clear() {

@@ -52,7 +52,7 @@ class RecordCache {
     auto it = s.entries.find(key);
     if (it == s.entries.end()) return Lookup::kMiss;
     if (!it->second.present) return Lookup::kAbsent;
-    use(std::string_view(it->second.bytes));
+    use(it->second.bytes());
     return Lookup::kFound;
   }
 
@@ -74,22 +74,27 @@ class RecordCache {
   void Clear();
 
  private:
+  // The key and the record's bytes in one allocation, so that a lookup
+  // touches the table, the node and this one block.
   struct Entry {
     bool present = false;
-    std::string bytes;
+    size_t key_size = 0;
+    std::string blob;  // key bytes, then record bytes
+    std::string_view key() const { return std::string_view(blob).substr(0, key_size); }
+    std::string_view bytes() const { return std::string_view(blob).substr(key_size); }
   };
   struct Hash {
-    using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   struct Shard {
     std::mutex mu;
     std::atomic<uint64_t> generation{0};
-    std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries;
+    // Keys are views into their entry's blob (stable: nodes do not move).
+    std::unordered_map<std::string_view, Entry, Hash> entries;
     size_t bytes = 0;  // charged size of the entries
   };
-  static size_t Charge(std::string_view key, const Entry& e) {
-    return key.size() + e.bytes.size() + 64;  // 64: node and bookkeeping
+  static size_t Charge(const Entry& e) {
+    return e.blob.size() + 64;  // 64: node and bookkeeping
   }
 
   std::vector<std::unique_ptr<Shard>> shards_;
