@@ -126,6 +126,10 @@ class FeatureStore {
   // request shape is prepared once.
   Result<OnlineFeaturesResponse> GetOnlineFeatures(const OnlineFeaturesRequest& request,
                                                    const OnlineReadOptions& options = {});
+  // The service behind GetOnlineFeatures, which (unlike this FeatureStore)
+  // may be called from many threads at once: the feature server's. Owned by
+  // this FeatureStore; call no other method of it while the service is in use.
+  Result<serving::OnlineService*> OnlineServing();
 
  private:
   FeatureStore(FeatureStoreOptions options, RepoConfig config, std::string root,

@@ -71,7 +71,13 @@ constexpr FlagSpec kOnlineFlags[] = {
     {"--now", "TIME", "the time ttl is judged against (ISO 8601 UTC)", "the system clock"},
 };
 
-const std::array<CommandSpec, 21> kCommands{{
+constexpr FlagSpec kServeFlags[] = {
+    {"--host", "ADDRESS", "IP address to listen on", "127.0.0.1"},
+    {"--port", "PORT", "port to listen on; 0 picks a free one", "6566"},
+    {"--workers", "N", "worker threads", "one per core"},
+};
+
+const std::array<CommandSpec, 22> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -99,6 +105,8 @@ const std::array<CommandSpec, 21> kCommands{{
      kMaterializeIncrementalArgs, kMaterializeFlags, MaterializeIncrementalCommand},
     {"online", "Print online feature values of an entity row as Feast's JSON", {}, kOnlineFlags,
      OnlineCommand},
+    {"serve", "Serve online features over HTTP, as Feast's feature server does", {},
+     kServeFlags, ServeCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
      DemoDataCommand},
     {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},

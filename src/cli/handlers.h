@@ -30,6 +30,7 @@ int PushCommand(const Invocation& inv, Output& o);
 int MaterializeCommand(const Invocation& inv, Output& o);
 int MaterializeIncrementalCommand(const Invocation& inv, Output& o);
 int OnlineCommand(const Invocation& inv, Output& o);
+int ServeCommand(const Invocation& inv, Output& o);
 
 // Parses an ISO 8601 UTC time (materialize_command.cc): YYYY-MM-DD,
 // optionally followed by [T ]HH:MM[:SS[.ffffff]] and Z or +00:00.

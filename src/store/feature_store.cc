@@ -156,8 +156,7 @@ Result<MaterializeReport> FeatureStore::MaterializeIncremental(TimestampMicros e
   return materialize::Materialize(repo, *online, std::nullopt, end, options);
 }
 
-Result<OnlineFeaturesResponse> FeatureStore::GetOnlineFeatures(
-    const OnlineFeaturesRequest& request, const OnlineReadOptions& options) {
+Result<serving::OnlineService*> FeatureStore::OnlineServing() {
   if (online_service_ == nullptr) {
     LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
     LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
@@ -169,7 +168,13 @@ Result<OnlineFeaturesResponse> FeatureStore::GetOnlineFeatures(
     service.refresh_interval = options_.registry_refresh_interval;
     online_service_ = std::make_unique<serving::OnlineService>(online, std::move(service));
   }
-  return online_service_->GetOnlineFeatures(request, options);
+  return online_service_.get();
+}
+
+Result<OnlineFeaturesResponse> FeatureStore::GetOnlineFeatures(
+    const OnlineFeaturesRequest& request, const OnlineReadOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(serving::OnlineService * service, OnlineServing());
+  return service->GetOnlineFeatures(request, options);
 }
 
 Result<Registry*> FeatureStore::OpenRegistry() {

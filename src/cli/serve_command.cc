@@ -1,0 +1,72 @@
+// `larder serve`: the HTTP feature server, until SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "cli/handlers.h"
+#include "cli/store_access.h"
+#include "server/feature_endpoints.h"
+#include "server/http_server.h"
+
+namespace larder::cli {
+namespace {
+
+bool ParseInt(const std::string& text, int lo, int hi, int* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size() && *out >= lo && *out <= hi;
+}
+
+}  // namespace
+
+int ServeCommand(const Invocation& inv, Output& o) {
+  server::HttpServerOptions http;
+  if (inv.Has("--host")) http.host = inv.Flag("--host");
+  if (inv.Has("--port") && !ParseInt(inv.Flag("--port"), 0, 65535, &http.port)) {
+    o.err << "larder: --port takes 0..65535\n";
+    return kExitUsage;
+  }
+  if (inv.Has("--workers") && !ParseInt(inv.Flag("--workers"), 1, 256, &http.workers)) {
+    o.err << "larder: --workers takes 1..256\n";
+    return kExitUsage;
+  }
+  auto store = OpenStore(inv, o);
+  if (!store) return kExitError;
+  Result<serving::OnlineService*> service = store->OnlineServing();
+  if (!service.ok()) return ReportError(o, service.status());
+
+  // SIGINT and SIGTERM are taken by sigwait below, in this thread only:
+  // block them before the workers start so that they inherit the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::mutex log_mu;
+  http.log = [&log_mu, &o](const std::string& line) {
+    std::lock_guard lock(log_mu);
+    o.err << line << '\n' << std::flush;
+  };
+  auto server = server::HttpServer::Start(http, server::FeatureEndpoints(*service, {}));
+  if (!server.ok()) return ReportError(o, server.status());
+  const unsigned workers = http.workers > 0 ? static_cast<unsigned>(http.workers)
+                                            : std::max(1u, std::thread::hardware_concurrency());
+  o.out << "Serving " << store->config().project << " on http://" << http.host << ":"
+        << (*server)->port() << " with " << workers
+        << " workers; stop with Ctrl-C or SIGTERM\n"
+        << std::flush;
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  o.err << "larder serve: signal " << signal_number << ", draining in-flight requests\n"
+        << std::flush;
+  (*server)->Stop();
+  o.err << "larder serve: stopped\n" << std::flush;
+  return kExitOk;
+}
+
+}  // namespace larder::cli

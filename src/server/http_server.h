@@ -1,0 +1,81 @@
+// HttpServer: a small HTTP/1.1 server on Boost.Beast for the feature server.
+//
+//   HttpServerOptions options;
+//   options.port = 6566;
+//   auto server = HttpServer::Start(options, [](const HttpRequest& r) { ... });
+//   ...
+//   (*server)->Stop();   // stop accepting, finish in-flight requests, join
+//
+// Keep-alive connections; each request is read with a deadline (a slow or
+// stalled client is dropped after options.read_timeout, without holding a
+// worker: reads are asynchronous) and a body limit (a larger body gets 413
+// and the connection is closed). Requests are handled on `workers` threads
+// sharing one io_context; the handler is called synchronously on a worker
+// and must be thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "larder/status.h"
+
+namespace larder::server {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // "/get-online-features" (with any query string)
+  std::string body;
+  std::string request_id;  // unique per request in this process, for logs
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  // Address to listen on. Default: 127.0.0.1 (loopback only).
+  std::string host = "127.0.0.1";
+  // 0 picks a free port (see HttpServer::port()). Default: 6566, Feast's.
+  int port = 6566;
+  // Worker threads. Default: 0 = one per hardware thread.
+  int workers = 0;
+  // Largest request body accepted. Default: 16 MiB.
+  size_t max_body_bytes = 16u << 20;
+  // Longest wait for a whole request on a connection (headers and body).
+  // Default: 30 s.
+  std::chrono::milliseconds read_timeout{30'000};
+  // Called with one line per event (request done, error); may be empty.
+  std::function<void(const std::string&)> log;
+};
+
+class HttpServer {
+ public:
+  // Binds, listens and starts the workers. IOError naming host:port when
+  // the address cannot be bound.
+  [[nodiscard]] static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options,
+                                                                 HttpHandler handler);
+  // Stops (as Stop()).
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // The port listened on.
+  int port() const;
+
+  // Stops accepting, lets requests being handled finish and their responses
+  // go out, closes idle connections, and joins the workers. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace larder::server

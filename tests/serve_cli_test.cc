@@ -1,0 +1,174 @@
+// `larder serve` on the book-recommendation example: started as a user
+// would, spoken to over HTTP, stopped with SIGTERM.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "online/dynamodb/http_client.h"
+#include "support/redis_server.h"
+#include "support/server_process.h"
+#include "support/test_util.h"
+
+namespace larder {
+namespace {
+
+using ::larder::testing::CommandResult;
+using ::larder::testing::RunLarder;
+using ::larder::testing::TempDir;
+using ::testing::HasSubstr;
+
+// True when GET /health on the port answers 200.
+bool Healthy(int port) {
+  const int fd = testing::ConnectLoopback(port, 1);
+  if (fd < 0) return false;
+  const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  bool ok = write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size());
+  char buf[16] = {};
+  ok = ok && read(fd, buf, 12) == 12 && std::string(buf, 12) == "HTTP/1.1 200";
+  close(fd);
+  return ok;
+}
+
+class ServeCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = tmp_.Join("repo");
+    ASSERT_EQ(RunLarder("init " + repo_ + " --template book_recs").exit_code, 0);
+    c_ = "-c " + repo_ + " ";
+    for (const char* step : {"demo-data --scale 0.01", "apply", "run",
+                             "materialize-incremental 2023-01-01T00:00:00Z"}) {
+      CommandResult r = RunLarder(c_ + step);
+      ASSERT_EQ(r.exit_code, 0) << step << ": " << r.err;
+    }
+  }
+
+  // Starts `larder serve` on a free port and waits until it is healthy. The
+  // server holds the RocksDB store: `larder online` cannot run meanwhile.
+  void StartServer() {
+    port_ = testing::RedisServer::FreePort();
+    auto pid = testing::SpawnProcess(
+        {LARDER_BINARY, "serve", "-c", repo_, "--port", std::to_string(port_), "--workers", "2"},
+        tmp_.Join("serve.log"));
+    ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+    pid_ = *pid;
+    auto outcome = testing::WaitUntilAnswering(pid_, [this] { return Healthy(port_); },
+                                               std::chrono::seconds(20));
+    ASSERT_EQ(outcome, testing::WaitOutcome::kAnswering)
+        << testing::ReadFileText(tmp_.Join("serve.log"));
+    auto url = online::ParseHttpUrl("http://127.0.0.1:" + std::to_string(port_));
+    ASSERT_TRUE(url.ok());
+    client_ = std::make_unique<online::HttpClient>(*url, online::HttpClientOptions{});
+  }
+
+  void TearDown() override { testing::StopProcess(pid_); }
+
+  online::HttpResponse Post(const std::string& path, const std::string& body) {
+    auto r = client_->Post(path, {{"Content-Type", "application/json"}}, body);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : online::HttpResponse{};
+  }
+
+  TempDir tmp_;
+  std::string repo_;
+  std::string c_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  std::unique_ptr<online::HttpClient> client_;
+};
+
+TEST_F(ServeCli, ServesWhatLarderOnlinePrints) {
+  CommandResult cli = RunLarder(c_ + "online --feature-service model_v4 --entity user_id=1 "
+                                     "--entity isbn=0000000000");
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  StartServer();
+  online::HttpResponse r = Post("/get-online-features",
+                                R"({"feature_service": "model_v4",
+                                    "entities": {"user_id": [1], "isbn": ["0000000000"]}})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body + "\n", cli.out);
+  EXPECT_THAT(r.body, HasSubstr("\"PRESENT\""));
+  // Features by reference, full names, several rows.
+  online::HttpResponse two = Post("/get-online-features",
+                                  R"({"features": ["book_features:language"],
+                                      "entities": {"isbn": ["0000000000", "nope"]},
+                                      "full_feature_names": true})");
+  EXPECT_EQ(two.status, 200) << two.body;
+  EXPECT_THAT(two.body, HasSubstr("\"book_features__language\""));
+  EXPECT_THAT(two.body, HasSubstr("\"NOT_FOUND\""));
+}
+
+TEST_F(ServeCli, BadRequestsGetAnErrorNamingTheField) {
+  StartServer();
+  struct Case {
+    std::string body;
+    int status;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {"{bad json", 400, "malformed JSON"},
+      {"[1, 2]", 400, "expected a JSON object"},
+      {R"({"feature_service": 7, "entities": {"user_id": [1]}})", 400, "feature_service"},
+      {R"({"features": "x", "entities": {"user_id": [1]}})", 400, "features"},
+      {R"({"features": [1], "entities": {"user_id": [1]}})", 400, "features[0]"},
+      {R"({"feature_service": "model_v4", "entities": {"user_id": [1, null], "isbn": ["a", "b"]}})",
+       400, "entities.user_id[1]"},
+      {R"({"feature_service": "model_v4", "entities": {"user_id": [1]}})", 400, "isbn"},
+      {R"({"feature_service": "model_v4", "entities": {"user_id": [1, 2], "isbn": ["a"]}})", 400,
+       "has 2 values"},
+      {R"({"feature_service": "model_v9", "entities": {"user_id": [1]}})", 404, "model_v9"},
+      {R"({"features": ["book_features:nope"], "entities": {"isbn": ["a"]}})", 404, "nope"},
+      {R"({"feature_service": "model_v4", "entities": {"user_id": [1]}, "extra": 1})", 400,
+       "extra"},
+      {R"({"feature_service": "model_v4"})", 400, "entities"},
+  };
+  for (const Case& c : cases) {
+    online::HttpResponse r = Post("/get-online-features", c.body);
+    EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
+    EXPECT_THAT(r.body, HasSubstr("{\"error\":")) << c.body;
+    EXPECT_THAT(r.body, HasSubstr(c.names)) << c.body;
+  }
+  // Too many entity rows.
+  std::string many = R"({"features": ["book_features:language"], "entities": {"isbn": [)";
+  for (int i = 0; i < 10001; ++i) many += (i ? ",\"x\"" : "\"x\"");
+  many += "]}}";
+  EXPECT_EQ(Post("/get-online-features", many).status, 413);
+  // A body announced over 16 MiB is refused from its headers.
+  {
+    const int fd = testing::ConnectLoopback(port_, 5);
+    ASSERT_GE(fd, 0);
+    const std::string head = "POST /get-online-features HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 17825792\r\n\r\n";
+    ASSERT_EQ(write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
+    char buf[13] = {};
+    EXPECT_EQ(read(fd, buf, 12), 12);
+    EXPECT_EQ(std::string(buf), "HTTP/1.1 413");
+    close(fd);
+  }
+  // Unknown path, wrong method.
+  EXPECT_EQ(Post("/nope", "{}").status, 404);
+  EXPECT_EQ(Post("/health", "{}").status, 405);
+  // The server is still up.
+  EXPECT_TRUE(Healthy(port_));
+}
+
+TEST_F(ServeCli, PicksUpANewApplyWithoutARestart) {
+  StartServer();
+  const std::string body =
+      R"({"feature_service": "model_v5", "entities": {"isbn": ["0000000000"]}})";
+  EXPECT_EQ(Post("/get-online-features", body).status, 404);
+  std::ofstream(repo_ + "/extra_service.yaml")
+      << "feature_services:\n  - name: model_v5\n    features: [book_features]\n";
+  CommandResult apply = RunLarder(c_ + "apply");
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the refresh interval is 1 s
+  online::HttpResponse r = Post("/get-online-features", body);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"language\""));
+}
+
+}  // namespace
+}  // namespace larder
