@@ -5,13 +5,13 @@
 #include <cstdio>
 #include <iostream>
 #include <algorithm>
-#include <mutex>
 #include <thread>
 
 #include "cli/handlers.h"
 #include "cli/store_access.h"
 #include "server/feature_endpoints.h"
 #include "server/http_server.h"
+#include "server/line_log.h"
 
 namespace larder::cli {
 namespace {
@@ -47,11 +47,9 @@ int ServeCommand(const Invocation& inv, Output& o) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  std::mutex log_mu;
-  http.log = [&log_mu, &o](const std::string& line) {
-    std::lock_guard lock(log_mu);
-    o.err << line << '\n' << std::flush;
-  };
+  // One line per request, written in batches by a background thread.
+  server::LineLog log(o.err);
+  http.log = [&log](const std::string& line) { log.Add(line); };
   auto server = server::HttpServer::Start(http, server::FeatureEndpoints(*service, {}));
   if (!server.ok()) return ReportError(o, server.status());
   const unsigned workers = http.workers > 0 ? static_cast<unsigned>(http.workers)
@@ -62,10 +60,10 @@ int ServeCommand(const Invocation& inv, Output& o) {
         << std::flush;
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  o.err << "larder serve: signal " << signal_number << ", draining in-flight requests\n"
-        << std::flush;
+  log.Add("larder serve: signal " + std::to_string(signal_number) +
+          ", draining in-flight requests");
   (*server)->Stop();
-  o.err << "larder serve: stopped\n" << std::flush;
+  log.Add("larder serve: stopped");
   return kExitOk;
 }
 
