@@ -191,16 +191,19 @@ class OnlineStore {
   // keys[i]; a missing key gives state kNotFound (not an error). Duplicate keys
   // are allowed. Errors: InvalidArgument for a bad key, Corruption when a
   // stored record does not parse (naming the view and the store), IOError.
-  [[nodiscard]] virtual Status MultiGet(const OnlineView& view, std::span<const EntityKey> keys,
-                                        std::vector<OnlineReadResult>* results) = 0;
+  // (MultiGetViews with one read.)
+  [[nodiscard]] Status MultiGet(const OnlineView& view, std::span<const EntityKey> keys,
+                                std::vector<OnlineReadResult>* results) {
+    const OnlineViewRead read{&view, keys, results};
+    return MultiGetViews(std::span<const OnlineViewRead>(&read, 1));
+  }
 
   // MultiGet for several views at once (a feature service), in one batched
   // round trip where the backend allows it: RocksDB issues one MultiGet over
   // all keys; Redis can pipeline every view; DynamoDB can share BatchGetItem
   // calls. Each reads[i].results is filled exactly as MultiGet would fill it.
   // On error, the contents of the results are unspecified.
-  // The default implementation calls MultiGet per view.
-  [[nodiscard]] virtual Status MultiGetViews(std::span<const OnlineViewRead> reads);
+  [[nodiscard]] virtual Status MultiGetViews(std::span<const OnlineViewRead> reads) = 0;
 
   // Reorganizes stored data for reads after a bulk load (materialization
   // calls it once at the end). RocksDB compacts every level into the last

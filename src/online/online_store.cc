@@ -54,13 +54,6 @@ OnlineView OnlineView::FromFeatureView(const FeatureView& view) {
   return OnlineView(view.name, std::move(features));
 }
 
-Status OnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
-  for (const OnlineViewRead& r : reads) {
-    LARDER_RETURN_IF_ERROR(MultiGet(*r.view, r.keys, r.results));
-  }
-  return Status::OK();
-}
-
 Result<std::unique_ptr<OnlineStore>> OnlineStore::Open(const OnlineStoreOptions& options) {
   if (options.project.empty()) {
     return Status::InvalidArgument("online store: the project name is empty");

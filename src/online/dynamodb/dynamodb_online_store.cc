@@ -20,6 +20,7 @@
 #include "online/dynamodb/http_client.h"
 #include "online/dynamodb/sigv4.h"
 #include "online/entity_key.h"
+#include "online/store_options.h"
 #include "online/record_codec.h"
 #include "repo/names.h"
 
@@ -107,20 +108,6 @@ bool Base64Decode(std::string_view in, std::string* out) {
 
 // ---------------------------------------------------------------- options
 
-Result<int> IntOption(const std::map<std::string, std::string>& options, const std::string& key,
-                      int def, int lo, int hi) {
-  auto it = options.find(key);
-  if (it == options.end()) return def;
-  const std::string& text = it->second;
-  int v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
-    return Status::InvalidArgument("online_store." + key + ": '" + text +
-                                   "' is not an integer in [" + std::to_string(lo) + ", " +
-                                   std::to_string(hi) + "]");
-  }
-  return v;
-}
 
 bool IsTableNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -247,11 +234,6 @@ class DynamoDbOnlineStore final : public OnlineStore {
 
   Result<OnlineWriteSummary> Write(const OnlineView& view, std::span<const OnlineRecord> records,
                                    const OnlineWriteOptions& options) override;
-  Status MultiGet(const OnlineView& view, std::span<const EntityKey> keys,
-                  std::vector<OnlineReadResult>* results) override {
-    const OnlineViewRead read{&view, keys, results};
-    return MultiGetViews(std::span<const OnlineViewRead>(&read, 1));
-  }
   Status MultiGetViews(std::span<const OnlineViewRead> reads) override;
   Status DeleteView(std::string_view view_name) override;
   Status DeleteProject() override;
@@ -817,10 +799,14 @@ Result<DynamoDbOptions> ParseDynamoDbOptions(const std::map<std::string, std::st
     o.table_name_template = it->second;
   }
   LARDER_RETURN_IF_ERROR(CheckTemplate(o.table_name_template));
-  LARDER_ASSIGN_OR_RETURN(o.batch_size, IntOption(options, "batch_size", 100, 1, 100));
-  LARDER_ASSIGN_OR_RETURN(o.concurrency, IntOption(options, "concurrency", 4, 1, 64));
-  LARDER_ASSIGN_OR_RETURN(o.max_retries, IntOption(options, "max_retries", 8, 0, 20));
-  LARDER_ASSIGN_OR_RETURN(o.timeout_ms, IntOption(options, "timeout_ms", 30000, 1, 3600000));
+  LARDER_ASSIGN_OR_RETURN(int64_t batch_size, IntOption(options, "batch_size", 100, 1, 100));
+  o.batch_size = static_cast<int>(batch_size);
+  LARDER_ASSIGN_OR_RETURN(int64_t concurrency, IntOption(options, "concurrency", 4, 1, 64));
+  o.concurrency = static_cast<int>(concurrency);
+  LARDER_ASSIGN_OR_RETURN(int64_t max_retries, IntOption(options, "max_retries", 8, 0, 20));
+  o.max_retries = static_cast<int>(max_retries);
+  LARDER_ASSIGN_OR_RETURN(int64_t timeout_ms, IntOption(options, "timeout_ms", 30000, 1, 3600000));
+  o.timeout_ms = static_cast<int>(timeout_ms);
   return o;
 }
 

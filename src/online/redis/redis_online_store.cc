@@ -198,11 +198,6 @@ class RedisOnlineStore final : public OnlineStore {
 
   Result<OnlineWriteSummary> Write(const OnlineView& view, std::span<const OnlineRecord> records,
                                    const OnlineWriteOptions& options) override;
-  Status MultiGet(const OnlineView& view, std::span<const EntityKey> keys,
-                  std::vector<OnlineReadResult>* results) override {
-    const OnlineViewRead read{&view, keys, results};
-    return MultiGetViews(std::span<const OnlineViewRead>(&read, 1));
-  }
   Status MultiGetViews(std::span<const OnlineViewRead> reads) override;
   Status DeleteView(std::string_view view_name) override {
     return DeletePrefix(ViewKeyPrefix(project_, view_name) + "{",

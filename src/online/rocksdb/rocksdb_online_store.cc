@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "online/entity_key.h"
+#include "online/store_options.h"
 #include "online/record_codec.h"
 #include "online/rocksdb/record_cache.h"
 
@@ -45,20 +46,6 @@ Status FromRocks(const rocksdb::Status& s, const std::string& path, std::string_
   return Status::IOError(std::move(msg));
 }
 
-Result<int64_t> IntOption(const std::map<std::string, std::string>& options,
-                          const std::string& key, int64_t def, int64_t lo, int64_t hi) {
-  auto it = options.find(key);
-  if (it == options.end()) return def;
-  const std::string& text = it->second;
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
-    return Status::InvalidArgument("online_store." + key + ": '" + text +
-                                   "' is not an integer in [" + std::to_string(lo) + ", " +
-                                   std::to_string(hi) + "]");
-  }
-  return v;
-}
 
 class RocksDbOnlineStore final : public OnlineStore {
  public:
@@ -80,11 +67,6 @@ class RocksDbOnlineStore final : public OnlineStore {
 
   Result<OnlineWriteSummary> Write(const OnlineView& view, std::span<const OnlineRecord> records,
                                    const OnlineWriteOptions& options) override;
-  Status MultiGet(const OnlineView& view, std::span<const EntityKey> keys,
-                  std::vector<OnlineReadResult>* results) override {
-    const OnlineViewRead read{&view, keys, results};
-    return MultiGetViews(std::span<const OnlineViewRead>(&read, 1));
-  }
   Status MultiGetViews(std::span<const OnlineViewRead> reads) override;
   // When level 0 has piled up overlapping tables (each a probe for a cold
   // lookup), compacts every level into the last, so that a lookup probes one
