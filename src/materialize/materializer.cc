@@ -10,6 +10,7 @@
 
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/source_relation.h"
+#include "repo/feature_refs.h"
 
 namespace larder::materialize {
 namespace {
@@ -96,18 +97,9 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
                           offline::ResolveViewSource(repo, view, exists, db_path));
   const DataSource* owner = resolved.owner;
   std::string relation = std::move(resolved.relation);
-  for (const auto& entity_name : view.entities) {
-    const Entity* ent = repo.FindEntity(entity_name);
-    if (ent == nullptr) {
-      return Status::NotFound("feature view '" + view.name + "': entity '" + entity_name +
-                              "' is not registered");
-    }
-    for (const auto& key : ent->join_keys) {
-      if (std::find(plan.keys.begin(), plan.keys.end(), key) != plan.keys.end()) continue;
-      plan.keys.push_back(key);
-      plan.key_types.push_back(ent->value_type);
-    }
-  }
+  LARDER_ASSIGN_OR_RETURN(repo::JoinKeys join_keys, repo::ViewJoinKeys(repo, view));
+  plan.keys = std::move(join_keys.names);
+  plan.key_types = std::move(join_keys.types);
   if (plan.keys.empty()) {
     return Status::InvalidArgument("feature view '" + view.name + "' has no join keys");
   }

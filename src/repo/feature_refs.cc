@@ -83,4 +83,21 @@ Result<std::vector<FeatureRef>> ResolveFeatureRefs(const FeatureRepo& repo,
   return out;
 }
 
+Result<JoinKeys> ViewJoinKeys(const FeatureRepo& repo, const FeatureView& view) {
+  JoinKeys keys;
+  for (const auto& entity_name : view.entities) {
+    const Entity* entity = repo.FindEntity(entity_name);
+    if (entity == nullptr) {
+      return Status::NotFound("feature view '" + view.name + "': entity '" + entity_name +
+                              "' is not registered");
+    }
+    for (const auto& key : entity->join_keys) {
+      if (std::find(keys.names.begin(), keys.names.end(), key) != keys.names.end()) continue;
+      keys.names.push_back(key);
+      keys.types.push_back(entity->value_type);
+    }
+  }
+  return keys;
+}
+
 }  // namespace larder::repo

@@ -27,4 +27,13 @@ Result<std::vector<FeatureRef>> ResolveFeatureRefs(const FeatureRepo& repo,
                                                    const std::vector<std::string>& refs,
                                                    const std::string& feature_service);
 
+// The join keys of a view's entities, each once, in entity order, with the
+// dtype of the entity that declares it. Online reads and materialization
+// both key a view's records by these. NotFound for an unregistered entity.
+struct JoinKeys {
+  std::vector<std::string> names;
+  std::vector<ValueType> types;  // types[i] belongs to names[i]
+};
+Result<JoinKeys> ViewJoinKeys(const FeatureRepo& repo, const FeatureView& view);
+
 }  // namespace larder::repo

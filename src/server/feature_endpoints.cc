@@ -8,11 +8,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string ErrorBody(std::string_view message) {
-  return Json{{"error", message}}.dump(-1, ' ', false, Json::error_handler_t::replace);
+HttpResponse Error(int status, std::string_view message) {
+  return {status, JsonErrorBody(message)};
 }
-
-HttpResponse Error(int status, std::string_view message) { return {status, ErrorBody(message)}; }
 
 int HttpStatusOf(const Status& status) {
   switch (status.code()) {

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <thread>
@@ -20,20 +21,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-std::string JsonError(std::string_view message) {
-  std::string out = "{\"error\":\"";
-  for (char c : message) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += ' ';
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"}";
-}
-
 }  // namespace
+
+std::string JsonErrorBody(std::string_view message) {
+  return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace);
+}
 
 // What Stop needs of a session.
 struct SessionBase {
@@ -103,12 +96,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
       return Close();
     }
     if (ec == http::error::body_limit) {
-      return Reply(413, JsonError("request body over the limit of " +
+      return Reply(413, JsonErrorBody("request body over the limit of " +
                                   std::to_string(state_->options.max_body_bytes) + " bytes"),
                    /*keep_alive=*/false, 11);
     }
     if (ec) {
-      return Reply(400, JsonError("malformed HTTP request: " + ec.message()), false, 11);
+      return Reply(400, JsonErrorBody("malformed HTTP request: " + ec.message()), false, 11);
     }
     http::request<http::string_body> req = parser_->release();
     HttpRequest request;
@@ -121,7 +114,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
     try {
       response = state_->handler(request);
     } catch (const std::exception& e) {
-      response = {500, JsonError(std::string("internal error: ") + e.what())};
+      response = {500, JsonErrorBody(std::string("internal error: ") + e.what())};
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "larder/status.h"
 
@@ -37,6 +38,10 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// The body of every error response: {"error": "<message>"} (invalid UTF-8
+// in the message replaced).
+std::string JsonErrorBody(std::string_view message);
 
 struct HttpServerOptions {
   // Address to listen on. Default: 127.0.0.1 (loopback only).

@@ -9,21 +9,9 @@ namespace {
 
 // The plan of `view`: its join keys and their entity types.
 Result<OnlineViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view) {
-  OnlineViewPlan plan{OnlineView::FromFeatureView(view), {}, {}, view.ttl.micros};
-  for (const auto& entity_name : view.entities) {
-    const Entity* entity = repo.FindEntity(entity_name);
-    if (entity == nullptr) {
-      return Status::NotFound("feature view '" + view.name + "': entity '" + entity_name +
-                              "' is not registered");
-    }
-    for (const auto& key : entity->join_keys) {
-      if (std::find(plan.join_keys.begin(), plan.join_keys.end(), key) == plan.join_keys.end()) {
-        plan.join_keys.push_back(key);
-        plan.key_types.push_back(entity->value_type);
-      }
-    }
-  }
-  return plan;
+  LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
+  return OnlineViewPlan{OnlineView::FromFeatureView(view), std::move(keys.names),
+                        std::move(keys.types), view.ttl.micros};
 }
 
 }  // namespace

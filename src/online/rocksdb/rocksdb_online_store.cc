@@ -212,63 +212,58 @@ Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
 Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
   LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
                           EncodeReadKeys(project_, reads, /*hash_tag=*/false));
-  const size_t total = encoded.size();
-  if (total == 0) return Status::OK();
-  // Where key k's answer goes: its read and its index there.
-  std::vector<std::pair<const OnlineViewRead*, size_t>> target;
-  target.reserve(total);
-  for (const OnlineViewRead& r : reads) {
-    for (size_t i = 0; i < r.keys.size(); ++i) target.emplace_back(&r, i);
-  }
-  auto decode = [&](size_t k, std::string_view bytes) {
-    const auto& [r, i] = target[k];
-    Status s = DecodeRecord(*r->view, bytes, &(*r->results)[i]);
+  auto decode = [&](const OnlineViewRead& r, size_t i, std::string_view bytes) {
+    Status s = DecodeRecord(*r.view, bytes, &(*r.results)[i]);
     if (!s.ok()) {
       return s.WithContext("rocksdb online store " + path_ + ": feature view '" +
-                           r->view->name() + "': entity key " + std::to_string(i));
+                           r.view->name() + "': entity key " + std::to_string(i));
     }
     return s;
   };
 
   // Cached records first; the rest from the database in one MultiGet.
-  std::vector<size_t> misses;
-  std::vector<uint64_t> generations;
+  struct Miss {
+    const OnlineViewRead* read;
+    size_t index;       // into read->keys
+    size_t key;         // into encoded
+    size_t shard;       // of the record cache
+    uint64_t generation;  // of that shard before the database read
+  };
+  std::vector<Miss> misses;
   Status decoded;
-  for (size_t k = 0; k < total; ++k) {
-    if (cache_ == nullptr) {
-      misses.push_back(k);
-      continue;
-    }
-    const size_t shard = StripeOf(encoded[k]);
-    const uint64_t generation = cache_->Generation(shard);
-    RecordCache::Lookup found = cache_->Get(
-        shard, encoded[k], [&](std::string_view bytes) { decoded = decode(k, bytes); });
-    LARDER_RETURN_IF_ERROR(decoded);
-    if (found == RecordCache::Lookup::kMiss) {
-      misses.push_back(k);
-      generations.push_back(generation);
+  size_t k = 0;
+  for (const OnlineViewRead& r : reads) {
+    for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
+      if (cache_ == nullptr) {
+        misses.push_back({&r, i, k, 0, 0});
+        continue;
+      }
+      const size_t shard = StripeOf(encoded[k]);
+      const uint64_t generation = cache_->Generation(shard);
+      RecordCache::Lookup found = cache_->Get(
+          shard, encoded[k], [&](std::string_view bytes) { decoded = decode(r, i, bytes); });
+      LARDER_RETURN_IF_ERROR(decoded);
+      if (found == RecordCache::Lookup::kMiss) misses.push_back({&r, i, k, shard, generation});
     }
   }
   if (misses.empty()) return Status::OK();
   std::vector<rocksdb::Slice> slices;
   slices.reserve(misses.size());
-  for (size_t k : misses) slices.emplace_back(encoded[k]);
+  for (const Miss& m : misses) slices.emplace_back(encoded[m.key]);
   std::vector<rocksdb::PinnableSlice> values(misses.size());
   std::vector<rocksdb::Status> statuses(misses.size());
   db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), misses.size(), slices.data(),
                 values.data(), statuses.data(), /*sorted_input=*/false);
-  for (size_t m = 0; m < misses.size(); ++m) {
-    const size_t k = misses[m];
-    const bool absent = statuses[m].IsNotFound();  // the result stays kNotFound
-    if (!absent && !statuses[m].ok()) {
-      return FromRocks(statuses[m], path_,
-                       "read feature view '" + target[k].first->view->name() + "'");
+  for (size_t j = 0; j < misses.size(); ++j) {
+    const Miss& m = misses[j];
+    const bool absent = statuses[j].IsNotFound();  // the result stays kNotFound
+    if (!absent && !statuses[j].ok()) {
+      return FromRocks(statuses[j], path_, "read feature view '" + m.read->view->name() + "'");
     }
-    const std::string_view bytes(values[m].data(), values[m].size());
-    if (!absent) LARDER_RETURN_IF_ERROR(decode(k, bytes));
+    const std::string_view bytes(values[j].data(), values[j].size());
+    if (!absent) LARDER_RETURN_IF_ERROR(decode(*m.read, m.index, bytes));
     if (cache_ != nullptr) {
-      cache_->InsertIfUnchanged(StripeOf(encoded[k]), generations[m], encoded[k],
-                                absent ? nullptr : &bytes);
+      cache_->InsertIfUnchanged(m.shard, m.generation, encoded[m.key], absent ? nullptr : &bytes);
     }
   }
   return Status::OK();
