@@ -8,77 +8,18 @@
 #include <fstream>
 #include <thread>
 
-#include "online/dynamodb/http_client.h"
-#include "support/redis_server.h"
+#include "support/serve_fixture.h"
 #include "support/server_process.h"
-#include "support/test_util.h"
 
 namespace larder {
 namespace {
 
 using ::larder::testing::CommandResult;
 using ::larder::testing::RunLarder;
-using ::larder::testing::TempDir;
 using ::testing::HasSubstr;
 
-// True when GET /health on the port answers 200.
-bool Healthy(int port) {
-  const int fd = testing::ConnectLoopback(port, 1);
-  if (fd < 0) return false;
-  const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  bool ok = write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size());
-  char buf[16] = {};
-  ok = ok && read(fd, buf, 12) == 12 && std::string(buf, 12) == "HTTP/1.1 200";
-  close(fd);
-  return ok;
-}
-
-class ServeCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    repo_ = tmp_.Join("repo");
-    ASSERT_EQ(RunLarder("init " + repo_ + " --template book_recs").exit_code, 0);
-    c_ = "-c " + repo_ + " ";
-    for (const char* step : {"demo-data --scale 0.01", "apply", "run",
-                             "materialize-incremental 2023-01-01T00:00:00Z"}) {
-      CommandResult r = RunLarder(c_ + step);
-      ASSERT_EQ(r.exit_code, 0) << step << ": " << r.err;
-    }
-  }
-
-  // Starts `larder serve` on a free port and waits until it is healthy. The
-  // server holds the RocksDB store: `larder online` cannot run meanwhile.
-  void StartServer() {
-    port_ = testing::RedisServer::FreePort();
-    auto pid = testing::SpawnProcess(
-        {LARDER_BINARY, "serve", "-c", repo_, "--port", std::to_string(port_), "--workers", "2"},
-        tmp_.Join("serve.log"));
-    ASSERT_TRUE(pid.ok()) << pid.status().ToString();
-    pid_ = *pid;
-    auto outcome = testing::WaitUntilAnswering(pid_, [this] { return Healthy(port_); },
-                                               std::chrono::seconds(20));
-    ASSERT_EQ(outcome, testing::WaitOutcome::kAnswering)
-        << testing::ReadFileText(tmp_.Join("serve.log"));
-    auto url = online::ParseHttpUrl("http://127.0.0.1:" + std::to_string(port_));
-    ASSERT_TRUE(url.ok());
-    client_ = std::make_unique<online::HttpClient>(*url, online::HttpClientOptions{});
-  }
-
-  void TearDown() override { testing::StopProcess(pid_); }
-
-  online::HttpResponse Post(const std::string& path, const std::string& body) {
-    auto r = client_->Post(path, {{"Content-Type", "application/json"}}, body);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : online::HttpResponse{};
-  }
-
-  TempDir tmp_;
-  std::string repo_;
-  std::string c_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-  std::unique_ptr<online::HttpClient> client_;
-};
+using ServeCli = testing::ServeFixture;
+using testing::Healthy;
 
 TEST_F(ServeCli, ServesWhatLarderOnlinePrints) {
   CommandResult cli = RunLarder(c_ + "online --feature-service model_v4 --entity user_id=1 "

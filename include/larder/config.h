@@ -5,6 +5,7 @@
 // `larder config-keys` help. An unknown key is an error that names it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -17,6 +18,28 @@ namespace larder {
 struct StoreConfig {
   std::string type;
   std::map<std::string, std::string> options;
+};
+
+// The `feature_server:` section: settings of `larder serve`.
+struct FeatureServerConfig {
+  // Bearer token every endpoint but /health requires; empty = none.
+  // $LARDER_AUTH_TOKEN, when set, replaces it.
+  std::string auth_token;
+  // Bearer token the write endpoints (push, write-to-online-store,
+  // materialize) require instead of auth_token; empty = auth_token's rule.
+  // The write token also grants reads. $LARDER_WRITE_TOKEN replaces it.
+  std::string write_token;
+  // PEM certificate chain and private key: both set = HTTPS only. Relative
+  // to the repo root unless absolute. Default: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Largest request body, in bytes. Default: 16 MiB.
+  int64_t max_request_bytes = 16 << 20;
+  // Most entity rows in one get-online-features request, and rows in one
+  // push or write. Default: 10,000.
+  int64_t max_entity_rows = 10'000;
+  // Longest wait for a whole request on a connection, in ms. Default: 30 s.
+  int64_t read_timeout_ms = 30'000;
 };
 
 struct RepoConfig {
@@ -39,6 +62,7 @@ struct RepoConfig {
   int materialize_partitions = 4;
   // Default: 3, Feast's current version. Accepted values: 2, 3.
   int entity_key_serialization_version = 3;
+  FeatureServerConfig feature_server;
 };
 
 // Reads `<repo_dir>/feature_store.yaml`. Errors name the file, line and key.

@@ -20,6 +20,7 @@
 #include "larder/config.h"
 #include "larder/offline_store.h"
 #include "larder/online_store.h"
+#include "larder/push.h"
 #include "larder/registry.h"
 #include "larder/repo.h"
 #include "larder/status.h"
@@ -80,6 +81,18 @@ class FeatureStore {
   // (`larder push SOURCE FILE --to offline`). Uses the registered
   // definitions. Returns the number of rows appended.
   Result<int64_t> PushOffline(const std::string& source, const std::string& file);
+  // Writes rows (column-wise) pushed to push source `push_source`: online,
+  // into every online view reading the source; offline, appended to its
+  // history as PushOffline does; or both. Rows are checked and converted as
+  // larder/push.h says, all before anything is written. Uses the registered
+  // definitions. Errors: NotFound for an unknown push source;
+  // InvalidArgument naming the column and row (`df.<column>[<row>]`).
+  Result<PushReport> Push(const std::string& push_source, const ColumnTable& rows,
+                          PushTarget to = PushTarget::kOnline);
+  // Writes rows (column-wise) into the online store for one feature view,
+  // with the conditional-write rule (Feast's write_to_online_store). Columns
+  // are named as in the view's source. Errors as Push.
+  Result<PushReport> WriteToOnlineStore(const std::string& feature_view, const ColumnTable& rows);
   // The registered project as JSON (larder registry-dump).
   Result<std::string> RegistryJson();
 
@@ -128,12 +141,19 @@ class FeatureStore {
                                                    const OnlineReadOptions& options = {});
   // The service behind GetOnlineFeatures, which (unlike this FeatureStore)
   // may be called from many threads at once: the feature server's. Owned by
-  // this FeatureStore; call no other method of it while the service is in use.
+  // this FeatureStore. It has its own registry connection, so one other
+  // thread may go on using this FeatureStore (a server's writes) while the
+  // service is in use.
   Result<serving::OnlineService*> OnlineServing();
 
  private:
   FeatureStore(FeatureStoreOptions options, RepoConfig config, std::string root,
                std::string registry_path, std::unique_ptr<Registry> registry);
+  // Registered(), with root and config set from this repo.
+  Result<FeatureRepo> RegisteredHere();
+  // Conditionally writes one view's records to the online store.
+  Result<OnlineViewWrite> WriteOnline(const FeatureView& view,
+                                      const std::vector<OnlineRecord>& records);
   // Opens the registry file, creating it when absent.
   Result<Registry*> OpenRegistry();
   // Opens the registry file; NotFound when it does not exist yet.
@@ -147,7 +167,8 @@ class FeatureStore {
   // Opened on first use by Materialize/GetOnlineFeatures/Teardown.
   std::unique_ptr<OnlineStore> online_;
   Result<OnlineStore*> Online();
-  // Created by the first GetOnlineFeatures.
+  // Created by the first GetOnlineFeatures, with its own registry connection.
+  std::unique_ptr<Registry> service_registry_;
   std::unique_ptr<serving::OnlineService> online_service_;
 };
 

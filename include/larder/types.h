@@ -41,6 +41,11 @@ std::string ValueTypeName(const ValueType& type);
 // Microseconds since the Unix epoch, UTC.
 using TimestampMicros = int64_t;
 
+// Parses an ISO 8601 time: YYYY-MM-DD, optionally followed by
+// [T ]HH:MM[:SS[.ffffff]] and a zone: none or Z (UTC), or +HH:MM, -HH:MM,
+// +HHMM or +HH. Returns false, leaving *out alone, for anything else.
+bool ParseIsoTimestamp(std::string_view text, TimestampMicros* out);
+
 // A length of time in microseconds. Non-negative when parsed.
 struct Duration {
   int64_t micros = 0;

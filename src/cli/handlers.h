@@ -32,8 +32,4 @@ int MaterializeIncrementalCommand(const Invocation& inv, Output& o);
 int OnlineCommand(const Invocation& inv, Output& o);
 int ServeCommand(const Invocation& inv, Output& o);
 
-// Parses an ISO 8601 UTC time (materialize_command.cc): YYYY-MM-DD,
-// optionally followed by [T ]HH:MM[:SS[.ffffff]] and Z or +00:00.
-bool ParseIsoTime(std::string_view text, int64_t* micros);
-
 }  // namespace larder::cli

@@ -3,7 +3,6 @@
 
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 #include <sstream>
 
 #include "cli/handlers.h"
@@ -14,67 +13,15 @@
 namespace larder::cli {
 namespace {
 
-bool ReadInt(std::string_view s, size_t pos, size_t len, int* out) {
-  if (pos + len > s.size()) return false;
-  auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, *out);
-  return ec == std::errc() && p == s.data() + pos + len;
-}
-
-}  // namespace
-
-bool ParseIsoTime(std::string_view s, TimestampMicros* out) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (s.size() < 10 || s[4] != '-' || s[7] != '-' || !ReadInt(s, 0, 4, &y) ||
-      !ReadInt(s, 5, 2, &mo) || !ReadInt(s, 8, 2, &d)) {
-    return false;
-  }
-  size_t i = 10;
-  int64_t micros = 0;
-  if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
-    if (!ReadInt(s, i + 1, 2, &h) || s.size() < i + 6 || s[i + 3] != ':' ||
-        !ReadInt(s, i + 4, 2, &mi)) {
-      return false;
-    }
-    i += 6;
-    if (i < s.size() && s[i] == ':') {
-      if (!ReadInt(s, i + 1, 2, &sec)) return false;
-      i += 3;
-      if (i < s.size() && s[i] == '.') {
-        ++i;
-        int64_t scale = 100000;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-          micros += (s[i] - '0') * scale;
-          scale /= 10;
-          ++i;
-        }
-      }
-    }
-  }
-  std::string_view zone = s.substr(i);
-  if (!(zone.empty() || zone == "Z" || zone == "+00:00" || zone == "+00")) return false;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  *out = static_cast<TimestampMicros>(timegm(&tm)) * 1'000'000 + micros;
-  return true;
-}
-
-namespace {
-
 int RunMaterialize(const Invocation& inv, Output& o, bool incremental) {
   TimestampMicros start = 0;
   TimestampMicros end = 0;
   const std::string& end_text = inv.args[incremental ? 0 : 1];
-  if (!incremental && !ParseIsoTime(inv.args[0], &start)) {
+  if (!incremental && !ParseIsoTimestamp(inv.args[0], &start)) {
     o.err << "larder: bad START `" << inv.args[0] << "`: use ISO 8601 UTC, e.g. 2023-01-01T00:00:00Z\n";
     return kExitUsage;
   }
-  if (!ParseIsoTime(end_text, &end)) {
+  if (!ParseIsoTimestamp(end_text, &end)) {
     o.err << "larder: bad END `" << end_text << "`: use ISO 8601 UTC, e.g. 2023-01-01T00:00:00Z\n";
     return kExitUsage;
   }

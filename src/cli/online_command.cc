@@ -47,7 +47,7 @@ int OnlineCommand(const Invocation& inv, Output& o) {
   OnlineReadOptions options;
   if (inv.Has("--now")) {
     TimestampMicros now = 0;
-    if (!ParseIsoTime(inv.Flag("--now"), &now)) {
+    if (!ParseIsoTimestamp(inv.Flag("--now"), &now)) {
       o.err << "larder: bad --now `" << inv.Flag("--now") << "`: use ISO 8601 UTC\n";
       return kExitUsage;
     }

@@ -2,6 +2,8 @@
 #include <signal.h>
 
 #include <charconv>
+#include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include "server/feature_endpoints.h"
 #include "server/http_server.h"
 #include "server/line_log.h"
+#include "server/server_metrics.h"
 
 namespace larder::cli {
 namespace {
@@ -19,6 +22,19 @@ namespace {
 bool ParseInt(const std::string& text, int lo, int hi, int* out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && end == text.data() + text.size() && *out >= lo && *out <= hi;
+}
+
+// The value of environment variable `name` when set and non-empty, else
+// `fallback`.
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+// `path` relative to the repo root unless absolute; "" stays "".
+std::string ResolveInRepo(const FeatureStore& store, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  return store.repo_root() + "/" + path;
 }
 
 }  // namespace
@@ -38,6 +54,16 @@ int ServeCommand(const Invocation& inv, Output& o) {
   if (!store) return kExitError;
   Result<serving::OnlineService*> service = store->OnlineServing();
   if (!service.ok()) return ReportError(o, service.status());
+  const FeatureServerConfig& config = store->config().feature_server;
+  http.max_body_bytes = static_cast<size_t>(config.max_request_bytes);
+  http.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  http.tls_cert_file = ResolveInRepo(*store, config.tls_cert_file);
+  http.tls_key_file = ResolveInRepo(*store, config.tls_key_file);
+  server::FeatureEndpointOptions endpoints;
+  endpoints.max_entity_rows = static_cast<size_t>(config.max_entity_rows);
+  endpoints.auth_token = EnvOr("LARDER_AUTH_TOKEN", config.auth_token);
+  endpoints.write_token = EnvOr("LARDER_WRITE_TOKEN", config.write_token);
+  server::ServerMetrics metrics;
 
   // SIGINT and SIGTERM are taken by sigwait below, in this thread only:
   // block them before the workers start so that they inherit the mask.
@@ -50,13 +76,18 @@ int ServeCommand(const Invocation& inv, Output& o) {
   // One line per request, written in batches by a background thread.
   server::LineLog log(o.err);
   http.log = [&log](const std::string& line) { log.Add(line); };
-  auto server = server::HttpServer::Start(http, server::FeatureEndpoints(*service, {}));
+  // The endpoints write through `store` from one thread at a time; reads go
+  // through the service, which has its own registry connection.
+  auto server = server::HttpServer::Start(
+      http, server::FeatureEndpoints({*service, store.get(), &metrics}, endpoints));
   if (!server.ok()) return ReportError(o, server.status());
   const unsigned workers = http.workers > 0 ? static_cast<unsigned>(http.workers)
                                             : std::max(1u, std::thread::hardware_concurrency());
-  o.out << "Serving " << store->config().project << " on http://" << http.host << ":"
-        << (*server)->port() << " with " << workers
-        << " workers; stop with Ctrl-C or SIGTERM\n"
+  o.out << "Serving " << store->config().project << " on "
+        << (http.tls_cert_file.empty() ? "http" : "https") << "://" << http.host << ":"
+        << (*server)->port() << " with " << workers << " workers"
+        << (endpoints.auth_token.empty() && endpoints.write_token.empty() ? "" : ", tokens required")
+        << "; stop with Ctrl-C or SIGTERM\n"
         << std::flush;
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -115,4 +115,85 @@ std::string FormatDuration(Duration d) {
   return out;
 }
 
+namespace {
+
+bool ReadDigits(std::string_view s, size_t pos, size_t len, int* out) {
+  if (pos + len > s.size()) return false;
+  auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, *out);
+  return ec == std::errc() && p == s.data() + pos + len;
+}
+
+// Days from 1970-01-01 to the proleptic Gregorian date y-m-d.
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
+
+// The zone suffix in seconds east of UTC; false when it is not one.
+bool ParseZone(std::string_view zone, int* offset_seconds) {
+  *offset_seconds = 0;
+  if (zone.empty() || zone == "Z") return true;
+  if (zone[0] != '+' && zone[0] != '-') return false;
+  int h = 0, m = 0;
+  if (!ReadDigits(zone, 1, 2, &h)) return false;
+  std::string_view rest = zone.substr(3);
+  if (rest.starts_with(':')) rest.remove_prefix(1);
+  if (!rest.empty() && (rest.size() != 2 || !ReadDigits(rest, 0, 2, &m))) return false;
+  if (h > 23 || m > 59) return false;
+  *offset_seconds = (zone[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+  return true;
+}
+
+}  // namespace
+
+bool ParseIsoTimestamp(std::string_view s, TimestampMicros* out) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (s.size() < 10 || s[4] != '-' || s[7] != '-' || !ReadDigits(s, 0, 4, &y) ||
+      !ReadDigits(s, 5, 2, &mo) || !ReadDigits(s, 8, 2, &d)) {
+    return false;
+  }
+  size_t i = 10;
+  int64_t micros = 0;
+  if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
+    if (!ReadDigits(s, i + 1, 2, &h) || s.size() < i + 6 || s[i + 3] != ':' ||
+        !ReadDigits(s, i + 4, 2, &mi)) {
+      return false;
+    }
+    i += 6;
+    if (i < s.size() && s[i] == ':') {
+      if (!ReadDigits(s, i + 1, 2, &sec)) return false;
+      i += 3;
+      if (i < s.size() && s[i] == '.') {
+        ++i;
+        int64_t scale = 100000;
+        const size_t first = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+          micros += (s[i] - '0') * scale;
+          scale /= 10;
+          ++i;
+        }
+        if (i == first) return false;
+      }
+    }
+  }
+  int offset = 0;
+  if (!ParseZone(s.substr(i), &offset)) return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) {
+    return false;
+  }
+  const int64_t seconds = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+  *out = seconds * 1'000'000 + micros;
+  return true;
+}
+
 }  // namespace larder

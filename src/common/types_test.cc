@@ -44,3 +44,36 @@ TEST(ParseValueType, ScalarsAndArrays) {
 
 }  // namespace
 }  // namespace larder
+
+namespace larder {
+namespace {
+
+TEST(ParseIsoTimestamp, AcceptsDatesTimesAndZones) {
+  TimestampMicros t = 0;
+  ASSERT_TRUE(ParseIsoTimestamp("1970-01-01", &t));
+  EXPECT_EQ(t, 0);
+  ASSERT_TRUE(ParseIsoTimestamp("2022-01-01T00:00:00Z", &t));
+  EXPECT_EQ(t, 1'640'995'200'000'000);
+  ASSERT_TRUE(ParseIsoTimestamp("2022-01-01 00:00:00.25", &t));
+  EXPECT_EQ(t, 1'640'995'200'250'000);
+  ASSERT_TRUE(ParseIsoTimestamp("2022-01-01T02:00:00+02:00", &t));
+  EXPECT_EQ(t, 1'640'995'200'000'000);
+  ASSERT_TRUE(ParseIsoTimestamp("2021-12-31T19:00-0500", &t));
+  EXPECT_EQ(t, 1'640'995'200'000'000);
+  ASSERT_TRUE(ParseIsoTimestamp("2024-02-29T12:00:00+00", &t));
+  ASSERT_TRUE(ParseIsoTimestamp("1969-12-31T23:59:59Z", &t));
+  EXPECT_EQ(t, -1'000'000);
+}
+
+TEST(ParseIsoTimestamp, RejectsOtherText) {
+  TimestampMicros t = 7;
+  for (const char* text : {"", "2022", "2022-13-01", "2023-02-29", "2022-01-01T24:00",
+                           "2022-01-01T00:00:00.", "2022-01-01T00:00:00 UTC", "2022-01-01+2",
+                           "2022-01-01T00:00:00+25:00", "yesterday"}) {
+    EXPECT_FALSE(ParseIsoTimestamp(text, &t)) << text;
+  }
+  EXPECT_EQ(t, 7);
+}
+
+}  // namespace
+}  // namespace larder

@@ -2,9 +2,12 @@
 
 #include <filesystem>
 #include <map>
-#include <set>
+#include <optional>
 
+#include "common/value_coercion.h"
 #include "offline/duckdb/file_schema.h"
+#include "online/records_from_rows.h"
+#include "repo/feature_refs.h"
 #include "offline/source_relation.h"
 
 namespace larder::offline {
@@ -25,33 +28,13 @@ Result<std::map<std::string, std::string>> Columns(duckdb::Connection& conn,
   return out;
 }
 
-// The raw (pre-field_mapping) column names the feature views reading
-// `push` need: join keys and features, mapped back through field_mapping.
-std::set<std::string> RequiredColumns(const FeatureRepo& repo, const DataSource& push,
-                                      const DataSource& batch) {
-  std::map<std::string, std::string> unmapped;  // mapped name -> raw name
-  for (const auto& [raw, mapped] : batch.field_mapping) unmapped[mapped] = raw;
-  auto raw_name = [&](const std::string& name) {
-    auto it = unmapped.find(name);
-    return it == unmapped.end() ? name : it->second;
-  };
-  std::set<std::string> required = {batch.timestamp_field};
-  for (const auto& view : repo.feature_views) {
-    if (view.source != push.name) continue;
-    for (const auto& entity_name : view.entities) {
-      if (const Entity* e = repo.FindEntity(entity_name)) {
-        for (const auto& key : e->join_keys) required.insert(raw_name(key));
-      }
-    }
-    for (const auto& f : view.schema) required.insert(raw_name(f.name));
-  }
-  return required;
-}
 
-}  // namespace
+struct PushSources {
+  const DataSource* push;
+  const DataSource* batch;
+};
 
-Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_source,
-                              const std::string& file, duckdb::Connection& conn) {
+Result<PushSources> FindPushSources(const FeatureRepo& repo, const std::string& push_source) {
   const DataSource* push = repo.FindDataSource(push_source);
   if (push == nullptr || push->kind != DataSourceKind::kPush) {
     return Status::NotFound("no push source '" + push_source + "'" +
@@ -64,11 +47,38 @@ Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_s
     return Status::NotFound("push source '" + push_source + "' has no batch source '" +
                             push->batch_source + "'");
   }
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) return Status::NotFound("no file " + file);
-  FileFormat format = file.ends_with(".csv") ? FileFormat::kCsv : FileFormat::kParquet;
-  std::string input = duckdb::FileScanSql(format, file);
+  return PushSources{push, batch};
+}
 
+// The dtype each column of a push source's rows must have, where the views
+// reading the source say (raw column names, before field_mapping).
+Result<std::map<std::string, ValueType>> DeclaredColumnTypes(const FeatureRepo& repo,
+                                                             const PushSources& sources) {
+  constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
+  const DataSource& batch = *sources.batch;
+  std::map<std::string, ValueType> types;
+  types[batch.timestamp_field] = kTimestamp;
+  if (!batch.created_timestamp_column.empty()) {
+    types[batch.created_timestamp_column] = kTimestamp;
+  }
+  for (const auto& view : repo.feature_views) {
+    if (view.source != sources.push->name) continue;
+    LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
+    for (size_t k = 0; k < keys.names.size(); ++k) {
+      types[online::RowColumnName(batch, keys.names[k])] = keys.types[k];
+    }
+    for (const auto& f : view.schema) types[online::RowColumnName(batch, f.name)] = f.dtype;
+  }
+  return types;
+}
+
+// Appends the rows of relation `input` (named `what` in messages) to the
+// push table of `push_source`, checked and cast as PushToOffline says.
+Result<int64_t> PushRelation(const FeatureRepo& repo, const std::string& push_source,
+                             const std::string& input, const std::string& what,
+                             duckdb::Connection& conn) {
+  LARDER_ASSIGN_OR_RETURN(PushSources sources, FindPushSources(repo, push_source));
+  const DataSource* batch = sources.batch;
   TableExists exists = [&](std::string_view table) {
     auto n = conn.QueryScalar(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = " + QuoteLiteral(table),
@@ -82,11 +92,13 @@ Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_s
                                       "', which has not been built; run `larder run` first");
   }
   LARDER_ASSIGN_OR_RETURN(auto target, Columns(conn, batch_sql, "data source " + batch->name));
-  LARDER_ASSIGN_OR_RETURN(auto given, Columns(conn, input, "file " + file));
+  LARDER_ASSIGN_OR_RETURN(auto given, Columns(conn, input, what));
 
-  for (const auto& column : RequiredColumns(repo, *push, *batch)) {
+  LARDER_ASSIGN_OR_RETURN(auto declared, DeclaredColumnTypes(repo, sources));
+  for (const auto& [column, type] : declared) {
+    if (column == batch->created_timestamp_column) continue;  // optional
     if (!given.contains(column)) {
-      return Status::InvalidArgument("file " + file + ": missing column `" + column +
+      return Status::InvalidArgument(what + ": missing column `" + column +
                                      "`, required by push source '" + push_source + "'");
     }
   }
@@ -95,7 +107,7 @@ Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_s
   for (const auto& [column, type] : given) {
     auto t = target.find(column);
     if (t == target.end()) {
-      return Status::InvalidArgument("file " + file + ": column `" + column +
+      return Status::InvalidArgument(what + ": column `" + column +
                                      "` is not a column of data source '" + batch->name + "'");
     }
     std::string q = QuoteIdentifier(column);
@@ -108,38 +120,98 @@ Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_s
                           conn.Query("SELECT " + checks + ", count(*) FILTER (WHERE " +
                                          QuoteIdentifier(batch->timestamp_field) +
                                          " IS NULL), count(*) FROM " + input,
-                                     "file " + file));
+                                     what));
   size_t i = 0;
   for (const auto& [column, type] : given) {
     const auto& n = bad.rows.at(0).at(i++);
     if (n && *n != "0") {
-      return Status::InvalidArgument("file " + file + ": column `" + column + "`: " + *n +
+      return Status::InvalidArgument(what + ": column `" + column + "`: " + *n +
                                      " row(s) cannot be read as " + target[column]);
     }
   }
   const auto& null_ts = bad.rows.at(0).at(i);
   if (null_ts && *null_ts != "0") {
-    return Status::InvalidArgument("file " + file + ": column `" + batch->timestamp_field +
+    return Status::InvalidArgument(what + ": column `" + batch->timestamp_field +
                                    "`: " + *null_ts + " row(s) have no timestamp");
   }
 
   std::string table = PushTableName(push_source);
-  std::string what = "push to " + push_source;
-  LARDER_RETURN_IF_ERROR(conn.Execute("BEGIN TRANSACTION", what));
+  const std::string action = "push to " + push_source;
+  LARDER_RETURN_IF_ERROR(conn.Execute("BEGIN TRANSACTION", action));
   Status st = conn.Execute("CREATE TABLE IF NOT EXISTS " + table + " AS SELECT * FROM " +
                                batch_sql + " LIMIT 0",
-                           what);
+                           action);
   if (st.ok()) {
     st = conn.Execute("INSERT INTO " + table + " BY NAME SELECT " + select + " FROM " + input,
-                      what);
+                      action);
   }
   if (!st.ok()) {
-    (void)conn.Execute("ROLLBACK", what);
+    (void)conn.Execute("ROLLBACK", action);
     return st;
   }
-  LARDER_RETURN_IF_ERROR(conn.Execute("COMMIT", what));
+  LARDER_RETURN_IF_ERROR(conn.Execute("COMMIT", action));
   const auto& rows = bad.rows.at(0).at(i + 1);
   return rows ? std::stoll(*rows) : 0;
+}
+
+}  // namespace
+
+Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_source,
+                              const std::string& file, duckdb::Connection& conn) {
+  LARDER_RETURN_IF_ERROR(FindPushSources(repo, push_source).status());
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return Status::NotFound("no file " + file);
+  FileFormat format = file.ends_with(".csv") ? FileFormat::kCsv : FileFormat::kParquet;
+  return PushRelation(repo, push_source, duckdb::FileScanSql(format, file), "file " + file, conn);
+}
+
+Result<int64_t> PushRowsToOffline(const FeatureRepo& repo, const std::string& push_source,
+                                  const ColumnTable& rows, duckdb::Connection& conn) {
+  LARDER_ASSIGN_OR_RETURN(PushSources sources, FindPushSources(repo, push_source));
+  LARDER_ASSIGN_OR_RETURN(auto declared, DeclaredColumnTypes(repo, sources));
+  if (rows.empty()) return Status::InvalidArgument("df: no columns");
+  const size_t n = rows.begin()->second.size();
+  // Each column's dtype: declared, or else its first non-null value's.
+  std::vector<std::pair<const std::string*, std::vector<Value>>> columns;
+  std::string create;
+  for (const auto& [name, values] : rows) {
+    if (values.size() != n) {
+      return Status::InvalidArgument("df: column `" + name + "` has " +
+                                     std::to_string(values.size()) + " values, column `" +
+                                     rows.begin()->first + "` " + std::to_string(n));
+    }
+    std::optional<ValueType> type;
+    if (auto it = declared.find(name); it != declared.end()) type = it->second;
+    std::vector<Value> converted;
+    converted.reserve(n);
+    for (size_t r = 0; r < n; ++r) {
+      if (!type && !values[r].is_null()) type = values[r].type();
+      Result<Value> v = type ? CoerceValue(values[r], *type) : Result<Value>(Value::Null());
+      if (!v.ok()) {
+        return Status::InvalidArgument("df." + name + "[" + std::to_string(r) +
+                                       "]: " + v.status().message());
+      }
+      converted.push_back(std::move(*v));
+    }
+    create += (create.empty() ? "" : ", ") + QuoteIdentifier(name) + " " +
+              duckdb::DuckDbTypeName(type.value_or(ValueType{ScalarType::kString, false}));
+    columns.emplace_back(&name, std::move(converted));
+  }
+  const std::string table = "larder_push_rows";
+  LARDER_RETURN_IF_ERROR(conn.Execute("CREATE OR REPLACE TEMP TABLE " + table + " (" + create + ")",
+                                      "df"));
+  {
+    LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Appender> appender,
+                            conn.CreateAppender(table));
+    for (size_t r = 0; r < n; ++r) {
+      for (const auto& column : columns) appender->AppendValue(column.second[r]);
+      LARDER_RETURN_IF_ERROR(appender->EndRow());
+    }
+    LARDER_RETURN_IF_ERROR(appender->Close());
+  }
+  Result<int64_t> pushed = PushRelation(repo, push_source, table, "df", conn);
+  (void)conn.Execute("DROP TABLE IF EXISTS temp." + table, "df");
+  return pushed;
 }
 
 }  // namespace larder::offline

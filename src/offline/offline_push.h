@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "larder/push.h"
 #include "larder/repo.h"
 #include "larder/status.h"
 #include "offline/duckdb/duckdb_connection.h"
@@ -25,5 +26,11 @@ namespace larder::offline {
 // that has not been built.
 Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_source,
                               const std::string& file, duckdb::Connection& conn);
+
+// As PushToOffline, for rows given column-wise (the push API). Columns that
+// the views reading the source declare are first converted to their dtypes
+// (larder/push.h); errors name the column as `df.<column>[<row>]`.
+Result<int64_t> PushRowsToOffline(const FeatureRepo& repo, const std::string& push_source,
+                                  const ColumnTable& rows, duckdb::Connection& conn);
 
 }  // namespace larder::offline

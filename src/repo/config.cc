@@ -83,6 +83,49 @@ void ReadStoreSection(repo::MapReader& top, std::string_view section,
   *out = std::move(config);
 }
 
+// An integer option from lo to hi; a bad value is reported and leaves *out.
+void ReadBoundedInt(repo::MapReader& r, std::string_view key, int64_t lo, int64_t hi,
+                    int64_t* out) {
+  const std::string text = r.String(key, "");
+  if (text.empty()) return;
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < lo || n > hi) {
+    r.FieldError(key, "must be an integer from " + std::to_string(lo) + " to " +
+                          std::to_string(hi) + ", found `" + text + "`");
+    return;
+  }
+  *out = n;
+}
+
+void ReadFeatureServerSection(const YAML::Node& node, const std::string& file,
+                              FeatureServerConfig* out, repo::Diagnostics* diag) {
+  static constexpr repo::KeySpec kServerKeys[] = {
+      {"type", false, "`local`; accepted for Feast compatibility"},
+      {"enabled", false, "accepted for Feast compatibility"},
+      {"auth_token", false, "bearer token for every endpoint but /health ($LARDER_AUTH_TOKEN)"},
+      {"write_token", false, "bearer token for push, write and materialize ($LARDER_WRITE_TOKEN)"},
+      {"tls_cert_file", false, "PEM certificate chain; with tls_key_file, serve HTTPS"},
+      {"tls_key_file", false, "PEM private key"},
+      {"max_request_bytes", false, "largest request body in bytes (default 16777216)"},
+      {"max_entity_rows", false, "most entity rows per request (default 10000)"},
+      {"read_timeout_ms", false, "longest wait for a whole request, ms (default 30000)"},
+  };
+  repo::MapReader r(node, file, "section `feature_server`", kServerKeys, diag);
+  if (!r.valid()) return;
+  out->auth_token = r.String("auth_token", "");
+  out->write_token = r.String("write_token", "");
+  out->tls_cert_file = r.String("tls_cert_file", "");
+  out->tls_key_file = r.String("tls_key_file", "");
+  if (out->tls_cert_file.empty() != out->tls_key_file.empty()) {
+    r.FieldError(out->tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+                 "TLS needs both tls_cert_file and tls_key_file");
+  }
+  ReadBoundedInt(r, "max_request_bytes", 1024, int64_t{1} << 31, &out->max_request_bytes);
+  ReadBoundedInt(r, "max_entity_rows", 1, 10'000'000, &out->max_entity_rows);
+  ReadBoundedInt(r, "read_timeout_ms", 10, 3'600'000, &out->read_timeout_ms);
+}
+
 }  // namespace
 
 Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir) {
@@ -161,6 +204,9 @@ Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir) {
       if (!engine_known) {
         top.FieldError("batch_engine",
                        "unknown engine `" + config.batch_engine + "` (" + engines + ")");
+      }
+      if (YAML::Node server = top.Get("feature_server"); server) {
+        ReadFeatureServerSection(server, file, &config.feature_server, &diag);
       }
       std::string version = top.String("entity_key_serialization_version", "3");
       if (version == "2" || version == "3") {

@@ -5,7 +5,7 @@
 namespace larder::repo {
 namespace {
 
-constexpr std::array<KeySpec, 7> kConfigKeys{{
+constexpr std::array<KeySpec, 8> kConfigKeys{{
     {"project", true, "project name: letters, digits and underscores"},
     {"registry", false,
      "registry file path, or a mapping with `path` (default data/registry.db)"},
@@ -21,6 +21,9 @@ constexpr std::array<KeySpec, 7> kConfigKeys{{
      "and `partitions` (parallel partitions per view, default 4)"},
     {"entity_key_serialization_version", false,
      "entity key encoding version, 2 or 3 (default 3)"},
+    {"feature_server", false,
+     "settings of `larder serve`: auth_token, write_token, tls_cert_file, tls_key_file, "
+     "max_request_bytes, max_entity_rows, read_timeout_ms"},
 }};
 
 constexpr std::array<KeySpec, 4> kRocksDbOptions{{

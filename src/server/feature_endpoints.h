@@ -1,38 +1,54 @@
 // The feature server's endpoints, in Feast's feature-server shapes, as an
-// HttpHandler over an OnlineService:
+// HttpHandler (bodies: server/request_parsers.h; reference: docs/serve.md):
 //
-//   GET  /health                 {"status":"ok"}
-//   POST /get-online-features    {"features": ["view:feature", ...] | "feature_service": "name",
-//                                 "entities": {"join_key": [v1, v2, ...], ...},
-//                                 "full_feature_names": false}
-//        -> {"metadata": {"feature_names": [...]}, "results": [{"values": [...],
-//            "statuses": [...], "event_timestamps": [...]}, ...]}
+//   GET  /health                    {"status":"ok"}                (no token)
+//   POST /get-online-features       features of entity rows        (read)
+//   GET  /metrics                   Prometheus text                (read)
+//   POST /push                      rows to a push source          (write)
+//   POST /write-to-online-store     rows to a feature view         (write)
+//   POST /materialize               offline -> online, [start, end) (write)
+//   POST /materialize-incremental   offline -> online, to end      (write)
 //
-// Bad requests get 4xx with {"error": "..."} naming the bad field:
-// 400 malformed JSON, wrong types, missing join keys, unequal columns;
-// 404 unknown path, view, feature or service; 405 a known path with the
-// wrong method; 413 too many entity rows.
+// Errors are 4xx/5xx with {"error": "..."} naming the bad field: 400 bad
+// JSON, types or rows; 401 a missing or wrong bearer token; 404 unknown
+// path, view, feature, service or push source; 405 wrong method; 409 a
+// model not built yet; 413 too many rows; 500 a store error; 503 busy.
 #pragma once
 
 #include <cstddef>
+#include <string>
 
+#include "larder/feature_store.h"
 #include "serving/online_service.h"
 #include "server/http_server.h"
+#include "server/server_metrics.h"
 
 namespace larder::server {
 
 struct FeatureEndpointOptions {
-  // Most entity rows in one get-online-features request. Default: 10,000.
+  // Most entity rows in one get-online-features request, and rows in one
+  // push or write. Default: 10,000.
   size_t max_entity_rows = 10'000;
+  // Bearer tokens (feature_server.auth_token / write_token); empty = none.
+  // When write_token is empty, writes take auth_token. The write token
+  // also grants reads.
+  std::string auth_token;
+  std::string write_token;
 };
 
-// Routes requests to the endpoints. REQUIRES: `service` outlives the handler.
-// Thread-safe (as the service is).
-HttpHandler FeatureEndpoints(serving::OnlineService* service, FeatureEndpointOptions options);
+// What the endpoints serve from. Pointers are not owned and must outlive
+// the handler.
+struct FeatureEndpointTargets {
+  // Reads; called from many threads at once.
+  serving::OnlineService* service = nullptr;
+  // Writes (push, write, materialize); the handler calls it from one thread
+  // at a time. May be null: write endpoints then answer 404.
+  FeatureStore* store = nullptr;
+  // Counts every request; may be null.
+  ServerMetrics* metrics = nullptr;
+};
 
-// The get-online-features body as a request; InvalidArgument naming the
-// field ("entities.user_id[2]: ...") when it does not parse. Exposed for
-// tests and fuzzing.
-Result<OnlineFeaturesRequest> ParseOnlineFeaturesRequest(std::string_view body);
+// Routes requests to the endpoints. Thread-safe.
+HttpHandler FeatureEndpoints(FeatureEndpointTargets targets, FeatureEndpointOptions options);
 
 }  // namespace larder::server

@@ -9,9 +9,15 @@
 // Keep-alive connections; each request is read with a deadline (a slow or
 // stalled client is dropped after options.read_timeout, without holding a
 // worker: reads are asynchronous) and a body limit (a larger body gets 413
-// and the connection is closed). Requests are handled on `workers` threads
-// sharing one io_context; the handler is called synchronously on a worker
-// and must be thread-safe.
+// and the connection is closed). With tls_cert_file and tls_key_file the
+// port speaks HTTPS only (TLS 1.2 or newer); the handshake has the same
+// deadline as a request.
+//
+// Threading: `workers` threads, each running its own event loop; accepted
+// connections are dealt to them in turn, and a connection stays on its
+// worker. The handler is called synchronously on a worker, so it must be
+// thread-safe, and a slow handler delays the other connections of the same
+// worker (not those of the others).
 #pragma once
 
 #include <chrono>
@@ -28,6 +34,9 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // "/get-online-features" (with any query string)
   std::string body;
+  // The Authorization header's value ("Bearer <token>"), empty when absent.
+  // A request with two Authorization headers is refused with 400.
+  std::string authorization;
   std::string request_id;  // unique per request in this process, for logs
 };
 
@@ -52,9 +61,18 @@ struct HttpServerOptions {
   int workers = 0;
   // Largest request body accepted. Default: 16 MiB.
   size_t max_body_bytes = 16u << 20;
-  // Longest wait for a whole request on a connection (headers and body).
-  // Default: 30 s.
+  // Longest wait for a whole request on a connection (headers and body),
+  // counted from the start of the request, however slowly it trickles in;
+  // also the longest wait for a TLS handshake and for the client to take a
+  // response. The connection is closed when it passes (checked every
+  // read_timeout/10, at most every second). Default: 30 s.
   std::chrono::milliseconds read_timeout{30'000};
+  // PEM files of the TLS certificate (chain) and its private key. Both set:
+  // the port speaks HTTPS only; both empty (the default): plain HTTP. One
+  // without the other, or a file that cannot be read or used, makes Start
+  // fail with InvalidArgument naming the option or the path.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Called with one line per event (request done, error); may be empty.
   std::function<void(const std::string&)> log;
 };
@@ -62,7 +80,8 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   // Binds, listens and starts the workers. IOError naming host:port when
-  // the address cannot be bound.
+  // the address cannot be bound; InvalidArgument for a bad host or TLS
+  // option (see HttpServerOptions).
   [[nodiscard]] static Result<std::unique_ptr<HttpServer>> Start(HttpServerOptions options,
                                                                  HttpHandler handler);
   // Stops (as Stop()).

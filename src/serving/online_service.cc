@@ -29,6 +29,11 @@ void OnlineService::Invalidate() {
   stale_ = true;
 }
 
+int64_t OnlineService::ServedVersion() {
+  std::lock_guard lock(mu_);
+  return snapshot_ == nullptr ? 0 : snapshot_->version;
+}
+
 Result<std::shared_ptr<OnlineService::Snapshot>> OnlineService::Current() {
   std::lock_guard lock(mu_);
   const auto now = std::chrono::steady_clock::now();

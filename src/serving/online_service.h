@@ -62,6 +62,9 @@ class OnlineService {
   // The next request reloads the definitions.
   void Invalidate();
 
+  // The registry version being served; 0 before the first request.
+  int64_t ServedVersion();
+
  private:
   struct Snapshot {
     int64_t version = 0;

@@ -6,6 +6,7 @@
 #include "offline/historical/historical_retrieval.h"
 #include "registry/plan.h"
 #include "offline/offline_push.h"
+#include "online/records_from_rows.h"
 #include "offline/source_relation.h"
 #include "transform/model_runner.h"
 #include "materialize/materializer.h"
@@ -87,23 +88,80 @@ Result<FeatureRepo> FeatureStore::Registered() {
   return registry->Load(config_.project);
 }
 
-Result<std::unique_ptr<HistoricalRetrievalJob>> FeatureStore::GetHistoricalFeatures(
-    const HistoricalFeaturesRequest& request, const HistoricalRetrievalOptions& options) {
+// The registry stores definitions only; files and the offline store are
+// located from this repo.
+Result<FeatureRepo> FeatureStore::RegisteredHere() {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
-  // The registry stores definitions only; locate files and the offline
-  // store from this repo.
   repo.root = root_;
   repo.config = config_;
+  return repo;
+}
+
+Result<std::unique_ptr<HistoricalRetrievalJob>> FeatureStore::GetHistoricalFeatures(
+    const HistoricalFeaturesRequest& request, const HistoricalRetrievalOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   return offline::PrepareHistoricalRetrieval(repo, request, options);
 }
 
 Result<int64_t> FeatureStore::PushOffline(const std::string& source, const std::string& file) {
-  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
-  repo.root = root_;
-  repo.config = config_;
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
   return offline::PushToOffline(repo, source, file, *conn);
+}
+
+Result<PushReport> FeatureStore::Push(const std::string& push_source, const ColumnTable& rows,
+                                      PushTarget to) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
+  const DataSource* source = repo.FindDataSource(push_source);
+  if (source == nullptr || source->kind != DataSourceKind::kPush) {
+    return Status::NotFound("push_source_name: no push source '" + push_source + "'");
+  }
+  PushReport report;
+  report.rows = rows.empty() ? 0 : static_cast<int64_t>(rows.begin()->second.size());
+  // Every record is built (and so checked) before anything is written.
+  std::vector<std::pair<const FeatureView*, std::vector<OnlineRecord>>> writes;
+  if (to != PushTarget::kOffline) {
+    for (const auto& view : repo.feature_views) {
+      if (view.source != push_source || !view.online) continue;
+      LARDER_ASSIGN_OR_RETURN(auto records, online::RecordsFromRows(repo, view, rows));
+      writes.emplace_back(&view, std::move(records));
+    }
+  }
+  if (to != PushTarget::kOnline) {
+    LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                            duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
+    LARDER_ASSIGN_OR_RETURN(report.offline_rows,
+                            offline::PushRowsToOffline(repo, push_source, rows, *conn));
+  }
+  for (const auto& [view, records] : writes) {
+    LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteOnline(*view, records));
+    report.online.push_back(std::move(written));
+  }
+  return report;
+}
+
+Result<PushReport> FeatureStore::WriteToOnlineStore(const std::string& feature_view,
+                                                    const ColumnTable& rows) {
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
+  const FeatureView* view = repo.FindFeatureView(feature_view);
+  if (view == nullptr) {
+    return Status::NotFound("feature_view_name: no feature view '" + feature_view + "'");
+  }
+  LARDER_ASSIGN_OR_RETURN(auto records, online::RecordsFromRows(repo, *view, rows));
+  PushReport report;
+  report.rows = static_cast<int64_t>(records.size());
+  LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteOnline(*view, records));
+  report.online.push_back(std::move(written));
+  return report;
+}
+
+Result<OnlineViewWrite> FeatureStore::WriteOnline(const FeatureView& view,
+                                                  const std::vector<OnlineRecord>& records) {
+  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
+  LARDER_ASSIGN_OR_RETURN(OnlineWriteSummary summary,
+                          online->Write(OnlineView::FromFeatureView(view), records));
+  return OnlineViewWrite{view.name, summary.written, summary.skipped};
 }
 
 Result<std::string> FeatureStore::RegistryJson() {
@@ -140,25 +198,28 @@ Result<OnlineStore*> FeatureStore::Online() {
 
 Result<MaterializeReport> FeatureStore::Materialize(TimestampMicros start, TimestampMicros end,
                                                     const MaterializeOptions& options) {
-  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
-  repo.root = root_;
-  repo.config = config_;
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
   return materialize::Materialize(repo, *online, start, end, options);
 }
 
 Result<MaterializeReport> FeatureStore::MaterializeIncremental(TimestampMicros end,
                                                                const MaterializeOptions& options) {
-  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, Registered());
-  repo.root = root_;
-  repo.config = config_;
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
   return materialize::Materialize(repo, *online, std::nullopt, end, options);
 }
 
 Result<serving::OnlineService*> FeatureStore::OnlineServing() {
   if (online_service_ == nullptr) {
-    LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
+    // The service reads the registry from its callers' threads, so it gets
+    // a connection of its own (a Registry is not thread-safe).
+    LARDER_RETURN_IF_ERROR(OpenExistingRegistry().status());
+    RegistryOptions ro;
+    ro.path = registry_path_;
+    ro.lock_timeout = options_.lock_timeout;
+    LARDER_ASSIGN_OR_RETURN(service_registry_, Registry::Open(ro));
+    Registry* registry = service_registry_.get();
     LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
     serving::OnlineServiceOptions service;
     service.version = [registry, project = config_.project] {

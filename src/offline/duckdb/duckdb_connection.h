@@ -169,6 +169,9 @@ class Appender {
   // column; this call avoids that.)
   void AppendTimestampTz(TimestampMicros v);
   void AppendNull();
+  // Any Value, into a column of DuckDbTypeName(value's dtype); null appends
+  // NULL (appender_values.cc).
+  void AppendValue(const Value& value);
 
   // Ends the current row. Errors: any error remembered from the row's
   // appends, or a wrong number of values (InvalidArgument).
@@ -196,6 +199,11 @@ std::string QuoteLiteral(std::string_view value);
 // Returns `name` as a quoted SQL identifier: quoted with ", inner quotes
 // doubled.
 std::string QuoteIdentifier(std::string_view name);
+
+// The DuckDB column type holding dtype `type`: Int32 INTEGER, Int64 BIGINT,
+// Float32 FLOAT, Float64 DOUBLE, String VARCHAR, Bytes BLOB, Bool BOOLEAN,
+// UnixTimestamp TIMESTAMPTZ, Array(T) T[].
+std::string DuckDbTypeName(ValueType type);
 
 // Formats a UTC timestamp in microseconds as "YYYY-MM-DD HH:MM:SS[.ffffff]",
 // fraction trimmed of trailing zeros: the text DuckDB reads back as a

@@ -1,0 +1,113 @@
+#include "online/records_from_rows.h"
+
+#include "common/value_coercion.h"
+#include "repo/feature_refs.h"
+
+namespace larder::online {
+namespace {
+
+// The column of `rows` for `field`, or InvalidArgument naming it.
+Result<const std::vector<Value>*> Column(const ColumnTable& rows, const DataSource& source,
+                                         const std::string& field, std::string_view role) {
+  const std::string name = RowColumnName(source, field);
+  auto it = rows.find(name);
+  if (it == rows.end()) {
+    return Status::InvalidArgument("df: missing column `" + name + "` (" + std::string(role) +
+                                   ")");
+  }
+  return &it->second;
+}
+
+// rows[column][row] as dtype `type`; `required` rejects a null.
+Result<Value> Cell(const std::string& column, const std::vector<Value>& values, size_t row,
+                   ValueType type, bool required) {
+  const std::string where = "df." + column + "[" + std::to_string(row) + "]";
+  if (values[row].is_null()) {
+    if (required) return Status::InvalidArgument(where + ": null, and a value is required");
+    return Value::Null();
+  }
+  Result<Value> v = CoerceValue(values[row], type);
+  if (!v.ok()) return Status::InvalidArgument(where + ": " + v.status().message());
+  return v;
+}
+
+}  // namespace
+
+Result<const DataSource*> RowSource(const FeatureRepo& repo, const FeatureView& view) {
+  const DataSource* source = repo.FindDataSource(view.source);
+  if (source != nullptr && source->kind == DataSourceKind::kPush) {
+    source = repo.FindDataSource(source->batch_source);
+  }
+  if (source == nullptr) {
+    return Status::NotFound("feature view '" + view.name + "': its source is not registered");
+  }
+  return source;
+}
+
+std::string RowColumnName(const DataSource& source, const std::string& field) {
+  for (const auto& [raw, mapped] : source.field_mapping) {
+    if (mapped == field) return raw;
+  }
+  return field;
+}
+
+Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const FeatureView& view,
+                                                  const ColumnTable& rows) {
+  LARDER_ASSIGN_OR_RETURN(const DataSource* source, RowSource(repo, view));
+  LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
+  size_t n = 0;
+  for (auto it = rows.begin(); it != rows.end(); ++it) {
+    if (it == rows.begin()) n = it->second.size();
+    if (it->second.size() != n) {
+      return Status::InvalidArgument("df: column `" + it->first + "` has " +
+                                     std::to_string(it->second.size()) + " values, column `" +
+                                     rows.begin()->first + "` " + std::to_string(n));
+    }
+  }
+  std::vector<const std::vector<Value>*> key_columns;
+  for (const auto& key : keys.names) {
+    LARDER_ASSIGN_OR_RETURN(key_columns.emplace_back(), Column(rows, *source, key, "join key"));
+  }
+  LARDER_ASSIGN_OR_RETURN(const std::vector<Value>* ts,
+                          Column(rows, *source, source->timestamp_field, "timestamp_field"));
+  const std::vector<Value>* created = nullptr;
+  if (!source->created_timestamp_column.empty()) {
+    auto it = rows.find(RowColumnName(*source, source->created_timestamp_column));
+    if (it != rows.end()) created = &it->second;
+  }
+  std::vector<const std::vector<Value>*> feature_columns;
+  for (const auto& f : view.schema) {
+    LARDER_ASSIGN_OR_RETURN(feature_columns.emplace_back(),
+                            Column(rows, *source, f.name, "feature of view " + view.name));
+  }
+
+  constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
+  std::vector<OnlineRecord> records(n);
+  for (size_t r = 0; r < n; ++r) {
+    OnlineRecord& record = records[r];
+    record.entity_key.join_keys = keys.names;
+    for (size_t k = 0; k < keys.names.size(); ++k) {
+      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, keys.names[k]),
+                                            *key_columns[k], r, keys.types[k], true));
+      record.entity_key.values.push_back(std::move(v));
+    }
+    LARDER_ASSIGN_OR_RETURN(Value t, Cell(RowColumnName(*source, source->timestamp_field), *ts,
+                                          r, kTimestamp, true));
+    record.event_timestamp = t.timestamp_value();
+    if (created != nullptr) {
+      LARDER_ASSIGN_OR_RETURN(
+          Value c, Cell(RowColumnName(*source, source->created_timestamp_column), *created, r,
+                        kTimestamp, false));
+      if (!c.is_null()) record.created_timestamp = c.timestamp_value();
+    }
+    record.values.reserve(view.schema.size());
+    for (size_t f = 0; f < view.schema.size(); ++f) {
+      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, view.schema[f].name),
+                                            *feature_columns[f], r, view.schema[f].dtype, false));
+      record.values.push_back(std::move(v));
+    }
+  }
+  return records;
+}
+
+}  // namespace larder::online

@@ -1,0 +1,33 @@
+// Online records from rows given column-wise (push and write-to-online-store).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "larder/online_store.h"
+#include "larder/push.h"
+#include "larder/repo.h"
+#include "larder/status.h"
+
+namespace larder::online {
+
+// The source whose columns describe `view`'s rows: its source, or a push
+// source's batch source. NotFound naming the missing source.
+Result<const DataSource*> RowSource(const FeatureRepo& repo, const FeatureView& view);
+
+// The column of `rows` holding `field` of `source`: the column whose
+// field_mapping maps it to `field`, or `field` itself.
+std::string RowColumnName(const DataSource& source, const std::string& field);
+
+// One record per row of `rows` for `view`: its entity key from the view's
+// join keys, event time from the row source's timestamp_field, created time
+// from its created_timestamp_column when that column is given (else 0), and
+// the view's features in schema order. Columns are named as in the row
+// source (before field_mapping); others are ignored. Values are converted
+// by CoerceValue. Errors (InvalidArgument) name the column and row: a
+// missing join key, timestamp or feature column, columns of unequal length,
+// a null join key or timestamp, a value that does not convert.
+Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const FeatureView& view,
+                                                  const ColumnTable& rows);
+
+}  // namespace larder::online

@@ -1,0 +1,181 @@
+// The write endpoints of `larder serve` (push, write-to-online-store,
+// materialize), its bearer tokens and its metrics, on the real binary.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/serve_fixture.h"
+
+namespace larder {
+namespace {
+
+using ::larder::testing::CommandResult;
+using ::larder::testing::RawRequest;
+using ::larder::testing::RunLarder;
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+
+// A push of agg_user_features_1d rows for `user`, one per (time, avg) pair.
+std::string PushBody(int64_t user, const std::vector<std::pair<std::string, Json>>& rows,
+                     const std::string& to = "online") {
+  Json df = {{"user_id", Json::array()},
+             {"rating_timestamp", Json::array()},
+             {"avg_day_user_rating", Json::array()},
+             {"count_day_user_rating", Json::array()}};
+  for (const auto& [time, avg] : rows) {
+    df["user_id"].push_back(user);
+    df["rating_timestamp"].push_back(time);
+    df["avg_day_user_rating"].push_back(avg);
+    df["count_day_user_rating"].push_back(3);
+  }
+  return Json{{"push_source_name", "user_ratings_push"}, {"df", df}, {"to", to}}.dump();
+}
+
+class ServeWrites : public testing::ServeFixture {
+ protected:
+  // The served avg_day_user_rating of `user` (null when absent).
+  Json ServedAverage(int64_t user) {
+    online::HttpResponse r = Post("/get-online-features",
+                                  R"({"features": ["agg_user_features_1d:avg_day_user_rating"],
+                                      "entities": {"user_id": [)" +
+                                      std::to_string(user) + "]}}");
+    return r.status == 200 ? Json::parse(r.body)["results"][1]["values"][0] : Json(r.body);
+  }
+};
+
+TEST_F(ServeWrites, PushedRowsAreServedNewestFirst) {
+  StartServer();
+  online::HttpResponse r = Post("/push", PushBody(999999, {{"2029-01-01T00:00:00Z", 2.5},
+                                                           {"2029-01-03T00:00:00Z", 4.25},
+                                                           {"2029-01-02T00:00:00Z", 1.0}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json report = Json::parse(r.body);
+  EXPECT_EQ(report["rows"], 3);
+  ASSERT_EQ(report["online"].size(), 1u);
+  EXPECT_EQ(report["online"][0]["feature_view"], "agg_user_features_1d");
+  EXPECT_EQ(report["online"][0]["written"], 2);  // the 01-02 row is older than 01-03
+  EXPECT_EQ(report["online"][0]["skipped"], 1);
+  EXPECT_EQ(ServedAverage(999999), 4.25);
+
+  // Every row is checked before any is written: a bad second row keeps the
+  // first (newer) one out too.
+  r = Post("/push", PushBody(999999, {{"2029-02-01T00:00:00Z", 9.0}, {"2029-02-02", "high"}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("df.avg_day_user_rating[1]"));
+  EXPECT_EQ(ServedAverage(999999), 4.25);
+  r = Post("/push", PushBody(999999, {{"2029-13-01", 9.0}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("df.rating_timestamp[0]"));
+  EXPECT_EQ(Post("/push", PushBody(1, {{"2029-01-01", 1.0}}, "sideways")).status, 400);
+  r = Post("/push", R"({"push_source_name": "users_source", "df": {"user_id": [1]}})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, HasSubstr("users_source"));
+  r = Post("/push", R"({"push_source_name": "user_ratings_push", "df": {"user_id": [1]}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("rating_timestamp"));
+  EXPECT_EQ(ServedAverage(999999), 4.25);
+
+  // write-to-online-store: one view, named columns of its source.
+  r = Post("/write-to-online-store",
+           R"({"feature_view_name": "user_features",
+               "df": {"user_id": [999999], "signup_date": ["2029-01-01"], "country": ["narnia"]}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  online::HttpResponse read =
+      Post("/get-online-features", R"({"features": ["user_features:country"],
+                                        "entities": {"user_id": [999999]}})");
+  EXPECT_THAT(read.body, HasSubstr("\"narnia\""));
+  r = Post("/write-to-online-store", R"({"feature_view_name": "nope", "df": {"a": [1]}})");
+  EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(ServeWrites, OfflinePushesReachTrainingData) {
+  StartServer();
+  online::HttpResponse r =
+      Post("/push", PushBody(999998, {{"2029-01-01T00:00:00Z", 3.5}}, "online_and_offline"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Json::parse(r.body)["offline_rows"], 1);
+  EXPECT_EQ(ServedAverage(999998), 3.5);
+  r = Post("/push", PushBody(999997, {{"2029-01-01T00:00:00Z", 6.5}}, "offline"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Json::parse(r.body)["online"].empty());
+  EXPECT_TRUE(ServedAverage(999997).is_null());
+  StopServer();
+
+  const std::string out = tmp_.Join("training.csv");
+  CommandResult h = RunLarder(
+      c_ + "historical --features agg_user_features_1d:avg_day_user_rating --output " + out +
+      " --entity-sql \"SELECT * FROM (VALUES (999998, TIMESTAMP '2029-01-02'), (999997, "
+      "TIMESTAMP '2029-01-02')) t(user_id, event_timestamp) ORDER BY user_id\"");
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  const std::string csv = testing::ReadFileText(out);
+  EXPECT_THAT(csv, HasSubstr("999997,2029-01-02 00:00:00+00,6.5"));
+  EXPECT_THAT(csv, HasSubstr("999998,2029-01-02 00:00:00+00,3.5"));
+}
+
+TEST_F(ServeWrites, MaterializesThroughTheServer) {
+  StartServer();
+  online::HttpResponse r = Post("/materialize-incremental",
+                                R"({"end_ts": "2024-01-01T00:00:00Z",
+                                    "feature_views": ["book_features", "user_features"]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json report = Json::parse(r.body);
+  ASSERT_EQ(report["views"].size(), 2u);
+  EXPECT_EQ(report["views"][0]["feature_view"], "book_features");
+  r = Post("/materialize", R"({"start_ts": "2000-01-01", "end_ts": "2030-01-01T00:00:00+02:00"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Json::parse(r.body)["views"].size(), 7u);
+  r = Post("/materialize", R"({"start_ts": "2030-01-01", "end_ts": "2000-01-01"})");
+  EXPECT_EQ(r.status, 400);
+  r = Post("/materialize", R"({"end_ts": "2000-01-01"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("start_ts"));
+  r = Post("/materialize-incremental", R"({"end_ts": "2030-01-01", "feature_views": ["nope"]})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, HasSubstr("nope"));
+}
+
+TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
+  std::ofstream(repo_ + "/feature_store.yaml", std::ios::app)
+      << "feature_server:\n  auth_token: r3ad\n  write_token: wr1te\n  max_entity_rows: 2\n";
+  StartServer();
+  const std::string read_body =
+      R"({"features": ["user_features:country"], "entities": {"user_id": [1]}})";
+  const online::HttpHeaders reader = {{"Authorization", "Bearer r3ad"}};
+  const online::HttpHeaders writer = {{"Authorization", "bearer wr1te"}};
+  EXPECT_EQ(RawRequest(port_, "GET", "/health").status, 200);
+  EXPECT_EQ(Post("/get-online-features", read_body).status, 401);
+  EXPECT_EQ(Post("/get-online-features", read_body, {{"Authorization", "Bearer nope"}}).status,
+            401);
+  EXPECT_EQ(Post("/get-online-features", read_body, reader).status, 200);
+  EXPECT_EQ(Post("/get-online-features", read_body, writer).status, 200);
+  const std::string push = PushBody(999999, {{"2029-01-01", 1.0}});
+  online::HttpResponse r = Post("/push", push, reader);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.body, HasSubstr("write token"));
+  EXPECT_EQ(Post("/push", push, writer).status, 200);
+  // max_entity_rows: 2 limits pushes too.
+  EXPECT_EQ(Post("/push", PushBody(1, {{"2029-01-01", 1.0}, {"2029-01-02", 1.0},
+                                       {"2029-01-03", 1.0}}),
+                 writer)
+                .status,
+            413);
+  EXPECT_EQ(RawRequest(port_, "GET", "/metrics").status, 401);
+  testing::RawResponse metrics =
+      RawRequest(port_, "GET", "/metrics", "Authorization: Bearer r3ad\r\n");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body,
+              HasSubstr("larder_requests_total{endpoint=\"/get-online-features\",status=\"401\"} 2"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("larder_requests_total{endpoint=\"/get-online-features\",status=\"200\"} 2"));
+  EXPECT_THAT(metrics.body, HasSubstr("larder_requests_total{endpoint=\"/push\",status=\"413\"} 1"));
+  EXPECT_THAT(metrics.body, HasSubstr("larder_rows_pushed_total{target=\"online\"} 1"));
+  EXPECT_THAT(metrics.body, HasSubstr("larder_request_duration_seconds_count{endpoint=\"/push\","
+                                      "status=\"200\"} 1"));
+  EXPECT_THAT(metrics.body, ::testing::ContainsRegex("larder_registry_version [1-9]"));
+}
+
+}  // namespace
+}  // namespace larder
