@@ -189,6 +189,10 @@ Result<OnlineFeaturesRequest> ParseOnlineFeaturesRequest(std::string_view body) 
       LARDER_ASSIGN_OR_RETURN(request.feature_service, String(value, key));
     } else if (key == "full_feature_names") {
       LARDER_ASSIGN_OR_RETURN(request.full_feature_names, Bool(value, key));
+    } else if (key == "include_feature_view_version_metadata") {
+      // Feast's remote client sends it (false unless asked for).
+      LARDER_ASSIGN_OR_RETURN(bool include, Bool(value, key));
+      if (include) return Bad(key, "true is not supported (views are not versioned)");
     } else if (key == "entities") {
       if (!value.is_object()) return Bad("entities", "expected an object of join key -> values");
       for (const auto& [join_key, column] : value.items()) {
