@@ -1,16 +1,26 @@
 #include "server/http_server.h"
 
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/version.hpp>
+#include <boost/beast/ssl.hpp>
+#include <charconv>
+#include <fstream>
+#include <list>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace larder::server {
@@ -19,7 +29,114 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint32_t kHeaderLimit = 64 * 1024;
+
+// Appends the decimal digits of `n`.
+void AppendNumber(std::string& out, uint64_t n) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+// Parses one request straight into an HttpRequest: the method, the target,
+// the Authorization header and the body, nothing else (Beast's own
+// request_parser would allocate every header field). Content-Length,
+// chunked bodies, keep-alive and the limits are basic_parser's.
+class RequestParser : public http::basic_parser<true> {
+ public:
+  explicit RequestParser(HttpRequest* request) : request_(request) {}
+
+  unsigned version() const { return version_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target,
+                       int version, beast::error_code&) override {
+    request_->method.assign(method.data(), method.size());
+    request_->target.assign(target.data(), target.size());
+    version_ = static_cast<unsigned>(version);
+  }
+
+  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+    ec = http::error::bad_version;  // unreachable for a request parser
+  }
+
+  void on_field_impl(http::field name, beast::string_view, beast::string_view value,
+                     beast::error_code& ec) override {
+    if (name != http::field::authorization) return;
+    if (seen_authorization_) {
+      ec = http::error::bad_field;
+      return;
+    }
+    seen_authorization_ = true;
+    request_->authorization.assign(value.data(), value.size());
+  }
+
+  void on_header_impl(beast::error_code&) override {}
+
+  void on_body_init_impl(const boost::optional<uint64_t>& content_length,
+                         beast::error_code&) override {
+    // The length was already checked against the body limit.
+    if (content_length) request_->body.reserve(static_cast<size_t>(*content_length));
+  }
+
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    request_->body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  void on_chunk_header_impl(uint64_t, beast::string_view, beast::error_code&) override {}
+
+  size_t on_chunk_body_impl(uint64_t, beast::string_view body, beast::error_code&) override {
+    request_->body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  void on_finish_impl(beast::error_code&) override {}
+
+  HttpRequest* request_;
+  unsigned version_ = 11;
+  bool seen_authorization_ = false;
+};
+
+// The TLS context for the options, or InvalidArgument naming what is wrong.
+Result<std::unique_ptr<ssl::context>> MakeTlsContext(const HttpServerOptions& options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return Status::InvalidArgument(
+        options.tls_cert_file.empty()
+            ? "tls_cert_file: missing (tls_key_file is set; give both or neither)"
+            : "tls_key_file: missing (tls_cert_file is set; give both or neither)");
+  }
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                       ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  for (const std::string* path : {&options.tls_cert_file, &options.tls_key_file}) {
+    if (!std::ifstream(*path).good()) {
+      return Status::InvalidArgument("cannot read TLS file '" + *path + "'");
+    }
+  }
+  beast::error_code ec;
+  context->use_certificate_chain_file(options.tls_cert_file, ec);
+  if (ec) {
+    return Status::InvalidArgument("tls_cert_file '" + options.tls_cert_file +
+                                   "': not a PEM certificate (" + ec.message() + ")");
+  }
+  context->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+  if (ec) {
+    return Status::InvalidArgument("tls_key_file '" + options.tls_key_file +
+                                   "': not a PEM private key (" + ec.message() + ")");
+  }
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return Status::InvalidArgument("tls_key_file '" + options.tls_key_file +
+                                   "' does not match the certificate in '" +
+                                   options.tls_cert_file + "'");
+  }
+  return context;
+}
 
 }  // namespace
 
@@ -28,158 +145,289 @@ std::string JsonErrorBody(std::string_view message) {
                                                  nlohmann::json::error_handler_t::replace);
 }
 
-// What Stop needs of a session.
+struct Worker;
+
+// What a worker needs of its sessions. Every member is used on the worker's
+// thread only.
 struct SessionBase {
   virtual ~SessionBase() = default;
-  // Closes the connection if it is waiting for a request (not mid-request).
-  virtual void StopIfIdle() = 0;
+  // Closes the connection if it is waiting for (or reading) a request.
+  virtual void CloseIfReading() = 0;
+  // Closes the connection: its deadline has passed.
+  virtual void Abort() = 0;
+
+  // When the pending handshake, read or write must be done by; max when
+  // none is pending.
+  Clock::time_point deadline = Clock::time_point::max();
+  std::list<SessionBase*>::iterator position;  // in Worker::sessions
 };
 
-// Shared by the server and its sessions.
+// Shared by the server, its workers and their sessions; read-only once the
+// workers run, but for the atomics.
 struct ServerState {
-  std::mutex mu;  // guards sessions
-  std::vector<std::weak_ptr<SessionBase>> sessions;
-
   HttpServerOptions options;
   HttpHandler handler;
+  std::unique_ptr<ssl::context> tls;  // null for plain HTTP
   std::atomic<uint64_t> next_request_id{1};
   std::atomic<bool> stopping{false};
+};
 
-  void Log(const std::string& line) const {
-    if (options.log) options.log(line);
+// One thread with its own event loop and its connections. Nothing here is
+// locked: everything but `io` (whose post is thread-safe) is touched on the
+// worker's thread only, or after it has been joined.
+struct Worker {
+  explicit Worker(std::shared_ptr<ServerState> s) : state(std::move(s)) {
+    const auto timeout = state->options.read_timeout;
+    sweep_every = std::clamp<Clock::duration>(timeout / 10, std::chrono::milliseconds(1),
+                                              std::chrono::seconds(1));
+  }
+  // Pending handlers (only after an abnormal stop) are destroyed with `io`
+  // and may end sessions: they must not touch the timer by then.
+  ~Worker() { destroying = true; }
+
+  void Add(SessionBase* session) {
+    sessions.push_front(session);
+    session->position = sessions.begin();
   }
 
-  void Register(const std::shared_ptr<SessionBase>& session) {
-    std::lock_guard lock(mu);
-    std::erase_if(sessions, [](const auto& w) { return w.expired(); });
-    sessions.push_back(session);
+  void Remove(SessionBase* session) {
+    sessions.erase(session->position);
+    if (stopping && sessions.empty() && !destroying) sweeper.cancel();
   }
+
+  // Closes the sessions whose deadline has passed, every sweep_every, until
+  // the worker stops and has no sessions left (then run() returns).
+  void Sweep() {
+    if (stopping && sessions.empty()) return;
+    sweeper.expires_after(sweep_every);
+    sweeper.async_wait([this](beast::error_code ec) {
+      if (ec == asio::error::operation_aborted && stopping) return;
+      const Clock::time_point now = Clock::now();
+      for (auto it = sessions.begin(); it != sessions.end();) {
+        SessionBase* session = *it++;  // Abort may not end it at once, but may later
+        if (session->deadline <= now) {
+          session->deadline = Clock::time_point::max();
+          session->Abort();
+        }
+      }
+      Sweep();
+    });
+  }
+
+  // On the worker's thread: no more requests on kept-alive connections.
+  void BeginStop() {
+    stopping = true;
+    for (auto it = sessions.begin(); it != sessions.end();) (*it++)->CloseIfReading();
+    if (sessions.empty()) sweeper.cancel();
+  }
+
+  std::shared_ptr<ServerState> state;
+  Clock::duration sweep_every;
+  bool stopping = false;
+  bool destroying = false;
+  std::list<SessionBase*> sessions;  // declared before io: outlives its handlers
+  asio::io_context io{1};
+  asio::steady_timer sweeper{io};
+  std::thread thread;
 };
 
 namespace {
 
-// One connection: read a request, handle it, write the response, repeat
-// while the client keeps the connection alive.
-class Session : public SessionBase, public std::enable_shared_from_this<Session> {
+// One connection over Stream (tcp::socket, or beast::ssl_stream over one):
+// [TLS handshake,] read a request, handle it, write the response, repeat
+// while the client keeps the connection alive. Runs on its worker's thread.
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<ServerState> state)
-      : stream_(std::move(socket)), state_(std::move(state)) {}
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
 
-  void StopIfIdle() override {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->reading_) self->stream_.cancel();
-    });
+  Session(tcp::socket socket, Worker* worker)
+      : stream_(MakeStream(std::move(socket), *worker->state)),
+        worker_(worker),
+        state_(worker->state.get()) {
+    worker_->Add(this);
   }
+  ~Session() override { worker_->Remove(this); }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::Read, shared_from_this()));
+    beast::error_code ec;
+    Socket().set_option(tcp::no_delay(true), ec);
+    if constexpr (kTls) {
+      deadline = Clock::now() + state_->options.read_timeout;
+      reading_ = true;
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code e) {
+                                self->reading_ = false;
+                                self->deadline = Clock::time_point::max();
+                                if (e) return self->Close();
+                                self->Read();
+                              });
+    } else {
+      Read();
+    }
+  }
+
+  void CloseIfReading() override {
+    if (reading_) Abort();
+  }
+
+  void Abort() override {
+    beast::error_code ec;
+    Socket().cancel(ec);
   }
 
  private:
-  void Read() {
-    if (state_->stopping.load()) return Close();
-    parser_.emplace();
-    parser_->body_limit(state_->options.max_body_bytes);
-    parser_->header_limit(64 * 1024);
-    stream_.expires_after(state_->options.read_timeout);
-    reading_ = true;
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  static Stream MakeStream(tcp::socket socket, ServerState& state) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *state.tls);
+    } else {
+      (void)state;
+      return socket;
+    }
   }
 
-  void OnRead(beast::error_code ec, size_t) {
+  tcp::socket& Socket() { return beast::get_lowest_layer(stream_); }
+
+  void Read() {
+    if (worker_->stopping) return Close();
+    request_.authorization.clear();
+    request_.body.clear();
+    parser_.emplace(&request_);
+    parser_->body_limit(state_->options.max_body_bytes);
+    parser_->header_limit(kHeaderLimit);
+    deadline = Clock::now() + state_->options.read_timeout;
+    reading_ = true;
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
     reading_ = false;
+    deadline = Clock::time_point::max();
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
+        ec == asio::error::connection_reset || ec == asio::error::eof ||
+        ec == ssl::error::stream_truncated) {
       return Close();
     }
     if (ec == http::error::body_limit) {
-      return Reply(413, JsonErrorBody("request body over the limit of " +
-                                  std::to_string(state_->options.max_body_bytes) + " bytes"),
-                   /*keep_alive=*/false, 11);
+      return Reply(413,
+                   JsonErrorBody("request body over the limit of " +
+                                 std::to_string(state_->options.max_body_bytes) + " bytes"),
+                   "application/json", /*keep_alive=*/false, 11);
     }
     if (ec) {
-      return Reply(400, JsonErrorBody("malformed HTTP request: " + ec.message()), false, 11);
+      return Reply(400, JsonErrorBody("malformed HTTP request: " + ec.message()),
+                   "application/json", false, 11);
     }
-    http::request<http::string_body> req = parser_->release();
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    request.body = std::move(req.body());
-    request.request_id = std::to_string(state_->next_request_id.fetch_add(1));
-    const auto start = std::chrono::steady_clock::now();
-    HttpResponse response;
+    request_.request_id.clear();
+    AppendNumber(request_.request_id, state_->next_request_id.fetch_add(1));
+    const auto start = Clock::now();
     try {
-      response = state_->handler(request);
+      response_ = state_->handler(request_);
     } catch (const std::exception& e) {
-      response = {500, JsonErrorBody(std::string("internal error: ") + e.what())};
+      response_ = {500, JsonErrorBody(std::string("internal error: ") + e.what())};
     }
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count();
-    if (state_->options.log) {
-      state_->Log("request_id=" + request.request_id + " method=" + request.method +
-                  " path=" + request.target + " status=" + std::to_string(response.status) +
-                  " ms=" + std::to_string(ms));
+    if (state_->options.log) Log(std::chrono::duration<double, std::milli>(Clock::now() - start));
+    Reply(response_.status, std::move(response_.body), response_.content_type,
+          parser_->keep_alive(), parser_->version());
+  }
+
+  void Log(std::chrono::duration<double, std::milli> ms) {
+    std::string line;
+    line.reserve(64 + request_.target.size());
+    line.append("request_id=").append(request_.request_id);
+    line.append(" method=").append(request_.method);
+    line.append(" path=").append(request_.target);
+    line.append(" status=");
+    AppendNumber(line, static_cast<uint64_t>(response_.status));
+    // As std::to_string would write it ("%f"), without its vsnprintf.
+    char digits[64];
+    const auto end = std::to_chars(digits, digits + sizeof digits, ms.count(),
+                                   std::chars_format::fixed, 6).ptr;
+    line.append(" ms=").append(digits, end);
+    state_->options.log(line);
+  }
+
+  // Writes the status line, the headers and the body with one write.
+  void Reply(int status, std::string body, std::string_view content_type, bool keep_alive,
+             unsigned version) {
+    keep_alive = keep_alive && !state_->stopping.load(std::memory_order_relaxed);
+    body_ = std::move(body);
+    header_.clear();
+    header_.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    AppendNumber(header_, static_cast<uint64_t>(status));
+    header_.push_back(' ');
+    const beast::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
+    header_.append(reason.data(), reason.size());
+    header_.append("\r\nServer: larder\r\nContent-Type: ");
+    header_.append(content_type);
+    header_.append("\r\nContent-Length: ");
+    AppendNumber(header_, body_.size());
+    if (!keep_alive) {
+      header_.append("\r\nConnection: close");
+    } else if (version == 10) {
+      header_.append("\r\nConnection: keep-alive");
     }
-    Reply(response.status, std::move(response.body), req.keep_alive(), req.version(),
-          std::move(response.content_type));
+    header_.append("\r\n\r\n");
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(header_), asio::buffer(body_)};
+    deadline = Clock::now() + state_->options.read_timeout;
+    asio::async_write(stream_, buffers,
+                      [self = this->shared_from_this(), keep_alive](beast::error_code ec,
+                                                                    size_t) {
+                        self->deadline = Clock::time_point::max();
+                        if (ec || !keep_alive) return self->Close();
+                        self->Read();
+                      });
   }
 
-  void Reply(int status, std::string body, bool keep_alive, unsigned version,
-             std::string content_type = "application/json") {
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(status), version);
-    res->set(http::field::server, "larder");
-    res->set(http::field::content_type, content_type);
-    res->keep_alive(keep_alive && !state_->stopping.load());
-    res->body() = std::move(body);
-    res->prepare_payload();
-    response_ = res;
-    http::async_write(stream_, *res,
-                      beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
-                                                res->keep_alive()));
-  }
-
-  void OnWrite(bool keep_alive, beast::error_code ec, size_t) {
-    response_.reset();
-    if (ec || !keep_alive) return Close();
-    Read();
-  }
-
+  // Ends the connection: no more sends (the socket closes with the session,
+  // when no operation holds it any more).
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    Socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  Worker* worker_;
+  ServerState* state_;
   beast::flat_buffer buffer_;
-  std::shared_ptr<ServerState> state_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<void> response_;  // kept alive during the write
-  bool reading_ = false;             // waiting for a request (on the strand)
+  std::optional<RequestParser> parser_;
+  HttpRequest request_;    // reused: its strings keep their capacity
+  HttpResponse response_;  // reused as well
+  std::string header_;     // of the response being written
+  std::string body_;       // of the response being written
+  bool reading_ = false;   // in a handshake or waiting for a request
 };
+
+using PlainSession = Session<tcp::socket>;
+using TlsSession = Session<beast::ssl_stream<tcp::socket>>;
 
 }  // namespace
 
 struct HttpServer::Impl {
   std::shared_ptr<ServerState> state;
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  std::vector<std::thread> workers;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<tcp::acceptor> acceptor;  // on workers[0]
+  size_t next_worker = 0;                 // used by the accept loop only
   std::once_flag stopped;
   int port = 0;
 
+  // Accepts on workers[0] and deals the connections to the workers in turn.
   void Accept() {
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec == asio::error::operation_aborted) return;  // closed by Stop
-      } else {
-        auto session = std::make_shared<Session>(std::move(socket), state);
-        state->Register(session);
-        session->Start();
+    Worker* target = workers[next_worker].get();
+    next_worker = (next_worker + 1) % workers.size();
+    acceptor->async_accept(target->io, [this, target](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;  // closed by Stop
+      if (!ec) {
+        asio::post(target->io, [target, s = std::move(socket)]() mutable {
+          if (target->state->tls) {
+            std::make_shared<TlsSession>(std::move(s), target)->Start();
+          } else {
+            std::make_shared<PlainSession>(std::move(s), target)->Start();
+          }
+        });
       }
       if (!state->stopping.load()) Accept();
     });
@@ -190,31 +438,42 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
                                                       HttpHandler handler) {
   auto impl = std::make_unique<Impl>();
   impl->state = std::make_shared<ServerState>();
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    LARDER_ASSIGN_OR_RETURN(impl->state->tls, MakeTlsContext(options));
+  }
   const std::string where = options.host + ":" + std::to_string(options.port);
   beast::error_code ec;
   const asio::ip::address address = asio::ip::make_address(options.host, ec);
   if (ec) return Status::InvalidArgument("--host: '" + options.host + "' is not an IP address");
-  const tcp::endpoint endpoint{address, static_cast<unsigned short>(options.port)};
-  impl->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(endpoint, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::IOError("cannot listen on " + where + ": " + ec.message());
-  impl->port = impl->acceptor.local_endpoint().port();
-  int workers = options.workers > 0 ? options.workers
-                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int workers = options.workers > 0
+                          ? options.workers
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   impl->state->options = std::move(options);
   impl->state->handler = std::move(handler);
+  for (int i = 0; i < workers; ++i) impl->workers.push_back(std::make_unique<Worker>(impl->state));
+
+  const tcp::endpoint endpoint{address, static_cast<unsigned short>(impl->state->options.port)};
+  tcp::acceptor& acceptor = impl->acceptor.emplace(impl->workers[0]->io);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IOError("cannot listen on " + where + ": " + ec.message());
+  impl->port = acceptor.local_endpoint().port();
   impl->Accept();
-  for (int i = 0; i < workers; ++i) {
-    impl->workers.emplace_back([io = &impl->io] { io->run(); });
+  for (auto& worker : impl->workers) {
+    worker->Sweep();
+    worker->thread = std::thread([w = worker.get()] { w->io.run(); });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+  impl_->acceptor.reset();  // before its worker's io_context
+}
 
 int HttpServer::port() const { return impl_->port; }
 
@@ -222,19 +481,16 @@ void HttpServer::Stop() {
   std::call_once(impl_->stopped, [this] {
     impl_->state->stopping.store(true);
     // No new connections; sessions finish the request in hand (their reply
-    // says Connection: close) and then end; idle keep-alive reads end at
-    // their deadline at the latest.
-    asio::post(impl_->io, [this] {
+    // says Connection: close) and then end; connections waiting for a
+    // request are closed. Each worker returns when its last session ends.
+    asio::post(impl_->workers[0]->io, [this] {
       beast::error_code ec;
-      impl_->acceptor.close(ec);
+      impl_->acceptor->close(ec);
     });
-    {
-      std::lock_guard lock(impl_->state->mu);
-      for (const auto& weak : impl_->state->sessions) {
-        if (auto session = weak.lock()) session->StopIfIdle();
-      }
+    for (auto& worker : impl_->workers) {
+      asio::post(worker->io, [w = worker.get()] { w->BeginStop(); });
     }
-    for (auto& t : impl_->workers) t.join();
+    for (auto& worker : impl_->workers) worker->thread.join();
   });
 }
 

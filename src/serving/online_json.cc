@@ -135,7 +135,25 @@ void AppendRfc3339(TimestampMicros micros, std::string& out) {
   const int64_t day = doy - (153 * mp + 2) / 5 + 1;
   const int64_t month = mp < 10 ? mp + 3 : mp - 9;
   const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  char buf[96];  // room for any int64 fields, though years stay 4-digit in practice
+  if (year >= 0 && year <= 9999) {
+    // The common case, digit by digit: snprintf was a fifth of a server's
+    // CPU at one entity per request.
+    char buf[23] = "\"0000-00-00T00:00:00Z\"";
+    auto two = [&buf](size_t at, int64_t v) {
+      buf[at] = static_cast<char>('0' + v / 10);
+      buf[at + 1] = static_cast<char>('0' + v % 10);
+    };
+    two(1, year / 100);
+    two(3, year % 100);
+    two(6, month);
+    two(9, day);
+    two(12, rem / 3600);
+    two(15, rem / 60 % 60);
+    two(18, rem % 60);
+    out.append(buf, 22);
+    return;
+  }
+  char buf[96];  // room for any int64 fields
   std::snprintf(buf, sizeof buf, "\"%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ\"",
                 static_cast<long long>(year), static_cast<long long>(month),
                 static_cast<long long>(day), static_cast<long long>(rem / 3600),
