@@ -1,6 +1,7 @@
 #include "server/request_parsers.h"
 
 #include <limits>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 namespace larder::server {
@@ -19,43 +20,57 @@ Result<Json> ParseObject(std::string_view body) {
   return doc;
 }
 
-Result<int64_t> JsonInt64(const Json& j, const std::string& where) {
+// A value's place in the body, e.g. "df.rating[0]". Callers pass the
+// column's prefix and the index and build the text only for an error: a
+// string per cell would make a long column name times many cells quadratic.
+std::string At(const std::string& prefix, size_t index) {
+  return prefix + "[" + std::to_string(index) + "]";
+}
+
+// An integer j as an Int64; nullopt above the Int64 range.
+std::optional<int64_t> JsonInt64(const Json& j) {
   if (j.is_number_integer() && !j.is_number_unsigned()) return j.get<int64_t>();
   const uint64_t u = j.get<uint64_t>();
-  if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    return Bad(where, j.dump() + " is out of the Int64 range");
-  }
+  if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
   return static_cast<int64_t>(u);
 }
 
-// One JSON entity value as a Value; integer keys stay Int64 and text stays
-// String (GetOnlineFeatures converts to the entity's type).
-Result<Value> EntityValue(const Json& j, const std::string& where) {
+Status OutOfInt64Range(const Json& j, const std::string& where) {
+  return Bad(where, j.dump() + " is out of the Int64 range");
+}
+
+// One JSON entity value (prefix[index]) as a Value; integer keys stay Int64
+// and text stays String (GetOnlineFeatures converts to the entity's type).
+Result<Value> EntityValue(const Json& j, const std::string& prefix, size_t index) {
   switch (j.type()) {
     case Json::value_t::number_integer:
     case Json::value_t::number_unsigned: {
-      LARDER_ASSIGN_OR_RETURN(int64_t v, JsonInt64(j, where));
-      return Value::Int64(v);
+      const std::optional<int64_t> v = JsonInt64(j);
+      if (!v) return OutOfInt64Range(j, At(prefix, index));
+      return Value::Int64(*v);
     }
     case Json::value_t::string:
       return Value::String(j.get<std::string>());
     case Json::value_t::boolean:
       return Value::Bool(j.get<bool>());
     case Json::value_t::number_float:
-      return Bad(where, j.dump() + " is not a valid join key value (a number with a fraction)");
+      return Bad(At(prefix, index),
+                 j.dump() + " is not a valid join key value (a number with a fraction)");
     default:
-      return Bad(where, "expected a number or a string, got " + std::string(j.type_name()));
+      return Bad(At(prefix, index),
+                 "expected a number or a string, got " + std::string(j.type_name()));
   }
 }
 
-// A JSON array as an array Value: all integers -> Array(Int64), integers and
-// fractions -> Array(Float64), strings -> Array(String), booleans ->
-// Array(Bool); [] -> an empty array (which fits every array dtype).
-Result<Value> ArrayCell(const Json& j, const std::string& where) {
+// A JSON array (prefix[index]) as an array Value: all integers ->
+// Array(Int64), integers and fractions -> Array(Float64), strings ->
+// Array(String), booleans -> Array(Bool); [] -> an empty array (which fits
+// every array dtype).
+Result<Value> ArrayCell(const Json& j, const std::string& prefix, size_t index) {
   bool ints = true, numbers = true, strings = true, bools = true;
   for (size_t i = 0; i < j.size(); ++i) {
     const Json& e = j[i];
-    if (e.is_null()) return Bad(where + "[" + std::to_string(i) + "]", "array elements cannot be null");
+    if (e.is_null()) return Bad(At(At(prefix, index), i), "array elements cannot be null");
     ints = ints && e.is_number_integer();
     numbers = numbers && e.is_number();
     strings = strings && e.is_string();
@@ -64,8 +79,9 @@ Result<Value> ArrayCell(const Json& j, const std::string& where) {
   if (ints) {
     std::vector<int64_t> out;
     for (size_t i = 0; i < j.size(); ++i) {
-      LARDER_ASSIGN_OR_RETURN(out.emplace_back(),
-                              JsonInt64(j[i], where + "[" + std::to_string(i) + "]"));
+      const std::optional<int64_t> v = JsonInt64(j[i]);
+      if (!v) return OutOfInt64Range(j[i], At(At(prefix, index), i));
+      out.push_back(*v);
     }
     return Value::Int64Array(std::move(out));
   }
@@ -84,25 +100,26 @@ Result<Value> ArrayCell(const Json& j, const std::string& where) {
     for (const Json& e : j) out.push_back(e.get<bool>());
     return Value::BoolArray(std::move(out));
   }
-  return Bad(where, "array elements must all be numbers, all strings or all booleans");
+  return Bad(At(prefix, index), "array elements must all be numbers, all strings or all booleans");
 }
 
-// One df cell: null, a number, a string, a boolean or an array of those.
-Result<Value> DfCell(const Json& j, const std::string& where) {
+// One df cell (prefix[index]): null, a number, a string, a boolean or an
+// array of those.
+Result<Value> DfCell(const Json& j, const std::string& prefix, size_t index) {
   switch (j.type()) {
     case Json::value_t::null:
       return Value::Null();
     case Json::value_t::number_float:
       return Value::Float64(j.get<double>());
     case Json::value_t::array:
-      return ArrayCell(j, where);
+      return ArrayCell(j, prefix, index);
     case Json::value_t::object:
     case Json::value_t::binary:
     case Json::value_t::discarded:
-      return Bad(where, "expected a number, string, boolean, array or null, got " +
-                            std::string(j.type_name()));
+      return Bad(At(prefix, index), "expected a number, string, boolean, array or null, got " +
+                                        std::string(j.type_name()));
     default:
-      return EntityValue(j, where);
+      return EntityValue(j, prefix, index);
   }
 }
 
@@ -121,7 +138,7 @@ Result<ColumnTable> ParseDf(const Json& j) {
     std::vector<Value>& values = df[name];
     values.reserve(column.size());
     for (size_t i = 0; i < column.size(); ++i) {
-      LARDER_ASSIGN_OR_RETURN(Value v, DfCell(column[i], where + "[" + std::to_string(i) + "]"));
+      LARDER_ASSIGN_OR_RETURN(Value v, DfCell(column[i], where, i));
       values.push_back(std::move(v));
     }
   }
@@ -201,8 +218,7 @@ Result<OnlineFeaturesRequest> ParseOnlineFeaturesRequest(std::string_view body) 
         std::vector<Value>& values = request.entity_rows[join_key];
         values.reserve(column.size());
         for (size_t i = 0; i < column.size(); ++i) {
-          LARDER_ASSIGN_OR_RETURN(Value v,
-                                  EntityValue(column[i], where + "[" + std::to_string(i) + "]"));
+          LARDER_ASSIGN_OR_RETURN(Value v, EntityValue(column[i], where, i));
           values.push_back(std::move(v));
         }
       }
