@@ -117,10 +117,16 @@ std::string FormatDuration(Duration d) {
 
 namespace {
 
+// Exactly `len` decimal digits at `pos` (no sign, unlike std::from_chars).
 bool ReadDigits(std::string_view s, size_t pos, size_t len, int* out) {
   if (pos + len > s.size()) return false;
-  auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, *out);
-  return ec == std::errc() && p == s.data() + pos + len;
+  int v = 0;
+  for (size_t i = pos; i < pos + len; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
 }
 
 // Days from 1970-01-01 to the proleptic Gregorian date y-m-d.

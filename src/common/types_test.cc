@@ -69,7 +69,8 @@ TEST(ParseIsoTimestamp, RejectsOtherText) {
   TimestampMicros t = 7;
   for (const char* text : {"", "2022", "2022-13-01", "2023-02-29", "2022-01-01T24:00",
                            "2022-01-01T00:00:00.", "2022-01-01T00:00:00 UTC", "2022-01-01+2",
-                           "2022-01-01T00:00:00+25:00", "yesterday"}) {
+                           "2022-01-01T00:00:00+25:00", "yesterday", "2022-01-01T-1:00:00Z",
+                           "2022-01-01T00:-5:-9Z", "2022-01-01T00:00+-1:00", "+022-01-01"}) {
     EXPECT_FALSE(ParseIsoTimestamp(text, &t)) << text;
   }
   EXPECT_EQ(t, 7);
