@@ -64,6 +64,12 @@ int ServeCommand(const Invocation& inv, Output& o) {
   endpoints.auth_token = EnvOr("LARDER_AUTH_TOKEN", config.auth_token);
   endpoints.write_token = EnvOr("LARDER_WRITE_TOKEN", config.write_token);
   server::ServerMetrics metrics;
+  // Writes wait for each other and materializations take seconds: they run
+  // off the workers' event loops, so reads on the same worker go on.
+  http.runs_long = [](std::string_view path) {
+    return path == "/push" || path == "/write-to-online-store" || path == "/materialize" ||
+           path == "/materialize-incremental";
+  };
 
   // SIGINT and SIGTERM are taken by sigwait below, in this thread only:
   // block them before the workers start so that they inherit the mask.

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,6 +35,9 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kHeaderLimit = 64 * 1024;
+// Threads for handlers that run long (HttpServerOptions::runs_long): two, so
+// that one long request does not queue another behind it.
+constexpr int kLongHandlerThreads = 2;
 
 // Appends the decimal digits of `n`.
 void AppendNumber(std::string& out, uint64_t n) {
@@ -167,6 +171,9 @@ struct SessionBase {
 struct ServerState {
   HttpServerOptions options;
   HttpHandler handler;
+  // Runs the handler for requests options.runs_long picks, off the workers'
+  // event loops; null when runs_long is empty.
+  std::unique_ptr<asio::thread_pool> long_pool;
   std::unique_ptr<ssl::context> tls;  // null for plain HTTP
   std::atomic<uint64_t> next_request_id{1};
   std::atomic<bool> stopping{false};
@@ -324,11 +331,39 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     request_.request_id.clear();
     AppendNumber(request_.request_id, state_->next_request_id.fetch_add(1));
     const auto start = Clock::now();
-    try {
-      response_ = state_->handler(request_);
-    } catch (const std::exception& e) {
-      response_ = {500, JsonErrorBody(std::string("internal error: ") + e.what())};
+    const std::string_view path =
+        std::string_view(request_.target).substr(0, request_.target.find('?'));
+    if (state_->long_pool != nullptr && state_->options.runs_long(path)) {
+      // Off the event loop, so that this worker's other connections go on;
+      // the work guard keeps the worker running (and Stop waiting) until
+      // the response is back on its thread. The session does nothing else
+      // meanwhile: no read is pending and its deadline is off.
+      asio::post(*state_->long_pool, [self = this->shared_from_this(), start,
+                                      guard = asio::make_work_guard(worker_->io)]() mutable {
+        HttpResponse response = self->Call();
+        asio::post(self->worker_->io, [self, start, guard = std::move(guard),
+                                       response = std::move(response)]() mutable {
+          self->response_ = std::move(response);
+          self->Respond(start);
+        });
+      });
+      return;
     }
+    response_ = Call();
+    Respond(start);
+  }
+
+  // The handler's response to request_; a throwing handler gives 500.
+  HttpResponse Call() {
+    try {
+      return state_->handler(request_);
+    } catch (const std::exception& e) {
+      return {500, JsonErrorBody(std::string("internal error: ") + e.what())};
+    }
+  }
+
+  // Logs response_ and sends it.
+  void Respond(Clock::time_point start) {
     if (state_->options.log) Log(std::chrono::duration<double, std::milli>(Clock::now() - start));
     Reply(response_.status, std::move(response_.body), response_.content_type,
           parser_->keep_alive(), parser_->version());
@@ -450,6 +485,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   impl->state->options = std::move(options);
   impl->state->handler = std::move(handler);
+  if (impl->state->options.runs_long) {
+    impl->state->long_pool = std::make_unique<asio::thread_pool>(kLongHandlerThreads);
+  }
   for (int i = 0; i < workers; ++i) impl->workers.push_back(std::make_unique<Worker>(impl->state));
 
   const tcp::endpoint endpoint{address, static_cast<unsigned short>(impl->state->options.port)};
@@ -491,6 +529,7 @@ void HttpServer::Stop() {
       asio::post(worker->io, [w = worker.get()] { w->BeginStop(); });
     }
     for (auto& worker : impl_->workers) worker->thread.join();
+    if (impl_->state->long_pool != nullptr) impl_->state->long_pool->join();
   });
 }
 

@@ -17,7 +17,8 @@
 // connections are dealt to them in turn, and a connection stays on its
 // worker. The handler is called synchronously on a worker, so it must be
 // thread-safe, and a slow handler delays the other connections of the same
-// worker (not those of the others).
+// worker (not those of the others); handlers that may take seconds are
+// moved off the workers by options.runs_long.
 #pragma once
 
 #include <chrono>
@@ -73,6 +74,12 @@ struct HttpServerOptions {
   // fail with InvalidArgument naming the option or the path.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Picks, by path (no query string), the requests whose handler may run
+  // long (seconds: a materialization). Those run on a small pool of their
+  // own threads, so that the worker's other connections are not held up;
+  // Stop waits for them. Empty (the default): every handler runs on its
+  // worker.
+  std::function<bool(std::string_view path)> runs_long;
   // Called with one line per event (request done, error); may be empty.
   std::function<void(const std::string&)> log;
 };

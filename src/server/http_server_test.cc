@@ -313,6 +313,35 @@ TEST(HttpServer, StopFinishesTheRequestInHandAndClosesIdleConnections) {
   EXPECT_FALSE(refused.connected());
 }
 
+// A handler picked by runs_long runs off the worker's event loop: with one
+// worker, a request still gets answered while a long one is in progress,
+// and Stop waits for the long one's response to go out.
+TEST(HttpServer, LongHandlersDoNotHoldUpTheWorker) {
+  HttpServerOptions options;
+  options.workers = 1;
+  options.runs_long = [](std::string_view path) { return path == "/slow"; };
+  std::atomic<bool> slow_started{false};
+  auto server = StartServer(options, [&slow_started](const HttpRequest& r) {
+    if (r.target == "/slow") {
+      slow_started = true;
+      std::this_thread::sleep_for(milliseconds(1500));
+    }
+    return Echo(r);
+  });
+  ASSERT_NE(server, nullptr);
+  Connection slow(server->port());
+  ASSERT_TRUE(slow.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  while (!slow_started) std::this_thread::sleep_for(milliseconds(5));
+  Connection fast(server->port());
+  const auto start = Clock::now();
+  ASSERT_TRUE(fast.Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_THAT(Body(fast.ReadResponse()), StartsWith("GET|/fast|"));
+  EXPECT_LT(Clock::now() - start, milliseconds(700));
+  std::thread stopper([&server] { server->Stop(); });
+  EXPECT_THAT(Body(slow.ReadResponse(milliseconds(5000))), StartsWith("GET|/slow|"));
+  stopper.join();
+}
+
 // --- TLS ----------------------------------------------------------------------
 
 namespace asio = boost::asio;
