@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "larder/push.h"
 #include "larder/status.h"
 
 // The Arrow C data interface, as the Arrow specification defines it
@@ -98,6 +99,14 @@ struct HistoricalFeaturesRequest {
   // database, so it may read model tables and files (read_parquet(...)).
   // Default: empty.
   std::string entity_sql;
+  // Or: the rows of an Arrow C stream (a pandas DataFrame or pyarrow Table
+  // from the Python SDK). GetHistoricalFeatures reads the whole stream into
+  // the job's own DuckDB database before it returns (so the job may run any
+  // number of times); the stream stays owned by the caller, who releases it
+  // afterwards, and must not be read by anyone else meanwhile. Arrow types
+  // map to DuckDB's (a timestamp with a zone to TIMESTAMP WITH TIME ZONE).
+  // Default: nullptr.
+  ArrowArrayStream* entity_arrow_stream = nullptr;
   // The entity table must hold each join key of the requested views' entities
   // (of a type matching the entity's value_type) and a column
   // `event_timestamp`, or else exactly one timestamp column, which is used.
@@ -165,5 +174,18 @@ class HistoricalRetrievalJob {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Reads every row of an Arrow C stream (a pandas DataFrame or pyarrow Table
+// from the Python SDK) into a ColumnTable for FeatureStore::Push and
+// WriteToOnlineStore, through a private in-memory DuckDB database. Columns
+// become Values by their Arrow type: booleans Bool; integers Int64; floats
+// and decimals Float64; strings String; binary Bytes; timestamps and dates
+// UnixTimestamp (a timestamp without a zone is taken as UTC); lists of these
+// the array Value of their element (a NULL element is an error). Nulls are
+// null Values. Push then converts them to the declared dtypes
+// (larder/push.h). The stream is consumed but stays owned by the caller.
+// Errors: InvalidArgument naming the column (`df.<column>`) of any other
+// type, or DuckDB's error reading the stream.
+Result<ColumnTable> ReadArrowColumnTable(ArrowArrayStream* stream);
 
 }  // namespace larder

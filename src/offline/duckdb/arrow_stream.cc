@@ -125,4 +125,27 @@ Status ExportArrowStream(std::shared_ptr<Connection> conn, const std::string& sq
   return Status::OK();
 }
 
+Status ImportArrowStream(Connection& conn, ArrowArrayStream* stream, const std::string& table,
+                         const std::string& what) {
+  if (stream == nullptr || stream->release == nullptr) {
+    return Status::InvalidArgument(what + ": the Arrow stream is released or missing");
+  }
+  // duckdb_arrow_scan registers a temporary view that pulls from the stream
+  // (which it does not take ownership of); the table copies the rows out, so
+  // the job can run its query any number of times.
+  const std::string view = table + "_arrow_scan";
+  if (duckdb_arrow_scan(conn.raw(), view.c_str(), reinterpret_cast<duckdb_arrow_stream>(stream)) ==
+      DuckDBError) {
+    const char* err = stream->get_last_error != nullptr ? stream->get_last_error(stream) : nullptr;
+    return Status::InvalidArgument(what + ": DuckDB cannot scan the Arrow stream" +
+                                   (err != nullptr ? std::string(": ") + err : std::string()));
+  }
+  Status copied = conn.Execute("CREATE TABLE " + QuoteIdentifier(table) + " AS SELECT * FROM " +
+                                   QuoteIdentifier(view),
+                               what);
+  Status dropped = conn.Execute("DROP VIEW IF EXISTS " + QuoteIdentifier(view), what);
+  if (!copied.ok()) return copied;
+  return dropped;
+}
+
 }  // namespace larder::duckdb

@@ -26,4 +26,16 @@ namespace larder::duckdb {
 Status ExportArrowStream(std::shared_ptr<Connection> conn, const std::string& sql,
                          const std::string& what, ArrowArrayStream* out);
 
+// Reads every batch of `stream` into a new table `table` of `conn`'s
+// default catalog and schema (CREATE TABLE ... AS), in stream order, with DuckDB's Arrow
+// scan: Arrow types map to DuckDB's (timestamp with a zone to TIMESTAMP WITH
+// TIME ZONE, list to LIST, ...). The stream is consumed but stays owned by
+// the caller, who releases it; the table does not refer to it afterwards.
+// REQUIRES: the default catalog is writable (DuckDB's Arrow scan registers
+// a view there for the copy, dropped afterwards).
+// Errors: InvalidArgument (prefixed with `what`) when DuckDB cannot scan the
+// stream's schema or a batch, or `table` exists.
+Status ImportArrowStream(Connection& conn, ArrowArrayStream* stream, const std::string& table,
+                         const std::string& what);
+
 }  // namespace larder::duckdb

@@ -27,6 +27,9 @@ constexpr std::string_view kOfflineAlias = "larder_offline";
 constexpr std::string_view kRowColumn = "__larder_row";
 constexpr std::string_view kTsColumn = "__larder_ts";
 constexpr std::string_view kFeatureTsColumn = "__larder_fts";
+// The rows of request.entity_arrow_stream, in the job's in-memory database
+// (whose catalog DuckDB names "memory").
+constexpr std::string_view kEntityArrowTable = "__larder_entity_input";
 
 // Removes a spill directory Larder created, once nothing uses it.
 struct TempDirGuard {
@@ -215,11 +218,18 @@ Result<EntityTable> EntityRelation(duckdb::Connection& conn,
                                    const HistoricalFeaturesRequest& request) {
   bool has_path = !request.entity_path.empty();
   bool has_sql = !request.entity_sql.empty();
-  if (has_path == has_sql) {
-    return Status::InvalidArgument("give either an entity file or an entity SQL query, " +
-                                   std::string(has_path ? "not both" : "none was given"));
+  bool has_arrow = request.entity_arrow_stream != nullptr;
+  if (int{has_path} + int{has_sql} + int{has_arrow} != 1) {
+    return Status::InvalidArgument(
+        "give one of an entity file, an entity SQL query or an entity Arrow stream, " +
+        std::string(has_path || has_sql || has_arrow ? "not several" : "none was given"));
   }
   if (has_sql) return EntityTable{"(" + request.entity_sql + ")", "entity SQL"};
+  if (has_arrow) {
+    // Imported by PrepareHistoricalRetrieval before the offline store is attached.
+    return EntityTable{"(SELECT * FROM memory.main." + std::string(kEntityArrowTable) + ")",
+                       "entity DataFrame"};
+  }
   FileFormat format;
   if (request.entity_path.ends_with(".parquet")) {
     format = FileFormat::kParquet;
@@ -274,6 +284,16 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
                          "; SET temp_directory = " + QuoteLiteral(impl->temp_dir->path) + ";";
   if (options.threads > 0) settings += " SET threads = " + std::to_string(options.threads) + ";";
   LARDER_RETURN_IF_ERROR(conn.Execute(settings, "historical retrieval settings"));
+
+  // An entity Arrow stream is copied into the in-memory database first:
+  // DuckDB's Arrow scan registers a view in the default catalog, which is
+  // read-only once the offline store is attached and in use.
+  // (With another entity source as well, EntityRelation refuses the request.)
+  if (request.entity_arrow_stream != nullptr && request.entity_path.empty() &&
+      request.entity_sql.empty()) {
+    LARDER_RETURN_IF_ERROR(duckdb::ImportArrowStream(
+        conn, request.entity_arrow_stream, std::string(kEntityArrowTable), "entity DataFrame"));
+  }
 
   // Model outputs and offline pushes live in the offline store database; it
   // is attached read-only, so training data never changes it and several

@@ -15,6 +15,7 @@
 
 #include "larder/offline_store.h"
 #include "larder/repo.h"
+#include "offline/duckdb/arrow_stream.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/historical/historical_retrieval.h"
 #include "support/test_util.h"
@@ -448,6 +449,67 @@ TEST(PointInTime, ExportsArrowStream) {
   EXPECT_EQ(total, static_cast<int64_t>(sc.entities.size()));
 }
 
+// The entity rows of an Arrow C stream (the Python SDK's DataFrames) give the
+// same result as the same rows from a file, and the job can run twice.
+TEST(PointInTime, EntityRowsFromArrowStream) {
+  TempDir tmp;
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  Scenario sc = Generate(5);
+  FeatureRepo repo = BaseRepo(tmp.path());
+  for (const auto& v : sc.views) AddView(repo, v, WriteSource(**conn, v, tmp.path()));
+  SortRepo(repo);
+  HistoricalFeaturesRequest from_file;
+  from_file.entity_path = WriteEntities(**conn, sc, 0, tmp.path());
+  from_file.features = {"user_stats:u_count", "book_stats:b_avg"};
+  auto file_job = PrepareHistoricalRetrieval(repo, from_file);
+  ASSERT_TRUE(file_job.ok()) << file_job.status().ToString();
+  ASSERT_TRUE((*file_job)->WriteToFile(tmp.Join("file.parquet")).ok());
+
+  std::shared_ptr<duckdb::Connection> reader = std::move(conn).value();
+  ArrowArrayStream entities;
+  ASSERT_TRUE(duckdb::ExportArrowStream(reader,
+                                        "SELECT * FROM read_parquet(" +
+                                            duckdb::QuoteLiteral(from_file.entity_path) + ")",
+                                        "entities", &entities)
+                  .ok());
+  HistoricalFeaturesRequest from_stream = from_file;
+  from_stream.entity_path.clear();
+  from_stream.entity_arrow_stream = &entities;
+  auto stream_job = PrepareHistoricalRetrieval(repo, from_stream);
+  entities.release(&entities);  // the job copied the rows
+  ASSERT_TRUE(stream_job.ok()) << stream_job.status().ToString();
+  ASSERT_TRUE((*stream_job)->WriteToFile(tmp.Join("stream.parquet")).ok());
+  ASSERT_TRUE((*stream_job)->WriteToFile(tmp.Join("stream2.parquet")).ok());
+
+  auto check = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(check.ok());
+  auto read = [&](const std::string& name) {
+    auto r = (*check)->Query("SELECT * FROM read_parquet(" + duckdb::QuoteLiteral(tmp.Join(name)) +
+                                 ")",
+                             name);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : duckdb::QueryResult{};
+  };
+  duckdb::QueryResult expected = read("file.parquet");
+  ASSERT_EQ(expected.rows.size(), sc.entities.size());
+  for (const char* name : {"stream.parquet", "stream2.parquet"}) {
+    duckdb::QueryResult got = read(name);
+    EXPECT_EQ(got.column_names, expected.column_names) << name;
+    EXPECT_EQ(got.column_types, expected.column_types) << name;
+    EXPECT_EQ(got.rows, expected.rows) << name;
+  }
+
+  // Two entity sources are refused.
+  HistoricalFeaturesRequest both = from_file;
+  ArrowArrayStream unused{};
+  both.entity_arrow_stream = &unused;
+  auto refused = PrepareHistoricalRetrieval(repo, both);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("not several"));
+}
+
 // ---- Bad input ----------------------------------------------------------------
 
 class PointInTimeErrors : public ::testing::Test {
@@ -604,7 +666,7 @@ TEST_F(PointInTimeErrors, BadEntitySourceOrOutput) {
   r.entity_path = tmp_.Join("entities.json");
   EXPECT_THAT(Try(r).message(), HasSubstr("use a .parquet or .csv file"));
   r.entity_sql = "SELECT 1";
-  EXPECT_THAT(Try(r).message(), HasSubstr("not both"));
+  EXPECT_THAT(Try(r).message(), HasSubstr("not several"));
   r.entity_path.clear();
   r.entity_sql = "SELECT 1::BIGINT AS user_id, TIMESTAMP '2024-01-02' AS event_timestamp";
   auto job = PrepareHistoricalRetrieval(repo_, r);

@@ -1,0 +1,352 @@
+"""The Python SDK against the `larder` CLI on one small generated book_recs repo.
+
+Historical results must equal `larder historical` value for value, and online
+results `larder online`'s JSON.
+"""
+
+import datetime as dt
+import math
+import os
+import threading
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import larder
+from larder import FeatureStore
+
+UTC = dt.timezone.utc
+
+
+def entity_sql(repo: str, limit: int = 300) -> str:
+    ratings = os.path.join(repo, "data/raw/ratings.parquet")
+    return (f"SELECT user_id, isbn, rating_timestamp AS event_timestamp "
+            f"FROM read_parquet('{ratings}') ORDER BY rating_timestamp, user_id, isbn LIMIT {limit}")
+
+
+def assert_tables_equal(a: pa.Table, b: pa.Table):
+    assert a.column_names == b.column_names
+    assert a.num_rows == b.num_rows
+    for name in a.column_names:
+        # Parquet round trips keep the types; compare values as Python objects.
+        assert a.column(name).to_pylist() == b.column(name).to_pylist(), name
+
+
+# --- Registry ----------------------------------------------------------------
+
+
+def test_plan_apply_and_listings(store):
+    assert store.plan() == []  # the CLI applied this repo already
+    result = store.apply()
+    assert result["changes"] == [] and result["version"] >= 1
+    assert sorted(e.name for e in store.list_entities()) == ["book", "user"]
+    user = store.get_entity("user")
+    assert user.join_keys == ["user_id"] and user.value_type == "Int64"
+    views = {v.name: v for v in store.list_feature_views()}
+    assert "user_features" in views and "agg_user_features_1d" in views
+    assert views["user_features"].ttl == dt.timedelta(days=1095)
+    assert [f.name for f in views["book_agg_rating_features"].features] == [
+        "avg_yr_book_rating", "count_yr_book_rating"]
+    assert views["book_agg_rating_features"].features[0].dtype == "Float64"
+    services = {s.name for s in store.list_feature_services()}
+    assert {"model_v1", "model_v2", "model_v3", "model_v4"} <= services
+    v4 = store.get_feature_service("model_v4")
+    assert [p.name for p in v4.feature_view_projections][:2] == ["book_features", "user_features"]
+    with pytest.raises(larder.NotFoundError):
+        store.get_feature_service("no_such_service")
+
+
+def test_plan_sees_a_new_definition(repo, tmp_path):
+    # A copy of the repo's definitions with one more entity: plan() reports it.
+    import shutil
+
+    copy = tmp_path / "repo"
+    shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(
+        "registry.db*", "online_store", "offline_store.duckdb*"))
+    s = FeatureStore(repo_path=str(copy))
+    changes = s.plan()
+    assert any(c["type"] == "create" and c["name"] == "user" for c in changes)
+    assert s.apply()["version"] == 1
+    assert s.plan() == []
+
+
+# --- Training data -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("full_feature_names", [False, True])
+def test_historical_from_sql_equals_cli(store, cli, repo, tmp_path, full_feature_names):
+    sql = entity_sql(repo)
+    out = tmp_path / "cli.parquet"
+    args = ["historical", "--entity-sql", sql, "--feature-service", "model_v4", "--output",
+            str(out)]
+    if full_feature_names:
+        args.append("--full-feature-names")
+    cli.run(*args)
+    expected = pq.read_table(out)
+
+    job = store.get_historical_features(entity_df=sql, features=store.get_feature_service("model_v4"),
+                                        full_feature_names=full_feature_names)
+    assert job.columns == expected.column_names
+    sdk_file = tmp_path / "sdk.parquet"
+    assert job.to_parquet(sdk_file) == expected.num_rows
+    assert_tables_equal(pq.read_table(sdk_file), expected)
+
+    table = job.to_arrow()
+    assert isinstance(table, pa.Table)
+    assert table.schema.field("event_timestamp").type == pa.timestamp("us", tz="UTC")
+    assert_tables_equal(table, expected)
+    df = job.to_df()
+    assert isinstance(df, pd.DataFrame) and len(df) == expected.num_rows
+    assert str(df["event_timestamp"].dtype) == "datetime64[us, UTC]"
+
+
+def test_historical_from_dataframe_equals_cli(store, cli, repo, tmp_path):
+    ratings = pq.read_table(os.path.join(repo, "data/raw/ratings.parquet")).to_pandas()
+    entity_df = ratings.sample(n=400, random_state=7)[["user_id", "isbn", "rating_timestamp"]]
+    entity_df = entity_df.rename(columns={"rating_timestamp": "event_timestamp"})
+    # Duplicates and input order are kept; pandas' nanosecond timestamps are fine.
+    entity_df = pd.concat([entity_df, entity_df.head(3)])
+    entity_df["event_timestamp"] = entity_df["event_timestamp"].astype("datetime64[ns, UTC]")
+    entities_file = tmp_path / "entities.parquet"
+    entity_df.to_parquet(entities_file, index=False)
+    features = ["user_features:country", "book_agg_rating_features:avg_yr_book_rating",
+                "agg_user_features_1d:count_day_user_rating", "book_features:category"]
+    out = tmp_path / "cli.parquet"
+    cli.run("historical", "--entities", str(entities_file), "--features", ",".join(features),
+            "--output", str(out))
+    expected = pq.read_table(out)
+
+    job = store.get_historical_features(entity_df=entity_df, features=features)
+    assert_tables_equal(job.to_arrow(), expected)
+    df = job.to_df()
+    assert list(df["user_id"]) == list(entity_df["user_id"])
+    # The job runs again (the entity rows were copied into the engine).
+    assert job.to_arrow().num_rows == len(entity_df)
+
+
+def test_historical_from_arrow_table(store, repo):
+    table = pa.table({
+        "user_id": pa.array([1, 2, 3], pa.int64()),
+        "event_timestamp": pa.array([dt.datetime(2022, 6, 1, tzinfo=UTC)] * 3,
+                                    pa.timestamp("us", tz="UTC")),
+    })
+    df = store.get_historical_features(entity_df=table, features=["user_features:country"]).to_df()
+    assert list(df.columns) == ["user_id", "event_timestamp", "country"]
+    assert len(df) == 3
+
+
+def test_historical_errors(store, repo):
+    with pytest.raises(larder.InvalidArgumentError, match="no join key column `isbn`"):
+        store.get_historical_features(
+            entity_df=pd.DataFrame({"user_id": [1], "event_timestamp": [pd.Timestamp("2022-01-01")]}),
+            features=["book_features:category"])
+    with pytest.raises(larder.NotFoundError, match="no_view"):
+        store.get_historical_features(entity_df=entity_sql(repo), features=["no_view:x"])
+    with pytest.raises(TypeError, match="'entity_df'"):
+        store.get_historical_features(entity_df=42, features=["user_features:country"])
+    with pytest.raises(TypeError, match="'features'"):
+        store.get_historical_features(entity_df=entity_sql(repo), features="user_features:country")
+    with pytest.raises(larder.LarderError):
+        store.get_historical_features(entity_df="SELECT nonsense FROM", features=["user_features:country"])
+
+
+# --- Online ------------------------------------------------------------------
+
+
+# The embedded RocksDB online store admits one process at a time, so online
+# tests use their own FeatureStore and close it before running the CLI.
+
+
+@pytest.fixture(scope="module")
+def materialized(repo):
+    with FeatureStore(repo_path=repo) as s:
+        report = s.materialize(dt.datetime(1900, 1, 1), dt.datetime(2023, 1, 1))
+    assert {r["view"] for r in report} >= {"user_features", "book_features"}
+    assert all(r["written"] == r["rows"] for r in report)
+    return report
+
+
+@pytest.fixture
+def online_store(repo, materialized):
+    s = FeatureStore(repo_path=repo)
+    yield s
+    s.close()
+
+
+def cli_online_values(cli, features_flag, entity):
+    """{feature name: (value, status)} from `larder online`."""
+    out = cli.online(features_flag, entity)
+    names = out["metadata"]["feature_names"]
+    return {n: (r["values"][0], r["statuses"][0]) for n, r in zip(names, out["results"])}
+
+
+def test_online_equals_cli(online_store, cli, repo):
+    store = online_store
+    ratings = pq.read_table(os.path.join(repo, "data/raw/ratings.parquet")).slice(0, 4).to_pylist()
+    rows = [{"user_id": r["user_id"], "isbn": r["isbn"]} for r in ratings]
+    resp = store.get_online_features(features=store.get_feature_service("model_v4"), entity_rows=rows)
+    store.close()
+    got = resp.to_dict()
+    statuses = resp.statuses
+    assert list(got)[:2] == ["isbn", "user_id"]
+    for i, row in enumerate(rows):
+        expected = cli_online_values(cli, ["--feature-service", "model_v4"], row)
+        assert set(expected) == set(got)
+        for name, (value, status) in expected.items():
+            assert statuses[name][i] == status, name
+            v = got[name][i]
+            if isinstance(v, float):
+                assert math.isclose(v, value, rel_tol=1e-15), name
+            else:
+                assert v == value, name
+    df = resp.to_df()
+    assert len(df) == len(rows) and list(df.columns) == list(got)
+
+
+def test_online_full_feature_names_and_timestamps(online_store):
+    store = online_store
+    resp = store.get_online_features(features=["user_features:country"],
+                                     entity_rows=[{"user_id": 1}, {"user_id": 10**9}],
+                                     full_feature_names=True)
+    d = resp.to_dict(include_event_timestamps=True)
+    assert list(d) == ["user_id", "user_features__country", "user_features__country__ts"]
+    assert resp.statuses["user_features__country"][1] == "NOT_FOUND"
+    assert d["user_features__country"][1] is None
+    assert d["user_features__country__ts"][0].tzinfo is not None
+
+
+def test_materialize_incremental(online_store):
+    store = online_store
+    report = store.materialize_incremental(dt.datetime(2023, 1, 2, tzinfo=UTC),
+                                           feature_views=["user_features"])
+    assert [r["view"] for r in report] == ["user_features"]
+    assert report[0]["start"] == dt.datetime(2023, 1, 1, tzinfo=UTC)  # the watermark
+    # An aware datetime in another zone is converted to UTC.
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    report = store.materialize_incremental(dt.datetime(2023, 1, 3, 2, tzinfo=plus2),
+                                           feature_views=["user_features"])
+    assert report[0]["end"] == dt.datetime(2023, 1, 3, tzinfo=UTC)
+
+
+def test_push_and_write_to_online_store(online_store, cli, repo):
+    store = online_store
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    df = pd.DataFrame({
+        "user_id": [7, 8],
+        "rating_timestamp": [now - dt.timedelta(hours=1)] * 2,
+        "avg_day_user_rating": [9.5, 3.25],
+        "count_day_user_rating": [2, 4],
+    })
+    report = store.push("user_ratings_push", df, to="online_and_offline")
+    assert report["rows"] == 2 and report["offline_rows"] == 2
+    assert report["online"] == [{"view": "agg_user_features_1d", "written": 2, "skipped": 0}]
+    features = ["agg_user_features_1d:avg_day_user_rating", "agg_user_features_1d:count_day_user_rating"]
+    got = store.get_online_features(features=features,
+                                    entity_rows=[{"user_id": 7}, {"user_id": 8}]).to_dict()
+    assert got == {"user_id": [7, 8], "avg_day_user_rating": [9.5, 3.25],
+                   "count_day_user_rating": [2, 4]}
+    store.close()
+    with pytest.raises(larder.FailedPreconditionError, match="closed"):
+        store.plan()
+    assert cli_online_values(cli, ["--features", ",".join(features)], {"user_id": 8}) == {
+        "user_id": (8, "PRESENT"), "avg_day_user_rating": (3.25, "PRESENT"),
+        "count_day_user_rating": (4, "PRESENT")}
+    store = FeatureStore(repo_path=repo)
+
+    # write_to_online_store: the newer row lands, an older one is skipped.
+    newer = pd.DataFrame({"user_id": [7, 8], "rating_timestamp": [now, now - dt.timedelta(days=1)],
+                          "avg_day_user_rating": [1.0, 1.0], "count_day_user_rating": [1, 1]})
+    report = store.write_to_online_store("agg_user_features_1d", newer)
+    assert report["online"] == [{"view": "agg_user_features_1d", "written": 1, "skipped": 1}]
+    got = store.get_online_features(features=features,
+                                    entity_rows=[{"user_id": 7}, {"user_id": 8}]).to_dict()
+    assert got["avg_day_user_rating"] == [1.0, 3.25]
+
+    # Offline pushes reach training data.
+    job = store.get_historical_features(
+        entity_df=pd.DataFrame({"user_id": [7], "event_timestamp": [now]}),
+        features=["agg_user_features_1d:avg_day_user_rating"])
+    assert job.to_df()["avg_day_user_rating"].tolist() == [9.5]
+
+    # A dict of columns works too; PushMode is accepted for `to`.
+    report = store.push("user_ratings_push", {"user_id": [9], "rating_timestamp": [now.isoformat()],
+                                              "avg_day_user_rating": [5], "count_day_user_rating": [1]},
+                        to=larder.PushMode.ONLINE)
+    assert report["online"][0]["written"] == 1
+    store.close()
+
+
+def test_push_errors(online_store):
+    store = online_store
+    with pytest.raises(larder.NotFoundError):
+        store.push("no_such_push_source", pd.DataFrame({"user_id": [1]}))
+    bad = pd.DataFrame({"user_id": [1], "rating_timestamp": ["not a time"],
+                        "avg_day_user_rating": [1.0], "count_day_user_rating": [1]})
+    with pytest.raises(larder.InvalidArgumentError, match="rating_timestamp"):
+        store.push("user_ratings_push", bad)
+    with pytest.raises(larder.InvalidArgumentError):
+        store.push("user_ratings_push", pd.DataFrame({"user_id": [1]}), to="sideways")
+    # DataFrames cross as Arrow and are read by the engine: types it cannot
+    # read, and values that do not fit the declared dtype, name the column.
+    nested = pa.table({"user_id": [1], "rating_timestamp": [dt.datetime(2022, 1, 1)],
+                       "avg_day_user_rating": pa.array([{"a": 1}]), "count_day_user_rating": [1]})
+    with pytest.raises(larder.InvalidArgumentError, match="avg_day_user_rating"):
+        store.push("user_ratings_push", nested)
+    wrong = pa.table({"user_id": [1], "rating_timestamp": [dt.datetime(2022, 1, 1)],
+                      "avg_day_user_rating": [[1.0, 2.0]], "count_day_user_rating": [1]})
+    with pytest.raises(larder.InvalidArgumentError, match="avg_day_user_rating"):
+        store.write_to_online_store("agg_user_features_1d", wrong)
+    with pytest.raises(TypeError, match="'df'"):
+        store.write_to_online_store("agg_user_features_1d", 42)
+    with pytest.raises(TypeError, match="'push_source_name'"):
+        store.push(3, pd.DataFrame({"user_id": [1]}))
+
+
+def test_errors_and_type_errors(online_store, repo):
+    store = online_store
+    with pytest.raises(larder.NotFoundError) as e:
+        store.get_online_features(features=["nope:x"], entity_rows=[{"user_id": 1}])
+    assert "unknown feature view 'nope'" in str(e.value)
+    assert isinstance(e.value, larder.LarderError)
+    with pytest.raises(larder.InvalidArgumentError, match="user_id"):
+        store.get_online_features(features=["user_features:country"], entity_rows=[{"isbn": "x"}])
+    with pytest.raises(TypeError, match="'entity_rows'"):
+        store.get_online_features(features=["user_features:country"], entity_rows=5)
+    with pytest.raises(TypeError, match="user_id"):
+        store.get_online_features(features=["user_features:country"],
+                                  entity_rows=[{"user_id": object()}])
+    with pytest.raises(TypeError, match="'start_date'"):
+        store.materialize("2020-01-01", dt.datetime(2021, 1, 1))
+    with pytest.raises(TypeError, match="'feature_views'"):
+        store.materialize_incremental(dt.datetime(2021, 1, 1), feature_views="user_features")
+    with pytest.raises(larder.InvalidArgumentError):
+        store.materialize(dt.datetime(2021, 1, 1), dt.datetime(2020, 1, 1))
+    with pytest.raises(TypeError, match="'repo_path'"):
+        FeatureStore(repo_path=3)
+    with pytest.raises(larder.NotFoundError):
+        FeatureStore(repo_path=os.path.join(repo, "no_such_dir"))
+
+
+def test_gil_released_during_long_calls(store, repo, tmp_path):
+    # While one thread exports training data, another runs Python code.
+    sql = entity_sql(repo, limit=10000)
+    done = threading.Event()
+    ticks = 0
+
+    def work():
+        try:
+            for _ in range(3):
+                store.get_historical_features(entity_df=sql, features=store.get_feature_service(
+                    "model_v4")).to_parquet(tmp_path / "t.parquet")
+        finally:
+            done.set()
+
+    t = threading.Thread(target=work)
+    t.start()
+    while not done.is_set():
+        ticks += 1
+        done.wait(0.001)
+    t.join()
+    assert ticks > 3

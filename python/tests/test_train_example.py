@@ -1,0 +1,34 @@
+"""examples/book_recs/train.py, run as the README says, on a small repo of its own."""
+
+import os
+import subprocess
+import sys
+
+from conftest import larder_binary
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "book_recs", "train.py")
+
+
+def test_train_example_prints_rmse_per_version_and_a_prediction(tmp_path):
+    binary = larder_binary()
+    repo = str(tmp_path / "repo")
+    subprocess.run([binary, "init", repo, "--template", "book_recs"], check=True,
+                   capture_output=True)
+    for step in (["demo-data", "--scale", "0.01"], ["apply"], ["run"],
+                 ["materialize", "1900-01-01", "2100-01-01"]):
+        r = subprocess.run([binary, "-c", repo, *step], capture_output=True, text=True)
+        assert r.returncode == 0, f"{step}: {r.stderr}"
+    plot = str(tmp_path / "rmse.png")
+    r = subprocess.run([sys.executable, EXAMPLE, "--repo", repo, "--plot", plot],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    rows = [line.split() for line in lines if line.startswith("model_v")]
+    assert [row[0] for row in rows] == ["model_v1", "model_v2", "model_v3", "model_v4"], r.stdout
+    # features per version grow as the services do (4, 6, 8, 11 in the example).
+    assert [int(row[1]) for row in rows] == [4, 6, 8, 11], r.stdout
+    for row in rows:
+        assert 0 < float(row[4]) < 10, row  # ratings are 0..10
+    with open(plot, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert any(line.startswith("Predicted rating: ") for line in lines), r.stdout
