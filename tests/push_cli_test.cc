@@ -1,4 +1,4 @@
-// `larder push` as a user runs it: pushed rows reach training data.
+// `larder push` as a user runs it: pushed rows reach training data and online reads.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -46,8 +46,20 @@ TEST(PushCli, PushedRowsReachTrainingData) {
   CommandResult bad = RunLarder(c + "push user_stats_push " + tmp.Join("bad.csv"));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr("bad.csv: column `books_read`: 1 row(s) cannot be read as BIGINT"));
-  EXPECT_EQ(RunLarder(c + "push user_stats_push " + tmp.Join("rows.csv") + " --to online").exit_code,
+  EXPECT_EQ(RunLarder(c + "push user_stats_push " + tmp.Join("rows.csv") + " --to sideways").exit_code,
             2);
+
+  // Online: the views reading the source serve the pushed row.
+  push = RunLarder(c + "push user_stats_push " + tmp.Join("rows.csv") + " --to online");
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  EXPECT_THAT(push.out, HasSubstr("pushed_stats: 1 written, 0 skipped"));
+  CommandResult online = RunLarder(c + "online --features pushed_stats:books_read "
+                                       "--entity user_id=1002 --now 2024-03-02T00:00:00Z");
+  ASSERT_EQ(online.exit_code, 0) << online.err;
+  EXPECT_THAT(online.out, HasSubstr("\"values\":[40]"));
+  bad = RunLarder(c + "push user_stats_push " + tmp.Join("bad.csv") + " --to online_and_offline");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("df.books_read[0]"));
   EXPECT_EQ(RunLarder(c + "push user_stats " + tmp.Join("rows.csv")).exit_code, 1);
 }
 

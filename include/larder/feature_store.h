@@ -76,11 +76,12 @@ class FeatureStore {
   Status Teardown();
   // The definitions as last applied. NotFound when never applied.
   Result<FeatureRepo> Registered();
-  // Appends the rows of `file` (parquet or csv) to push source `source`'s
-  // history in the offline store, checked against its schema
-  // (`larder push SOURCE FILE --to offline`). Uses the registered
-  // definitions. Returns the number of rows appended.
-  Result<int64_t> PushOffline(const std::string& source, const std::string& file);
+  // Push with the rows of `file` (parquet or csv; `larder push SOURCE FILE
+  // --to ...`). Offline only, the file streams into the offline store
+  // (checked against the source's schema, cast by DuckDB) without being
+  // held in memory; a target with online reads it whole, then as Push.
+  Result<PushReport> PushFile(const std::string& source, const std::string& file,
+                              PushTarget to);
   // Writes rows (column-wise) pushed to push source `push_source`: online,
   // into every online view reading the source; offline, appended to its
   // history as PushOffline does; or both. Rows are checked and converted as

@@ -187,5 +187,8 @@ class HistoricalRetrievalJob {
 // Errors: InvalidArgument naming the column (`df.<column>`) of any other
 // type, or DuckDB's error reading the stream.
 Result<ColumnTable> ReadArrowColumnTable(ArrowArrayStream* stream);
+// The same for a Parquet or CSV file (by extension, as entity_path). NotFound
+// for a missing file; errors name the file.
+Result<ColumnTable> ReadFileColumnTable(const std::string& path);
 
 }  // namespace larder

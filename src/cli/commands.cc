@@ -41,7 +41,10 @@ constexpr FlagSpec kDemoDataFlags[] = {
 constexpr ArgSpec kPushArgs[] = {{"SOURCE", "the push source"},
                                  {"FILE", "rows to push (.parquet or .csv)"}};
 constexpr FlagSpec kPushFlags[] = {
-    {"--to", "TARGET", "where the rows go: offline (the push source's history)", "offline"},
+    {"--to", "TARGET",
+     "where the rows go: offline (the push source's history), online (the views reading it), "
+     "or online_and_offline",
+     "offline"},
 };
 
 constexpr FlagSpec kHistoricalFlags[] = {
@@ -98,7 +101,7 @@ const std::array<CommandSpec, 22> kCommands{{
     {"run", "Build the SQL models in models/ into the offline store, in dependency order", {},
      kRunFlags, RunCommand},
     {"test", "Run the data tests of the SQL models", {}, kTestFlags, TestCommand},
-    {"push", "Append rows to a push source", kPushArgs, kPushFlags, PushCommand},
+    {"push", "Push rows to a push source's views online, its history offline, or both", kPushArgs, kPushFlags, PushCommand},
     {"materialize", "Write the latest values in [START, END) of the online views online",
      kMaterializeArgs, kMaterializeFlags, MaterializeCommand},
     {"materialize-incremental", "Materialize each online view from its watermark up to END",

@@ -1,11 +1,14 @@
-// ReadArrowColumnTable (larder/offline_store.h): an Arrow C stream to a
-// ColumnTable, by DuckDB's Arrow scan and typed read (Connection::QueryValues).
+// ReadArrowColumnTable and ReadFileColumnTable (larder/offline_store.h): an
+// Arrow C stream or a file to a ColumnTable, by a DuckDB scan and typed read
+// (Connection::QueryValues).
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "larder/offline_store.h"
 #include "offline/duckdb/arrow_stream.h"
 #include "offline/duckdb/duckdb_connection.h"
+#include "offline/duckdb/file_schema.h"
 
 namespace larder {
 namespace {
@@ -80,18 +83,12 @@ Result<ColumnRead> ReadFor(const std::string& name, const std::string& type) {
                                  "lists of them)");
 }
 
-}  // namespace
-
-Result<ColumnTable> ReadArrowColumnTable(ArrowArrayStream* stream) {
-  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
-                          duckdb::Connection::Open(":memory:"));
-  const std::string table = "__larder_df";
-  LARDER_RETURN_IF_ERROR(duckdb::ImportArrowStream(*conn, stream, table, "df"));
-  LARDER_ASSIGN_OR_RETURN(
-      duckdb::QueryResult columns,
-      conn->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
-                  "table_name = " + duckdb::QuoteLiteral(table) + " ORDER BY ordinal_position",
-                  "df"));
+// The columns of `relation` (a table or a table function) on `conn`, read as
+// Values; `what` names the input in messages.
+Result<ColumnTable> ReadRelation(duckdb::Connection& conn, const std::string& relation,
+                                 const std::string& what) {
+  LARDER_ASSIGN_OR_RETURN(duckdb::QueryResult columns,
+                          conn.Query("DESCRIBE SELECT * FROM " + relation, what));
   std::vector<std::string> names;
   std::vector<ValueType> types;
   std::string select;
@@ -105,15 +102,33 @@ Result<ColumnTable> ReadArrowColumnTable(ArrowArrayStream* stream) {
   ColumnTable out;
   for (const auto& name : names) out[name];
   if (names.empty()) return out;
-  LARDER_ASSIGN_OR_RETURN(
-      std::vector<std::vector<Value>> rows,
-      conn->QueryValues("SELECT " + select + " FROM " + QuoteIdentifier(table), "df", types));
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::vector<Value>> rows,
+                          conn.QueryValues("SELECT " + select + " FROM " + relation, what, types));
   for (size_t c = 0; c < names.size(); ++c) {
     std::vector<Value>& column = out[names[c]];
     column.reserve(rows.size());
     for (auto& row : rows) column.push_back(std::move(row[c]));
   }
   return out;
+}
+
+}  // namespace
+
+Result<ColumnTable> ReadArrowColumnTable(ArrowArrayStream* stream) {
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(":memory:"));
+  const std::string table = "__larder_df";
+  LARDER_RETURN_IF_ERROR(duckdb::ImportArrowStream(*conn, stream, table, "df"));
+  return ReadRelation(*conn, QuoteIdentifier(table), "df");
+}
+
+Result<ColumnTable> ReadFileColumnTable(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::NotFound("no file " + path);
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(":memory:"));
+  const FileFormat format = path.ends_with(".csv") ? FileFormat::kCsv : FileFormat::kParquet;
+  return ReadRelation(*conn, duckdb::FileScanSql(format, path), "file " + path);
 }
 
 }  // namespace larder

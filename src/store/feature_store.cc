@@ -103,11 +103,19 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> FeatureStore::GetHistoricalFeatu
   return offline::PrepareHistoricalRetrieval(repo, request, options);
 }
 
-Result<int64_t> FeatureStore::PushOffline(const std::string& source, const std::string& file) {
+Result<PushReport> FeatureStore::PushFile(const std::string& source, const std::string& file,
+                                          PushTarget to) {
+  if (to != PushTarget::kOffline) {
+    LARDER_ASSIGN_OR_RETURN(ColumnTable rows, ReadFileColumnTable(file));
+    return Push(source, rows, to);
+  }
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
-  return offline::PushToOffline(repo, source, file, *conn);
+  PushReport report;
+  LARDER_ASSIGN_OR_RETURN(report.offline_rows, offline::PushToOffline(repo, source, file, *conn));
+  report.rows = report.offline_rows;
+  return report;
 }
 
 Result<PushReport> FeatureStore::Push(const std::string& push_source, const ColumnTable& rows,
