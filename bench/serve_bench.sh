@@ -46,12 +46,9 @@ done
 larder="${LARDER:-${BUILD_DIR:-$root/build}/larder}"
 workers="${WORKERS:-2}"
 if ! command -v wrk >/dev/null; then
-  echo "installing the Debian package wrk" >&2
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends wrk \
-    || { DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get update -qq &&
-         DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends wrk; }
+  log() { printf '[serve_bench] %s\n' "$*" >&2; }
+  source "$root/scripts/debian_packages.sh"
+  ensure_debian_packages wrk
 fi
 [ -x "$larder" ] || { echo "no larder binary at $larder (set LARDER or BUILD_DIR)" >&2; exit 1; }
 [ -d "$repo/data/online_store" ] || { echo "run build/larder_bench_online_features --scale 1 first" >&2; exit 1; }

@@ -22,20 +22,8 @@ apt_packages=(
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev librocksdb-dev
   libhiredis-dev redis-server libssl-dev libjemalloc-dev libboost-dev
 )
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "installing Debian packages: ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  log "Debian packages present"
-fi
+source "$root/scripts/debian_packages.sh"
+ensure_debian_packages "${apt_packages[@]}"
 
 # --- DuckDB (C library + header) from the npm registry ----------------------
 ddb="$root/third_party/duckdb"

@@ -32,16 +32,8 @@ if ! "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; t
 fi
 # Debian's python3 ships venv's ensurepip in the python3-venv package.
 if ! "$py" -c 'import ensurepip, venv' 2>/dev/null; then
-  if command -v apt-get >/dev/null; then
-    log "installing the Debian package python3-venv"
-    sudo_cmd=""
-    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo_cmd apt-get update -qq
-    $sudo_cmd apt-get install -y -qq --no-install-recommends python3-venv
-  else
-    log "$py lacks the venv/ensurepip modules"; exit 1
-  fi
+  source "$root/scripts/debian_packages.sh"
+  ensure_debian_packages python3-venv
 fi
 
 start=$(date +%s)

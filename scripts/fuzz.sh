@@ -24,20 +24,8 @@ log() { printf '[fuzz] %s\n' "$*"; }
 # --- Debian packages: clang 14 and its runtimes (libclang_rt.fuzzer, asan,
 # ubsan are in libclang-rt-14-dev) --------------------------------------------
 apt_packages=(clang-14 libclang-rt-14-dev cmake ninja-build nlohmann-json3-dev)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "installing Debian packages: ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  log "Debian packages present"
-fi
+source "$root/scripts/debian_packages.sh"
+ensure_debian_packages "${apt_packages[@]}"
 
 # --- Build -------------------------------------------------------------------
 if [ ! -f "$out/build.ninja" ]; then

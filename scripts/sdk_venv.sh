@@ -47,13 +47,8 @@ need=()
 inc="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
 [ -f "$inc/Python.h" ] || need+=(python3-dev)
 if [ "${#need[@]}" -gt 0 ]; then
-  command -v apt-get >/dev/null || { log "$py lacks ${need[*]}"; exit 1; }
-  log "installing the Debian packages ${need[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
+  source "$root/scripts/debian_packages.sh"
+  ensure_debian_packages "${need[@]}"
 fi
 
 start=$(date +%s)
