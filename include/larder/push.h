@@ -33,6 +33,10 @@ namespace larder {
 // Rows, column-wise. REQUIRES (checked): every column has the same length.
 using ColumnTable = std::map<std::string, std::vector<Value>>;
 
+// The number of rows of `rows` (0 without columns); InvalidArgument naming
+// the first column whose length differs from the first column's.
+Result<size_t> ColumnTableRows(const ColumnTable& rows);
+
 // Where Push writes, as Feast's PushMode.
 enum class PushTarget {
   kOnline,

@@ -170,16 +170,11 @@ Result<int64_t> PushRowsToOffline(const FeatureRepo& repo, const std::string& pu
   LARDER_ASSIGN_OR_RETURN(PushSources sources, FindPushSources(repo, push_source));
   LARDER_ASSIGN_OR_RETURN(auto declared, DeclaredColumnTypes(repo, sources));
   if (rows.empty()) return Status::InvalidArgument("df: no columns");
-  const size_t n = rows.begin()->second.size();
+  LARDER_ASSIGN_OR_RETURN(const size_t n, ColumnTableRows(rows));
   // Each column's dtype: declared, or else its first non-null value's.
   std::vector<std::pair<const std::string*, std::vector<Value>>> columns;
   std::string create;
   for (const auto& [name, values] : rows) {
-    if (values.size() != n) {
-      return Status::InvalidArgument("df: column `" + name + "` has " +
-                                     std::to_string(values.size()) + " values, column `" +
-                                     rows.begin()->first + "` " + std::to_string(n));
-    }
     std::optional<ValueType> type;
     if (auto it = declared.find(name); it != declared.end()) type = it->second;
     std::vector<Value> converted;

@@ -55,15 +55,7 @@ Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const
                                                   const ColumnTable& rows) {
   LARDER_ASSIGN_OR_RETURN(const DataSource* source, RowSource(repo, view));
   LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
-  size_t n = 0;
-  for (auto it = rows.begin(); it != rows.end(); ++it) {
-    if (it == rows.begin()) n = it->second.size();
-    if (it->second.size() != n) {
-      return Status::InvalidArgument("df: column `" + it->first + "` has " +
-                                     std::to_string(it->second.size()) + " values, column `" +
-                                     rows.begin()->first + "` " + std::to_string(n));
-    }
-  }
+  LARDER_ASSIGN_OR_RETURN(const size_t n, ColumnTableRows(rows));
   std::vector<const std::vector<Value>*> key_columns;
   for (const auto& key : keys.names) {
     LARDER_ASSIGN_OR_RETURN(key_columns.emplace_back(), Column(rows, *source, key, "join key"));

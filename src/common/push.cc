@@ -1,8 +1,22 @@
 #include <string>
+#include <vector>
 
 #include "larder/push.h"
 
 namespace larder {
+
+Result<size_t> ColumnTableRows(const ColumnTable& rows) {
+  if (rows.empty()) return size_t{0};
+  const auto& [first, first_values] = *rows.begin();
+  for (const auto& [name, values] : rows) {
+    if (values.size() != first_values.size()) {
+      return Status::InvalidArgument("df: column `" + name + "` has " +
+                                     std::to_string(values.size()) + " values, column `" + first +
+                                     "` " + std::to_string(first_values.size()));
+    }
+  }
+  return first_values.size();
+}
 
 const char* PushTargetName(PushTarget target) {
   switch (target) {
