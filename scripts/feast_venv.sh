@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs a Python virtualenv with Feast's client, used by the
-# FeastClientAgainstLarderServe test (tests/feast_client/), then exits.
+# Installs a Python virtualenv with Feast, then exits.
 # Idempotent: a second run checks a stamp and returns in about a second.
 #
-#   scripts/feast_venv.sh           venv at third_party/feast_venv (ignored by git)
+#   scripts/feast_venv.sh         third_party/feast_venv: feast, for the
+#                                 FeastClientAgainstLarderServe test (tests/feast_client/)
+#   scripts/feast_venv.sh bench   third_party/feast_bench_venv: feast with its redis
+#                                 and duckdb extras, for bench/feast/run.sh
 #
 # Packages come from PyPI only, through pip. FEAST_VENV_PYTHON picks the
 # interpreter that creates the venv (default: python3 on the PATH; Feast 0.67
@@ -12,15 +14,19 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FEAST_VERSION="0.67.0"
-venv="$root/third_party/feast_venv"
+case "${1:-test}" in
+  test) name=feast_venv; want="feast==$FEAST_VERSION" ;;
+  bench) name=feast_bench_venv; want="feast[redis,duckdb]==$FEAST_VERSION" ;;
+  *) echo "usage: scripts/feast_venv.sh [bench]" >&2; exit 2 ;;
+esac
+venv="$root/third_party/$name"
 stamp="$venv/.larder-stamp"
-want="feast==$FEAST_VERSION"
 
 log() { printf '[feast-venv] %s\n' "$*"; }
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ] \
    && [ -x "$venv/bin/feast" ]; then
-  log "$want present in third_party/feast_venv"
+  log "$want present in third_party/$name"
   exit 0
 fi
 
@@ -37,14 +43,14 @@ if ! "$py" -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 
 start=$(date +%s)
-log "creating the venv third_party/feast_venv with $("$py" --version 2>&1)"
+log "creating the venv third_party/$name with $("$py" --version 2>&1)"
 rm -rf "$venv"
 mkdir -p "$root/third_party"
 "$py" -m venv "$venv"
-log "installing $want from PyPI (its own dependencies only: the remote online store client needs nothing more)"
+log "installing $want from PyPI"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
   --index-url https://pypi.org/simple "$want"
 "$venv/bin/python" -c 'import feast, sys; sys.exit(0 if feast.__version__ == sys.argv[1] else 1)' \
   "$FEAST_VERSION" || { log "feast did not import as version $FEAST_VERSION"; exit 1; }
 echo "$want" > "$stamp"
-log "$want installed in third_party/feast_venv in $(( $(date +%s) - start )) s"
+log "$want installed in third_party/$name in $(( $(date +%s) - start )) s"

@@ -177,9 +177,10 @@ class Server:
                 self.proc.wait()
 
 
-def set_up_feast_repo(feast_repo, url, larder_repo):
+def set_up_feast_repo(feast_repo, url, larder_repo, source_dir):
     os.makedirs(os.path.join(feast_repo, "data"))
-    shutil.copy(os.path.join(HERE, "feature_repo", "book_recs.py"), feast_repo)
+    shutil.copy(os.path.join(source_dir, "examples", "book_recs", "feast", "book_recs.py"),
+                feast_repo)
     with open(os.path.join(HERE, "feature_repo", "feature_store.yaml.in")) as f:
         text = f.read().replace("@SERVER_URL@", url)
     with open(os.path.join(feast_repo, "feature_store.yaml"), "w") as f:
@@ -228,7 +229,7 @@ def main():
         server = Server(larder, repo, tmp)
         log("larder serve at " + server.url)
         feast_repo = os.path.join(tmp, "feast_repo")
-        set_up_feast_repo(feast_repo, server.url, repo)
+        set_up_feast_repo(feast_repo, server.url, repo, args.source_dir)
 
         store = FeatureStore(repo_path=feast_repo)
         service = store.get_feature_service("model_v4")
