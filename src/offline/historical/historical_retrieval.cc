@@ -465,8 +465,26 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
              " DESC NULLS LAST) = 1";
     }
     sql += ")";
-    joins += "\nASOF LEFT JOIN " + cte + " " + alias + " ON " + on + "e." +
-             std::string(kTsColumn) + " >= " + alias + "." + std::string(kFeatureTsColumn);
+    // The view's own ASOF join, with only the row number, timestamp and this
+    // view's keys on the entity side; its result joins the entity rows by row
+    // number. Chaining the ASOF joins instead would carry every earlier
+    // view's features through each later join's sort: quadratic in the
+    // number of features.
+    std::string entity_side = std::string(kRowColumn) + ", " + std::string(kTsColumn);
+    for (const auto& k : keys) entity_side += ", " + QuoteIdentifier(k);
+    std::string joined = "__larder_j" + std::to_string(v);
+    std::string joined_select = "e." + std::string(kRowColumn);
+    for (size_t f = 0; f < feature_exprs[v].size(); ++f) {
+      std::string internal = "__larder_f" + std::to_string(f);
+      joined_select += ", " + feature_exprs[v][f] + " AS " + internal;
+      feature_exprs[v][f] = joined + "." + internal;
+    }
+    sql += ",\n" + joined + " AS (SELECT " + joined_select + " FROM (SELECT " + entity_side +
+           " FROM __larder_entities) e ASOF LEFT JOIN " + cte + " " + alias + " ON " + on +
+           "e." + std::string(kTsColumn) + " >= " + alias + "." + std::string(kFeatureTsColumn) +
+           ")";
+    joins += "\nLEFT JOIN " + joined + " ON " + joined + "." + std::string(kRowColumn) +
+             " = e." + std::string(kRowColumn);
   }
 
   std::string projection;

@@ -12,12 +12,18 @@
 //                      when the source has a created timestamp, one row per
 //                      (keys, timestamp): the greatest created timestamp,
 //                      via QUALIFY row_number();
-//   then per view an ASOF LEFT JOIN on the join keys and
-//   e.__larder_ts >= f.__larder_fts (DuckDB picks, per entity row, the
-//   latest feature row at or before it); a nonzero ttl is applied by nulling
-//   the view's features when the matched row is older than ts - ttl (no
-//   older row can then qualify either); ORDER BY __larder_row restores input
-//   order.
+//   __larder_j<i>      per view, the entity rows' row number, timestamp and
+//                      that view's join keys, ASOF LEFT JOINed to
+//                      __larder_fv<i> on the join keys and
+//                      e.__larder_ts >= f.__larder_fts (DuckDB picks, per
+//                      entity row, the latest feature row at or before it);
+//                      a nonzero ttl is applied by nulling the view's
+//                      features when the matched row is older than ts - ttl
+//                      (no older row can then qualify either);
+//   then the entity rows LEFT JOIN each __larder_j<i> on __larder_row, and
+//   ORDER BY __larder_row restores input order. (One ASOF join per view on
+//   narrow entity rows, rather than a chain of ASOF joins, so that no join
+//   sorts the features of the views before it.)
 #pragma once
 
 #include <memory>
