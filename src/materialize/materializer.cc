@@ -78,11 +78,7 @@ struct ViewPlan {
   // The latest row per key in the window, among the rows matching
   // `extra_where` (a condition on the keys only, so the latest row of each
   // selected key is the same as over all rows).
-  std::string LatestSql(const std::string& extra_where) const {
-    return select + (extra_where.empty() ? "" : " AND " + extra_where) + qualify;
-  }
-  std::string select;     // SELECT ... FROM ... WHERE <window and non-null keys>
-  std::string qualify;    // the QUALIFY clause
+  std::string latest_sql;  // the latest row per entity key in the window
   std::string key_list;   // the join keys as selected: __larder_k0, ...
   // The selected columns' dtypes: keys, event and created time, features.
   std::vector<ValueType> column_types;
@@ -109,30 +105,38 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
           ? std::string("CAST(NULL AS BIGINT)")
           : EpochMicros(QuoteIdentifier(MappedName(*owner, owner->created_timestamp_column)));
   std::string select;
-  std::string partition;
   std::string where = ts + " < " + std::to_string(end);
   if (start != kBeginningOfTime) where += " AND " + ts + " >= " + std::to_string(start);
   for (size_t k = 0; k < plan.keys.size(); ++k) {
     std::string q = QuoteIdentifier(plan.keys[k]);
     select += ValueSql(q, plan.key_types[k]) + " AS __larder_k" + std::to_string(k) + ", ";
-    partition += (k == 0 ? "" : ", ") + q;
     where += " AND " + q + " IS NOT NULL";
   }
   for (size_t k = 0; k < plan.keys.size(); ++k) {
     plan.key_list += (k == 0 ? "__larder_k" : ", __larder_k") + std::to_string(k);
   }
   select += ts + " AS __larder_ets, " + created + " AS __larder_cts";
+  std::string fields = "__larder_ets := __larder_ets, __larder_cts := __larder_cts";
   for (size_t f = 0; f < view.schema.size(); ++f) {
+    std::string internal = "__larder_f" + std::to_string(f);
     select += ", " + ValueSql(QuoteIdentifier(view.schema[f].name), view.schema[f].dtype) +
-              " AS __larder_f" + std::to_string(f);
+              " AS " + internal;
+    fields += ", " + internal + " := " + internal;
   }
-  plan.select = "SELECT " + select + " FROM " + relation + " WHERE " + where;
+  // Per key, the row with the greatest (event, created) timestamps, a missing
+  // created timestamp losing to any (no timestamp is as early as the BIGINT
+  // minimum + 1, which also stays clear of DuckDB's literal overflow to
+  // HUGEINT): a hash aggregate, where a window (QUALIFY row_number() ...)
+  // would sort every row in the window.
+  plan.latest_sql = "SELECT " + plan.key_list + ", unnest(arg_max(struct_pack(" + fields +
+                    "), struct_pack(ets := __larder_ets, cts := coalesce(__larder_cts, " +
+                    std::to_string(std::numeric_limits<int64_t>::min() + 1) + ")))) FROM (SELECT " +
+                    select + " FROM " + relation + " WHERE " + where + ") GROUP BY " +
+                    plan.key_list;
   plan.column_types = plan.key_types;
   plan.column_types.push_back(ValueType{ScalarType::kInt64});  // __larder_ets
   plan.column_types.push_back(ValueType{ScalarType::kInt64});  // __larder_cts
   for (const Field& f : view.schema) plan.column_types.push_back(f.dtype);
-  plan.qualify = " QUALIFY row_number() OVER (PARTITION BY " + partition + " ORDER BY " + ts +
-                 " DESC, " + created + " DESC NULLS LAST) = 1";
   return plan;
 }
 
@@ -295,7 +299,7 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     // into an in-memory table that the partitions then read in slices.
     const std::string latest_table = "larder_mat." + QuoteIdentifier("latest_" + view->name);
     LARDER_RETURN_IF_ERROR(conn->Execute(
-        "CREATE OR REPLACE TABLE " + latest_table + " AS " + plan.LatestSql(""), what));
+        "CREATE OR REPLACE TABLE " + latest_table + " AS " + plan.latest_sql, what));
     LARDER_ASSIGN_OR_RETURN(std::optional<std::string> count,
                             conn->QueryScalar("SELECT count(*) FROM " + latest_table, what));
     SharedCounters counters;
