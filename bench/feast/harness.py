@@ -76,7 +76,8 @@ class Bench:
         return dict(os.environ, LARDER_REPO=self.path("build"), PYTHONUNBUFFERED="1")
 
     def must(self, cmd, cwd=None, timeout=3600):
-        out = measure.run(cmd, cwd=cwd, env=self.env(), timeout=timeout)
+        out = measure.run(cmd, cwd=cwd, env=self.env(), timeout=timeout,
+                          mem_limit=self.args.mem_limit_gib * 2**30)
         if not out.ok:
             raise RuntimeError("%s: %s\n%s" % (" ".join(cmd), out.describe(), out.stderr[-3000:]))
         return out
@@ -123,15 +124,19 @@ class Bench:
             return {"values": results, "summary": measure.summary(results) if results else None,
                     "failure": None, "peak_rss": None}
         f, l = side(feast), side(larder)
-        ratio = None
+        ratio, at_least = None, False
         if f["summary"] and l["summary"] and not f["failure"]:
             fm, lm = f["summary"]["median"], l["summary"]["median"]
             ratio = fm / lm if better == "lower" else lm / fm
+        elif f["failure"] and l["summary"] and better == "lower" and feast:
+            # Feast stopped at a limit: its time is at least the time it ran.
+            failed = [o for o in feast if not o.ok][0]
+            if failed.status in ("timeout", "memory"):
+                ratio, at_least = failed.seconds / l["summary"]["median"], True
         self.figures.append({"figure": figure, "unit": unit, "feast": f, "larder": l,
-                             "ratio": ratio, "note": note})
+                             "ratio": ratio, "at_least": at_least, "note": note})
         log("%s: Feast %s, Larder %s, ratio %s" % (
-            figure, self._fmt(f, unit), self._fmt(l, unit),
-            "%.1fx" % ratio if ratio else "n/a"))
+            figure, self._fmt(f, unit), self._fmt(l, unit), _ratio(self.figures[-1])))
 
     def set_peak(self, figure, feast_peak, larder_peak):
         for fig in self.figures:
@@ -392,15 +397,25 @@ class Bench:
                     {"rps": "throughput", "p50_ms": "p50", "p99_ms": "p99"}[metric])
                 self.record(name, unit, [r[metric] for r in loads["feast", pairs]],
                             [r[metric] for r in loads["larder", pairs]], better)
-                errors = sum(r["errors"] for s in ("feast", "larder") for r in loads[s, pairs])
-                if errors:
-                    self.notes.append("%s: %d non-2xx or socket errors" % (name, errors))
         if with_push:
             self.record("push throughput via /push, online, 100 rows per request", "rows/s",
                         [r["rows_per_s"] for r in loads["feast", "push"]],
                         [r["rows_per_s"] for r in loads["larder", "push"]], "higher")
         self.set_peak("online serving %s, 1 pair per request: throughput" % label,
                       peaks["feast"], peaks["larder"])
+        self.note_errors(label, loads)
+
+    def note_errors(self, label, loads):
+        """Failed requests of each load run, by system (throughput counts 2xx only)."""
+        for (system, what), runs in sorted(loads.items(), key=str):
+            non2xx = sum(r["non2xx"] for r in runs)
+            sock = sum(r["socket_errors"] for r in runs)
+            if non2xx or sock:
+                self.notes.append("%s %s, %s: %d of %d answers not 2xx, %d socket errors "
+                                  "(timeouts at wrk's 2 s included)"
+                                  % (system, label, "push" if what == "push" else
+                                     "%s pairs" % what, non2xx, sum(r["requests"] for r in runs),
+                                     sock))
 
     def feast_online_read(self):
         """Feast's Python read of 1,000 random pairs, before any push."""
@@ -462,6 +477,7 @@ class Bench:
                         "higher")
             self.record("online serving Redis, 1 pair per request: p99", "ms",
                         [r["p99_ms"] for r in loads_feast], [r["p99_ms"] for r in loads_larder])
+            self.note_errors("Redis", {("feast", 1): loads_feast, ("larder", 1): loads_larder})
         finally:
             redis.stop()
 
@@ -513,7 +529,7 @@ class Bench:
             lines.append("| %s | %s | %s | %s | %s |" % (
                 fig["figure"], self._fmt(fig["feast"], fig["unit"]),
                 self._fmt(fig["larder"], fig["unit"]),
-                "%.1fx" % fig["ratio"] if fig["ratio"] else "n/a", peak))
+                _ratio(fig), peak))
         lines.append("")
         for name, value in self.checks.items():
             count = len(value) if isinstance(value, list) else value
@@ -539,6 +555,12 @@ def _warm(url, pairs_file, pairs):
         request = urllib.request.Request(url + "/get-online-features", data=body,
                                          headers={"Content-Type": "application/json"})
         urllib.request.urlopen(request, timeout=60).read()
+
+
+def _ratio(fig):
+    if fig["ratio"] is None:
+        return "n/a"
+    return ("> %.1fx (Feast stopped at a limit)" if fig["at_least"] else "%.1fx") % fig["ratio"]
 
 
 def _http_ok(url):

@@ -173,7 +173,8 @@ def _ms(text):
 
 
 def wrk(url, script, seconds, env, connections=64, threads=2):
-    """Runs wrk with a Lua script; returns {rps, p50_ms, p99_ms, errors}."""
+    """Runs wrk with a Lua script; returns {rps (2xx answers only), p50_ms, p99_ms,
+    requests, non2xx, socket_errors}."""
     out = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds,
                           "--latency", "-s", script, url],
                          env=dict(os.environ, **env), text=True, capture_output=True,
@@ -187,8 +188,11 @@ def wrk(url, script, seconds, env, connections=64, threads=2):
               "requests": int(re.search(r"(\d+) requests in", text).group(1))}
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    result["errors"] = (int(non2xx.group(1)) if non2xx else 0) + \
-        (sum(int(g) for g in sock.groups()) if sock else 0)
+    result["non2xx"] = int(non2xx.group(1)) if non2xx else 0
+    result["socket_errors"] = sum(int(g) for g in sock.groups()) if sock else 0
+    # Throughput counts answered requests with a 2xx status only.
+    answered = result["requests"]
+    result["rps"] *= (answered - result["non2xx"]) / answered if answered else 0
     return result
 
 
