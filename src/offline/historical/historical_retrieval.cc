@@ -30,6 +30,9 @@ constexpr std::string_view kFeatureTsColumn = "__larder_fts";
 // The rows of request.entity_arrow_stream, in the job's in-memory database
 // (whose catalog DuckDB names "memory").
 constexpr std::string_view kEntityArrowTable = "__larder_entity_input";
+// Where a job's staged tables live: its own in-memory database (the offline
+// store, when attached, is read-only and the default catalog).
+constexpr std::string_view kStageSchema = "memory.main.";
 
 // Removes a spill directory Larder created, once nothing uses it.
 struct TempDirGuard {
@@ -50,8 +53,22 @@ class HistoricalRetrievalJob::Impl {
   std::shared_ptr<TempDirGuard> temp_dir;
   std::shared_ptr<duckdb::Connection> conn;
   bool attached = false;
-  std::string sql;
+  // Statements that build the entity table and each view's joined features
+  // as tables of the job's in-memory database, run once before `sql`.
+  std::vector<std::string> stages;
+  bool staged = false;
+  std::string sql;           // the final query
+  std::string display_sql;   // stages and final query, for sql()
   std::vector<std::string> column_names;
+
+  Status RunStages() {
+    if (staged) return Status::OK();
+    for (const auto& stage : stages) {
+      LARDER_RETURN_IF_ERROR(conn->Execute(stage, "historical features"));
+    }
+    staged = true;
+    return Status::OK();
+  }
 };
 
 HistoricalRetrievalJob::HistoricalRetrievalJob(std::unique_ptr<Impl> impl)
@@ -61,7 +78,7 @@ HistoricalRetrievalJob::~HistoricalRetrievalJob() = default;
 const std::vector<std::string>& HistoricalRetrievalJob::column_names() const {
   return impl_->column_names;
 }
-const std::string& HistoricalRetrievalJob::sql() const { return impl_->sql; }
+const std::string& HistoricalRetrievalJob::sql() const { return impl_->display_sql; }
 
 Result<int64_t> HistoricalRetrievalJob::WriteToFile(const std::string& path) {
   std::string options;
@@ -76,6 +93,7 @@ Result<int64_t> HistoricalRetrievalJob::WriteToFile(const std::string& path) {
   std::error_code ec;
   fs::path abs = fs::absolute(path, ec);
   if (abs.has_parent_path()) fs::create_directories(abs.parent_path(), ec);
+  LARDER_RETURN_IF_ERROR(impl_->RunStages());
   LARDER_ASSIGN_OR_RETURN(
       std::optional<std::string> count,
       impl_->conn->QueryScalar(
@@ -87,7 +105,9 @@ Result<int64_t> HistoricalRetrievalJob::WriteToFile(const std::string& path) {
 
 Status HistoricalRetrievalJob::ExportArrowStream(ArrowArrayStream* out) {
   // The stream gets a connection of its own, so that this job stays usable
-  // and the stream outlives it; it keeps the spill directory alive.
+  // and the stream outlives it; it keeps the spill directory alive. The
+  // staged tables live in the in-memory database, which both connections see.
+  LARDER_RETURN_IF_ERROR(impl_->RunStages());
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> raw, impl_->conn->NewConnection());
   if (impl_->attached) {
     LARDER_RETURN_IF_ERROR(
@@ -378,10 +398,11 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   }
 
   // Per view: its source relation, checked against the entity table.
-  std::string sql = "WITH __larder_entities AS (SELECT *, " +
-                    AsTimestampTz(QuoteIdentifier(ts_col->name), ts_col->type) + " AS " +
-                    std::string(kTsColumn) + ", row_number() OVER () AS " +
-                    std::string(kRowColumn) + " FROM " + entity.relation + ")";
+  const std::string entities_table = std::string(kStageSchema) + "__larder_entities";
+  impl->stages.push_back("CREATE OR REPLACE TABLE " + entities_table + " AS SELECT *, " +
+                         AsTimestampTz(QuoteIdentifier(ts_col->name), ts_col->type) + " AS " +
+                         std::string(kTsColumn) + ", row_number() OVER () AS " +
+                         std::string(kRowColumn) + " FROM " + entity.relation);
   std::string joins;
   std::vector<std::vector<std::string>> feature_exprs(views.size());
   for (size_t v = 0; v < views.size(); ++v) {
@@ -407,7 +428,6 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
     }
 
     std::string alias = "f" + std::to_string(v);
-    std::string cte = "__larder_fv" + std::to_string(v);
     std::string select;
     std::string on;
     std::vector<std::string> keys;
@@ -456,33 +476,35 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
     // also keeps DuckDB's ASOF join from pairing a NULL key with a NULL key.
     std::string where = QuoteIdentifier(fts->name) + " IS NOT NULL";
     for (const auto& k : keys) where += " AND " + QuoteIdentifier(k) + " IS NOT NULL";
-    sql += ",\n" + cte + " AS (SELECT " + select + " FROM " + relation + " WHERE " + where;
+    std::string feature_rows = "(SELECT " + select + " FROM " + relation + " WHERE " + where;
     if (created != nullptr) {
       std::string partition;
       for (const auto& k : keys) partition += QuoteIdentifier(k) + ", ";
-      sql += " QUALIFY row_number() OVER (PARTITION BY " + partition +
-             QuoteIdentifier(fts->name) + " ORDER BY " + QuoteIdentifier(created->name) +
-             " DESC NULLS LAST) = 1";
+      feature_rows += " QUALIFY row_number() OVER (PARTITION BY " + partition +
+                      QuoteIdentifier(fts->name) + " ORDER BY " +
+                      QuoteIdentifier(created->name) + " DESC NULLS LAST) = 1";
     }
-    sql += ")";
+    feature_rows += ")";
     // The view's own ASOF join, with only the row number, timestamp and this
-    // view's keys on the entity side; its result joins the entity rows by row
-    // number. Chaining the ASOF joins instead would carry every earlier
-    // view's features through each later join's sort: quadratic in the
-    // number of features.
+    // view's keys on the entity side, into a table that the final query joins
+    // by row number. Chaining the ASOF joins instead would carry every
+    // earlier view's features through each later join's sort (quadratic in
+    // the number of features); one query of per-view joins would hold every
+    // view's join state at once. A table per view can spill.
     std::string entity_side = std::string(kRowColumn) + ", " + std::string(kTsColumn);
     for (const auto& k : keys) entity_side += ", " + QuoteIdentifier(k);
-    std::string joined = "__larder_j" + std::to_string(v);
+    std::string joined = std::string(kStageSchema) + "__larder_j" + std::to_string(v);
     std::string joined_select = "e." + std::string(kRowColumn);
     for (size_t f = 0; f < feature_exprs[v].size(); ++f) {
       std::string internal = "__larder_f" + std::to_string(f);
       joined_select += ", " + feature_exprs[v][f] + " AS " + internal;
       feature_exprs[v][f] = joined + "." + internal;
     }
-    sql += ",\n" + joined + " AS (SELECT " + joined_select + " FROM (SELECT " + entity_side +
-           " FROM __larder_entities) e ASOF LEFT JOIN " + cte + " " + alias + " ON " + on +
-           "e." + std::string(kTsColumn) + " >= " + alias + "." + std::string(kFeatureTsColumn) +
-           ")";
+    impl->stages.push_back("CREATE OR REPLACE TABLE " + joined + " AS SELECT " + joined_select +
+                           " FROM (SELECT " + entity_side + " FROM " + entities_table +
+                           ") e ASOF LEFT JOIN " + feature_rows + " " + alias + " ON " + on +
+                           "e." + std::string(kTsColumn) + " >= " + alias + "." +
+                           std::string(kFeatureTsColumn));
     joins += "\nLEFT JOIN " + joined + " ON " + joined + "." + std::string(kRowColumn) +
              " = e." + std::string(kRowColumn);
   }
@@ -502,9 +524,10 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
                   QuoteIdentifier(out.column);
     impl->column_names.push_back(out.column);
   }
-  sql += "\nSELECT " + projection + "\nFROM __larder_entities e" + joins + "\nORDER BY e." +
-         std::string(kRowColumn);
-  impl->sql = std::move(sql);
+  impl->sql = "SELECT " + projection + "\nFROM " + entities_table + " e" + joins +
+              "\nORDER BY e." + std::string(kRowColumn);
+  for (const auto& stage : impl->stages) impl->display_sql += stage + ";\n";
+  impl->display_sql += impl->sql;
   return std::make_unique<HistoricalRetrievalJob>(std::move(impl));
 }
 

@@ -2,28 +2,31 @@
 // FeatureStore::GetHistoricalFeatures (the semantics are documented in
 // larder/offline_store.h).
 //
-// SQL design: one DuckDB query.
+// SQL design: statements that stage tables in the job's in-memory database
+// (run once, when the job first runs), then one query.
 //   __larder_entities  the entity rows, with __larder_row = row_number()
 //                      OVER () (input order) and __larder_ts = the event
 //                      timestamp as TIMESTAMP WITH TIME ZONE (UTC);
-//   __larder_fv<i>     per requested view, its mapped source reduced to the
-//                      join keys, the timestamp (as TIMESTAMPTZ) and the
-//                      requested features; rows without a timestamp dropped;
-//                      when the source has a created timestamp, one row per
-//                      (keys, timestamp): the greatest created timestamp,
-//                      via QUALIFY row_number();
-//   __larder_j<i>      per view, the entity rows' row number, timestamp and
-//                      that view's join keys, ASOF LEFT JOINed to
-//                      __larder_fv<i> on the join keys and
-//                      e.__larder_ts >= f.__larder_fts (DuckDB picks, per
-//                      entity row, the latest feature row at or before it);
-//                      a nonzero ttl is applied by nulling the view's
-//                      features when the matched row is older than ts - ttl
-//                      (no older row can then qualify either);
-//   then the entity rows LEFT JOIN each __larder_j<i> on __larder_row, and
-//   ORDER BY __larder_row restores input order. (One ASOF join per view on
-//   narrow entity rows, rather than a chain of ASOF joins, so that no join
-//   sorts the features of the views before it.)
+//   __larder_j<i>      per requested view: the entity rows' row number,
+//                      timestamp and that view's join keys, ASOF LEFT JOINed
+//                      to the view's mapped source reduced to the join keys,
+//                      the timestamp (as TIMESTAMPTZ, as __larder_fts) and the
+//                      requested features, rows without a timestamp or a key
+//                      dropped, and when the source has a created timestamp,
+//                      one row per (keys, timestamp): the greatest created
+//                      timestamp, via QUALIFY row_number(). The join is on
+//                      the keys and e.__larder_ts >= f.__larder_fts (DuckDB
+//                      picks, per entity row, the latest feature row at or
+//                      before it); a nonzero ttl is applied by nulling the
+//                      view's features when the matched row is older than
+//                      ts - ttl (no older row can then qualify either);
+//   the query: the entity rows LEFT JOIN each __larder_j<i> on __larder_row,
+//   ORDER BY __larder_row to restore input order.
+// One ASOF join per view on narrow entity rows, rather than a chain of ASOF
+// joins, so that no join sorts the features of the views before it; a table
+// per view, rather than one query, so that no statement holds every view's
+// join state at once (a table can spill; 1,000 features over 20 views fit
+// the default 1 GB memory_limit this way, and in neither other form).
 #pragma once
 
 #include <memory>
