@@ -111,7 +111,7 @@ class Bench:
                 break
         return outcomes
 
-    def record(self, figure, unit, feast, larder, better="lower", note=""):
+    def record(self, figure, unit, feast, larder, better="lower"):
         """Adds one figure; feast and larder are lists of Outcomes (times) or of
         numbers (throughputs, with better="higher")."""
         def side(results):
@@ -134,7 +134,7 @@ class Bench:
             if failed.status in ("timeout", "memory"):
                 ratio, at_least = failed.seconds / l["summary"]["median"], True
         self.figures.append({"figure": figure, "unit": unit, "feast": f, "larder": l,
-                             "ratio": ratio, "at_least": at_least, "note": note})
+                             "ratio": ratio, "at_least": at_least})
         log("%s: Feast %s, Larder %s, ratio %s" % (
             figure, self._fmt(f, unit), self._fmt(l, unit), _ratio(self.figures[-1])))
 
@@ -539,7 +539,10 @@ class Bench:
         text = "\n".join(lines) + "\n"
         write(self.path("results.md"), text)
         print(text)
+        # A Feast run stopped at a limit is a result; a Larder run that fails
+        # is an error, as is any difference a cross-check finds.
         failed = [n for n, v in self.checks.items() if isinstance(v, list) and v]
+        failed += ["Larder: " + fig["figure"] for fig in self.figures if fig["larder"]["failure"]]
         return failed
 
 
@@ -628,7 +631,7 @@ def main():
     failed = bench.report()
     log("done in %.0f s; results in %s" % (time.monotonic() - started, bench.path("results.md")))
     if failed:
-        log("cross-checks with differences: " + ", ".join(failed))
+        log("failed (Larder runs, or cross-checks with differences): " + ", ".join(failed))
         return 1
     return 0
 
