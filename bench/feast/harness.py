@@ -613,8 +613,9 @@ def main():
     ap.add_argument("--wide-views", type=int, default=20)
     ap.add_argument("--wide-features", type=int, default=50, help="features per wide view")
     ap.add_argument("--work", default="/tmp/larder_feast_bench", help="work directory")
-    ap.add_argument("--only", default="", help="comma-separated parts (dev use): apply,"
-                    "materialize,historical,check,serving,redis,wide")
+    ap.add_argument("--only", default="", help="run only these comma-separated parts of "
+                    "materialize,historical,check,serving,redis,wide (the example is always "
+                    "prepared and applied; serving needs materialize)")
     args = ap.parse_args()
     bench = Bench(args)
     parts = set(args.only.split(",")) if args.only else None
