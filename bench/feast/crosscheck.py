@@ -12,12 +12,12 @@ import pandas as pd
 SKIP = ("user_id", "isbn", "event_timestamp")
 
 
-def compare_training_sets(larder_parquet, feast_df, skip=SKIP, rel_tol=1e-9, limit=5):
-    """Mismatches between Larder's training set (a parquet file) and Feast's (a
-    DataFrame), joined on row_id, over every column both have except `skip`
-    and timestamp columns: floats within rel_tol, other values equal, nulls in
-    the same places. At most `limit` rows are named per column."""
-    a = pd.read_parquet(larder_parquet).set_index("row_id").sort_index()
+def compare_training_sets(larder_df, feast_df, skip=SKIP, rel_tol=1e-9, limit=5):
+    """Mismatches between Larder's training set and Feast's (DataFrames), joined
+    on row_id, over every column both have except `skip` and timestamp
+    columns: floats within rel_tol, other values equal, nulls in the same
+    places. At most `limit` rows are named per column."""
+    a = larder_df.set_index("row_id").sort_index()
     b = feast_df.set_index("row_id").sort_index()
     problems = []
     if a.index.has_duplicates or b.index.has_duplicates:

@@ -296,7 +296,8 @@ class Bench:
         self.must(self.larder_cmd("larder", "historical", "--feature-service", "model_v4",
                                   "--entities", entities, "--output", larder_out))
         import pandas as pd
-        larder_rows = set(pd.read_parquet(larder_out, columns=["row_id"]).row_id)
+        larder = pd.read_parquet(larder_out)
+        larder_rows = set(larder.row_id)
         expected_drops = crosscheck.rows_feast_file_store_drops(entities, self.model_v4_views())
         for repo in ["feast", "feast_duckdb"]:
             out = self.path("%s_10k.parquet" % repo)
@@ -316,13 +317,8 @@ class Bench:
                     mismatches.append("%d rows missing from %s, %d of them with a view past "
                                       "its ttl" % (len(dropped), repo,
                                                    len(dropped & expected_drops)))
-                larder_kept = self.path("larder_10k_%s_rows.parquet" % repo)
-                frame = pd.read_parquet(larder_out)
-                frame[frame.row_id.isin(feast.row_id)].to_parquet(larder_kept, index=False)
-                larder_out_cmp = larder_kept
-            else:
-                larder_out_cmp = larder_out
-            mismatches += crosscheck.compare_training_sets(larder_out_cmp, feast)
+            mismatches += crosscheck.compare_training_sets(
+                larder[larder.row_id.isin(feast.row_id)], feast)
             self.checks["training data, 10k rows, Larder vs %s" % repo] = mismatches
             log("  vs %s: %d rows dropped by Feast, %d differences%s" % (
                 repo, len(dropped), len(mismatches),
@@ -508,8 +504,9 @@ class Bench:
                     feast, larder)
         if feast and feast[-1].ok and larder and larder[-1].ok:
             import pandas as pd
-            mismatches = crosscheck.compare_training_sets(self.path("larder_wide.parquet"),
-                                                    pd.read_parquet(self.path("feast_wide.parquet")))
+            mismatches = crosscheck.compare_training_sets(
+                pd.read_parquet(self.path("larder_wide.parquet")),
+                pd.read_parquet(self.path("feast_wide.parquet")))
             self.checks["wide training set, Larder vs feast"] = mismatches
             log("  cross-check: %d differences" % len(mismatches))
 
