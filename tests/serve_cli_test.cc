@@ -6,8 +6,11 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <thread>
+#include <vector>
 
+#include "support/redis_server.h"
 #include "support/serve_fixture.h"
 #include "support/server_process.h"
 
@@ -18,8 +21,45 @@ using ::larder::testing::CommandResult;
 using ::larder::testing::RunLarder;
 using ::testing::HasSubstr;
 
-using ServeCli = testing::ServeFixture;
 using testing::Healthy;
+
+class ServeCli : public testing::ServeFixture {
+ protected:
+  // Starts `larder serve` with `extra` flags, under an open-file limit of
+  // `max_files` when it is positive, and waits until it is healthy.
+  void StartServerWith(int max_files, const std::vector<std::string>& extra) {
+    port_ = testing::RedisServer::FreePort();
+    std::vector<std::string> argv = {"/bin/sh", "-c",
+                                     max_files > 0 ? "ulimit -n " + std::to_string(max_files) +
+                                                         " && exec \"$0\" \"$@\""
+                                                   : "exec \"$0\" \"$@\"",
+                                     LARDER_BINARY, "serve", "-c", repo_, "--port",
+                                     std::to_string(port_), "--workers", "2"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto pid = testing::SpawnProcess(argv, tmp_.Join("serve.log"));
+    ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+    pid_ = *pid;
+    auto outcome = testing::WaitUntilAnswering(
+        pid_, [this] { return Healthy(port_); }, std::chrono::seconds(20));
+    ASSERT_EQ(outcome, testing::WaitOutcome::kAnswering)
+        << testing::ReadFileText(tmp_.Join("serve.log"));
+    auto url = online::ParseHttpUrl("http://127.0.0.1:" + std::to_string(port_));
+    ASSERT_TRUE(url.ok());
+    client_ = std::make_unique<online::HttpClient>(*url, online::HttpClientOptions{});
+  }
+
+  std::string Metrics() { return testing::RawRequest(port_, "GET", "/metrics").body; }
+};
+
+// CPU seconds (user + system) that process `pid` has used, from /proc.
+double CpuSeconds(pid_t pid) {
+  const std::string stat = testing::ReadFileText("/proc/" + std::to_string(pid) + "/stat");
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // from field 3, the state
+  std::vector<std::string> f;
+  for (std::string x; fields >> x;) f.push_back(x);
+  if (f.size() < 13) return -1;
+  return (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 TEST_F(ServeCli, ServesWhatLarderOnlinePrints) {
   CommandResult cli = RunLarder(c_ + "online --feature-service model_v4 --entity user_id=1 "
@@ -65,6 +105,11 @@ TEST_F(ServeCli, BadRequestsGetAnErrorNamingTheField) {
       {R"({"feature_service": "model_v4", "entities": {"user_id": [1]}, "extra": 1})", 400,
        "extra"},
       {R"({"feature_service": "model_v4"})", 400, "entities"},
+      // A repeated key is refused, not last-wins, at any level.
+      {R"({"feature_service": "model_v9", "feature_service": "model_v4", "entities": {"isbn": ["a"]}})",
+       400, "feature_service: duplicate key"},
+      {R"({"features": ["book_features:language"], "entities": {"isbn": ["a"], "isbn": ["b"]}})",
+       400, "entities.isbn: duplicate key"},
   };
   for (const Case& c : cases) {
     online::HttpResponse r = Post("/get-online-features", c.body);
@@ -78,17 +123,9 @@ TEST_F(ServeCli, BadRequestsGetAnErrorNamingTheField) {
   many += "]}}";
   EXPECT_EQ(Post("/get-online-features", many).status, 413);
   // A body announced over 16 MiB is refused from its headers.
-  {
-    const int fd = testing::ConnectLoopback(port_, 5);
-    ASSERT_GE(fd, 0);
-    const std::string head = "POST /get-online-features HTTP/1.1\r\nHost: x\r\n"
-                             "Content-Length: 17825792\r\n\r\n";
-    ASSERT_EQ(write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
-    char buf[13] = {};
-    EXPECT_EQ(read(fd, buf, 12), 12);
-    EXPECT_EQ(std::string(buf), "HTTP/1.1 413");
-    close(fd);
-  }
+  EXPECT_THAT(testing::ReplyToHead(port_, "POST /get-online-features HTTP/1.1\r\nHost: x\r\n"
+                                          "Content-Length: 17825792\r\n\r\n"),
+              ::testing::StartsWith("HTTP/1.1 413"));
   // Unknown path, wrong method.
   EXPECT_EQ(Post("/nope", "{}").status, 404);
   EXPECT_EQ(Post("/health", "{}").status, 405);
@@ -109,6 +146,95 @@ TEST_F(ServeCli, PicksUpANewApplyWithoutARestart) {
   online::HttpResponse r = Post("/get-online-features", body);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_THAT(r.body, HasSubstr("\"language\""));
+}
+
+TEST_F(ServeCli, IdleConnectionsUnderALowFileLimitNeitherSpinNorLockOutHealth) {
+  // 256 open files: at most 128 connections by default.
+  StartServerWith(256, {});
+  std::vector<int> idle;
+  for (int i = 0; i < 600; ++i) {
+    const int fd = testing::ConnectLoopback(port_, 5);
+    if (fd >= 0) idle.push_back(fd);
+  }
+  EXPECT_EQ(idle.size(), 600u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  // Idle connections cost the server no CPU: it neither spins on accept
+  // nor on them.
+  const double before = CpuSeconds(pid_);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const double used = CpuSeconds(pid_) - before;
+  EXPECT_GE(before, 0);
+  EXPECT_LT(used, 0.1) << "CPU seconds used in 2 s by a server holding idle connections";
+  // A new connection closes an idle one, so /health answers at once.
+  EXPECT_TRUE(Healthy(port_));
+  const std::string metrics = Metrics();
+  EXPECT_THAT(metrics, HasSubstr("larder_connections_refused_total{reason=\"max_connections\"}"));
+  EXPECT_THAT(metrics,
+              HasSubstr("larder_connections_refused_total{reason=\"out_of_file_descriptors\"} 0"));
+  EXPECT_THAT(metrics, ::testing::ContainsRegex("larder_idle_connections_closed_total [1-9]"));
+  for (int fd : idle) close(fd);
+  EXPECT_THAT(testing::ReadFileText(tmp_.Join("serve.log")), HasSubstr("at most 128 connections"));
+}
+
+TEST_F(ServeCli, MaxConnectionsOverTheFileLimitIsRefused) {
+  CommandResult r = RunLarder(c_ + "serve --port 0 --max-connections 100000000");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--max-connections takes 1..16777216"));
+  r = RunLarder(c_ + "serve --port 0 --max-inflight-bytes 1000");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("at least twice max_request_bytes"));
+}
+
+// `n` copies of `item`, comma-separated, between `head` and `tail`.
+std::string Repeated(const std::string& head, const std::string& item, size_t n,
+                     const std::string& tail) {
+  std::string body = head;
+  body.reserve(head.size() + n * (item.size() + 1) + tail.size());
+  for (size_t i = 0; i < n; ++i) body.append(i ? "," : "").append(item);
+  return body + tail;
+}
+
+TEST_F(ServeCli, BigBodiesAreRefusedWhileParsedAndTheServerStaysHealthy) {
+  // 40 MB for bodies in flight: two 16 MB bodies at once, and 20 MB per request.
+  StartServerWith(0, {"--max-inflight-bytes", "40000000"});
+  constexpr size_t kItems = 5'000'000;  // about 15 MB each
+  online::HttpResponse r = Post("/get-online-features", Repeated("[", "{}", kItems, "]"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("body: expected a JSON object"));
+  r = Post("/get-online-features",
+           Repeated(R"({"features": ["book_features:language"], "entities": {"isbn": [)", "{}",
+                    kItems, "]}}"));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_THAT(r.body, HasSubstr("entities.isbn: more than 10000 rows"));
+  r = Post("/push", Repeated(R"({"push_source_name": "user_ratings_push", "df": {"user_id": [[)",
+                             "\"\"", kItems, "]]}}"));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_THAT(r.body, HasSubstr("bytes of memory to parse"));
+
+  // Two 16 MB bodies being sent hold the budget: a third is refused from
+  // its head with 503.
+  const std::string head =
+      "POST /get-online-features HTTP/1.1\r\nHost: x\r\nContent-Length: 16000000\r\n\r\n{";
+  std::vector<int> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.push_back(testing::ConnectLoopback(port_, 5));
+    ASSERT_GE(slow.back(), 0);
+    ASSERT_EQ(write(slow.back(), head.data(), head.size()), static_cast<ssize_t>(head.size()));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string busy = testing::ReplyToHead(
+      port_, "POST /get-online-features HTTP/1.1\r\nHost: x\r\nContent-Length: 9000000\r\n\r\n");
+  EXPECT_THAT(busy, ::testing::StartsWith("HTTP/1.1 503 "));
+  EXPECT_THAT(busy, HasSubstr("retry later"));
+  EXPECT_TRUE(Healthy(port_));
+  for (int fd : slow) close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Freed: the same small request now gets through to the parser.
+  EXPECT_EQ(testing::RawRequest(port_, "POST", "/get-online-features", "", "{}").status, 400);
+  const std::string metrics = Metrics();
+  EXPECT_THAT(metrics, HasSubstr("larder_requests_refused_for_memory_total{reason=\"busy\"} 1"));
+  EXPECT_THAT(metrics,
+              HasSubstr("larder_requests_refused_for_memory_total{reason=\"too_large\"} 1"));
 }
 
 }  // namespace

@@ -3,10 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "offline/duckdb/duckdb_connection.h"
 #include "support/serve_fixture.h"
+#include "support/server_process.h"
 
 namespace larder {
 namespace {
@@ -162,12 +166,19 @@ TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
                  writer)
                 .status,
             413);
+  // A refused token is answered from the request's head: the announced
+  // 16 MB body is never read.
+  EXPECT_THAT(testing::ReplyToHead(port_,
+                                   "POST /push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                                   "r3ad\r\nContent-Length: 16000000\r\n\r\n"),
+              ::testing::StartsWith("HTTP/1.1 401"));
   EXPECT_EQ(RawRequest(port_, "GET", "/metrics").status, 401);
   testing::RawResponse metrics =
       RawRequest(port_, "GET", "/metrics", "Authorization: Bearer r3ad\r\n");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body,
               HasSubstr("larder_requests_total{endpoint=\"/get-online-features\",status=\"401\"} 2"));
+  EXPECT_THAT(metrics.body, HasSubstr("larder_requests_total{endpoint=\"/push\",status=\"401\"} 2"));
   EXPECT_THAT(metrics.body,
               HasSubstr("larder_requests_total{endpoint=\"/get-online-features\",status=\"200\"} 2"));
   EXPECT_THAT(metrics.body, HasSubstr("larder_requests_total{endpoint=\"/push\",status=\"413\"} 1"));
@@ -175,6 +186,27 @@ TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
   EXPECT_THAT(metrics.body, HasSubstr("larder_request_duration_seconds_count{endpoint=\"/push\","
                                       "status=\"200\"} 1"));
   EXPECT_THAT(metrics.body, ::testing::ContainsRegex("larder_registry_version [1-9]"));
+}
+
+TEST_F(ServeWrites, ErrorsKeepPathsAndLockHoldersInTheLog) {
+  StartServer();
+  {
+    // This process holds the offline store: the server's offline push
+    // finds it locked, and DuckDB names the file and this process's PID.
+    auto holder = duckdb::Connection::Open(repo_ + "/data/offline_store.duckdb");
+    ASSERT_TRUE(holder.ok()) << holder.status().ToString();
+    online::HttpResponse r = Post("/push", PushBody(999996, {{"2029-01-01", 1.0}}, "offline"));
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_THAT(r.body, HasSubstr("offline_store.duckdb"));
+    EXPECT_THAT(r.body, HasSubstr("details in the server log, request_id"));
+    EXPECT_THAT(r.body, ::testing::Not(HasSubstr(repo_)));
+    EXPECT_THAT(r.body, ::testing::Not(HasSubstr(std::to_string(getpid()))));
+    EXPECT_THAT(r.body, ::testing::Not(HasSubstr("PID")));
+  }
+  StopServer();
+  const std::string log = testing::ReadFileText(tmp_.Join("serve.log"));
+  EXPECT_THAT(log, HasSubstr(repo_ + "/data/offline_store.duckdb"));
+  EXPECT_THAT(log, HasSubstr("PID " + std::to_string(getpid())));
 }
 
 }  // namespace

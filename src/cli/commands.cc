@@ -78,6 +78,12 @@ constexpr FlagSpec kServeFlags[] = {
     {"--host", "ADDRESS", "IP address to listen on", "127.0.0.1"},
     {"--port", "PORT", "port to listen on; 0 picks a free one", "6566"},
     {"--workers", "N", "worker threads", "one per core"},
+    {"--max-connections", "N",
+     "connections open at once; at the cap an idle one is closed, else the new one",
+     "half of ulimit -n"},
+    {"--max-inflight-bytes", "BYTES",
+     "memory for request bodies being read and parsed, all at once; over it, 503",
+     "max(128 MiB, 4 x max_request_bytes)"},
 };
 
 const std::array<CommandSpec, 22> kCommands{{

@@ -19,7 +19,8 @@
 namespace larder::cli {
 namespace {
 
-bool ParseInt(const std::string& text, int lo, int hi, int* out) {
+template <typename Int>
+bool ParseInt(const std::string& text, Int lo, Int hi, Int* out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && end == text.data() + text.size() && *out >= lo && *out <= hi;
 }
@@ -50,6 +51,17 @@ int ServeCommand(const Invocation& inv, Output& o) {
     o.err << "larder: --workers takes 1..256\n";
     return kExitUsage;
   }
+  if (inv.Has("--max-connections") &&
+      !ParseInt<size_t>(inv.Flag("--max-connections"), 1, size_t{1} << 24, &http.max_connections)) {
+    o.err << "larder: --max-connections takes 1..16777216\n";
+    return kExitUsage;
+  }
+  if (inv.Has("--max-inflight-bytes") &&
+      !ParseInt<size_t>(inv.Flag("--max-inflight-bytes"), 1, size_t{1} << 50,
+                        &http.max_inflight_bytes)) {
+    o.err << "larder: --max-inflight-bytes takes a positive number of bytes\n";
+    return kExitUsage;
+  }
   auto store = OpenStore(inv, o);
   if (!store) return kExitError;
   Result<serving::OnlineService*> service = store->OnlineServing();
@@ -64,6 +76,7 @@ int ServeCommand(const Invocation& inv, Output& o) {
   endpoints.auth_token = EnvOr("LARDER_AUTH_TOKEN", config.auth_token);
   endpoints.write_token = EnvOr("LARDER_WRITE_TOKEN", config.write_token);
   server::ServerMetrics metrics;
+  http.counters = &metrics.http_counters();
   // Writes wait for each other and materializations take seconds: they run
   // off the workers' event loops, so reads on the same worker go on.
   http.runs_long = [](std::string_view path) {
@@ -82,16 +95,21 @@ int ServeCommand(const Invocation& inv, Output& o) {
   // One line per request, written in batches by a background thread.
   server::LineLog log(o.err);
   http.log = [&log](const std::string& line) { log.Add(line); };
+  endpoints.log = http.log;
   // The endpoints write through `store` from one thread at a time; reads go
   // through the service, which has its own registry connection.
-  auto server = server::HttpServer::Start(
-      http, server::FeatureEndpoints({*service, store.get(), &metrics}, endpoints));
+  server::FeatureServerHandlers handlers =
+      server::FeatureEndpointHandlers({*service, store.get(), &metrics}, endpoints);
+  http.check_head = std::move(handlers.check_head);
+  auto server = server::HttpServer::Start(http, std::move(handlers.handler));
   if (!server.ok()) return ReportError(o, server.status());
   const unsigned workers = http.workers > 0 ? static_cast<unsigned>(http.workers)
                                             : std::max(1u, std::thread::hardware_concurrency());
   o.out << "Serving " << store->config().project << " on "
         << (http.tls_cert_file.empty() ? "http" : "https") << "://" << http.host << ":"
-        << (*server)->port() << " with " << workers << " workers"
+        << (*server)->port() << " with " << workers << " workers, at most "
+        << (http.max_connections > 0 ? http.max_connections : server::DefaultMaxConnections())
+        << " connections"
         << (endpoints.auth_token.empty() && endpoints.write_token.empty() ? "" : ", tokens required")
         << "; stop with Ctrl-C or SIGTERM\n"
         << std::flush;

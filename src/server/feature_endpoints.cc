@@ -6,7 +6,9 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "server/client_errors.h"
 #include "server/request_parsers.h"
 
 namespace larder::server {
@@ -27,21 +29,6 @@ bool IsStoreError(const Status& status) {
       return false;
     default:
       return true;
-  }
-}
-
-int HttpStatusOf(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kFailedPrecondition:
-      return 409;
-    case StatusCode::kBusy:
-      return 503;
-    default:
-      return 500;
   }
 }
 
@@ -98,19 +85,37 @@ class Endpoints {
 
   HttpResponse Handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();
-    const std::string_view path =
-        std::string_view(request.target).substr(0, request.target.find('?'));
+    const std::string_view path = PathOf(request);
     HttpResponse response = Route(path, request);
-    if (targets_.metrics != nullptr) {
-      targets_.metrics->Record(
-          path, response.status,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
+    Record(path, response.status, start);
     return response;
   }
 
+  // The head check: the refusal of a request that its method, path and
+  // token already refuse, so that its body is never read.
+  std::optional<HttpResponse> CheckHead(const HttpRequest& head) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string_view path = PathOf(head);
+    std::optional<HttpResponse> refusal = Refusal(path, head);
+    if (refusal) Record(path, refusal->status, start);
+    return refusal;
+  }
+
  private:
-  HttpResponse Route(std::string_view path, const HttpRequest& request) {
+  static std::string_view PathOf(const HttpRequest& request) {
+    return std::string_view(request.target).substr(0, request.target.find('?'));
+  }
+
+  void Record(std::string_view path, int status, std::chrono::steady_clock::time_point start) {
+    if (targets_.metrics == nullptr) return;
+    targets_.metrics->Record(
+        path, status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
+  // 404 an unknown path, 405 a wrong method, 401 a missing or wrong token;
+  // nullopt when the request may go on.
+  std::optional<HttpResponse> Refusal(std::string_view path, const HttpRequest& request) const {
     for (const auto& route : kRoutes) {
       if (route.path != path) continue;
       if (request.method != route.method) {
@@ -120,15 +125,20 @@ class Endpoints {
         return Error(401, std::string("Authorization: a valid bearer token is required") +
                               (route.access == Access::kWrite ? " (the write token)" : ""));
       }
-      if (path == "/health") return {200, "{\"status\":\"ok\"}"};
-      if (path == "/get-online-features") return GetOnlineFeatures(request.body);
-      if (path == "/metrics") return Metrics();
-      return Write(path, request.body);
+      return std::nullopt;
     }
     return Error(404, "unknown path " + std::string(path) +
                           " (endpoints: GET /health, /metrics; POST /get-online-features, "
                           "/push, /write-to-online-store, /materialize, "
                           "/materialize-incremental)");
+  }
+
+  HttpResponse Route(std::string_view path, const HttpRequest& request) {
+    if (std::optional<HttpResponse> refusal = Refusal(path, request)) return *refusal;
+    if (path == "/health") return {200, "{\"status\":\"ok\"}"};
+    if (path == "/get-online-features") return GetOnlineFeatures(request);
+    if (path == "/metrics") return Metrics();
+    return Write(path, request);
   }
 
   bool Allowed(const HttpRequest& request, Access access) const {
@@ -150,26 +160,54 @@ class Endpoints {
     return SameToken(token, read) || SameToken(token, write);
   }
 
-  HttpResponse Failed(const Status& status) {
+  // The client's answer to a failed call. Paths and lock holders are cut
+  // from the message (the log keeps it whole, under the request id).
+  HttpResponse Failed(const Status& status, const HttpRequest& request) {
     if (IsStoreError(status) && targets_.metrics != nullptr) targets_.metrics->AddOnlineStoreError();
-    return Error(HttpStatusOf(status), status.message());
-  }
-
-  HttpResponse TooMany(const std::string& where, size_t rows) const {
-    return Error(413, where + ": " + std::to_string(rows) + " rows, more than the limit of " +
-                          std::to_string(options_.max_entity_rows));
-  }
-
-  HttpResponse GetOnlineFeatures(const std::string& body) {
-    Result<OnlineFeaturesRequest> parsed = ParseOnlineFeaturesRequest(body);
-    if (!parsed.ok()) return Error(400, parsed.status().message());
-    for (const auto& [join_key, column] : parsed->entity_rows) {
-      if (column.size() > options_.max_entity_rows) {
-        return TooMany("entities." + join_key, column.size());
+    std::string message = RedactForClient(status.message());
+    if (message != status.message()) {
+      if (options_.log) {
+        options_.log("request_id=" + request.request_id + " error: " + status.ToString());
       }
+      message += " (details in the server log, request_id " + request.request_id + ")";
     }
+    return Error(HttpStatusFor(status), message);
+  }
+
+  // Parse limits for a request's body: the row limit, and the request's
+  // share of the server's memory budget.
+  ParseBudget Budget(const HttpRequest& request) const {
+    ParseBudget budget;
+    budget.max_rows = options_.max_entity_rows;
+    budget.memory = request.memory;
+    return budget;
+  }
+
+  // The answer to a body that did not parse: 400, or 413 / 503 for a limit.
+  HttpResponse ParseFailed(const Status& status, const ParseBudget& budget) {
+    HttpServerCounters* counters =
+        targets_.metrics != nullptr ? &targets_.metrics->http_counters() : nullptr;
+    switch (budget.failure) {
+      case ParseFailure::kBadRequest:
+        return Error(400, status.message());
+      case ParseFailure::kTooManyRows:
+        return Error(413, status.message());
+      case ParseFailure::kTooLarge:
+        if (counters != nullptr) counters->memory_too_large.fetch_add(1, std::memory_order_relaxed);
+        return Error(413, status.message());
+      case ParseFailure::kBusy:
+        if (counters != nullptr) counters->memory_busy.fetch_add(1, std::memory_order_relaxed);
+        return Error(503, status.message());
+    }
+    return Error(400, status.message());
+  }
+
+  HttpResponse GetOnlineFeatures(const HttpRequest& request) {
+    ParseBudget budget = Budget(request);
+    Result<OnlineFeaturesRequest> parsed = ParseOnlineFeaturesRequest(request.body, &budget);
+    if (!parsed.ok()) return ParseFailed(parsed.status(), budget);
     Result<OnlineFeaturesResponse> response = targets_.service->GetOnlineFeatures(*parsed);
-    if (!response.ok()) return Failed(response.status());
+    if (!response.ok()) return Failed(response.status(), request);
     return {200, response->ToJson()};
   }
 
@@ -182,48 +220,45 @@ class Endpoints {
   // The write endpoints: one at a time, since they share the FeatureStore.
   // A write that cannot start within a few seconds (a long materialization
   // is running) gets 503 rather than holding its worker.
-  HttpResponse Write(std::string_view path, const std::string& body) {
+  HttpResponse Write(std::string_view path, const HttpRequest& request) {
     if (targets_.store == nullptr) return Error(404, std::string(path) + ": writes are off");
     std::unique_lock lock(write_mu_, std::chrono::seconds(5));
     if (!lock.owns_lock()) return Error(503, "another write is in progress; retry later");
-    if (path == "/push") return Push(body);
-    if (path == "/write-to-online-store") return WriteToOnlineStore(body);
-    return Materialize(body, path == "/materialize-incremental");
+    if (path == "/push") return Push(request);
+    if (path == "/write-to-online-store") return WriteToOnlineStore(request);
+    return Materialize(request, path == "/materialize-incremental");
   }
 
-  HttpResponse Push(const std::string& body) {
-    Result<PushBody> push = ParsePushRequest(body);
-    if (!push.ok()) return Error(400, push.status().message());
-    if (const size_t rows = RowCount(push->df); rows > options_.max_entity_rows) {
-      return TooMany("df", rows);
-    }
+  HttpResponse Push(const HttpRequest& request) {
+    ParseBudget budget = Budget(request);
+    Result<PushBody> push = ParsePushRequest(request.body, &budget);
+    if (!push.ok()) return ParseFailed(push.status(), budget);
     Result<PushReport> report = targets_.store->Push(push->push_source_name, push->df, push->to);
-    if (!report.ok()) return Failed(report.status());
+    if (!report.ok()) return Failed(report.status(), request);
     CountRows(*report);
     return {200, WritesJson(*report).dump()};
   }
 
-  HttpResponse WriteToOnlineStore(const std::string& body) {
-    Result<WriteBody> write = ParseWriteRequest(body);
-    if (!write.ok()) return Error(400, write.status().message());
-    if (const size_t rows = RowCount(write->df); rows > options_.max_entity_rows) {
-      return TooMany("df", rows);
-    }
+  HttpResponse WriteToOnlineStore(const HttpRequest& request) {
+    ParseBudget budget = Budget(request);
+    Result<WriteBody> write = ParseWriteRequest(request.body, &budget);
+    if (!write.ok()) return ParseFailed(write.status(), budget);
     Result<PushReport> report = targets_.store->WriteToOnlineStore(write->feature_view_name, write->df);
-    if (!report.ok()) return Failed(report.status());
+    if (!report.ok()) return Failed(report.status(), request);
     CountRows(*report);
     return {200, WritesJson(*report).dump()};
   }
 
-  HttpResponse Materialize(const std::string& body, bool incremental) {
-    Result<MaterializeBody> request = ParseMaterializeRequest(body, incremental);
-    if (!request.ok()) return Error(400, request.status().message());
+  HttpResponse Materialize(const HttpRequest& http, bool incremental) {
+    ParseBudget budget = Budget(http);
+    Result<MaterializeBody> request = ParseMaterializeRequest(http.body, incremental, &budget);
+    if (!request.ok()) return ParseFailed(request.status(), budget);
     MaterializeOptions options;
     options.views = request->feature_views;
     Result<MaterializeReport> report =
         incremental ? targets_.store->MaterializeIncremental(request->end, options)
                     : targets_.store->Materialize(*request->start, request->end, options);
-    if (!report.ok()) return Failed(report.status());
+    if (!report.ok()) return Failed(report.status(), http);
     return {200, MaterializeJson(*report).dump()};
   }
 
@@ -240,9 +275,15 @@ class Endpoints {
 
 }  // namespace
 
-HttpHandler FeatureEndpoints(FeatureEndpointTargets targets, FeatureEndpointOptions options) {
+FeatureServerHandlers FeatureEndpointHandlers(FeatureEndpointTargets targets,
+                                              FeatureEndpointOptions options) {
   auto endpoints = std::make_shared<Endpoints>(targets, std::move(options));
-  return [endpoints](const HttpRequest& request) { return endpoints->Handle(request); };
+  return {[endpoints](const HttpRequest& request) { return endpoints->Handle(request); },
+          [endpoints](const HttpRequest& head) { return endpoints->CheckHead(head); }};
+}
+
+HttpHandler FeatureEndpoints(FeatureEndpointTargets targets, FeatureEndpointOptions options) {
+  return FeatureEndpointHandlers(targets, std::move(options)).handler;
 }
 
 }  // namespace larder::server

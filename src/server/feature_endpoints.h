@@ -10,12 +10,18 @@
 //   POST /materialize-incremental   offline -> online, to end      (write)
 //
 // Errors are 4xx/5xx with {"error": "..."} naming the bad field: 400 bad
-// JSON, types or rows; 401 a missing or wrong bearer token; 404 unknown
-// path, view, feature, service or push source; 405 wrong method; 409 a
-// model not built yet; 413 too many rows; 500 a store error; 503 busy.
+// JSON (a repeated key, too deep), types or rows; 401 a missing or wrong
+// bearer token; 404 unknown path, view, feature, service or push source;
+// 405 wrong method; 409 a model not built yet; 413 too many rows, or a body
+// too large to parse; 500 a store error; 503 busy (a lock, another write,
+// the memory budget); 507 the disk is full. Messages never carry absolute
+// paths or lock holders' process ids (server/client_errors.h); the log
+// does.
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "larder/feature_store.h"
@@ -34,6 +40,9 @@ struct FeatureEndpointOptions {
   // also grants reads.
   std::string auth_token;
   std::string write_token;
+  // Gets the details kept from clients (the whole error message, under the
+  // request id); may be empty. Called from many threads.
+  std::function<void(const std::string&)> log;
 };
 
 // What the endpoints serve from. Pointers are not owned and must outlive
@@ -50,5 +59,14 @@ struct FeatureEndpointTargets {
 
 // Routes requests to the endpoints. Thread-safe.
 HttpHandler FeatureEndpoints(FeatureEndpointTargets targets, FeatureEndpointOptions options);
+
+// The same handler, with the head check for HttpServerOptions::check_head
+// that refuses (404, 405, 401) before a body is read.
+struct FeatureServerHandlers {
+  HttpHandler handler;
+  std::function<std::optional<HttpResponse>(const HttpRequest& head)> check_head;
+};
+FeatureServerHandlers FeatureEndpointHandlers(FeatureEndpointTargets targets,
+                                              FeatureEndpointOptions options);
 
 }  // namespace larder::server

@@ -13,6 +13,14 @@
 // port speaks HTTPS only (TLS 1.2 or newer); the handshake has the same
 // deadline as a request.
 //
+// Connections are capped (max_connections): at the cap, a new connection
+// closes the one of its worker that has waited longest for a request, or is
+// refused (closed at once) when all of them are busy. When the process is
+// out of file descriptors, accepting pauses briefly instead of retrying at
+// once. Request bodies, and what handlers parse them into (RequestMemory),
+// share one memory budget (max_inflight_bytes); a request that does not fit
+// gets 503. check_head sees a request's head before its body is read.
+//
 // Threading: `workers` threads, each running its own event loop; accepted
 // connections are dealt to them in turn, and a connection stays on its
 // worker. The handler is called synchronously on a worker, so it must be
@@ -21,13 +29,17 @@
 // moved off the workers by options.runs_long.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "larder/status.h"
+#include "server/request_memory.h"
 
 namespace larder::server {
 
@@ -39,6 +51,10 @@ struct HttpRequest {
   // A request with two Authorization headers is refused with 400.
   std::string authorization;
   std::string request_id;  // unique per request in this process, for logs
+  // The request's share of the memory budget; the handler takes from it
+  // what parsing the body costs. Never null in a handler called by
+  // HttpServer.
+  RequestMemory* memory = nullptr;
 };
 
 struct HttpResponse {
@@ -48,6 +64,29 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Counts what the server refused or closed on its own; rendered by
+// ServerMetrics. Relaxed atomics: read them for monitoring only.
+struct HttpServerCounters {
+  std::atomic<int64_t> connections_open{0};
+  // New connections closed at once: the cap was reached and no connection
+  // of their worker was idle.
+  std::atomic<uint64_t> refused_max_connections{0};
+  // Accepts that failed for want of file descriptors (EMFILE, ENFILE,
+  // ENOBUFS, ENOMEM); each one pauses accepting for a moment.
+  std::atomic<uint64_t> accept_out_of_fds{0};
+  // Idle connections closed to make room for a new one at the cap.
+  std::atomic<uint64_t> idle_closed{0};
+  // Requests answered 503 because the in-flight memory budget was used up,
+  // and 413 because one request alone would pass its cap.
+  std::atomic<uint64_t> memory_busy{0};
+  std::atomic<uint64_t> memory_too_large{0};
+};
+
+// The default of HttpServerOptions::max_connections: half the soft limit on
+// open files (RLIMIT_NOFILE; at least 1), leaving the other half to the
+// stores, logs and TLS files.
+size_t DefaultMaxConnections();
 
 // The body of every error response: {"error": "<message>"} (invalid UTF-8
 // in the message replaced).
@@ -62,6 +101,15 @@ struct HttpServerOptions {
   int workers = 0;
   // Largest request body accepted. Default: 16 MiB.
   size_t max_body_bytes = 16u << 20;
+  // Most connections open at once, at most the soft limit on open files.
+  // See the top of this file for what happens at the cap. Default: 0 =
+  // DefaultMaxConnections().
+  size_t max_connections = 0;
+  // Bytes of request bodies, and of what handlers parse them into, held at
+  // once by all requests (RequestMemory). One request may hold at most
+  // half; so it must be at least 2 * max_body_bytes. Default: 0 =
+  // max(128 MiB, 4 * max_body_bytes).
+  size_t max_inflight_bytes = 0;
   // Longest wait for a whole request on a connection (headers and body),
   // counted from the start of the request, however slowly it trickles in;
   // also the longest wait for a TLS handshake and for the client to take a
@@ -80,6 +128,14 @@ struct HttpServerOptions {
   // Stop waits for them. Empty (the default): every handler runs on its
   // worker.
   std::function<bool(std::string_view path)> runs_long;
+  // Called with a request's head (method, target, authorization; body
+  // empty, memory null) once its headers are read, before the body is:
+  // a response returned is sent instead of reading the body and calling
+  // the handler, and the connection is then closed. May be empty.
+  std::function<std::optional<HttpResponse>(const HttpRequest& head)> check_head;
+  // Where the server counts refusals; not owned, must outlive the server;
+  // may be null.
+  HttpServerCounters* counters = nullptr;
   // Called with one line per event (request done, error); may be empty.
   std::function<void(const std::string&)> log;
 };

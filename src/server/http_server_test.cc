@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,7 +21,9 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "support/test_util.h"
@@ -278,16 +282,219 @@ TEST(HttpServer, MalformedRequestsGet400) {
   EXPECT_THAT(twice.ReadResponse(), StartsWith("HTTP/1.1 400 Bad Request\r\n"));
 }
 
-TEST(HttpServer, HandlerExceptionGets500) {
-  auto server = StartServer({}, [](const HttpRequest&) -> HttpResponse {
-    throw std::runtime_error("boom");
+TEST(HttpServer, HandlerExceptionGets500WithItsTextOnlyInTheLog) {
+  std::mutex mu;
+  std::string log;
+  HttpServerOptions options;
+  options.log = [&](const std::string& line) {
+    std::lock_guard lock(mu);
+    log += line + "\n";
+  };
+  auto server = StartServer(options, [](const HttpRequest&) -> HttpResponse {
+    throw std::runtime_error("boom in /srv/secret/file");
   });
   ASSERT_NE(server, nullptr);
   Connection c(server->port());
   ASSERT_TRUE(c.Send(kGet));
   const std::string response = c.ReadResponse();
   EXPECT_THAT(response, StartsWith("HTTP/1.1 500 Internal Server Error\r\n"));
-  EXPECT_EQ(Body(response), "{\"error\":\"internal error: boom\"}");
+  EXPECT_EQ(Body(response),
+            "{\"error\":\"internal error; see the server log for request_id 1\"}");
+  server->Stop();
+  EXPECT_THAT(log, HasSubstr("request_id=1 internal error: boom in /srv/secret/file"));
+}
+
+TEST(HttpServer, HeadCheckRefusesBeforeTheBodyIsRead) {
+  std::atomic<int> handled{0};
+  HttpServerOptions options;
+  options.check_head = [](const HttpRequest& head) -> std::optional<HttpResponse> {
+    EXPECT_TRUE(head.body.empty());
+    if (head.authorization != "Bearer ok") return HttpResponse{401, JsonErrorBody("token")};
+    return std::nullopt;
+  };
+  auto server = StartServer(options, [&handled](const HttpRequest& r) {
+    ++handled;
+    return Echo(r);
+  });
+  ASSERT_NE(server, nullptr);
+  // Announces a 10 MB body and sends none of it: the answer comes anyway.
+  Connection refused(server->port());
+  ASSERT_TRUE(refused.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"));
+  const std::string response = refused.ReadResponse(milliseconds(2000));
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 401 Unauthorized\r\n"));
+  EXPECT_THAT(response, HasSubstr("Connection: close\r\n"));
+  EXPECT_TRUE(refused.ClosedByServerWithin(milliseconds(1000)));
+  EXPECT_EQ(handled.load(), 0);
+
+  Connection allowed(server->port());
+  ASSERT_TRUE(allowed.Send("POST /p HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ok\r\n"
+                           "Content-Length: 2\r\n\r\nhi"));
+  EXPECT_EQ(Body(allowed.ReadResponse()), "POST|/p|Bearer ok|hi");
+  EXPECT_EQ(handled.load(), 1);
+}
+
+TEST(HttpServer, BodiesOverTheInflightBudgetGet503) {
+  HttpServerCounters counters;
+  HttpServerOptions options;
+  options.max_body_bytes = 1000;
+  options.max_inflight_bytes = 2000;
+  options.counters = &counters;
+  options.workers = 2;
+  auto server = StartServer(options, [](const HttpRequest& r) {
+    // A handler may take more for what it parses, up to the request's cap.
+    EXPECT_EQ(r.memory->Take(2000), RequestMemory::Grant::kTooLarge);
+    return Echo(r);
+  });
+  ASSERT_NE(server, nullptr);
+  const std::string head = "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+  // Two bodies being read hold the whole budget...
+  Connection a(server->port()), b(server->port());
+  ASSERT_TRUE(a.Send(head + "aaa"));
+  ASSERT_TRUE(b.Send(head + "bbb"));
+  std::this_thread::sleep_for(milliseconds(200));
+  // ... so a third is refused from its head, and its connection closed.
+  Connection c(server->port());
+  ASSERT_TRUE(c.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"));
+  const std::string busy = c.ReadResponse();
+  EXPECT_THAT(busy, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
+  EXPECT_THAT(busy, HasSubstr("Connection: close\r\n"));
+  EXPECT_THAT(Body(busy), HasSubstr("limit of 2000 bytes of request bodies"));
+  EXPECT_EQ(counters.memory_busy.load(), 1u);
+  // Once a body is read and handled, its memory is free again.
+  ASSERT_TRUE(a.Send(std::string(997, 'a')));
+  EXPECT_THAT(a.ReadResponse(), StartsWith("HTTP/1.1 200 OK\r\n"));
+  Connection d(server->port());
+  ASSERT_TRUE(d.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"));
+  EXPECT_EQ(Body(d.ReadResponse()), "POST|/p||0123456789");
+  // Chunked bodies are taken chunk by chunk (b holds 1000, f 10).
+  Connection f(server->port());
+  ASSERT_TRUE(f.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234"));
+  std::this_thread::sleep_for(milliseconds(100));
+  Connection e(server->port());
+  ASSERT_TRUE(e.Send("POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3e8\r\n" + std::string(1000, 'e') + "\r\n0\r\n\r\n"));
+  EXPECT_THAT(e.ReadResponse(), StartsWith("HTTP/1.1 503 "));
+  EXPECT_EQ(counters.memory_busy.load(), 2u);
+}
+
+TEST(HttpServer, BadMemoryAndConnectionOptionsAreRefused) {
+  HttpServerOptions options;
+  options.port = 0;
+  options.max_body_bytes = 1000;
+  options.max_inflight_bytes = 1999;
+  auto server = HttpServer::Start(options, Echo);
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(server.status().message(), HasSubstr("at least twice max_request_bytes"));
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_cur != RLIM_INFINITY) {
+    options.max_inflight_bytes = 0;
+    options.max_connections = static_cast<size_t>(files.rlim_cur) + 1;
+    server = HttpServer::Start(options, Echo);
+    ASSERT_FALSE(server.ok());
+    EXPECT_THAT(server.status().message(), HasSubstr("over the limit on open files"));
+  }
+}
+
+TEST(HttpServer, AtTheConnectionCapAnIdleConnectionMakesRoom) {
+  HttpServerCounters counters;
+  HttpServerOptions options;
+  options.workers = 1;
+  options.max_connections = 2;
+  options.counters = &counters;
+  auto server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  Connection idle_old(server->port());
+  std::this_thread::sleep_for(milliseconds(50));
+  Connection busy(server->port());
+  ASSERT_TRUE(busy.Send("GET /slow HTTP/1.1\r\n"));  // a request begun, not finished
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(counters.connections_open.load(), 2);
+  // A third connection closes the idle one and is served.
+  Connection fresh(server->port());
+  ASSERT_TRUE(fresh.Send(kGet));
+  EXPECT_EQ(Body(fresh.ReadResponse()), "GET|/ping||");
+  EXPECT_TRUE(idle_old.ClosedByServerWithin(milliseconds(1000)));
+  EXPECT_EQ(counters.idle_closed.load(), 1u);
+  // With every connection busy, a new one is closed at once.
+  ASSERT_TRUE(fresh.Send("GET /slow HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(milliseconds(100));
+  Connection refused(server->port());
+  EXPECT_TRUE(refused.ClosedByServerWithin(milliseconds(1000)));
+  EXPECT_EQ(counters.refused_max_connections.load(), 1u);
+  // The busy ones go on.
+  ASSERT_TRUE(busy.Send("Host: x\r\n\r\n"));
+  EXPECT_EQ(Body(busy.ReadResponse()), "GET|/slow||");
+}
+
+// CPU seconds (user + system) this process has used.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+TEST(HttpServer, OutOfFileDescriptorsPausesAcceptingInsteadOfSpinning) {
+  HttpServerCounters counters;
+  HttpServerOptions options;
+  options.workers = 1;
+  options.counters = &counters;
+  auto server = StartServer(options);
+  ASSERT_NE(server, nullptr);
+  const int port = server->port();
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  // Leave the server a few free descriptors: connections past them find
+  // the process out of descriptors.
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // (A new descriptor takes the lowest free number below the limit.)
+  const auto open = std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                  std::filesystem::directory_iterator());
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(open + 6);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  // The clients live in a child process, with descriptors of its own.
+  const pid_t child = fork();
+  if (child == 0) {
+    setrlimit(RLIMIT_NOFILE, &saved);
+    for (int i = 0; i < 40; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(1);
+    }
+    (void)!write(ready[1], "x", 1);
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  std::this_thread::sleep_for(milliseconds(300));
+  const double before = ProcessCpuSeconds();
+  std::this_thread::sleep_for(milliseconds(1500));
+  const double used = ProcessCpuSeconds() - before;
+  EXPECT_LT(used, 0.1) << "the accept loop spins";
+  EXPECT_GT(counters.accept_out_of_fds.load(), 0u);
+  // Once descriptors are free again, the server accepts and answers.
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  close(ready[0]);
+  close(ready[1]);
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  std::string answer;
+  while (Clock::now() < deadline) {
+    Connection c(port);
+    if (c.connected() && c.Send(kGet)) answer = Body(c.ReadResponse(milliseconds(500)));
+    if (answer == "GET|/ping||") break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(answer, "GET|/ping||");
 }
 
 TEST(HttpServer, StopFinishesTheRequestInHandAndClosesIdleConnections) {

@@ -1,8 +1,10 @@
 #include "server/request_parsers.h"
 
 #include <limits>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace larder::server {
 namespace {
@@ -13,18 +15,198 @@ Status Bad(const std::string& where, const std::string& what) {
   return Status::InvalidArgument(where + ": " + what);
 }
 
-Result<Json> ParseObject(std::string_view body) {
-  Json doc = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::InvalidArgument("body: malformed JSON");
-  if (!doc.is_object()) return Status::InvalidArgument("body: expected a JSON object");
-  return doc;
-}
-
 // A value's place in the body, e.g. "df.rating[0]". Callers pass the
 // column's prefix and the index and build the text only for an error: a
 // string per cell would make a long column name times many cells quadratic.
 std::string At(const std::string& prefix, size_t index) {
   return prefix + "[" + std::to_string(index) + "]";
+}
+
+// Estimated bytes of the tree that nlohmann::json builds (64-bit
+// libstdc++, with allocator overhead): every value, plus its share of a
+// growing vector's spare room; an object's map; a member's tree node and
+// key; a string's heap copy (the short-string buffer holds 15 bytes).
+constexpr size_t kValueBytes = 32;
+constexpr size_t kContainerBytes = 64;
+constexpr size_t kMemberBytes = 80;
+size_t StringBytes(size_t length) { return 48 + (length > 15 ? length + 1 : 0); }
+
+// Builds the tree of a body through nlohmann's SAX interface, checking as it
+// goes what ParseBudget and the request shapes allow (see the header), so
+// that a bad or oversized body costs no more than the part read so far.
+class BoundedTreeBuilder {
+ public:
+  BoundedTreeBuilder(Json* root, ParseBudget* budget) : root_(root), budget_(budget) {}
+
+  const Status& error() const { return error_; }
+  // Charges what is left of the estimate below kParseChargeStep.
+  bool Finish() { return Charge(0, /*flush=*/true); }
+
+  bool null() { return AddValue(Json(nullptr), 0); }
+  bool boolean(bool v) { return AddValue(Json(v), 0); }
+  bool number_integer(Json::number_integer_t v) { return AddValue(Json(v), 0); }
+  bool number_unsigned(Json::number_unsigned_t v) { return AddValue(Json(v), 0); }
+  bool number_float(Json::number_float_t v, const std::string&) { return AddValue(Json(v), 0); }
+  bool string(std::string& v) {
+    const size_t bytes = StringBytes(v.size());
+    return AddValue(Json(std::move(v)), bytes);
+  }
+  bool binary(Json::binary_t&) { return Fail("body", "binary values are not JSON"); }
+  bool start_object(size_t) { return Open(Json::object()); }
+  bool end_object() { return Close(); }
+  bool start_array(size_t) { return Open(Json::array()); }
+  bool end_array() { return Close(); }
+
+  bool key(std::string& k) {
+    Frame& frame = stack_.back();
+    auto [it, inserted] = frame.node->emplace(k, nullptr);
+    if (!inserted) {
+      const std::string object = Path(stack_.size() - 1, false);
+      return Fail(object.empty() ? k : object + "." + k,
+                  "duplicate key (a key may appear once in an object)");
+    }
+    const size_t bytes = kMemberBytes + (k.size() > 15 ? k.size() + 1 : 0);
+    frame.key = std::move(k);
+    frame.member = &it.value();
+    return Charge(bytes);
+  }
+
+  template <class Exception>
+  bool parse_error(size_t position, const std::string&, const Exception&) {
+    return Fail("body", "malformed JSON (at byte " + std::to_string(position) + ")");
+  }
+
+ private:
+  struct Frame {
+    Json* node;
+    std::string key;         // objects: the key of the member being read
+    Json* member = nullptr;  // objects: where that member's value goes
+  };
+
+  // Where the next value goes: the root, the pending member of an object,
+  // or the end of an array; false (with error_ set) when it may not go there.
+  Json* Slot(bool container) {
+    if (stack_.empty()) {
+      if (!container || placed_root_) {
+        Fail("body", "expected a JSON object");
+        return nullptr;
+      }
+      placed_root_ = true;
+      return root_;
+    }
+    if (container && stack_.size() >= kMaxJsonDepth) {
+      Fail(Path(stack_.size(), true), "nested too deeply (a request has at most " +
+                                    std::to_string(kMaxJsonDepth) + " levels of objects and arrays)");
+      return nullptr;
+    }
+    Frame& frame = stack_.back();
+    if (frame.node->is_object()) return std::exchange(frame.member, nullptr);
+    // A column: an array that is a member of a top-level member's object.
+    if (stack_.size() == 3 && stack_[1].node->is_object() &&
+        frame.node->size() >= budget_->max_rows) {
+      budget_->failure = ParseFailure::kTooManyRows;
+      Fail(Path(2, false), "more than " + std::to_string(budget_->max_rows) +
+                                    " rows, the limit per request");
+      return nullptr;
+    }
+    frame.node->push_back(nullptr);
+    return &frame.node->back();
+  }
+
+  bool AddValue(Json value, size_t bytes) {
+    Json* slot = Slot(false);
+    if (slot == nullptr) return false;
+    *slot = std::move(value);
+    return Charge(kValueBytes + bytes);
+  }
+
+  bool Open(Json container) {
+    const bool is_root = stack_.empty();
+    if (is_root && !container.is_object()) return Fail("body", "expected a JSON object");
+    Json* slot = Slot(true);
+    if (slot == nullptr) return false;
+    *slot = std::move(container);
+    stack_.push_back(Frame{slot, {}, nullptr});
+    return Charge(kValueBytes + kContainerBytes);
+  }
+
+  bool Close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  // Adds `bytes` to the estimate and takes it from the budget's memory in
+  // steps of kParseChargeStep (all of it when `flush`).
+  bool Charge(size_t bytes, bool flush = false) {
+    uncharged_ += bytes;
+    if (budget_->memory == nullptr || (uncharged_ < kParseChargeStep && !flush) ||
+        uncharged_ == 0) {
+      return true;
+    }
+    switch (budget_->memory->Take(uncharged_)) {
+      case RequestMemory::Grant::kGranted:
+        uncharged_ = 0;
+        return true;
+      case RequestMemory::Grant::kTooLarge:
+        budget_->failure = ParseFailure::kTooLarge;
+        return Fail("body", "the request would take more than " +
+                                std::to_string(budget_->memory->cap()) +
+                                " bytes of memory to parse, the limit per request; send fewer "
+                                "rows or columns per request");
+      case RequestMemory::Grant::kBusy:
+        budget_->failure = ParseFailure::kBusy;
+        return Fail("body", "the server is holding its limit of " +
+                                std::to_string(budget_->memory->pool_limit()) +
+                                " bytes of requests being read and parsed; retry later");
+    }
+    return false;
+  }
+
+  // The place, e.g. "df.rating[3]", of the value being read in the
+  // `depth`-th frame (of the one about to be added there when `next`);
+  // "body" for the root.
+  std::string Path(size_t depth, bool next) const {
+    std::string path;
+    for (size_t i = 0; i < depth; ++i) {
+      const Frame& f = stack_[i];
+      if (f.node->is_object()) {
+        if (!path.empty()) path += '.';
+        path += f.key;
+      } else {
+        const size_t size = f.node->size();
+        path += At("", next && i + 1 == depth ? size : size - 1);
+      }
+    }
+    return path;
+  }
+
+  bool Fail(const std::string& where, const std::string& what) {
+    if (error_.ok()) error_ = Bad(where, what);
+    return false;
+  }
+
+  Json* root_;
+  ParseBudget* budget_;
+  std::vector<Frame> stack_;
+  bool placed_root_ = false;
+  size_t uncharged_ = 0;
+  Status error_;
+};
+
+// The body as a JSON object, read under `budget` (null: no limits).
+Result<Json> ParseObject(std::string_view body, ParseBudget* budget) {
+  ParseBudget unlimited;
+  if (budget == nullptr) budget = &unlimited;
+  budget->failure = ParseFailure::kBadRequest;
+  Json doc;
+  BoundedTreeBuilder builder(&doc, budget);
+  const bool ok = Json::sax_parse(body, &builder, Json::input_format_t::json, /*strict=*/true);
+  if (!ok || !builder.Finish()) {
+    if (!builder.error().ok()) return builder.error();
+    return Status::InvalidArgument("body: malformed JSON");
+  }
+  if (!doc.is_object()) return Status::InvalidArgument("body: expected a JSON object");
+  return doc;
 }
 
 // An integer j as an Int64; nullopt above the Int64 range.
@@ -190,8 +372,8 @@ size_t RowCount(const ColumnTable& df) {
   return n;
 }
 
-Result<OnlineFeaturesRequest> ParseOnlineFeaturesRequest(std::string_view body) {
-  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body));
+Result<OnlineFeaturesRequest> ParseOnlineFeaturesRequest(std::string_view body, ParseBudget* budget) {
+  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body, budget));
   OnlineFeaturesRequest request;
   for (const auto& [key, value] : doc.items()) {
     if (key == "features") {
@@ -232,8 +414,8 @@ Result<OnlineFeaturesRequest> ParseOnlineFeaturesRequest(std::string_view body) 
   return request;
 }
 
-Result<PushBody> ParsePushRequest(std::string_view body) {
-  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body));
+Result<PushBody> ParsePushRequest(std::string_view body, ParseBudget* budget) {
+  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body, budget));
   PushBody push;
   bool has_source = false, has_df = false;
   for (const auto& [key, value] : doc.items()) {
@@ -259,8 +441,8 @@ Result<PushBody> ParsePushRequest(std::string_view body) {
   return push;
 }
 
-Result<WriteBody> ParseWriteRequest(std::string_view body) {
-  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body));
+Result<WriteBody> ParseWriteRequest(std::string_view body, ParseBudget* budget) {
+  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body, budget));
   WriteBody write;
   bool has_view = false, has_df = false;
   for (const auto& [key, value] : doc.items()) {
@@ -281,8 +463,9 @@ Result<WriteBody> ParseWriteRequest(std::string_view body) {
   return write;
 }
 
-Result<MaterializeBody> ParseMaterializeRequest(std::string_view body, bool incremental) {
-  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body));
+Result<MaterializeBody> ParseMaterializeRequest(std::string_view body, bool incremental,
+                                                        ParseBudget* budget) {
+  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body, budget));
   MaterializeBody request;
   bool has_end = false;
   for (const auto& [key, value] : doc.items()) {

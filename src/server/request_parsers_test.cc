@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -98,10 +99,12 @@ TEST(RequestParsers, OnlineFeaturesNamesTheBadField) {
 }
 
 TEST(RequestParsers, MalformedBodiesAreInvalidArgument) {
-  EXPECT_EQ(Error(ParseOnlineFeaturesRequest("")), "body: malformed JSON");
-  EXPECT_EQ(Error(ParsePushRequest(R"({"df": {"a": [1,)")), "body: malformed JSON");
-  EXPECT_EQ(Error(ParseWriteRequest("{\"feature_view_name\": \"v\xff\"}")), "body: malformed JSON");
-  EXPECT_EQ(Error(ParseMaterializeRequest("{} trailing", false)), "body: malformed JSON");
+  EXPECT_EQ(Error(ParseOnlineFeaturesRequest("")), "body: malformed JSON (at byte 1)");
+  EXPECT_EQ(Error(ParsePushRequest(R"({"df": {"a": [1,)")), "body: malformed JSON (at byte 17)");
+  EXPECT_EQ(Error(ParseWriteRequest("{\"feature_view_name\": \"v\xff\"}")),
+            "body: malformed JSON (at byte 25)");
+  EXPECT_EQ(Error(ParseMaterializeRequest("{} trailing", false)),
+            "body: malformed JSON (at byte 6)");
   EXPECT_EQ(Error(ParseMaterializeRequest("[]", true)), "body: expected a JSON object");
   EXPECT_EQ(Error(ParsePushRequest("\"df\"")), "body: expected a JSON object");
   EXPECT_EQ(Error(ParseWriteRequest(std::string(10000, '[') + std::string(10000, ']'))),
@@ -190,10 +193,11 @@ TEST(RequestParsers, DfTypesCells) {
 TEST(RequestParsers, DfNamesTheBadCell) {
   EXPECT_EQ(DfError(R"({"rating": [{"x": 1}]})"),
             "df.rating[0]: expected a number, string, boolean, array or null, got object");
+  // Objects or arrays inside array cells are refused where they start.
   EXPECT_EQ(DfError(R"({"rating": [1, [{"x": 1}]]})"),
-            "df.rating[1]: array elements must all be numbers, all strings or all booleans");
+            "df.rating[1][0]: nested too deeply (a request has at most 4 levels of objects and arrays)");
   EXPECT_EQ(DfError(R"({"a": [[[1]]]})"),
-            "df.a[0]: array elements must all be numbers, all strings or all booleans");
+            "df.a[0][0]: nested too deeply (a request has at most 4 levels of objects and arrays)");
   EXPECT_EQ(DfError(R"({"a": [[1, "x"]]})"),
             "df.a[0]: array elements must all be numbers, all strings or all booleans");
   EXPECT_EQ(DfError(R"({"a": [[], [1, null]]})"), "df.a[1][1]: array elements cannot be null");
@@ -237,7 +241,7 @@ TEST(RequestParsers, WriteParsesViewAndDf) {
   EXPECT_EQ(Error(ParseWriteRequest(R"({"feature_view_name": ["v"], "df": {"a": [1]}})")),
             "feature_view_name: expected a string");
   EXPECT_EQ(Error(ParseWriteRequest(R"({"feature_view_name": "v", "df": {"x": [true, 1.5e400]}})")),
-            "body: malformed JSON");
+            "body: malformed JSON (at byte 53)");
   EXPECT_EQ(Error(ParseWriteRequest(
                 R"({"feature_view_name": "v", "df": {"a": [1]}, "to": "online"})")),
             "to: unknown field (expected feature_view_name, df)");
@@ -310,6 +314,25 @@ TEST(RequestParsers, RowCountIsTheLargestColumn) {
 // Every seed of the fuzz target (fuzz/request_parsers_fuzz.cc: the first
 // byte picks the parser) parses or fails with InvalidArgument, and the seeds
 // cover a good and a bad body of every endpoint.
+// A budget with its own memory pool of `pool` bytes, `cap` per request.
+struct TestBudget {
+  TestBudget(size_t pool, size_t cap, size_t max_rows) : memory(&used, pool, cap) {
+    budget.max_rows = max_rows;
+    budget.memory = &memory;
+  }
+  std::atomic<size_t> used{0};
+  RequestMemory memory;
+  ParseBudget budget;
+};
+
+// `{"entities": {"k": [<n copies of item>]}}`.
+std::string EntitiesOf(size_t n, const std::string& item) {
+  std::string body = R"({"entities": {"k": [)";
+  body.reserve(body.size() + n * (item.size() + 1) + 4);
+  for (size_t i = 0; i < n; ++i) body.append(i ? "," : "").append(item);
+  return body + "]}}";
+}
+
 TEST(RequestParsers, FuzzCorpusParsesWithoutCrashing) {
   const std::filesystem::path dir =
       std::filesystem::path(LARDER_SOURCE_DIR) / "fuzz" / "corpus" / "request_parsers";
@@ -320,14 +343,21 @@ TEST(RequestParsers, FuzzCorpusParsesWithoutCrashing) {
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (data.empty()) continue;
     ++files;
-    const int parser = static_cast<uint8_t>(data[0] - '0') % 5;
-    const std::string_view body = std::string_view(data).substr(1);
+    // As the fuzz target reads it: from '5' up, under a budget of 4 rows and
+    // 256 KiB of a 1 MiB pool that others hold (second byte) sixteenths of.
+    const uint8_t pick = static_cast<uint8_t>(data[0] - '0');
+    const int parser = pick % 5;
+    const bool budgeted = (pick / 5) % 2 == 1 && data.size() >= 2;
+    const std::string_view body = std::string_view(data).substr(budgeted ? 2 : 1);
+    TestBudget limits(1 << 20, 256 << 10, 4);
+    limits.used = budgeted ? (static_cast<uint8_t>(data[1]) % 17) * (1 << 16) : 0;
+    ParseBudget* budget = budgeted ? &limits.budget : nullptr;
     Status status;
     switch (parser) {
-      case 0: status = ParseOnlineFeaturesRequest(body).status(); break;
-      case 1: status = ParsePushRequest(body).status(); break;
-      case 2: status = ParseWriteRequest(body).status(); break;
-      default: status = ParseMaterializeRequest(body, parser == 4).status(); break;
+      case 0: status = ParseOnlineFeaturesRequest(body, budget).status(); break;
+      case 1: status = ParsePushRequest(body, budget).status(); break;
+      case 2: status = ParseWriteRequest(body, budget).status(); break;
+      default: status = ParseMaterializeRequest(body, parser == 4, budget).status(); break;
     }
     SCOPED_TRACE(entry.path().filename().string());
     if (status.ok()) {
@@ -341,6 +371,101 @@ TEST(RequestParsers, FuzzCorpusParsesWithoutCrashing) {
   for (int p = 0; p < 5; ++p) {
     EXPECT_GT(ok[p], 0) << "no valid seed for parser " << p;
     EXPECT_GT(failed[p], 0) << "no invalid seed for parser " << p;
+  }
+}
+
+TEST(RequestParsers, DuplicateKeysAreRefusedAtEveryLevel) {
+  // The last one used to win silently.
+  EXPECT_EQ(Error(ParseOnlineFeaturesRequest(
+                R"({"feature_service": "a", "feature_service": "b", "entities": {"k": [1]}})")),
+            "feature_service: duplicate key (a key may appear once in an object)");
+  EXPECT_EQ(Error(ParseOnlineFeaturesRequest(
+                R"({"features": ["v:f"], "entities": {"user_id": [1], "user_id": [2]}})")),
+            "entities.user_id: duplicate key (a key may appear once in an object)");
+  EXPECT_EQ(DfError(R"({"ts": ["2022-01-01"], "ts": ["2023-01-01"]})"),
+            "df.ts: duplicate key (a key may appear once in an object)");
+  EXPECT_EQ(Error(ParseMaterializeRequest(
+                R"({"end_ts": "2022-01-01T00:00:00Z", "end_ts": "2023-01-01T00:00:00Z"})", true)),
+            "end_ts: duplicate key (a key may appear once in an object)");
+  EXPECT_EQ(Error(ParseWriteRequest(
+                R"({"feature_view_name": "v", "df": {"a": [1]}, "df": {"a": [2]}})")),
+            "df: duplicate key (a key may appear once in an object)");
+  // The same key in two different objects is fine.
+  EXPECT_TRUE(ParseWriteRequest(R"({"feature_view_name": "v", "df": {"feature_view_name": [1]}})")
+                  .ok());
+}
+
+TEST(RequestParsers, NestingDeeperThanARequestIsRefusedWhereItStarts) {
+  EXPECT_EQ(DfError(R"({"a": [[1], [[2]]]})"),
+            "df.a[1][0]: nested too deeply (a request has at most 4 levels of objects and arrays)");
+  EXPECT_EQ(DfError(R"({"a": [[{"x": 1}]]})"),
+            "df.a[0][0]: nested too deeply (a request has at most 4 levels of objects and arrays)");
+  // Four levels (a df of array cells) are a valid request.
+  EXPECT_TRUE(Push(R"({"a": [[1, 2], []]})").ok());
+  EXPECT_EQ(Error(ParseOnlineFeaturesRequest("[{}, {}]")), "body: expected a JSON object");
+  EXPECT_EQ(Error(ParseOnlineFeaturesRequest("7")), "body: expected a JSON object");
+  EXPECT_EQ(Error(ParseOnlineFeaturesRequest(R"({"entities": {"k": [1]}} {})")).substr(0, 20),
+            "body: malformed JSON");
+}
+
+TEST(RequestParsers, RowLimitStopsTheParseAtTheFirstRowOver) {
+  TestBudget b(size_t{1} << 30, size_t{1} << 30, 3);
+  EXPECT_TRUE(ParseOnlineFeaturesRequest(EntitiesOf(3, "1"), &b.budget).ok());
+  b.memory.ReleaseAll();
+  Result<OnlineFeaturesRequest> r = ParseOnlineFeaturesRequest(EntitiesOf(4, "1"), &b.budget);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "entities.k: more than 3 rows, the limit per request");
+  EXPECT_EQ(b.budget.failure, ParseFailure::kTooManyRows);
+  b.memory.ReleaseAll();
+
+  // 500,000 empty objects (the memory of a full parse: hundreds of MiB)
+  // stop at the fourth: what was parsed is under one charge step.
+  r = ParseOnlineFeaturesRequest(EntitiesOf(500'000, "{}"), &b.budget);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(b.budget.failure, ParseFailure::kTooManyRows);
+  EXPECT_EQ(b.memory.held(), 0u);
+  // A df column counts too; a column of array cells is one row per cell.
+  ParseBudget rows;
+  rows.max_rows = 2;
+  EXPECT_TRUE(ParsePushRequest(R"({"push_source_name": "s", "df": {"a": [[1, 2, 3], [4]]}})", &rows)
+                  .ok());
+  EXPECT_FALSE(ParsePushRequest(R"({"push_source_name": "s", "df": {"a": [1, 2, 3]}})", &rows).ok());
+  EXPECT_EQ(rows.failure, ParseFailure::kTooManyRows);
+}
+
+TEST(RequestParsers, MemoryBudgetStopsAParseThatGrowsTooLarge) {
+  // One row whose array cell holds 200,000 strings: about 16 MiB parsed.
+  std::string cell = R"({"push_source_name": "s", "df": {"a": [[)";
+  for (int i = 0; i < 200'000; ++i) cell += i ? ",\"\"" : "\"\"";
+  cell += "]]}}";
+  {
+    TestBudget b(size_t{64} << 20, size_t{4} << 20, 10'000);
+    Result<PushBody> r = ParsePushRequest(cell, &b.budget);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(b.budget.failure, ParseFailure::kTooLarge);
+    EXPECT_EQ(r.status().message(),
+              "body: the request would take more than 4194304 bytes of memory to parse, the limit "
+              "per request; send fewer rows or columns per request");
+    EXPECT_LE(b.memory.held(), size_t{4} << 20);
+  }
+  {
+    // The pool is held by others: busy, not too large.
+    TestBudget b(size_t{64} << 20, size_t{64} << 20, 10'000);
+    b.used = (size_t{64} << 20) - (size_t{1} << 20);
+    Result<PushBody> r = ParsePushRequest(cell, &b.budget);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(b.budget.failure, ParseFailure::kBusy);
+    EXPECT_NE(r.status().message().find("retry later"), std::string::npos);
+    b.memory.ReleaseAll();
+    EXPECT_EQ(b.used.load(), (size_t{64} << 20) - (size_t{1} << 20));
+  }
+  {
+    // With room, it parses, and the estimate was taken from the pool.
+    TestBudget b(size_t{64} << 20, size_t{64} << 20, 10'000);
+    Result<PushBody> r = ParsePushRequest(cell, &b.budget);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_GT(b.memory.held(), size_t{200'000} * 32);
+    EXPECT_EQ(b.used.load(), b.memory.held());
   }
 }
 

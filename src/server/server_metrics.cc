@@ -102,6 +102,32 @@ std::string ServerMetrics::Render() const {
       "# TYPE larder_registry_version gauge\n"
       "larder_registry_version " +
       std::to_string(registry_version_.load()) + "\n";
+  const auto load = [](const auto& counter) {
+    return std::to_string(counter.load(std::memory_order_relaxed));
+  };
+  out +=
+      "# HELP larder_connections_open Connections open now.\n"
+      "# TYPE larder_connections_open gauge\n"
+      "larder_connections_open " + load(http_.connections_open) + "\n"
+      "# HELP larder_connections_refused_total Connections refused: at --max-connections with "
+      "none idle to close, or left waiting because the process was out of file descriptors "
+      "(once per pause of accepting).\n"
+      "# TYPE larder_connections_refused_total counter\n"
+      "larder_connections_refused_total{reason=\"max_connections\"} " +
+      load(http_.refused_max_connections) + "\n"
+      "larder_connections_refused_total{reason=\"out_of_file_descriptors\"} " +
+      load(http_.accept_out_of_fds) + "\n"
+      "# HELP larder_idle_connections_closed_total Idle connections closed to make room for a "
+      "new one at --max-connections.\n"
+      "# TYPE larder_idle_connections_closed_total counter\n"
+      "larder_idle_connections_closed_total " + load(http_.idle_closed) + "\n"
+      "# HELP larder_requests_refused_for_memory_total Requests refused by the memory budget "
+      "of bodies being read and parsed: busy (503) or too large alone (413).\n"
+      "# TYPE larder_requests_refused_for_memory_total counter\n"
+      "larder_requests_refused_for_memory_total{reason=\"busy\"} " + load(http_.memory_busy) +
+      "\n"
+      "larder_requests_refused_for_memory_total{reason=\"too_large\"} " +
+      load(http_.memory_too_large) + "\n";
   return out;
 }
 

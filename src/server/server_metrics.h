@@ -6,7 +6,13 @@
 //   larder_rows_pushed_total{target="online"|"offline"}       counter
 //   larder_online_store_errors_total                          counter
 //   larder_registry_version                                   gauge
+//   larder_connections_open                                   gauge
+//   larder_connections_refused_total{reason=...}              counter
+//   larder_idle_connections_closed_total                      counter
+//   larder_requests_refused_for_memory_total{reason=...}      counter
 //
+// The connection and memory counts are HttpServerCounters that the
+// HttpServer keeps (give it http_counters()).
 // Endpoints are a fixed list (unknown paths count as "other"); statuses are
 // those the server sends. Recording is lock-free (relaxed atomics), so it
 // costs a few nanoseconds on the request path.
@@ -18,6 +24,8 @@
 #include <string>
 #include <string_view>
 
+#include "server/http_server.h"
+
 namespace larder::server {
 
 class ServerMetrics {
@@ -25,7 +33,8 @@ class ServerMetrics {
   static constexpr std::array<std::string_view, 9> kEndpoints{
       "/health", "/get-online-features", "/push", "/write-to-online-store", "/materialize",
       "/materialize-incremental", "/metrics", "/", "other"};
-  static constexpr std::array<int, 10> kStatuses{200, 400, 401, 403, 404, 405, 413, 500, 503, 0};
+  static constexpr std::array<int, 11> kStatuses{200, 400, 401, 403, 404, 405,
+                                                 413, 500, 503, 507, 0};
   // Histogram bucket upper bounds, in seconds.
   static constexpr std::array<double, 14> kBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                    0.005,  0.01,    0.025,  0.05,  0.1,
@@ -36,6 +45,8 @@ class ServerMetrics {
   void AddRowsPushed(bool online, int64_t rows);
   void AddOnlineStoreError();
   void SetRegistryVersion(int64_t version);
+  // What the HttpServer counts of connections and memory refusals.
+  HttpServerCounters& http_counters() { return http_; }
 
   // The text exposition of every metric.
   std::string Render() const;
@@ -54,6 +65,7 @@ class ServerMetrics {
   std::atomic<int64_t> rows_offline_{0};
   std::atomic<int64_t> store_errors_{0};
   std::atomic<int64_t> registry_version_{0};
+  HttpServerCounters http_;
 };
 
 }  // namespace larder::server

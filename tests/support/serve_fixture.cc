@@ -13,24 +13,29 @@ bool Healthy(int port) { return RawRequest(port, "GET", "/health").status == 200
 
 RawResponse RawRequest(int port, const std::string& method, const std::string& path,
                        const std::string& headers, const std::string& body) {
-  const int fd = ConnectLoopback(port, 5);
-  if (fd < 0) return {};
-  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
-                              headers + "Content-Length: " + std::to_string(body.size()) +
-                              "\r\n\r\n" + body;
-  std::string reply;
-  if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-    char buf[4096];
-    ssize_t n = 0;
-    while ((n = read(fd, buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
+  const std::string reply =
+      ReplyToHead(port, method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                            headers + "Content-Length: " + std::to_string(body.size()) +
+                            "\r\n\r\n" + body);
   RawResponse out;
   if (reply.size() < 12 || !reply.starts_with("HTTP/1.1 ")) return out;
   out.status = std::stoi(reply.substr(9, 3));
   const size_t end = reply.find("\r\n\r\n");
   if (end != std::string::npos) out.body = reply.substr(end + 4);
   return out;
+}
+
+std::string ReplyToHead(int port, const std::string& head) {
+  const int fd = ConnectLoopback(port, 5);
+  if (fd < 0) return "";
+  std::string reply;
+  if (write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size())) {
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = read(fd, buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return reply;
 }
 
 void ServeFixture::SetUp() {

@@ -26,6 +26,11 @@ struct RawResponse {
 RawResponse RawRequest(int port, const std::string& method, const std::string& path,
                        const std::string& headers = "", const std::string& body = "");
 
+// Sends `head` (a request line and headers, maybe part of a body) on a
+// fresh connection and returns all the server sends back until it ends the
+// connection or 5 s pass without a byte ("" when nothing accepts).
+std::string ReplyToHead(int port, const std::string& head);
+
 class ServeFixture : public ::testing::Test {
  protected:
   void SetUp() override;
