@@ -110,6 +110,9 @@ TEST_F(ServeCli, BadRequestsGetAnErrorNamingTheField) {
        400, "feature_service: duplicate key"},
       {R"({"features": ["book_features:language"], "entities": {"isbn": ["a"], "isbn": ["b"]}})",
        400, "entities.isbn: duplicate key"},
+      {R"({"features": ["book_features:language", "book_features:language"],
+           "entities": {"isbn": ["a"]}})",
+       400, "features[1]: 'book_features:language' is already requested at features[0]"},
   };
   for (const Case& c : cases) {
     online::HttpResponse r = Post("/get-online-features", c.body);
@@ -122,6 +125,14 @@ TEST_F(ServeCli, BadRequestsGetAnErrorNamingTheField) {
   for (int i = 0; i < 10001; ++i) many += (i ? ",\"x\"" : "\"x\"");
   many += "]}}";
   EXPECT_EQ(Post("/get-online-features", many).status, 413);
+  // Too many feature references, even when they repeat one feature.
+  std::string refs = R"({"entities": {"isbn": ["x"]}, "features": [)";
+  const std::string ref = "\"book_features:language\"";
+  for (int i = 0; i < 10001; ++i) refs += (i ? "," : "") + ref;
+  refs += "]}";
+  online::HttpResponse too_many = Post("/get-online-features", refs);
+  EXPECT_EQ(too_many.status, 400);
+  EXPECT_THAT(too_many.body, HasSubstr("features: 10001 references, more than the limit of 10000"));
   // A body announced over 16 MiB is refused from its headers.
   EXPECT_THAT(testing::ReplyToHead(port_, "POST /get-online-features HTTP/1.1\r\nHost: x\r\n"
                                           "Content-Length: 17825792\r\n\r\n"),
@@ -131,6 +142,36 @@ TEST_F(ServeCli, BadRequestsGetAnErrorNamingTheField) {
   EXPECT_EQ(Post("/health", "{}").status, 405);
   // The server is still up.
   EXPECT_TRUE(Healthy(port_));
+}
+
+// Values that JSON numbers cannot carry come back as Feast's server sends
+// them; join keys come back typed; columns that are no join key are dropped.
+TEST_F(ServeCli, ServesNonFiniteFloatsNegativeZeroAndTypedKeys) {
+  const std::string csv = tmp_.Join("odd.csv");
+  // DuckDB's CSV sniffer reads the column as DOUBLE when a plain number
+  // comes first.
+  std::ofstream(csv) << "user_id,rating_timestamp,avg_day_user_rating,count_day_user_rating\n"
+                        "900004,2029-01-01T00:00:00Z,-0.0,1\n"
+                        "900001,2029-01-01T00:00:00Z,inf,1\n"
+                        "900002,2029-01-01T00:00:00Z,-inf,1\n"
+                        "900003,2029-01-01T00:00:00Z,nan,1\n";
+  CommandResult push = RunLarder(c_ + "push user_ratings_push " + csv + " --to online");
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  CommandResult cli = RunLarder(c_ + "online --features agg_user_features_1d:avg_day_user_rating "
+                                     "--entity user_id=900001 --entity isbn=0000000000 "
+                                     "--entity colour=red");
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_THAT(cli.out, HasSubstr(R"("feature_names":["isbn","user_id","avg_day_user_rating"])"));
+  EXPECT_THAT(cli.out, HasSubstr(R"({"values":[900001],)"));  // a number, not "900001"
+  StartServer();
+  online::HttpResponse r = Post("/get-online-features",
+                                R"({"features": ["agg_user_features_1d:avg_day_user_rating"],
+                                    "entities": {"user_id": [900001, 900002, 900003, 900004],
+                                                 "colour": ["a", "b", "c", "d"]}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr(R"("feature_names":["user_id","avg_day_user_rating"])"));
+  EXPECT_THAT(r.body, HasSubstr(R"({"values":["Infinity","-Infinity","NaN",-0.0],)"
+                                R"("statuses":["PRESENT","PRESENT","PRESENT","PRESENT"])"));
 }
 
 TEST_F(ServeCli, PicksUpANewApplyWithoutARestart) {

@@ -25,11 +25,17 @@ const char* FeatureStatusName(FeatureStatus status);
 
 struct OnlineFeaturesRequest {
   // Either "view:feature" references or a feature service name, not both.
+  // Each reference at most once, and at most 10,000 of them by default
+  // (OnlineServiceOptions::max_features); else InvalidArgument naming the
+  // `features` entry. Two features that would give the same output name (one
+  // feature name in two views, without full_feature_names) are
+  // InvalidArgument too, as in Feast.
   std::vector<std::string> features;
   std::string feature_service;
   // The entity rows, column-wise as in Feast: join key -> one value per row.
   // REQUIRES: every column has the same length. A join key that a requested
-  // view needs and that is missing is InvalidArgument naming the key.
+  // view needs and that is missing is InvalidArgument naming the key. A
+  // column that is no join key of the project is ignored (as in Feast).
   std::map<std::string, std::vector<Value>> entity_rows;
   // Name features "view__feature" instead of "feature". Default: false.
   bool full_feature_names = false;
@@ -41,8 +47,9 @@ struct OnlineReadOptions {
   std::function<TimestampMicros()> clock;
 };
 
-// One output column: a join key (every value PRESENT, timestamp 0) or a
-// feature. values/statuses/event_timestamps have one entry per entity row.
+// One output column: a join key (every value PRESENT, timestamp 0, in its
+// entity's dtype) or a feature. values/statuses/event_timestamps have one
+// entry per entity row.
 struct OnlineFeatureColumn {
   std::string name;
   std::vector<Value> values;
@@ -51,12 +58,14 @@ struct OnlineFeatureColumn {
 };
 
 struct OnlineFeaturesResponse {
-  // The request's join keys first (sorted by name), then the features in
-  // request order.
+  // The request's columns that are join keys of the project first (sorted
+  // by name), then the features in request order.
   std::vector<OnlineFeatureColumn> columns;
   // Renders Feast's get-online-features JSON:
   // {"metadata":{"feature_names":[...]},"results":[{"values":[...],
-  //  "statuses":[...],"event_timestamps":[...]},...]}.
+  //  "statuses":[...],"event_timestamps":[...]},...]}. Floats that are NaN
+  // or infinite are the strings "NaN", "Infinity" and "-Infinity", as Feast
+  // sends them; -0.0 stays -0.0.
   std::string ToJson() const;
 };
 

@@ -304,6 +304,47 @@ def test_push_errors(online_store):
         store.push(3, pd.DataFrame({"user_id": [1]}))
 
 
+def test_online_keeps_non_finite_floats_and_negative_zero(online_store, cli):
+    """to_dict/to_df give back inf, -inf, NaN and -0.0 as stored, PRESENT; the CLI's
+    JSON (like Feast's server) spells the non-finite ones "Infinity", "-Infinity", "NaN"."""
+    store = online_store
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    users = [9101, 9102, 9103, 9104]
+    odd = [math.inf, -math.inf, math.nan, -0.0]
+    rows = pa.table({"user_id": users, "rating_timestamp": [now - dt.timedelta(hours=1)] * 4,
+                     "avg_day_user_rating": pa.array(odd, pa.float64()),
+                     "count_day_user_rating": [1] * 4})
+    store.push("user_ratings_push", rows, to="online")
+    feature = "agg_user_features_1d:avg_day_user_rating"
+    resp = store.get_online_features(features=[feature],
+                                     entity_rows=[{"user_id": u} for u in users])
+
+    def check(values):
+        values = list(values)
+        assert values[0] == math.inf and values[1] == -math.inf
+        assert math.isnan(values[2])
+        assert values[3] == 0.0 and math.copysign(1.0, values[3]) == -1.0
+
+    check(resp.to_dict()["avg_day_user_rating"])
+    check(resp.to_df()["avg_day_user_rating"])
+    assert resp.statuses["avg_day_user_rating"] == ["PRESENT"] * 4
+    store.close()
+    spelled = [cli.online(["--features", feature], {"user_id": u})["results"][1]["values"][0]
+               for u in users]
+    assert spelled[:3] == ["Infinity", "-Infinity", "NaN"]
+    assert spelled[3] == 0.0 and math.copysign(1.0, spelled[3]) == -1.0
+
+
+def test_online_echoes_join_keys_typed_and_drops_unknown_columns(online_store):
+    store = online_store
+    resp = store.get_online_features(features=["user_features:country"],
+                                     entity_rows=[{"user_id": 1, "isbn": "x", "colour": "red"}])
+    assert list(resp.to_dict()) == ["isbn", "user_id", "country"]
+    with pytest.raises(larder.InvalidArgumentError, match=r"features\[1\]"):
+        store.get_online_features(features=["user_features:country", "user_features:country"],
+                                  entity_rows=[{"user_id": 1}])
+
+
 def test_errors_and_type_errors(online_store, repo):
     store = online_store
     with pytest.raises(larder.NotFoundError) as e:

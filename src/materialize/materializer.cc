@@ -70,6 +70,42 @@ std::string ValueSql(const std::string& column, const ValueType& t) {
   return column;
 }
 
+bool IsFloat(const ValueType& t) {
+  return t.scalar == ScalarType::kFloat32 || t.scalar == ScalarType::kFloat64;
+}
+
+// The sign bits of a float column (a BOOLEAN, or a BOOLEAN[] per element).
+// DuckDB's arg_max turns -0.0 inside a STRUCT or LIST value into 0.0, so the
+// signs travel beside the values and RestoreNegativeZeros puts them back.
+std::string SignSql(const std::string& column, const ValueType& t) {
+  if (t.is_array) return "list_transform(CAST(" + column + " AS DOUBLE[]), x -> signbit(x))";
+  return "signbit(CAST(" + column + " AS DOUBLE))";
+}
+
+// `value` (a float or float array) with each zero whose `sign` is set made -0.0.
+void RestoreNegativeZeros(const Value& sign, Value& value) {
+  if (sign.is_null() || value.is_null()) return;
+  const ValueType t = value.type();
+  if (!t.is_array) {
+    if (!sign.bool_value()) return;
+    if (t.scalar == ScalarType::kFloat32 && value.float32_value() == 0.0f) {
+      value = Value::Float32(-0.0f);
+    } else if (t.scalar == ScalarType::kFloat64 && value.float64_value() == 0.0) {
+      value = Value::Float64(-0.0);
+    }
+    return;
+  }
+  const std::vector<bool>& signs = sign.bool_array();
+  auto restore = [&signs](auto values) {
+    for (size_t i = 0; i < values.size() && i < signs.size(); ++i) {
+      if (signs[i] && values[i] == 0) values[i] = -values[i];
+    }
+    return values;
+  };
+  if (t.scalar == ScalarType::kFloat32) value = Value::Float32Array(restore(value.float32_array()));
+  if (t.scalar == ScalarType::kFloat64) value = Value::Float64Array(restore(value.float64_array()));
+}
+
 // Everything needed to read one view's window.
 struct ViewPlan {
   const FeatureView* view = nullptr;
@@ -80,8 +116,10 @@ struct ViewPlan {
   // selected key is the same as over all rows).
   std::string latest_sql;  // the latest row per entity key in the window
   std::string key_list;   // the join keys as selected: __larder_k0, ...
-  // The selected columns' dtypes: keys, event and created time, features.
+  // The selected columns' dtypes: keys, event and created time, features,
+  // then the sign columns of the float features.
   std::vector<ValueType> column_types;
+  std::vector<size_t> float_features;  // the feature of each sign column
 };
 
 Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
@@ -123,6 +161,14 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
               " AS " + internal;
     fields += ", " + internal + " := " + internal;
   }
+  for (size_t f = 0; f < view.schema.size(); ++f) {
+    if (!IsFloat(view.schema[f].dtype)) continue;
+    std::string internal = "__larder_s" + std::to_string(f);
+    select += ", " + SignSql(QuoteIdentifier(view.schema[f].name), view.schema[f].dtype) +
+              " AS " + internal;
+    fields += ", " + internal + " := " + internal;
+    plan.float_features.push_back(f);
+  }
   // Per key, the row with the greatest (event, created) timestamps, a missing
   // created timestamp losing to any (no timestamp is as early as the BIGINT
   // minimum + 1, which also stays clear of DuckDB's literal overflow to
@@ -137,6 +183,9 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
   plan.column_types.push_back(ValueType{ScalarType::kInt64});  // __larder_ets
   plan.column_types.push_back(ValueType{ScalarType::kInt64});  // __larder_cts
   for (const Field& f : view.schema) plan.column_types.push_back(f.dtype);
+  for (size_t f : plan.float_features) {
+    plan.column_types.push_back(ValueType{ScalarType::kBool, view.schema[f].dtype.is_array});
+  }
   return plan;
 }
 
@@ -201,8 +250,13 @@ Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan,
                                    std::make_move_iterator(row.begin() + nk));
       rec.event_timestamp = row[nk].is_null() ? 0 : row[nk].int64_value();
       rec.created_timestamp = row[nk + 1].is_null() ? 0 : row[nk + 1].int64_value();
+      const auto features_end = row.end() - static_cast<ptrdiff_t>(plan.float_features.size());
+      for (size_t s = 0; s < plan.float_features.size(); ++s) {
+        RestoreNegativeZeros(features_end[static_cast<ptrdiff_t>(s)],
+                             row[nk + 2 + plan.float_features[s]]);
+      }
       rec.values.assign(std::make_move_iterator(row.begin() + nk + 2),
-                        std::make_move_iterator(row.end()));
+                        std::make_move_iterator(features_end));
     }
     if (records.empty()) continue;
     Result<OnlineWriteSummary> summary = store.Write(oview, records);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -81,6 +83,26 @@ class MaterializeTest : public ::testing::Test {
     return out;
   }
 
+  // Adds the Parquet file source `name`, holding the rows of DuckDB's `select`.
+  void AddParquetSource(const std::string& name, const std::string& select) {
+    const std::string file = tmp_.Join(name + ".parquet");
+    auto conn = duckdb::Connection::Open(":memory:");
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE((*conn)
+                    ->Execute("COPY (" + select + ") TO '" + file + "' (FORMAT parquet)",
+                              "write " + file)
+                    .ok());
+    DataSource src;
+    src.name = name;
+    src.kind = DataSourceKind::kFile;
+    src.path = name + ".parquet";
+    src.file_format = FileFormat::kParquet;
+    src.timestamp_field = "ts";
+    repo_.data_sources.push_back(src);
+    std::sort(repo_.data_sources.begin(), repo_.data_sources.end(),
+              [](const DataSource& a, const DataSource& b) { return a.name < b.name; });
+  }
+
   TempDir tmp_;
   FeatureRepo repo_;
   std::unique_ptr<OnlineStore> store_;
@@ -107,35 +129,19 @@ TEST_F(MaterializeTest, WritesLatestRowPerEntityInWindow) {
 // Every dtype, arrays and nulls included, arrives in the online store as the
 // source holds it.
 TEST_F(MaterializeTest, EveryDtypeRoundTrips) {
-  const std::string file = tmp_.Join("typed.parquet");
-  {
-    auto conn = duckdb::Connection::Open(":memory:");
-    ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE((*conn)
-                    ->Execute("COPY (SELECT * FROM (VALUES "
-                              "(1::BIGINT, TIMESTAMP '2023-01-02', 7::INTEGER, 8::BIGINT, "
-                              "1.5::FLOAT, 2.25::DOUBLE, 'héllo', '\\x00\\xFFab'::BLOB, true, "
-                              "TIMESTAMP '2022-05-06 07:08:09.123456', [1, 2]::INTEGER[], "
-                              "[3, 4]::BIGINT[], [0.5, -1.5]::FLOAT[], [1e300]::DOUBLE[], "
-                              "['a', '']::VARCHAR[], ['\\x01'::BLOB], [true, false], "
-                              "[TIMESTAMP '1960-01-01'], []::VARCHAR[]), "
-                              "(2, TIMESTAMP '2023-01-02', NULL, NULL, NULL, NULL, NULL, NULL, "
-                              "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-                              "NULL)) t(user_id, ts, i32, i64, f32, f64, s, b, flag, t, ai, al, "
-                              "af, ad, avs, ab, abo, ats, empty)) TO '" + file +
-                                  "' (FORMAT parquet)",
-                              "write typed file")
-                    .ok());
-  }
-  DataSource src;
-  src.name = "typed";
-  src.kind = DataSourceKind::kFile;
-  src.path = "typed.parquet";
-  src.file_format = FileFormat::kParquet;
-  src.timestamp_field = "ts";
-  repo_.data_sources.push_back(src);
-  std::sort(repo_.data_sources.begin(), repo_.data_sources.end(),
-            [](const DataSource& a, const DataSource& b) { return a.name < b.name; });
+  AddParquetSource("typed",
+                   "SELECT * FROM (VALUES "
+                   "(1::BIGINT, TIMESTAMP '2023-01-02', 7::INTEGER, 8::BIGINT, "
+                   "1.5::FLOAT, 2.25::DOUBLE, 'héllo', '\\x00\\xFFab'::BLOB, true, "
+                   "TIMESTAMP '2022-05-06 07:08:09.123456', [1, 2]::INTEGER[], "
+                   "[3, 4]::BIGINT[], [0.5, -1.5]::FLOAT[], [1e300]::DOUBLE[], "
+                   "['a', '']::VARCHAR[], ['\\x01'::BLOB], [true, false], "
+                   "[TIMESTAMP '1960-01-01'], []::VARCHAR[]), "
+                   "(2, TIMESTAMP '2023-01-02', NULL, NULL, NULL, NULL, NULL, NULL, "
+                   "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+                   "NULL)) t(user_id, ts, i32, i64, f32, f64, s, b, flag, t, ai, al, "
+                   "af, ad, avs, ab, abo, ats, empty)");
+  if (HasFatalFailure()) return;
   auto type = [](ScalarType s, bool array = false) { return ValueType{s, array}; };
   FeatureView view;
   view.name = "typed_view";
@@ -201,6 +207,47 @@ TEST_F(MaterializeTest, EveryDtypeRoundTrips) {
   for (size_t i = 0; i < want.size(); ++i) {
     EXPECT_TRUE(results[1].values[i].is_null()) << fields[i].first;
   }
+}
+
+// DuckDB's arg_max over a STRUCT value (the latest row) turns -0.0 into 0.0;
+// the materialized values keep their sign, and NaN and the infinities.
+TEST_F(MaterializeTest, FloatsKeepNegativeZeroAndNonFiniteValues) {
+  AddParquetSource("floats",
+                   "SELECT 1::BIGINT AS user_id, TIMESTAMP '2023-01-02' AS ts, "
+                   "'-0.0'::FLOAT AS f32, '-0.0'::DOUBLE AS f64, ['-0.0'::FLOAT, 0.0] AS af, "
+                   "['-0.0'::DOUBLE, 'inf'::DOUBLE, 'nan'::DOUBLE] AS ad, "
+                   "'-inf'::DOUBLE AS ninf, 0.0::DOUBLE AS zero");
+  if (HasFatalFailure()) return;
+  FeatureView view;
+  view.name = "floats_view";
+  view.entities = {"user"};
+  view.source = "floats";
+  const ValueType f32{ScalarType::kFloat32}, f64{ScalarType::kFloat64};
+  view.schema = {Field{"f32", f32, "", {}, {}}, Field{"f64", f64, "", {}, {}},
+                 Field{"af", ValueType{ScalarType::kFloat32, true}, "", {}, {}},
+                 Field{"ad", ValueType{ScalarType::kFloat64, true}, "", {}, {}},
+                 Field{"ninf", f64, "", {}, {}}, Field{"zero", f64, "", {}, {}}};
+  repo_.feature_views.insert(repo_.feature_views.begin(), view);  // before "scores"
+  MaterializeOptions only;
+  only.views = {"floats_view"};
+  auto report = materialize::Materialize(repo_, *store_, Jan(1), Jan(5), only);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const std::vector<EntityKey> keys = {EntityKey{{"user_id"}, {Value::Int64(1)}}};
+  std::vector<OnlineReadResult> results;
+  ASSERT_TRUE(store_->MultiGet(OnlineView::FromFeatureView(view), keys, &results).ok());
+  ASSERT_EQ(results[0].state, OnlineRecordState::kFound);
+  const std::vector<Value>& v = results[0].values;
+  EXPECT_TRUE(std::signbit(v[0].float32_value()));
+  EXPECT_TRUE(std::signbit(v[1].float64_value()));
+  ASSERT_EQ(v[2].float32_array().size(), 2u);
+  EXPECT_TRUE(std::signbit(v[2].float32_array()[0]));
+  EXPECT_FALSE(std::signbit(v[2].float32_array()[1]));
+  ASSERT_EQ(v[3].float64_array().size(), 3u);
+  EXPECT_TRUE(std::signbit(v[3].float64_array()[0]));
+  EXPECT_EQ(v[3].float64_array()[1], std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(v[3].float64_array()[2]));
+  EXPECT_EQ(v[4].float64_value(), -std::numeric_limits<double>::infinity());
+  EXPECT_FALSE(std::signbit(v[5].float64_value()));
 }
 
 TEST_F(MaterializeTest, RerunIsIdempotentAndPartitionsAgree) {

@@ -101,10 +101,17 @@ void AppendString(std::string_view s, std::string& out) {
 }
 
 // A double as JSON: the shortest text that reads back the same, with ".0"
-// on whole numbers (as JSON libraries print doubles); null when not finite.
+// on whole numbers (as JSON libraries print doubles; -0.0 keeps its sign).
+// JSON has no number for NaN and the infinities: they are the strings
+// "NaN", "Infinity" and "-Infinity", protobuf's JSON mapping, which Feast's
+// server sends too.
 void AppendDouble(double d, std::string& out) {
-  if (!std::isfinite(d)) {
-    out += "null";
+  if (std::isnan(d)) {
+    out += "\"NaN\"";
+    return;
+  }
+  if (std::isinf(d)) {
+    out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
     return;
   }
   char buf[32];
@@ -120,10 +127,25 @@ void AppendInt(int64_t v, std::string& out) {
   out.append(buf, static_cast<size_t>(end - buf));
 }
 
-// "YYYY-MM-DDTHH:MM:SSZ" of a time in microseconds (floored to the second),
-// by the civil-from-days algorithm: no locale, no time zone, no libc call.
+// ".mmm" or ".uuuuuu" of a second's `micros`, as few digits as keep it
+// exact (none for a whole second), as Feast writes event timestamps.
+void AppendFraction(int64_t micros, std::string& out) {
+  if (micros == 0) return;
+  int digits = 6;
+  if (micros % 1000 == 0) {
+    micros /= 1000;
+    digits = 3;
+  }
+  char buf[8] = ".000000";
+  for (int d = digits; d >= 1; --d, micros /= 10) buf[d] = static_cast<char>('0' + micros % 10);
+  out.append(buf, static_cast<size_t>(digits) + 1);
+}
+
+// "YYYY-MM-DDTHH:MM:SS[.fff[fff]]Z" of a time in microseconds, by the
+// civil-from-days algorithm: no locale, no time zone, no libc call.
 void AppendRfc3339(TimestampMicros micros, std::string& out) {
   int64_t secs = micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000;
+  const int64_t fraction = micros - secs * 1'000'000;
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
   int64_t rem = secs - days * 86400;
   days += 719468;
@@ -138,7 +160,7 @@ void AppendRfc3339(TimestampMicros micros, std::string& out) {
   if (year >= 0 && year <= 9999) {
     // The common case, digit by digit: snprintf was a fifth of a server's
     // CPU at one entity per request.
-    char buf[23] = "\"0000-00-00T00:00:00Z\"";
+    char buf[21] = "\"0000-00-00T00:00:00";
     auto two = [&buf](size_t at, int64_t v) {
       buf[at] = static_cast<char>('0' + v / 10);
       buf[at + 1] = static_cast<char>('0' + v % 10);
@@ -150,15 +172,17 @@ void AppendRfc3339(TimestampMicros micros, std::string& out) {
     two(12, rem / 3600);
     two(15, rem / 60 % 60);
     two(18, rem % 60);
-    out.append(buf, 22);
-    return;
+    out.append(buf, 20);
+  } else {
+    char buf[96];  // room for any int64 fields
+    std::snprintf(buf, sizeof buf, "\"%04lld-%02lld-%02lldT%02lld:%02lld:%02lld",
+                  static_cast<long long>(year), static_cast<long long>(month),
+                  static_cast<long long>(day), static_cast<long long>(rem / 3600),
+                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+    out += buf;
   }
-  char buf[96];  // room for any int64 fields
-  std::snprintf(buf, sizeof buf, "\"%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ\"",
-                static_cast<long long>(year), static_cast<long long>(month),
-                static_cast<long long>(day), static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
-  out += buf;
+  AppendFraction(fraction, out);
+  out += "Z\"";
 }
 
 template <typename T, typename F>

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -15,14 +16,23 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// As Feast writes event timestamps: no fraction on a whole second, else
+// milliseconds when exact, else microseconds.
 std::string Iso(TimestampMicros micros) {
   int64_t secs = micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000;
+  const int64_t fraction = micros - secs * 1'000'000;
   std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char frac[16] = "";
+  if (fraction % 1000 != 0) {
+    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(fraction));
+  } else if (fraction != 0) {
+    std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(fraction / 1000));
+  }
+  return std::string(buf) + frac + "Z";
 }
 
 // One column of `values`, each PRESENT at `stamp`.
@@ -42,12 +52,15 @@ TEST(OnlineJson, MatchesAJsonLibraryOnEveryDtype) {
   r.columns.push_back(Column("f", {Value::Float64(0.0), Value::Float64(19.0), Value::Float64(2.6666666666666665),
                                    Value::Float64(1e300), Value::Float64(-1e-7), Value::Float64(1e16),
                                    Value::Float64(123456.789), Value::Float32(0.1f), Value::Float64(inf),
-                                   Value::Float64(std::nan(""))}, 1672531200LL * 1'000'000));
+                                   Value::Float64(std::nan("")), Value::Float64(-inf), Value::Float64(-0.0),
+                                   Value::Float32(-std::numeric_limits<float>::infinity())},
+                            1672531200LL * 1'000'000));
   r.columns.push_back(Column("s\"\\\n", {Value::String("plain"), Value::String("quote\" back\\ tab\t nl\n \x01"),
                                          Value::String("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x93\x9a")}, -1));
   r.columns.push_back(Column("b", {Value::Bool(true), Value::Bool(false), Value::Bytes(std::string("\x00\xff", 2)),
                                    Value::UnixTimestamp(1'500'000'999'999)}, -86'400'000'001LL));
-  r.columns.push_back(Column("a", {Value::Int64Array({1, -2}), Value::Float64Array({0.5, 3.0}),
+  r.columns.push_back(Column("a", {Value::Int64Array({1, -2}), Value::Float64Array({0.5, 3.0, -inf, -0.0}),
+                                   Value::Float32Array({std::nanf(""), 2.5f}),
                                    Value::StringArray({"x", ""}), Value::BoolArray({true}),
                                    Value::Int32Array({}), Value::UnixTimestampArray({2'000'000}),
                                    Value::BytesArray({"ab"})}, 253402300799LL * 1'000'000));
@@ -59,7 +72,11 @@ TEST(OnlineJson, MatchesAJsonLibraryOnEveryDtype) {
   auto value_json = [](const Value& v) -> Json {
     if (v.is_null()) return nullptr;
     const ValueType t = v.type();
-    auto num = [](double d) -> Json { return std::isfinite(d) ? Json(d) : Json(nullptr); };
+    auto num = [](double d) -> Json {
+      if (std::isnan(d)) return "NaN";
+      if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+      return d;
+    };
     if (!t.is_array) {
       switch (t.scalar) {
         case ScalarType::kInt32: return v.int32_value();
@@ -103,6 +120,35 @@ TEST(OnlineJson, MatchesAJsonLibraryOnEveryDtype) {
   EXPECT_FALSE(Json::parse(r.ToJson(), nullptr, false).is_discarded());
 }
 
+// Feast's server sends NaN and the infinities as protobuf's JSON strings
+// (its feature_server_utils); a null would read as a missing value while the
+// status says PRESENT.
+TEST(OnlineJson, NonFiniteFloatsAreFeastsStrings) {
+  OnlineFeaturesResponse r;
+  const double inf = std::numeric_limits<double>::infinity();
+  r.columns.push_back(Column("x",
+                            {Value::Float64(inf), Value::Float64(-inf), Value::Float64(std::nan("")),
+                             Value::Float32(std::numeric_limits<float>::infinity()),
+                             Value::Float64Array({-inf, 1.0, std::nan("")})},
+                            0));
+  const std::string json = r.ToJson();
+  EXPECT_NE(
+      json.find(R"("values":["Infinity","-Infinity","NaN","Infinity",["-Infinity",1.0,"NaN"]])"),
+      std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("null"), std::string::npos) << json;
+}
+
+TEST(OnlineJson, NegativeZeroKeepsItsSign) {
+  OnlineFeaturesResponse r;
+  r.columns.push_back(Column("x", {Value::Float64(-0.0), Value::Float32(-0.0f), Value::Float64(0.0),
+                                   Value::Float64Array({-0.0})}, 0));
+  const std::string json = r.ToJson();
+  EXPECT_NE(json.find(R"("values":[-0.0,-0.0,0.0,[-0.0]])"), std::string::npos) << json;
+  const Json parsed = Json::parse(json);
+  EXPECT_TRUE(std::signbit(parsed["results"][0]["values"][0].get<double>()));
+}
+
 TEST(OnlineJson, TimestampsMatchGmtimeOverCenturies) {
   std::mt19937_64 rng(11);
   std::uniform_int_distribution<int64_t> seconds(-5'000'000'000LL, 10'000'000'000LL);
@@ -113,6 +159,21 @@ TEST(OnlineJson, TimestampsMatchGmtimeOverCenturies) {
     const std::string json = r.ToJson();
     ASSERT_NE(json.find("\"" + Iso(t) + "\""), std::string::npos) << t << " " << json;
   }
+}
+
+TEST(OnlineJson, SubSecondTimestampsKeepTheirDigits) {
+  OnlineFeaturesResponse r;
+  const TimestampMicros t = 1672531200LL * 1'000'000;  // 2023-01-01T00:00:00Z
+  r.columns.push_back(Column("x", {Value::Int64(1)}, 0));
+  r.columns[0].event_timestamps = {t, t + 500'000, t + 1, t + 120'450, -1, 0};
+  r.columns[0].values.resize(6);
+  r.columns[0].statuses.resize(6);
+  const std::string json = r.ToJson();
+  EXPECT_NE(json.find(R"("event_timestamps":["2023-01-01T00:00:00Z","2023-01-01T00:00:00.500Z",)"
+                      R"("2023-01-01T00:00:00.000001Z","2023-01-01T00:00:00.120450Z",)"
+                      R"("1969-12-31T23:59:59.999999Z","1970-01-01T00:00:00Z"])"),
+            std::string::npos)
+      << json;
 }
 
 TEST(OnlineJson, InvalidUtf8BecomesReplacementCharacters) {

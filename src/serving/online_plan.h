@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@
 #include "larder/types.h"
 
 namespace larder::serving {
+
+// The most feature references one request may list (`features`). Since each
+// may appear once, this also bounds the unique features of a request.
+inline constexpr size_t kDefaultMaxFeatures = 10'000;
 
 struct OnlineViewPlan {
   OnlineView view;                     // the view's name and schema
@@ -28,16 +33,39 @@ struct OnlineOutputPlan {
   size_t feature = 0;  // into that view's features
 };
 
+// A join key of the project's entities, as echoed in a response.
+struct ProjectJoinKey {
+  std::string name;
+  // The dtype of the entities that declare it; nullopt when two entities
+  // declare it with different dtypes (the value is then echoed as given).
+  std::optional<ValueType> type;
+};
+
 struct OnlinePlan {
   std::vector<OnlineViewPlan> views;      // each view once, in first-use order
   std::vector<OnlineOutputPlan> outputs;  // request order
+  // Every join key of the project, sorted by name. Request columns named by
+  // none of them are not echoed (Feast drops them too).
+  std::vector<ProjectJoinKey> project_keys;
+
+  // The plan's approximate heap and object size, for bounding caches.
+  size_t EstimatedBytes() const;
 };
 
+// Checks a request's `features` before anything is built from it: at most
+// `max_features` references, none listed twice (Feast refuses duplicates as
+// a name collision). Errors: InvalidArgument naming `features` or
+// `features[i]`.
+Status CheckFeatureList(const std::vector<std::string>& features, size_t max_features);
+
 // Resolves exactly one of `features` ("view:feature") and `feature_service`
-// against `repo`. Errors: InvalidArgument for a bad reference or for both or
-// neither given; NotFound for an unknown view, feature, service or entity.
+// against `repo`. Errors: those of CheckFeatureList; InvalidArgument for a
+// bad reference, for both or neither given, or for two outputs with the same
+// name (a feature name in two views, without full feature names); NotFound
+// for an unknown view, feature, service or entity.
 Result<OnlinePlan> PlanOnlineRead(const FeatureRepo& repo,
                                   const std::vector<std::string>& features,
-                                  const std::string& feature_service, bool full_feature_names);
+                                  const std::string& feature_service, bool full_feature_names,
+                                  size_t max_features = kDefaultMaxFeatures);
 
 }  // namespace larder::serving

@@ -57,8 +57,12 @@ struct TypedKeys {
     Column& c = columns.emplace_back(Column{key, type, nullptr, {}});
     c.converted.reserve(given.size());
     for (const Value& v : given) {
-      LARDER_ASSIGN_OR_RETURN(Value typed, KeyValue(v, type, key));
-      c.converted.push_back(std::move(typed));
+      Result<Value> typed = KeyValue(v, type, key);
+      if (!typed.ok()) {
+        columns.pop_back();
+        return typed.status();
+      }
+      c.converted.push_back(std::move(*typed));
     }
     c.values = &c.converted;
     return c.values;
@@ -132,16 +136,28 @@ Result<OnlineFeaturesResponse> ReadOnlineFeatures(
                           .count();
   OnlineFeaturesResponse response;
   response.columns.reserve(entity_rows.size() + plan.outputs.size());
+  // The join key columns, each in its entity's dtype: as a view read it,
+  // else converted now. Columns that are no join key are not echoed.
+  auto project_key = plan.project_keys.begin();
   for (const auto& [key, column] : entity_rows) {
-    OnlineFeatureColumn c;
-    c.name = key;
-    const std::vector<Value>* values = &column;
+    while (project_key != plan.project_keys.end() && project_key->name < key) ++project_key;
+    if (project_key == plan.project_keys.end() || project_key->name != key) continue;
+    const std::vector<Value>* values = nullptr;
     for (const TypedKeys::Column& t : typed.columns) {
       if (t.key == key) {
         values = t.values;
         break;
       }
     }
+    if (values == nullptr && project_key->type) {
+      Result<const std::vector<Value>*> converted = typed.Get(column, key, *project_key->type);
+      if (converted.ok()) values = *converted;
+    }
+    // No view reads it, and it does not convert (or entities disagree on its
+    // dtype): echoed as given, as Feast echoes it.
+    if (values == nullptr) values = &column;
+    OnlineFeatureColumn c;
+    c.name = key;
     c.values = *values;
     c.statuses.assign(rows, FeatureStatus::kPresent);
     c.event_timestamps.assign(rows, 0);

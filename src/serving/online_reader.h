@@ -18,10 +18,13 @@
 namespace larder::serving {
 
 // Reads `plan`'s features for `entity_rows` (join key -> one value per row)
-// from `store`, and returns one column per given join key (sorted by name)
-// and per planned output. Entity values given as String for an integer join
-// key are parsed (so that CLI and JSON text work), Int32 values for Int64
-// keys are widened; other type mismatches are InvalidArgument naming the key.
+// from `store`, and returns one column per given join key of the project
+// (sorted by name; other given columns are dropped, as Feast does) and per
+// planned output. Join key values come back in their entity's dtype: String
+// values for an integer join key are parsed (so that CLI and JSON text work),
+// Int32 values for Int64 keys are widened; other type mismatches are
+// InvalidArgument naming the key when a requested view needs it, and echoed
+// as given otherwise (no view reads them).
 // Errors: InvalidArgument for unequal entity columns, a null key value or a
 // missing join key (naming it and the view that needs it); the store's errors.
 Result<OnlineFeaturesResponse> ReadOnlineFeatures(

@@ -5,7 +5,8 @@
 namespace larder::serving {
 namespace {
 
-// The cache key of a request's shape.
+// The cache key of a request's shape. Its references are distinct
+// (CheckFeatureList), so equal keys mean the same features in the same order.
 std::string ShapeKey(const OnlineFeaturesRequest& request) {
   std::string key = request.full_feature_names ? "F" : "f";
   if (!request.feature_service.empty()) {
@@ -13,7 +14,8 @@ std::string ShapeKey(const OnlineFeaturesRequest& request) {
     key += request.feature_service;
   }
   for (const std::string& ref : request.features) {
-    key += '\n';
+    key += std::to_string(ref.size());  // length-prefixed: no separator can be forged
+    key += ':';
     key += ref;
   }
   return key;
@@ -62,22 +64,53 @@ Result<std::shared_ptr<OnlineService::Snapshot>> OnlineService::Current() {
 
 Result<std::shared_ptr<const OnlinePlan>> OnlineService::Plan(
     const OnlineFeaturesRequest& request) {
+  // Before the key is built: a key is as long as the request's list.
+  LARDER_RETURN_IF_ERROR(CheckFeatureList(request.features, options_.max_features));
   LARDER_ASSIGN_OR_RETURN(std::shared_ptr<Snapshot> snapshot, Current());
-  const std::string key = ShapeKey(request);
+  std::string key = ShapeKey(request);
   {
     std::lock_guard lock(snapshot->mu);
-    auto it = snapshot->plans.find(key);
-    if (it != snapshot->plans.end()) return it->second;
+    PlanCache& cache = snapshot->cache;
+    auto it = cache.plans.find(key);
+    if (it != cache.plans.end()) {
+      cache.uses.splice(cache.uses.begin(), cache.uses, it->second.use);
+      return it->second.plan;
+    }
   }
   // Planning reads only the snapshot's immutable repo: no lock needed.
   LARDER_ASSIGN_OR_RETURN(OnlinePlan plan,
-                          PlanOnlineRead(snapshot->repo, request.features,
-                                         request.feature_service, request.full_feature_names));
+                          PlanOnlineRead(snapshot->repo, request.features, request.feature_service,
+                                         request.full_feature_names, options_.max_features));
   auto shared = std::make_shared<const OnlinePlan>(std::move(plan));
+  // The key is held twice (map and use list), with the nodes around it.
+  const size_t bytes = shared->EstimatedBytes() + 2 * (sizeof(std::string) + key.capacity()) +
+                       sizeof(CachedPlan) + 4 * sizeof(void*);
+  if (bytes > options_.max_plan_bytes || options_.max_plans == 0) return shared;
   std::lock_guard lock(snapshot->mu);
-  if (snapshot->plans.size() >= options_.max_plans) snapshot->plans.clear();
-  snapshot->plans.emplace(key, shared);
+  PlanCache& cache = snapshot->cache;
+  if (auto it = cache.plans.find(key); it != cache.plans.end()) return it->second.plan;
+  while (!cache.uses.empty() && (cache.plans.size() >= options_.max_plans ||
+                                 cache.bytes + bytes > options_.max_plan_bytes)) {
+    auto oldest = cache.plans.find(cache.uses.back());
+    cache.bytes -= oldest->second.bytes;
+    cache.plans.erase(oldest);
+    cache.uses.pop_back();
+  }
+  cache.uses.push_front(key);
+  cache.plans.emplace(std::move(key), CachedPlan{shared, bytes, cache.uses.begin()});
+  cache.bytes += bytes;
   return shared;
+}
+
+OnlineService::CacheStats OnlineService::PlanCacheStats() {
+  std::shared_ptr<Snapshot> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    snapshot = snapshot_;
+  }
+  if (snapshot == nullptr) return {};
+  std::lock_guard lock(snapshot->mu);
+  return {snapshot->cache.plans.size(), snapshot->cache.bytes};
 }
 
 Result<OnlineFeaturesResponse> OnlineService::GetOnlineFeatures(

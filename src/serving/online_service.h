@@ -3,9 +3,14 @@
 // every request.
 //
 // It keeps a snapshot of the registered definitions and, per snapshot, the
-// OnlinePlan of every request shape seen (a feature service, or a list of
-// references, with or without full feature names). A request then costs the
+// OnlinePlans of recent request shapes (a feature service, or a list of
+// references, with or without full feature names), bounded in entries and in
+// estimated bytes, least recently used first out. A request then costs the
 // store's batched read plus assembling the response.
+//
+// Request limits: `features` may list at most `max_features` references, each
+// once (CheckFeatureList); larger or repeating lists are InvalidArgument
+// before any plan is built or cached, whatever the front end (HTTP, CLI, SDK).
 //
 // Freshness: at most once per `refresh_interval` a request asks the registry
 // for the project's version (one small query), and reloads the definitions
@@ -22,6 +27,7 @@
 
 #include <chrono>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,8 +49,14 @@ struct OnlineServiceOptions {
   // How long a snapshot is served before the version is checked again.
   // Default: 1 s.
   std::chrono::milliseconds refresh_interval{1000};
-  // Plans kept per snapshot; when full, the cache is emptied. Default: 1024.
+  // Plans kept per snapshot. Default: 1024.
   size_t max_plans = 1024;
+  // The plans' estimated size (OnlinePlan::EstimatedBytes plus the cache
+  // key) kept per snapshot; a plan larger than this is used once and not
+  // kept. Default: 32 MiB.
+  size_t max_plan_bytes = size_t{32} << 20;
+  // The most references a request's `features` may list. Default: 10,000.
+  size_t max_features = kDefaultMaxFeatures;
 };
 
 class OnlineService {
@@ -65,12 +77,31 @@ class OnlineService {
   // The registry version being served; 0 before the first request.
   int64_t ServedVersion();
 
+  // The plans cached for the served snapshot: how many, and their estimated
+  // bytes (always <= max_plan_bytes).
+  struct CacheStats {
+    size_t plans = 0;
+    size_t bytes = 0;
+  };
+  CacheStats PlanCacheStats();
+
  private:
+  // A least-recently-used cache of plans by request shape.
+  struct CachedPlan {
+    std::shared_ptr<const OnlinePlan> plan;
+    size_t bytes = 0;
+    std::list<std::string>::iterator use;  // into PlanCache::uses
+  };
+  struct PlanCache {
+    std::unordered_map<std::string, CachedPlan> plans;
+    std::list<std::string> uses;  // keys, most recently used first
+    size_t bytes = 0;
+  };
   struct Snapshot {
     int64_t version = 0;
     FeatureRepo repo;
-    std::mutex mu;  // guards plans
-    std::unordered_map<std::string, std::shared_ptr<const OnlinePlan>> plans;
+    std::mutex mu;  // guards cache
+    PlanCache cache;
   };
   Result<std::shared_ptr<Snapshot>> Current();
 
