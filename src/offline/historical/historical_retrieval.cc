@@ -302,7 +302,7 @@ Status StageEntityQuery(const std::string& sql, const std::string& db_path, bool
   Status staged =
       duckdb::ImportArrowStream(conn, &stream, std::string(kEntityArrowTable), "entity SQL");
   stream.release(&stream);
-  return staged;
+  return duckdb::WithoutSqlContext(staged);
 }
 
 // When `entity` has no rows and its column types come from its rows, the
@@ -381,8 +381,8 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   const bool db_exists = fs::exists(db_path, ec);
   if (request.entity_arrow_stream != nullptr && request.entity_path.empty() &&
       request.entity_sql.empty()) {
-    LARDER_RETURN_IF_ERROR(duckdb::ImportArrowStream(
-        conn, request.entity_arrow_stream, std::string(kEntityArrowTable), "entity DataFrame"));
+    LARDER_RETURN_IF_ERROR(duckdb::WithoutSqlContext(duckdb::ImportArrowStream(
+        conn, request.entity_arrow_stream, std::string(kEntityArrowTable), "entity DataFrame")));
   } else if (!request.entity_sql.empty() && request.entity_path.empty() &&
              request.entity_arrow_stream == nullptr) {
     // Its own spill directory: two DuckDB instances must not share one.
