@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "support/test_util.h"
 
@@ -15,6 +16,7 @@ using ::larder::testing::CommandResult;
 using ::larder::testing::RunLarder;
 using ::larder::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class HistoricalCli : public ::testing::Test {
  protected:
@@ -70,6 +72,82 @@ TEST_F(HistoricalCli, ModelViewsNeedRunFirst) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("(14 columns)"));
   EXPECT_TRUE(std::filesystem::exists(out));
+}
+
+// The entity query is one SELECT that can change nothing: the ways out of
+// the parentheses it was once wrapped in, and other statements, fail with a
+// clear error, leave the model table in place and write no file.
+TEST_F(HistoricalCli, EntitySqlCannotChangeTheStore) {
+  CommandResult run = RunLarder(c_ + "run");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string db = repo_ + "/data/offline_store.duckdb";
+  const std::string x_csv = tmp_.Join("x.csv");
+  const std::string row = "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp";
+  struct Attempt {
+    std::string sql;
+    std::string error;
+  };
+  const std::vector<Attempt> attempts = {
+      {row + "); DROP TABLE agg_user_features_1d; SELECT (1", "syntax error"},
+      {row + "); COPY (SELECT 42) TO '" + x_csv + "'; SELECT (1", "syntax error"},
+      {row + "); DETACH larder_offline; ATTACH '" + db +
+           "' AS o2; DROP TABLE o2.agg_user_features_1d; SELECT (1",
+       "syntax error"},
+      {row + "; DROP TABLE agg_user_features_1d", "holds 2 statements"},
+      {row + "; COPY (SELECT 42) TO '" + x_csv + "'", "holds 2 statements"},
+      {"DETACH larder_offline; ATTACH '" + db + "' AS o2; DROP TABLE o2.agg_user_features_1d; " +
+           row,
+       "holds 4 statements"},
+      {"DROP TABLE agg_user_features_1d", "is a DROP statement; give one SELECT statement"},
+      {"COPY (SELECT 42) TO '" + x_csv + "'", "is a COPY statement"},
+  };
+  const std::string out = tmp_.Join("train.csv");
+  for (const Attempt& a : attempts) {
+    SCOPED_TRACE(a.sql);
+    CommandResult r = RunLarder(c_ + "historical --entity-sql \"" + a.sql +
+                                "\" --features agg_user_features_1d:count_day_user_rating "
+                                "--output " + out);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr("entity SQL"));
+    EXPECT_THAT(r.err, HasSubstr(a.error));
+  }
+  EXPECT_FALSE(std::filesystem::exists(x_csv));
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // The model table is still there: a training set from it still works.
+  CommandResult r = RunLarder(c_ + "historical --entity-sql \"" + row +
+                              " -- a comment at the end\" --features "
+                              "agg_user_features_1d:count_day_user_rating --output " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Wrote 1 rows (3 columns)"));
+}
+
+// Entity tables that cannot be used are reported in the user's terms, not
+// with the SQL Larder generated.
+TEST_F(HistoricalCli, BadEntityTablesAreExplained) {
+  const std::string out = tmp_.Join("x.csv");
+  tmp_.Write("header_only.csv", "user_id,isbn,event_timestamp\n");
+  CommandResult r = RunLarder(c_ + "historical --entities " + tmp_.Join("header_only.csv") +
+                              " --features user_features:country --output " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("header_only.csv has no rows"));
+  EXPECT_THAT(r.err, Not(HasSubstr("VARCHAR")));
+
+  tmp_.Write("bad_time.csv",
+             "user_id,event_timestamp\n1,2023-06-01 00:00:00\n2,not-a-time\n");
+  r = RunLarder(c_ + "historical --entities " + tmp_.Join("bad_time.csv") +
+                " --features user_features:country --output " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("bad_time.csv: row 2 (after the header): column `event_timestamp` "
+                               "holds 'not-a-time', which is not a timestamp"));
+  EXPECT_THAT(r.err, Not(HasSubstr("LINE")));
+  EXPECT_THAT(r.err, Not(HasSubstr("__larder")));
+
+  r = RunLarder(c_ + "historical --entity-sql \"SELECT 1 AS user_id, 'not-a-time' AS "
+                "event_timestamp\" --features user_features:country --output " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("entity SQL: row 1: column `event_timestamp` holds 'not-a-time'"));
+  EXPECT_THAT(r.err, Not(HasSubstr("LINE")));
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 TEST_F(HistoricalCli, BadInputIsAnError) {

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "offline/duckdb/duckdb_connection.h"
 #include "support/test_util.h"
@@ -150,6 +152,34 @@ TEST_F(ModelsCli, ErrorsNameTheModels) {
   r = Larder("run");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("model clean (models/clean.sql)"));
+}
+
+// A model file with more than one statement: nothing runs, the file and line
+// of the second statement are named, and the store is unchanged.
+TEST_F(ModelsCli, ModelWithSeveralStatementsIsRefused) {
+  ASSERT_EQ(Larder("run").exit_code, 0);
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"SELECT 1 AS x;\nDROP TABLE totals;\nSELECT 1 AS x\n",
+       "models/evil.sql:2: model 'evil' holds 3 statements; give only one SELECT statement"},
+      {"DROP TABLE totals\n", "models/evil.sql:1: model 'evil' is a DROP statement"},
+  };
+  for (const auto& [sql, error] : refused) {
+    dir_.Write("models/evil.sql", sql);
+    CommandResult r = Larder("run");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.out, Not(HasSubstr("OK built table evil")));
+    EXPECT_THAT(r.err, HasSubstr(error));
+  }
+
+  auto conn = duckdb::Connection::Open(dir_.Join("data/offline_store.duckdb"));
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  auto totals = (*conn)->QueryScalar("SELECT n FROM totals", "totals");
+  ASSERT_TRUE(totals.ok()) << totals.status().ToString();
+  EXPECT_EQ(totals->value_or(""), "3");
+  auto evil = (*conn)->QueryScalar(
+      "SELECT count(*) FROM information_schema.tables WHERE table_name = 'evil'", "evil");
+  ASSERT_TRUE(evil.ok());
+  EXPECT_EQ(evil->value_or(""), "0");
 }
 
 // Kills `larder run` at several points; each time the offline store must hold

@@ -97,7 +97,11 @@ struct HistoricalFeaturesRequest {
   std::string entity_path;
   // Or: a SELECT whose rows are the entity rows. It runs in the offline store
   // database, so it may read model tables and files (read_parquet(...)).
-  // Default: empty.
+  // It must be exactly one statement, and a SELECT (FROM, VALUES and WITH
+  // forms included); anything else is an InvalidArgument. It runs on its own
+  // and never changes a store: on the offline store file opened read-only,
+  // with DuckDB's configuration locked, and its rows are copied into the
+  // job's own database. Default: empty.
   std::string entity_sql;
   // Or: the rows of an Arrow C stream (a pandas DataFrame or pyarrow Table
   // from the Python SDK). GetHistoricalFeatures reads the whole stream into

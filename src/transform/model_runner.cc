@@ -1,8 +1,10 @@
 #include "transform/model_runner.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -66,11 +68,93 @@ Result<int64_t> QueryCount(duckdb::Connection& conn, const std::string& sql,
   return n;
 }
 
-// Runs `sql` inside a transaction, rolling back on error.
-Status InTransaction(duckdb::Connection& conn, const std::string& sql, const std::string& what) {
-  Status st = conn.Execute("BEGIN TRANSACTION; " + sql + " COMMIT;", what);
+// Runs `body` inside a transaction, rolling back on error.
+Status InTransaction(duckdb::Connection& conn, const std::string& what,
+                     const std::function<Status()>& body) {
+  Status st = conn.Execute("BEGIN TRANSACTION", what);
+  if (!st.ok()) return st;
+  st = body();
+  if (st.ok()) st = conn.Execute("COMMIT", what);
   if (!st.ok()) (void)conn.Execute("ROLLBACK", what);
   return st;
+}
+
+// Runs `sql`, statements Larder wrote, inside a transaction.
+Status InTransaction(duckdb::Connection& conn, const std::string& sql, const std::string& what) {
+  return InTransaction(conn, what, [&] { return conn.Execute(sql, what); });
+}
+
+bool IsIdentifierChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+}
+
+// Offsets in `sql` where statements begin: its first token, and the first
+// token after each ';', skipping quoted text, comments and dollar quotes as
+// DuckDB's lexer does. Only to name a line in messages: DuckDB decides what
+// a statement is.
+std::vector<size_t> StatementStarts(std::string_view sql) {
+  std::vector<size_t> starts;
+  bool at_start = true;
+  size_t i = 0;
+  const size_t n = sql.size();
+  while (i < n) {
+    const char c = sql[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (sql.substr(i, 2) == "--") {
+      i = sql.find('\n', i);
+      if (i == std::string_view::npos) i = n;
+    } else if (sql.substr(i, 2) == "/*") {  // block comments nest
+      int depth = 0;
+      do {
+        if (sql.substr(i, 2) == "/*") {
+          ++depth;
+          i += 2;
+        } else if (sql.substr(i, 2) == "*/") {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      } while (i < n && depth > 0);
+    } else if (c == ';') {
+      at_start = true;
+      ++i;
+    } else {
+      if (at_start) starts.push_back(i);
+      at_start = false;
+      if (c == '\'' || c == '"') {  // a doubled quote stands for itself
+        const bool escapes = c == '\'' && i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
+                             (i < 2 || !IsIdentifierChar(sql[i - 2]));
+        for (++i; i < n; ++i) {
+          if (escapes && sql[i] == '\\') {
+            ++i;
+          } else if (sql[i] == c) {
+            if (i + 1 < n && sql[i + 1] == c) {
+              ++i;
+            } else {
+              break;
+            }
+          }
+        }
+        ++i;
+      } else if (c == '$' && (i == 0 || !IsIdentifierChar(sql[i - 1]))) {  // $tag$...$tag$
+        size_t end = i + 1;
+        while (end < n && IsIdentifierChar(sql[end]) && sql[end] != '$') ++end;
+        if (end < n && sql[end] == '$' &&
+            (end == i + 1 || !std::isdigit(static_cast<unsigned char>(sql[i + 1])))) {
+          std::string_view tag = sql.substr(i, end + 1 - i);
+          size_t close = sql.find(tag, end + 1);
+          i = close == std::string_view::npos ? n : close + tag.size();
+        } else {
+          i = end;
+        }
+      } else {
+        ++i;
+      }
+    }
+  }
+  return starts;
 }
 
 class ModelBuilder {
@@ -94,13 +178,15 @@ class ModelBuilder {
     switch (model_.config.materialized) {
       case Materialization::kView: {
         LARDER_ASSIGN_OR_RETURN(std::string sql, RenderSql(false));
-        std::string create = "CREATE VIEW " + table_ + " AS " + sql;
         if (existing == RelationKind::kView) {
-          LARDER_RETURN_IF_ERROR(conn_.Execute("CREATE OR REPLACE VIEW " + table_ + " AS " + sql,
-                                               what_));
+          LARDER_RETURN_IF_ERROR(RunCreate("CREATE OR REPLACE VIEW " + table_ + " AS ", sql));
         } else {
-          LARDER_RETURN_IF_ERROR(InTransaction(conn_, DropSql(existing, table_) + create + ";",
-                                               what_));
+          Status replaced = InTransaction(conn_, what_, [&]() -> Status {
+            std::string drop = DropSql(existing, table_);
+            Status dropped = drop.empty() ? Status::OK() : conn_.Execute(drop, what_);
+            return dropped.ok() ? RunCreate("CREATE VIEW " + table_ + " AS ", sql) : dropped;
+          });
+          LARDER_RETURN_IF_ERROR(replaced);
         }
         return result;
       }
@@ -121,7 +207,38 @@ class ModelBuilder {
   }
 
  private:
+  // The model's SQL, rendered and checked to be one SELECT statement: a
+  // model file holding anything else is refused naming the file and the
+  // line of the statement at fault.
   Result<std::string> RenderSql(bool is_incremental) {
+    std::vector<int> lines;
+    LARDER_ASSIGN_OR_RETURN(std::string sql, RenderUnchecked(is_incremental, &lines));
+    bool wrong_shape = false;
+    Result<std::unique_ptr<duckdb::PreparedStatement>> checked =
+        conn_.PrepareOne(sql, what_, duckdb::StatementKind::kSelect, &wrong_shape);
+    if (checked.ok()) return sql;
+    if (!wrong_shape) return checked.status();
+    std::string why = checked.status().message().substr(what_.size() + 2);  // "<what_>: "
+    // A second statement is at fault where it starts; a statement of another
+    // kind, where it starts.
+    std::vector<size_t> starts = StatementStarts(sql);
+    size_t at = starts.size() >= 2 ? starts[1] : starts.empty() ? 0 : starts[0];
+    int line = at < lines.size() ? lines[at] : 1;
+    return Status::InvalidArgument(model_.file + ":" + std::to_string(line) + ": model '" +
+                                   model_.name + "' " + why +
+                                   " (a model is one SELECT; Larder builds its table from it)");
+  }
+
+  // Runs `prefix` followed by the model's checked SQL as one statement, which
+  // must be a CREATE: the SQL is never spliced into a string of several.
+  Status RunCreate(const std::string& prefix, const std::string& sql) {
+    LARDER_ASSIGN_OR_RETURN(
+        std::unique_ptr<duckdb::PreparedStatement> create,
+        conn_.PrepareOne(prefix + sql + "\n", what_, duckdb::StatementKind::kCreate));
+    return create->Execute();
+  }
+
+  Result<std::string> RenderUnchecked(bool is_incremental, std::vector<int>* lines) {
     RenderContext ctx;
     ctx.this_sql = table_;
     ctx.is_incremental = is_incremental;
@@ -133,14 +250,14 @@ class ModelBuilder {
       if (ds == nullptr) return Status::NotFound("no data source '" + name + "'");
       return offline::RawSourceSql(repo_, *ds, catalog_.Exists());
     };
-    return Render(model_, ctx);
+    return Render(model_, ctx, lines);
   }
 
   Status BuildTable(RelationKind existing) {
     LARDER_ASSIGN_OR_RETURN(std::string sql, RenderSql(false));
     std::string build_name = model_.name + "__larder_build";
     std::string build = QuoteIdentifier(build_name);
-    Status st = conn_.Execute("CREATE OR REPLACE TABLE " + build + " AS " + sql, what_);
+    Status st = RunCreate("CREATE OR REPLACE TABLE " + build + " AS ", sql);
     if (st.ok()) {
       st = InTransaction(conn_,
                          DropSql(existing, table_) + "ALTER TABLE " + build + " RENAME TO " +
@@ -156,7 +273,7 @@ class ModelBuilder {
     const bool merge = model_.config.strategy == IncrementalStrategy::kMerge;
     result->action = merge ? "merged" : "appended";
     std::string incoming = QuoteIdentifier(model_.name + "__larder_incoming");
-    Status st = conn_.Execute("CREATE OR REPLACE TEMP TABLE " + incoming + " AS " + sql, what_);
+    Status st = RunCreate("CREATE OR REPLACE TEMP TABLE " + incoming + " AS ", sql);
     if (st.ok()) {
       Result<int64_t> n = QueryCount(conn_, "SELECT count(*) FROM " + incoming, what_);
       if (n.ok()) {

@@ -1,6 +1,7 @@
 #include "transform/model_runner.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -306,6 +307,66 @@ TEST_F(ModelRunnerTest, StopsAtFirstFailureNamingTheModel) {
   ASSERT_FALSE(report.ok());
   EXPECT_THAT(report.status().message(), HasSubstr("model a_bad (models/a_bad.sql)"));
   EXPECT_EQ(KindOf("b_good"), "none");
+}
+
+TEST_F(ModelRunnerTest, AModelIsOneSelectStatement) {
+  WriteEvents("1,2024-01-01 00:00:00,10\n");
+  SetModel("keep", "SELECT id FROM {{ source('events') }}");
+  ASSERT_TRUE(Run({"keep"}).ok());
+  struct Case {
+    std::string materialized;
+    std::string sql;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"table", "SELECT 1 AS x; DROP TABLE keep; SELECT 1 AS x",
+       "models/m.sql:1: model 'm' holds 3 statements; give only one SELECT statement"},
+      {"table", "SELECT 1 AS x\n-- a comment; with a semicolon\nFROM {{ source('events') }};\n\n"
+                "DROP TABLE keep",
+       "models/m.sql:5: model 'm' holds 2 statements"},
+      {"view", "SELECT 1 AS x; DROP TABLE keep", "models/m.sql:1: model 'm' holds 2 statements"},
+      {"incremental", "SELECT 1 AS x;\nDROP TABLE keep", "models/m.sql:2: model 'm' holds 2"},
+      {"table", "\n\nDROP TABLE keep", "models/m.sql:3: model 'm' is a DROP statement; give one "
+                                      "SELECT statement"},
+      {"table", "COPY keep TO '" + dir_.Join("x.csv") + "'", "model 'm' is a COPY statement"},
+      {"table", "-- nothing but a comment", "model 'm' holds no SQL statement"},
+      // Closing the CREATE ... AS ( that a model might be wrapped in.
+      {"table", "SELECT 1 AS x); DROP TABLE keep; SELECT (1", "syntax error"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.sql);
+    SetModel("m", "{{ config(materialized='" + c.materialized + "') }}" + c.sql);
+    Result<RunReport> report = Run({"m"});
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(report.status().message(), HasSubstr(c.error));
+    EXPECT_EQ(Scalar("SELECT count(*) FROM keep"), "1");
+    EXPECT_EQ(KindOf("m"), "none");
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.Join("x.csv")));
+}
+
+TEST_F(ModelRunnerTest, TrailingCommentOrSemicolonEndsNothingElse) {
+  WriteEvents("1,2024-01-01 00:00:00,10\n");
+  SetModel("keep", "SELECT id FROM {{ source('events') }}");
+  ASSERT_TRUE(Run({"keep"}).ok());
+  // No newline after the comment: a statement Larder runs after the model's
+  // SQL must not end up inside it.
+  SetModel("v", "{{ config(materialized='view') }}SELECT id AS x FROM {{ ref('keep') }} -- note");
+  ASSERT_TRUE(Run({"v"}).ok());
+  EXPECT_EQ(KindOf("v"), "VIEW");
+  SetModel("v", "{{ config(materialized='table') }}SELECT id AS x FROM {{ ref('keep') }}; -- x");
+  ASSERT_TRUE(Run({"v"}).ok());
+  EXPECT_EQ(KindOf("v"), "BASE TABLE");
+  SetModel("v", "{{ config(materialized='view') }}SELECT id AS x FROM {{ ref('keep') }} /* y */;");
+  ASSERT_TRUE(Run({"v"}).ok());
+  EXPECT_EQ(KindOf("v"), "VIEW");
+  // The view's transaction was committed: the connection is not left inside it.
+  EXPECT_TRUE(conn_->Execute("BEGIN TRANSACTION; COMMIT", "fresh transaction").ok());
+  SetModel("inc", "{{ config(materialized='incremental') }}SELECT id FROM {{ ref('keep') }} --");
+  ASSERT_TRUE(Run({"inc"}).ok());
+  ASSERT_TRUE(Run({"inc"}).ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM inc"), "2");
 }
 
 // The example's incremental model (a per-event window over the preceding

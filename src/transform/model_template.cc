@@ -107,14 +107,19 @@ class Parser {
     size_t pos = 0;
     int line = 1;
     std::string text;
+    int text_line = 1;  // the line where `text` starts
+    auto add_text = [&](std::string_view piece) {
+      if (text.empty()) text_line = line;
+      text += piece;
+    };
     int depth = 0;
     while (pos < sql.size()) {
       size_t open = FindOpen(sql, pos);
       if (open == std::string_view::npos) {
-        text += sql.substr(pos);
+        add_text(sql.substr(pos));
         break;
       }
-      text += sql.substr(pos, open - pos);
+      add_text(sql.substr(pos, open - pos));
       line += CountNewlines(sql.substr(pos, open - pos));
       char kind = sql[open + 1];
       std::string_view close = kind == '{' ? "}}" : kind == '%' ? "%}" : "#}";
@@ -137,7 +142,7 @@ class Parser {
           text.pop_back();
         }
       }
-      if (!text.empty()) AddText(std::move(text), line);
+      if (!text.empty()) AddText(std::move(text), text_line);
       text.clear();
       std::string_view body = Trim(inner);
       Status st = kind == '{' ? Expression(body, construct_line)
@@ -150,7 +155,7 @@ class Parser {
         }
       }
     }
-    if (!text.empty()) AddText(std::move(text), line);
+    if (!text.empty()) AddText(std::move(text), text_line);
     if (depth != 0) return Error(if_lines_.back(), "`{% if %}` is never closed by `{% endif %}`");
     LARDER_RETURN_IF_ERROR(ValidateConfig());
     return std::move(out_);
@@ -412,7 +417,8 @@ std::string_view IncrementalStrategyName(IncrementalStrategy s) {
 
 Result<ParsedModel> ParseModelTemplate(const SqlModel& model) { return Parser(model).Parse(); }
 
-Result<std::string> Render(const ParsedModel& parsed, const RenderContext& context) {
+Result<std::string> Render(const ParsedModel& parsed, const RenderContext& context,
+                           std::vector<int>* lines) {
   auto error = [&](int line, const std::string& what) {
     return Status::InvalidArgument(parsed.file + ":" + std::to_string(line) + ": model '" +
                                    parsed.name + "': " + what);
@@ -446,6 +452,7 @@ Result<std::string> Render(const ParsedModel& parsed, const RenderContext& conte
         break;
     }
     if (!active()) continue;
+    const size_t start = sql.size();
     switch (node.kind) {
       case TemplateNode::Kind::kText:
         sql += node.text;
@@ -480,6 +487,13 @@ Result<std::string> Render(const ParsedModel& parsed, const RenderContext& conte
         break;
       default:
         break;
+    }
+    if (lines != nullptr) {
+      int line = node.line;
+      for (size_t i = start; i < sql.size(); ++i) {
+        lines->push_back(line);
+        if (node.kind == TemplateNode::Kind::kText && sql[i] == '\n') ++line;
+      }
     }
   }
   return sql;

@@ -74,7 +74,7 @@ struct TemplateNode {
   std::string text;
   std::string name;
   bool negated = false;
-  int line = 0;  // 1-based line of the construct in the file
+  int line = 0;  // 1-based line of the construct (of a text's start) in the file
 };
 
 struct ParsedModel {
@@ -106,6 +106,10 @@ struct RenderContext {
 };
 
 // Renders the template into the SQL to run. Errors name the file and line.
-Result<std::string> Render(const ParsedModel& parsed, const RenderContext& context);
+// When `lines` is given, it gets one entry per byte of the result: the line
+// of the model file that byte came from (for what ref/source/this render to,
+// the line of the construct).
+Result<std::string> Render(const ParsedModel& parsed, const RenderContext& context,
+                           std::vector<int>* lines = nullptr);
 
 }  // namespace larder::transform

@@ -1,5 +1,7 @@
 #include "offline/duckdb/arrow_stream.h"
 
+#include "offline/duckdb/duckdb_result.h"
+
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -11,6 +13,7 @@ namespace {
 // Everything one exported stream owns. Destroyed by the stream's release.
 struct StreamState {
   std::shared_ptr<Connection> conn;
+  std::unique_ptr<PreparedStatement> statement;  // or:
   std::string what;
   duckdb_prepared_statement prepared = nullptr;
   duckdb_result result;
@@ -22,7 +25,7 @@ struct StreamState {
   ~StreamState() {
     if (options != nullptr) duckdb_destroy_arrow_options(&options);
     if (has_result) duckdb_destroy_result(&result);
-    if (prepared != nullptr) duckdb_destroy_prepare(&prepared);
+    if (prepared != nullptr && statement == nullptr) duckdb_destroy_prepare(&prepared);
   }
 };
 
@@ -90,17 +93,10 @@ void Release(ArrowArrayStream* stream) {
   stream->private_data = nullptr;
 }
 
-}  // namespace
-
-Status ExportArrowStream(std::shared_ptr<Connection> conn, const std::string& sql,
-                         const std::string& what, ArrowArrayStream* out) {
-  auto state = std::make_unique<StreamState>();
-  state->conn = std::move(conn);
-  state->what = what;
-  if (duckdb_prepare(state->conn->raw(), sql.c_str(), &state->prepared) == DuckDBError) {
-    const char* err = duckdb_prepare_error(state->prepared);
-    return Status::InvalidArgument(what + ": " + (err != nullptr ? err : "cannot prepare"));
-  }
+// Starts state->prepared (a prepared statement on state->conn) streaming and
+// hands the stream to `out`.
+Status StartStream(std::unique_ptr<StreamState> state, ArrowArrayStream* out) {
+  const std::string& what = state->what;
   duckdb_pending_result pending = nullptr;
   if (duckdb_pending_prepared_streaming(state->prepared, &pending) == DuckDBError) {
     std::string err = pending != nullptr && duckdb_pending_error(pending) != nullptr
@@ -113,8 +109,8 @@ Status ExportArrowStream(std::shared_ptr<Connection> conn, const std::string& sq
   duckdb_destroy_pending(&pending);
   state->has_result = true;
   if (executed == DuckDBError) {
-    const char* err = duckdb_result_error(&state->result);
-    return Status::InvalidArgument(what + ": " + (err != nullptr ? err : "query failed"));
+    return ErrorStatus(duckdb_result_error_type(&state->result), what,
+                       duckdb_result_error(&state->result));
   }
   state->options = duckdb_result_get_arrow_options(&state->result);
   out->get_schema = GetSchema;
@@ -123,6 +119,32 @@ Status ExportArrowStream(std::shared_ptr<Connection> conn, const std::string& sq
   out->release = Release;
   out->private_data = state.release();
   return Status::OK();
+}
+
+}  // namespace
+
+Status ExportArrowStream(std::shared_ptr<Connection> conn, const std::string& sql,
+                         const std::string& what, ArrowArrayStream* out) {
+  auto state = std::make_unique<StreamState>();
+  state->conn = std::move(conn);
+  state->what = what;
+  if (duckdb_prepare(state->conn->raw(), sql.c_str(), &state->prepared) == DuckDBError) {
+    const char* err = duckdb_prepare_error(state->prepared);
+    return Status::InvalidArgument(what + ": " + (err != nullptr ? err : "cannot prepare"));
+  }
+  return StartStream(std::move(state), out);
+}
+
+Status ExportArrowStream(std::shared_ptr<Connection> conn,
+                         std::unique_ptr<PreparedStatement> statement, ArrowArrayStream* out) {
+  auto state = std::make_unique<StreamState>();
+  state->conn = std::move(conn);
+  state->what = statement->what();
+  state->statement = std::move(statement);
+  // Borrowed: StreamState destroys it only through `statement`.
+  duckdb_prepared_statement prepared = state->statement->raw();
+  state->prepared = prepared;
+  return StartStream(std::move(state), out);
 }
 
 Status ImportArrowStream(Connection& conn, ArrowArrayStream* stream, const std::string& table,

@@ -26,6 +26,11 @@ namespace larder::duckdb {
 Status ExportArrowStream(std::shared_ptr<Connection> conn, const std::string& sql,
                          const std::string& what, ArrowArrayStream* out);
 
+// As above, for a statement prepared on `conn` (Connection::PrepareOne),
+// which the stream takes over; messages are prefixed with its what().
+Status ExportArrowStream(std::shared_ptr<Connection> conn,
+                         std::unique_ptr<PreparedStatement> statement, ArrowArrayStream* out);
+
 // Reads every batch of `stream` into a new table `table` of `conn`'s
 // default catalog and schema (CREATE TABLE ... AS), in stream order, with DuckDB's Arrow
 // scan: Arrow types map to DuckDB's (timestamp with a zone to TIMESTAMP WITH

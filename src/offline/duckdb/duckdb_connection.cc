@@ -648,11 +648,15 @@ Connection::~Connection() {
   if (conn_ != nullptr) duckdb_disconnect(&conn_);
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
+                                                     const OpenOptions& options) {
   const bool in_memory = path.empty() || path == ":memory:";
   std::string what = in_memory ? std::string("in-memory DuckDB database")
                                : "DuckDB database " + path;
-  if (!in_memory) {
+  if (in_memory && options.read_only) {
+    return Status::InvalidArgument(what + ": cannot be opened read-only");
+  }
+  if (!in_memory && !options.read_only) {
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) {
       std::error_code ec;
@@ -671,6 +675,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
     return Status::Internal(what + ": cannot create a DuckDB config");
   }
   duckdb_set_config(config, "autoinstall_known_extensions", "false");
+  if (options.read_only) duckdb_set_config(config, "access_mode", "READ_ONLY");
   char* error = nullptr;
   duckdb_state opened = duckdb_open_ext(in_memory ? nullptr : path.c_str(),
                                         &db->handle, config, &error);
@@ -769,6 +774,113 @@ Result<std::optional<std::string>> Connection::QueryScalar(
                            std::to_string(result.rows.size()) + " rows"));
   }
   return std::move(result.rows[0][0]);
+}
+
+namespace {
+
+std::string_view StatementTypeName(duckdb_statement_type type) {
+  switch (type) {
+    case DUCKDB_STATEMENT_TYPE_SELECT: return "SELECT";
+    case DUCKDB_STATEMENT_TYPE_INSERT: return "INSERT";
+    case DUCKDB_STATEMENT_TYPE_UPDATE: return "UPDATE";
+    case DUCKDB_STATEMENT_TYPE_EXPLAIN: return "EXPLAIN";
+    case DUCKDB_STATEMENT_TYPE_DELETE: return "DELETE";
+    case DUCKDB_STATEMENT_TYPE_PREPARE: return "PREPARE";
+    case DUCKDB_STATEMENT_TYPE_CREATE: return "CREATE";
+    case DUCKDB_STATEMENT_TYPE_EXECUTE: return "EXECUTE";
+    case DUCKDB_STATEMENT_TYPE_ALTER: return "ALTER";
+    case DUCKDB_STATEMENT_TYPE_TRANSACTION: return "transaction";
+    case DUCKDB_STATEMENT_TYPE_COPY: return "COPY";
+    case DUCKDB_STATEMENT_TYPE_ANALYZE: return "ANALYZE";
+    case DUCKDB_STATEMENT_TYPE_VARIABLE_SET: return "SET VARIABLE";
+    case DUCKDB_STATEMENT_TYPE_CREATE_FUNC: return "CREATE FUNCTION";
+    case DUCKDB_STATEMENT_TYPE_DROP: return "DROP";
+    case DUCKDB_STATEMENT_TYPE_EXPORT: return "EXPORT";
+    case DUCKDB_STATEMENT_TYPE_PRAGMA: return "PRAGMA";
+    case DUCKDB_STATEMENT_TYPE_VACUUM: return "VACUUM";
+    case DUCKDB_STATEMENT_TYPE_CALL: return "CALL";
+    case DUCKDB_STATEMENT_TYPE_SET: return "SET";
+    case DUCKDB_STATEMENT_TYPE_LOAD: return "LOAD";
+    case DUCKDB_STATEMENT_TYPE_ATTACH: return "ATTACH";
+    case DUCKDB_STATEMENT_TYPE_DETACH: return "DETACH";
+    default: return "non-SELECT";
+  }
+}
+
+// Owns a duckdb_extracted_statements.
+struct ExtractedGuard {
+  duckdb_extracted_statements handle = nullptr;
+  ~ExtractedGuard() {
+    if (handle != nullptr) duckdb_destroy_extracted(&handle);
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<PreparedStatement>> Connection::PrepareOne(
+    std::string_view sql, std::string_view what, StatementKind kind,
+    bool* wrong_shape) {
+  if (wrong_shape != nullptr) *wrong_shape = false;
+  auto shape_error = [&](const std::string& why) {
+    if (wrong_shape != nullptr) *wrong_shape = true;
+    return Status::InvalidArgument(Prefixed(what, why));
+  };
+  const duckdb_statement_type wanted = kind == StatementKind::kSelect
+                                           ? DUCKDB_STATEMENT_TYPE_SELECT
+                                           : DUCKDB_STATEMENT_TYPE_CREATE;
+  const std::string one = "one " + std::string(StatementTypeName(wanted)) +
+                          " statement";
+  std::string text(sql);
+  ExtractedGuard extracted;
+  idx_t count = duckdb_extract_statements(conn_, text.c_str(), &extracted.handle);
+  if (count == 0) {
+    const char* err = extracted.handle != nullptr
+                          ? duckdb_extract_statements_error(extracted.handle)
+                          : nullptr;
+    if (err != nullptr && *err != '\0') {
+      return Status::InvalidArgument(Prefixed(what, err));
+    }
+    return shape_error("holds no SQL statement; give " + one);
+  }
+  if (count > 1) {
+    return shape_error("holds " + std::to_string(count) +
+                       " statements; give only " + one +
+                       " (a ';' ends a statement)");
+  }
+  duckdb_prepared_statement prepared = nullptr;
+  if (duckdb_prepare_extracted_statement(conn_, extracted.handle, 0,
+                                         &prepared) == DuckDBError) {
+    const char* err = prepared != nullptr ? duckdb_prepare_error(prepared) : nullptr;
+    Status st = Status::InvalidArgument(
+        Prefixed(what, err != nullptr ? err : "cannot prepare the statement"));
+    duckdb_destroy_prepare(&prepared);
+    return st;
+  }
+  std::unique_ptr<PreparedStatement> out(
+      new PreparedStatement(prepared, std::string(what)));
+  duckdb_statement_type type = duckdb_prepared_statement_type(prepared);
+  if (type != wanted) {
+    return shape_error("is a " + std::string(StatementTypeName(type)) +
+                       " statement; give " + one);
+  }
+  return out;
+}
+
+PreparedStatement::PreparedStatement(duckdb_prepared_statement prepared,
+                                     std::string what)
+    : prepared_(prepared), what_(std::move(what)) {}
+
+PreparedStatement::~PreparedStatement() {
+  if (prepared_ != nullptr) duckdb_destroy_prepare(&prepared_);
+}
+
+Status PreparedStatement::Execute() {
+  ResultGuard r;
+  if (duckdb_execute_prepared(prepared_, r.get()) == DuckDBError) {
+    return ErrorStatus(duckdb_result_error_type(r.get()), what_,
+                       duckdb_result_error(r.get()));
+  }
+  return Status::OK();
 }
 
 Result<std::unique_ptr<Appender>> Connection::CreateAppender(

@@ -57,6 +57,24 @@ struct QueryResult {
 };
 
 class Appender;
+class PreparedStatement;
+
+// How Connection::Open opens a database.
+struct OpenOptions {
+  // Open an existing database file read-only: no statement run through any
+  // connection to it can change it (DuckDB refuses writes to it, also
+  // nextval(), and refuses ATTACH of a file that does not exist). Other
+  // processes may read it at the same time. Temporary tables and COPY ... TO
+  // a file are still possible; callers that run untrusted SQL also use
+  // PrepareOne. REQUIRES: a file path, not in-memory. Default: false.
+  bool read_only = false;
+};
+
+// The kinds of statement PrepareOne accepts.
+enum class StatementKind {
+  kSelect,  // SELECT, also FROM t, VALUES, WITH ... SELECT
+  kCreate,  // CREATE (TABLE/VIEW ... AS ...)
+};
 
 // An open DuckDB database and one connection to it.
 class Connection {
@@ -66,9 +84,12 @@ class Connection {
   // created if missing. The session's TimeZone is set to UTC when the library
   // has ICU (this build does); if that fails the connection still opens, and
   // time_zone_is_utc() says so.
-  // Errors: IOError when the directory or file cannot be created or opened,
-  // Busy when another process holds the database's lock.
-  static Result<std::unique_ptr<Connection>> Open(const std::string& path);
+  // Errors: IOError when the directory or file cannot be created or opened
+  // (with options.read_only: also when it does not exist), Busy when another
+  // process holds the database's lock, InvalidArgument for read_only on an
+  // in-memory database.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path,
+                                                  const OpenOptions& options = {});
 
   // Opens another connection to the same database. The database stays open
   // until every Connection to it is destroyed.
@@ -107,6 +128,21 @@ class Connection {
   Result<std::optional<std::string>> QueryScalar(std::string_view sql,
                                                  std::string_view what);
 
+  // Parses `sql`, which must hold exactly one statement, of kind `kind`, and
+  // prepares it on this connection without running it. Comments and a
+  // trailing ';' are allowed. This is how Larder runs SQL written by users
+  // (entity queries, models): the statement that runs is the one that was
+  // checked, so text after it (a second statement, a comment that would
+  // swallow what follows) cannot change what runs.
+  // Errors (InvalidArgument, message "<what>: ..."): no statement; several
+  // statements ("holds 3 statements"); a statement of another kind ("is a
+  // DROP statement"); DuckDB's parser and binder errors. `wrong_shape`, when
+  // given, is set to whether the error is one of the first three.
+  Result<std::unique_ptr<PreparedStatement>> PrepareOne(std::string_view sql,
+                                                        std::string_view what,
+                                                        StatementKind kind,
+                                                        bool* wrong_shape = nullptr);
+
   // Creates an appender that bulk-inserts into `table` of `schema` (""
   // means the default schema). A missing table is InvalidArgument (DuckDB
   // reports it as a catalog error); messages start "table <name>: ".
@@ -139,6 +175,31 @@ class Connection {
   duckdb_connection conn_ = nullptr;
   std::string path_;
   bool time_zone_is_utc_ = false;
+};
+
+// One prepared statement (Connection::PrepareOne). Owns the DuckDB handle.
+// REQUIRES: destroyed before the Connection that prepared it; used by one
+// thread at a time.
+class PreparedStatement {
+ public:
+  ~PreparedStatement();
+  PreparedStatement(const PreparedStatement&) = delete;
+  PreparedStatement& operator=(const PreparedStatement&) = delete;
+
+  // Runs the statement and discards its result. Errors as Connection::Execute.
+  [[nodiscard]] Status Execute();
+
+  // The name given to PrepareOne, for messages.
+  const std::string& what() const { return what_; }
+  // The raw handle (for the Arrow export). Owned by this object.
+  duckdb_prepared_statement raw() const { return prepared_; }
+
+ private:
+  friend class Connection;
+  PreparedStatement(duckdb_prepared_statement prepared, std::string what);
+
+  duckdb_prepared_statement prepared_ = nullptr;
+  std::string what_;
 };
 
 // Appends rows to one table through DuckDB's appender: far faster than
@@ -192,6 +253,13 @@ class Appender {
   Status error_;
   bool closed_ = false;
 };
+
+// `message` without the "LINE n: <SQL>" context DuckDB adds to some errors.
+// For errors of SQL that Larder generated: the user did not write that SQL,
+// so quoting it says nothing to them.
+std::string WithoutSqlContext(std::string_view message);
+// `status` with WithoutSqlContext applied to its message, code unchanged.
+Status WithoutSqlContext(const Status& status);
 
 // Returns `value` as a SQL string literal: quoted with ', inner quotes
 // doubled. Safe for any text except NUL bytes, which are dropped.

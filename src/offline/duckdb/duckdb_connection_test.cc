@@ -372,5 +372,86 @@ TEST(DuckDbConnection, QueryValuesNamesAMismatchedColumnAndANullElement) {
       << null_element.status().message();
 }
 
+// Whether `text` contains `part`; for EXPECT_TRUE with the text in the message.
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(DuckDbConnection, PrepareOneAcceptsExactlyOneStatementOfTheKind) {
+  auto conn = OpenMemory();
+  ASSERT_TRUE(conn->Execute("CREATE TABLE t AS SELECT 1 AS x", "setup").ok());
+  for (const char* sql : {"SELECT x FROM t", "FROM t", "VALUES (1)", "SELECT 1;",
+                          "SELECT 1 -- no newline after this comment", "WITH a AS (SELECT 1) "
+                          "SELECT * FROM a;  -- x\n"}) {
+    auto p = conn->PrepareOne(sql, "q", StatementKind::kSelect);
+    EXPECT_TRUE(p.ok()) << sql << ": " << p.status().ToString();
+  }
+  struct Refused {
+    const char* sql;
+    const char* message;
+  };
+  for (const Refused& r : std::vector<Refused>{
+           {"SELECT 1; DROP TABLE t", "q: holds 2 statements; give only one SELECT statement"},
+           {"DROP TABLE t", "q: is a DROP statement; give one SELECT statement"},
+           {"COPY t TO 'x.csv'", "q: is a COPY statement"},
+           {"ATTACH 'x.duckdb' AS x", "q: is a ATTACH statement"},
+           {"SET threads = 1", "q: is a SET statement"},
+           {"  -- only a comment", "q: holds no SQL statement"}}) {
+    bool wrong_shape = false;
+    auto p = conn->PrepareOne(r.sql, "q", StatementKind::kSelect, &wrong_shape);
+    ASSERT_FALSE(p.ok()) << r.sql;
+    EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_TRUE(Has(p.status().message(), r.message)) << p.status().message();
+    EXPECT_TRUE(wrong_shape) << r.sql;
+  }
+  bool wrong_shape = true;
+  auto bad = conn->PrepareOne("SELECT nope FROM t", "q", StatementKind::kSelect, &wrong_shape);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_FALSE(wrong_shape);
+  EXPECT_TRUE(Has(bad.status().message(), "q: Binder Error")) << bad.status().message();
+  // Preparing runs nothing; executing runs the one statement.
+  auto create = conn->PrepareOne("CREATE TABLE u AS SELECT 2 AS y", "c", StatementKind::kCreate);
+  ASSERT_TRUE(create.ok()) << create.status().ToString();
+  EXPECT_EQ(conn->QueryScalar("SELECT count(*) FROM information_schema.tables WHERE "
+                              "table_name = 'u'", "n")->value_or(""), "0");
+  ASSERT_TRUE((*create)->Execute().ok());
+  EXPECT_EQ(conn->QueryScalar("SELECT y FROM u", "u")->value_or(""), "2");
+}
+
+TEST(DuckDbConnection, ReadOnlyOpenRefusesWrites) {
+  TempDir dir;
+  std::string path = dir.path() + "/store.duckdb";
+  {
+    auto conn = Connection::Open(path);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE((*conn)->Execute("CREATE TABLE t AS SELECT 1 AS x", "setup").ok());
+  }
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto conn = Connection::Open(path, read_only);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ((*conn)->QueryScalar("SELECT x FROM t", "t")->value_or(""), "1");
+  EXPECT_FALSE((*conn)->Execute("DROP TABLE t", "drop").ok());
+  EXPECT_FALSE((*conn)->Execute("INSERT INTO t VALUES (2)", "insert").ok());
+  EXPECT_FALSE(Connection::Open(dir.path() + "/missing.duckdb", read_only).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/missing.duckdb"));
+  auto memory = Connection::Open(":memory:", read_only);
+  ASSERT_FALSE(memory.ok());
+  EXPECT_EQ(memory.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(DuckDbConnection, WithoutSqlContextDropsTheQuotedSql) {
+  auto conn = OpenMemory();
+  Status st = conn->Execute("SELECT CAST('nope' AS INTEGER) AS secret_internal_name", "q");
+  ASSERT_FALSE(st.ok());
+  ASSERT_TRUE(Has(st.message(), "LINE 1")) << st.message();
+  Status clean = WithoutSqlContext(st);
+  EXPECT_EQ(clean.code(), st.code());
+  EXPECT_FALSE(Has(clean.message(), "LINE")) << clean.message();
+  EXPECT_FALSE(Has(clean.message(), "secret_internal_name")) << clean.message();
+  EXPECT_TRUE(Has(clean.message(), "q: Conversion Error")) << clean.message();
+  EXPECT_EQ(WithoutSqlContext("plain message"), "plain message");
+}
+
 }  // namespace
 }  // namespace larder::duckdb

@@ -1,5 +1,7 @@
 #include "offline/duckdb/duckdb_result.h"
 
+#include "offline/duckdb/duckdb_connection.h"
+
 #include <utility>
 
 namespace larder::duckdb {
@@ -63,6 +65,8 @@ Status MakeStatus(StatusCode code, std::string msg) {
       return Status::FailedPrecondition(std::move(msg));
     case StatusCode::kInternal: return Status::Internal(std::move(msg));
     case StatusCode::kNotFound: return Status::NotFound(std::move(msg));
+    case StatusCode::kAlreadyExists:
+      return Status::AlreadyExists(std::move(msg));
     default: return Status::InvalidArgument(std::move(msg));
   }
 }
@@ -94,6 +98,21 @@ Status RunQuery(duckdb_connection conn, std::string_view sql,
                        duckdb_result_error(result.get()));
   }
   return Status::OK();
+}
+
+std::string WithoutSqlContext(std::string_view message) {
+  // DuckDB appends the context as a paragraph "LINE <n>: <SQL>" followed by
+  // a caret line; it is always the last part of the message.
+  size_t at = message.find("\n\nLINE ");
+  if (at == std::string_view::npos) at = message.find("\nLINE ");
+  std::string out(message.substr(0, at));
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+Status WithoutSqlContext(const Status& status) {
+  if (status.ok()) return status;
+  return MakeStatus(status.code(), WithoutSqlContext(status.message()));
 }
 
 bool IsValid(duckdb_vector v, idx_t row) {

@@ -64,7 +64,9 @@ class HistoricalRetrievalJob::Impl {
   Status RunStages() {
     if (staged) return Status::OK();
     for (const auto& stage : stages) {
-      LARDER_RETURN_IF_ERROR(conn->Execute(stage, "historical features"));
+      // Larder wrote this SQL: its errors say what failed, not where in it.
+      LARDER_RETURN_IF_ERROR(
+          duckdb::WithoutSqlContext(conn->Execute(stage, "historical features")));
     }
     staged = true;
     return Status::OK();
@@ -94,11 +96,11 @@ Result<int64_t> HistoricalRetrievalJob::WriteToFile(const std::string& path) {
   fs::path abs = fs::absolute(path, ec);
   if (abs.has_parent_path()) fs::create_directories(abs.parent_path(), ec);
   LARDER_RETURN_IF_ERROR(impl_->RunStages());
-  LARDER_ASSIGN_OR_RETURN(
-      std::optional<std::string> count,
-      impl_->conn->QueryScalar(
-          "COPY (" + impl_->sql + ") TO " + QuoteLiteral(abs.string()) + " " + options,
-          "historical features to " + path));
+  Result<std::optional<std::string>> copied = impl_->conn->QueryScalar(
+      "COPY (" + impl_->sql + ") TO " + QuoteLiteral(abs.string()) + " " + options,
+      "historical features to " + path);
+  if (!copied.ok()) return duckdb::WithoutSqlContext(copied.status());
+  const std::optional<std::string>& count = *copied;
   if (!count.has_value()) return int64_t{0};
   return static_cast<int64_t>(std::stoll(*count));
 }
@@ -116,7 +118,8 @@ Status HistoricalRetrievalJob::ExportArrowStream(ArrowArrayStream* out) {
   std::shared_ptr<TempDirGuard> guard = impl_->temp_dir;
   std::shared_ptr<duckdb::Connection> conn(raw.release(),
                                            [guard](duckdb::Connection* c) { delete c; });
-  return duckdb::ExportArrowStream(std::move(conn), impl_->sql, "historical features", out);
+  return duckdb::WithoutSqlContext(
+      duckdb::ExportArrowStream(std::move(conn), impl_->sql, "historical features", out));
 }
 
 namespace offline {
@@ -202,8 +205,9 @@ using Columns = std::vector<ColumnInfo>;
 
 Result<Columns> Describe(duckdb::Connection& conn, const std::string& relation,
                          const std::string& what) {
-  LARDER_ASSIGN_OR_RETURN(duckdb::QueryResult described,
-                          conn.Query("DESCRIBE SELECT * FROM " + relation, what));
+  Result<duckdb::QueryResult> queried = conn.Query("DESCRIBE SELECT * FROM " + relation, what);
+  if (!queried.ok()) return duckdb::WithoutSqlContext(queried.status());
+  const duckdb::QueryResult& described = *queried;
   int name_col = described.ColumnIndex("column_name");
   int type_col = described.ColumnIndex("column_type");
   if (name_col < 0 || type_col < 0) return Status::Internal(what + ": DESCRIBE failed");
@@ -232,6 +236,9 @@ std::string ColumnList(const Columns& cols) {
 struct EntityTable {
   std::string relation;
   std::string what;
+  // A CSV file: its column types are guessed from its rows, so without rows
+  // every column reads as VARCHAR.
+  bool types_from_rows = false;
 };
 
 Result<EntityTable> EntityRelation(duckdb::Connection& conn,
@@ -244,11 +251,10 @@ Result<EntityTable> EntityRelation(duckdb::Connection& conn,
         "give one of an entity file, an entity SQL query or an entity Arrow stream, " +
         std::string(has_path || has_sql || has_arrow ? "not several" : "none was given"));
   }
-  if (has_sql) return EntityTable{"(" + request.entity_sql + ")", "entity SQL"};
-  if (has_arrow) {
-    // Imported by PrepareHistoricalRetrieval before the offline store is attached.
+  if (has_sql || has_arrow) {
+    // Staged by PrepareHistoricalRetrieval before the offline store is attached.
     return EntityTable{"(SELECT * FROM memory.main." + std::string(kEntityArrowTable) + ")",
-                       "entity DataFrame"};
+                       has_sql ? "entity SQL" : "entity DataFrame"};
   }
   FileFormat format;
   if (request.entity_path.ends_with(".parquet")) {
@@ -262,13 +268,73 @@ Result<EntityTable> EntityRelation(duckdb::Connection& conn,
   std::error_code ec;
   std::string abs = fs::absolute(request.entity_path, ec).lexically_normal().string();
   std::string what = "entity file " + request.entity_path;
-  LARDER_ASSIGN_OR_RETURN(
-      std::optional<std::string> matches,
-      conn.QueryScalar("SELECT count(*) FROM glob(" + QuoteLiteral(abs) + ")", what));
-  if (!matches.has_value() || *matches == "0") {
+  Result<std::optional<std::string>> matches =
+      conn.QueryScalar("SELECT count(*) FROM glob(" + QuoteLiteral(abs) + ")", what);
+  if (!matches.ok()) return duckdb::WithoutSqlContext(matches.status());
+  if (!matches->has_value() || **matches == "0") {
     return Status::NotFound("entity file " + request.entity_path + ": no file matches " + abs);
   }
-  return EntityTable{"(SELECT * FROM " + duckdb::FileScanSql(format, abs) + ")", what};
+  return EntityTable{"(SELECT * FROM " + duckdb::FileScanSql(format, abs) + ")", what,
+                     format == FileFormat::kCsv};
+}
+
+// Runs the entity query and copies its rows into table kEntityArrowTable of
+// `conn`'s in-memory database. The query is the user's text, so it runs as
+// exactly one SELECT (checked and prepared on its own, never spliced into
+// other SQL) on a database of its own that cannot change the offline store:
+// the store file opened read-only (an empty in-memory database when there is
+// no store yet), with the configuration locked after `settings`.
+Status StageEntityQuery(const std::string& sql, const std::string& db_path, bool db_exists,
+                        const std::string& settings, duckdb::Connection& conn) {
+  duckdb::OpenOptions open;
+  open.read_only = db_exists;
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> opened,
+                          duckdb::Connection::Open(db_exists ? db_path : ":memory:", open));
+  std::shared_ptr<duckdb::Connection> reader(std::move(opened));
+  LARDER_RETURN_IF_ERROR(reader->Execute(settings + " SET lock_configuration = true;",
+                                         "entity SQL settings"));
+  LARDER_ASSIGN_OR_RETURN(
+      std::unique_ptr<duckdb::PreparedStatement> statement,
+      reader->PrepareOne(sql, "entity SQL", duckdb::StatementKind::kSelect));
+  ArrowArrayStream stream{};
+  LARDER_RETURN_IF_ERROR(duckdb::ExportArrowStream(std::move(reader), std::move(statement),
+                                                   &stream));
+  Status staged =
+      duckdb::ImportArrowStream(conn, &stream, std::string(kEntityArrowTable), "entity SQL");
+  stream.release(&stream);
+  return duckdb::WithoutSqlContext(staged);
+}
+
+// When `entity` has no rows and its column types come from its rows, the
+// error to give instead of a complaint about a column's type.
+Status NoRowsError(duckdb::Connection& conn, const EntityTable& entity) {
+  if (!entity.types_from_rows) return Status::OK();
+  Result<std::optional<std::string>> n =
+      conn.QueryScalar("SELECT count(*) FROM " + entity.relation, entity.what);
+  if (!n.ok() || n->value_or("") != "0") return Status::OK();
+  return Status::InvalidArgument(entity.what +
+                                 " has no rows: a CSV file's column types come from its rows, "
+                                 "so they cannot be determined; give at least one entity row");
+}
+
+// A column of text timestamps: the first value that is not a timestamp, as
+// an error naming the column, the value and its row.
+Status CheckTimestampText(duckdb::Connection& conn, const EntityTable& entity,
+                          const std::string& column) {
+  std::string col = QuoteIdentifier(column);
+  Result<duckdb::QueryResult> bad = conn.Query(
+      "SELECT n, v FROM (SELECT row_number() OVER () AS n, " + col + " AS v FROM " +
+          entity.relation + ") WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL "
+          "ORDER BY n LIMIT 1",
+      entity.what);
+  if (!bad.ok()) return duckdb::WithoutSqlContext(bad.status());
+  if (bad->rows.empty()) return Status::OK();
+  return Status::InvalidArgument(
+      entity.what + ": row " + bad->rows[0][0].value_or("?") +
+      (entity.types_from_rows ? " (after the header)" : "") + ": column `" + column +
+      "` holds " + QuoteLiteral(bad->rows[0][1].value_or("")) +
+      ", which is not a timestamp (write e.g. 2022-01-01 12:00:00, optionally with "
+      "a zone such as +02:00 or Z)");
 }
 
 Result<std::shared_ptr<TempDirGuard>> MakeTempDir(const HistoricalRetrievalOptions& options) {
@@ -305,22 +371,35 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   if (options.threads > 0) settings += " SET threads = " + std::to_string(options.threads) + ";";
   LARDER_RETURN_IF_ERROR(conn.Execute(settings, "historical retrieval settings"));
 
-  // An entity Arrow stream is copied into the in-memory database first:
-  // DuckDB's Arrow scan registers a view in the default catalog, which is
-  // read-only once the offline store is attached and in use.
+  // An entity Arrow stream or the rows of an entity query are copied into
+  // the in-memory database first: DuckDB's Arrow scan registers a view in
+  // the default catalog, which is read-only once the offline store is
+  // attached and in use.
   // (With another entity source as well, EntityRelation refuses the request.)
+  const std::string db_path = OfflineDatabasePath(repo);
+  std::error_code ec;
+  const bool db_exists = fs::exists(db_path, ec);
   if (request.entity_arrow_stream != nullptr && request.entity_path.empty() &&
       request.entity_sql.empty()) {
-    LARDER_RETURN_IF_ERROR(duckdb::ImportArrowStream(
-        conn, request.entity_arrow_stream, std::string(kEntityArrowTable), "entity DataFrame"));
+    LARDER_RETURN_IF_ERROR(duckdb::WithoutSqlContext(duckdb::ImportArrowStream(
+        conn, request.entity_arrow_stream, std::string(kEntityArrowTable), "entity DataFrame")));
+  } else if (!request.entity_sql.empty() && request.entity_path.empty() &&
+             request.entity_arrow_stream == nullptr) {
+    // Its own spill directory: two DuckDB instances must not share one.
+    std::string reader_settings =
+        "SET memory_limit = " + QuoteLiteral(options.memory_limit) + "; SET temp_directory = " +
+        QuoteLiteral((fs::path(impl->temp_dir->path) / "entity_sql").string()) + ";";
+    if (options.threads > 0) {
+      reader_settings += " SET threads = " + std::to_string(options.threads) + ";";
+    }
+    LARDER_RETURN_IF_ERROR(
+        StageEntityQuery(request.entity_sql, db_path, db_exists, reader_settings, conn));
   }
 
   // Model outputs and offline pushes live in the offline store database; it
   // is attached read-only, so training data never changes it and several
   // readers may share it.
-  const std::string db_path = OfflineDatabasePath(repo);
-  std::error_code ec;
-  if (fs::exists(db_path, ec)) {
+  if (db_exists) {
     LARDER_RETURN_IF_ERROR(conn.Execute("ATTACH " + QuoteLiteral(db_path) + " AS " +
                                             std::string(kOfflineAlias) + " (READ_ONLY); USE " +
                                             std::string(kOfflineAlias),
@@ -356,6 +435,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
       if (IsTimestampType(c.type)) candidates.push_back(&c);
     }
     if (candidates.size() != 1) {
+      LARDER_RETURN_IF_ERROR(NoRowsError(conn, entity));
       return Status::InvalidArgument(
           entity.what + ": no `event_timestamp` column" +
           (candidates.empty() ? std::string(" and no timestamp column to use instead")
@@ -368,6 +448,9 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
              ts_col->type != "VARCHAR") {
     return Status::InvalidArgument(entity.what + ": column `event_timestamp` has type " +
                                    ts_col->type + ", not a timestamp");
+  }
+  if (ts_col->type == "VARCHAR") {
+    LARDER_RETURN_IF_ERROR(CheckTimestampText(conn, entity, ts_col->name));
   }
 
   // Output feature names, and their collisions.
@@ -446,6 +529,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
                                          ")");
         }
         if (!KeyTypeMatches(ec_col->type, ent->value_type)) {
+          LARDER_RETURN_IF_ERROR(NoRowsError(conn, entity));
           return Status::InvalidArgument(entity.what + ": join key column `" + key +
                                          "` has type " + ec_col->type + ", but entity '" +
                                          ent->name + "' has value_type " +

@@ -2,6 +2,13 @@
 // FeatureStore::GetHistoricalFeatures (the semantics are documented in
 // larder/offline_store.h).
 //
+// Entity rows from a query (HistoricalFeaturesRequest::entity_sql) are the
+// user's SQL: it is checked to be one SELECT and prepared on its own, never
+// spliced into other SQL, and runs on a separate DuckDB instance of the
+// offline store file opened read-only (an empty in-memory one when there is
+// no store yet), configuration locked; its rows are copied into the job's
+// in-memory database through Arrow, as a DataFrame's are.
+//
 // SQL design: statements that stage tables in the job's in-memory database
 // (run once, when the job first runs), then one query.
 //   __larder_entities  the entity rows, with __larder_row = row_number()
@@ -48,11 +55,19 @@ namespace larder::offline {
 //     (and not exactly one other timestamp column), or with a join key of
 //     the wrong type; a feature name requested from two views without
 //     full_feature_names; a source lacking a needed column;
+//   InvalidArgument, in the entity table's terms: an entity query that is
+//     not exactly one SELECT ("holds 2 statements", "is a DROP statement");
+//     an entity CSV file without rows, whose column types therefore cannot
+//     be known ("has no rows"); a text timestamp that is not one (naming
+//     the row, the column and the value);
 //   NotFound: an unknown feature view, feature or feature service; no file
 //     matching entity_path;
 //   FailedPrecondition: a view whose model has no table in the offline store
 //     yet ("run `larder run` first");
 //   plus DuckDB's own errors reading the entity table, prefixed with it.
+//   Errors of SQL that Larder wrote (reading files, the joins, the output)
+//   come without DuckDB's quotation of that SQL; errors in an entity query
+//   quote the query, which is the user's own.
 Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
     const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
     const HistoricalRetrievalOptions& options = {});
