@@ -6,7 +6,7 @@
 
 #include "common/value_coercion.h"
 #include "offline/duckdb/file_schema.h"
-#include "online/records_from_rows.h"
+#include "materialize/records_from_rows.h"
 #include "repo/feature_refs.h"
 #include "offline/source_relation.h"
 

@@ -5,7 +5,7 @@
 
 #include "larder/config.h"
 #include "repo/config_keys.h"
-#include "repo/names.h"
+#include "common/names.h"
 #include "repo/yaml_reader.h"
 
 namespace larder {

@@ -8,7 +8,7 @@
 #include "larder/repo.h"
 #include "repo/definition_parser.h"
 #include "repo/diagnostics.h"
-#include "repo/names.h"
+#include "common/names.h"
 #include "repo/yaml_reader.h"
 
 namespace larder {

@@ -6,7 +6,7 @@
 #include "offline/historical/historical_retrieval.h"
 #include "registry/plan.h"
 #include "offline/offline_push.h"
-#include "online/records_from_rows.h"
+#include "materialize/records_from_rows.h"
 #include "offline/source_relation.h"
 #include "transform/model_runner.h"
 #include "materialize/materializer.h"

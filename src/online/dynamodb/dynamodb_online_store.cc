@@ -22,7 +22,7 @@
 #include "online/entity_key.h"
 #include "online/store_options.h"
 #include "online/record_codec.h"
-#include "repo/names.h"
+#include "common/names.h"
 
 namespace larder::online {
 namespace {

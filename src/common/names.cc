@@ -1,4 +1,4 @@
-#include "repo/names.h"
+#include "common/names.h"
 
 namespace larder::repo {
 

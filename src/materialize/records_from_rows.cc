@@ -1,4 +1,4 @@
-#include "online/records_from_rows.h"
+#include "materialize/records_from_rows.h"
 
 #include "common/value_coercion.h"
 #include "repo/feature_refs.h"
