@@ -834,7 +834,7 @@ bool DynamoDbTableOfProject(std::string_view name_template, std::string_view pro
       !table.ends_with(suffix)) {
     return false;
   }
-  return repo::IsIdentifier(
+  return IsIdentifier(
       table.substr(prefix.size(), table.size() - prefix.size() - suffix.size()));
 }
 
