@@ -6,7 +6,6 @@
 
 #include "common/value_coercion.h"
 #include "offline/duckdb/file_schema.h"
-#include "online/records_from_rows.h"
 #include "repo/feature_refs.h"
 #include "offline/source_relation.h"
 
@@ -65,9 +64,9 @@ Result<std::map<std::string, ValueType>> DeclaredColumnTypes(const FeatureRepo& 
     if (view.source != sources.push->name) continue;
     LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
     for (size_t k = 0; k < keys.names.size(); ++k) {
-      types[online::RowColumnName(batch, keys.names[k])] = keys.types[k];
+      types[repo::RowColumnName(batch, keys.names[k])] = keys.types[k];
     }
-    for (const auto& f : view.schema) types[online::RowColumnName(batch, f.name)] = f.dtype;
+    for (const auto& f : view.schema) types[repo::RowColumnName(batch, f.name)] = f.dtype;
   }
   return types;
 }

@@ -5,7 +5,7 @@
 
 #include "larder/config.h"
 #include "repo/config_keys.h"
-#include "repo/names.h"
+#include "common/names.h"
 #include "repo/yaml_reader.h"
 
 namespace larder {
@@ -144,7 +144,7 @@ Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir) {
     repo::MapReader top(*root, file, "feature_store.yaml", repo::ConfigKeys(), &diag);
     if (top.valid()) {
       config.project = top.String("project");
-      if (!config.project.empty() && !repo::IsIdentifier(config.project)) {
+      if (!config.project.empty() && !IsIdentifier(config.project)) {
         top.FieldError("project", "`" + config.project +
                                       "` is not a valid name: use letters, digits and underscores");
       }

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "repo/definition_keys.h"
-#include "repo/names.h"
+#include "common/names.h"
 #include "repo/yaml_reader.h"
 
 namespace larder::repo {

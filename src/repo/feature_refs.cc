@@ -100,4 +100,22 @@ Result<JoinKeys> ViewJoinKeys(const FeatureRepo& repo, const FeatureView& view) 
   return keys;
 }
 
+Result<const DataSource*> RowSource(const FeatureRepo& repo, const FeatureView& view) {
+  const DataSource* source = repo.FindDataSource(view.source);
+  if (source != nullptr && source->kind == DataSourceKind::kPush) {
+    source = repo.FindDataSource(source->batch_source);
+  }
+  if (source == nullptr) {
+    return Status::NotFound("feature view '" + view.name + "': its source is not registered");
+  }
+  return source;
+}
+
+std::string RowColumnName(const DataSource& source, const std::string& field) {
+  for (const auto& [raw, mapped] : source.field_mapping) {
+    if (mapped == field) return raw;
+  }
+  return field;
+}
+
 }  // namespace larder::repo

@@ -1,6 +1,7 @@
 // Which features a request asks for: "view:feature" references or a feature
 // service, resolved against a repo's definitions. Training data and online
-// reads both take their features this way.
+// reads both take their features this way. Also where rows given
+// column-wise (push, write-to-online-store) find a view's columns.
 #pragma once
 
 #include <string>
@@ -35,5 +36,13 @@ struct JoinKeys {
   std::vector<ValueType> types;  // types[i] belongs to names[i]
 };
 Result<JoinKeys> ViewJoinKeys(const FeatureRepo& repo, const FeatureView& view);
+
+// The source whose columns describe `view`'s rows: its source, or a push
+// source's batch source. NotFound naming the missing source.
+Result<const DataSource*> RowSource(const FeatureRepo& repo, const FeatureView& view);
+
+// The column of pushed or written rows holding `field` of `source`: the column whose
+// field_mapping maps it to `field`, or `field` itself.
+std::string RowColumnName(const DataSource& source, const std::string& field);
 
 }  // namespace larder::repo

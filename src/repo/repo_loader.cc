@@ -8,7 +8,7 @@
 #include "larder/repo.h"
 #include "repo/definition_parser.h"
 #include "repo/diagnostics.h"
-#include "repo/names.h"
+#include "common/names.h"
 #include "repo/yaml_reader.h"
 
 namespace larder {
@@ -166,7 +166,7 @@ Result<FeatureRepo> LoadFeatureRepo(const std::string& repo_dir,
     SqlModel model;
     model.name = path.stem().string();
     model.location = {rel, 0};
-    if (!repo::IsIdentifier(model.name)) {
+    if (!IsIdentifier(model.name)) {
       diag.Error(rel, 0, "sql model name `" + model.name +
                              "` (from the file name) must use letters, digits and underscores");
     }

@@ -6,7 +6,7 @@
 #include "offline/historical/historical_retrieval.h"
 #include "registry/plan.h"
 #include "offline/offline_push.h"
-#include "online/records_from_rows.h"
+#include "materialize/records_from_rows.h"
 #include "offline/source_relation.h"
 #include "transform/model_runner.h"
 #include "materialize/materializer.h"
@@ -132,7 +132,7 @@ Result<PushReport> FeatureStore::Push(const std::string& push_source, const Colu
   if (to != PushTarget::kOffline) {
     for (const auto& view : repo.feature_views) {
       if (view.source != push_source || !view.online) continue;
-      LARDER_ASSIGN_OR_RETURN(auto records, online::RecordsFromRows(repo, view, rows));
+      LARDER_ASSIGN_OR_RETURN(auto records, materialize::RecordsFromRows(repo, view, rows));
       writes.emplace_back(&view, std::move(records));
     }
   }
@@ -156,7 +156,7 @@ Result<PushReport> FeatureStore::WriteToOnlineStore(const std::string& feature_v
   if (view == nullptr) {
     return Status::NotFound("feature_view_name: no feature view '" + feature_view + "'");
   }
-  LARDER_ASSIGN_OR_RETURN(auto records, online::RecordsFromRows(repo, *view, rows));
+  LARDER_ASSIGN_OR_RETURN(auto records, materialize::RecordsFromRows(repo, *view, rows));
   PushReport report;
   report.rows = static_cast<int64_t>(records.size());
   LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteOnline(*view, records));

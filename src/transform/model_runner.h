@@ -22,8 +22,8 @@
 // lookback is refused when the config is parsed.)
 #pragma once
 
-#include "larder/feature_store.h"
 #include "larder/repo.h"
+#include "larder/transform.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/source_relation.h"
 #include "transform/model_graph.h"

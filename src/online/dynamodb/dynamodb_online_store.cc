@@ -22,7 +22,7 @@
 #include "online/entity_key.h"
 #include "online/store_options.h"
 #include "online/record_codec.h"
-#include "repo/names.h"
+#include "common/names.h"
 
 namespace larder::online {
 namespace {
@@ -834,7 +834,7 @@ bool DynamoDbTableOfProject(std::string_view name_template, std::string_view pro
       !table.ends_with(suffix)) {
     return false;
   }
-  return repo::IsIdentifier(
+  return IsIdentifier(
       table.substr(prefix.size(), table.size() - prefix.size() - suffix.size()));
 }
 

@@ -9,15 +9,7 @@
 #include "larder/repo.h"
 #include "larder/status.h"
 
-namespace larder::online {
-
-// The source whose columns describe `view`'s rows: its source, or a push
-// source's batch source. NotFound naming the missing source.
-Result<const DataSource*> RowSource(const FeatureRepo& repo, const FeatureView& view);
-
-// The column of `rows` holding `field` of `source`: the column whose
-// field_mapping maps it to `field`, or `field` itself.
-std::string RowColumnName(const DataSource& source, const std::string& field);
+namespace larder::materialize {
 
 // One record per row of `rows` for `view`: its entity key from the view's
 // join keys, event time from the row source's timestamp_field, created time
@@ -30,4 +22,4 @@ std::string RowColumnName(const DataSource& source, const std::string& field);
 Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const FeatureView& view,
                                                   const ColumnTable& rows);
 
-}  // namespace larder::online
+}  // namespace larder::materialize

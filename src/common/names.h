@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-namespace larder::repo {
+namespace larder {
 
 // True for a non-empty name of ASCII letters, digits and underscores that
 // does not start with a digit. Projects, entities, sources, views, services,
@@ -11,4 +11,4 @@ namespace larder::repo {
 // column names.
 bool IsIdentifier(std::string_view name);
 
-}  // namespace larder::repo
+}  // namespace larder

@@ -1,10 +1,12 @@
-#include "online/records_from_rows.h"
+#include "materialize/records_from_rows.h"
 
 #include "common/value_coercion.h"
 #include "repo/feature_refs.h"
 
-namespace larder::online {
+namespace larder::materialize {
 namespace {
+
+using repo::RowColumnName;
 
 // The column of `rows` for `field`, or InvalidArgument naming it.
 Result<const std::vector<Value>*> Column(const ColumnTable& rows, const DataSource& source,
@@ -33,27 +35,9 @@ Result<Value> Cell(const std::string& column, const std::vector<Value>& values, 
 
 }  // namespace
 
-Result<const DataSource*> RowSource(const FeatureRepo& repo, const FeatureView& view) {
-  const DataSource* source = repo.FindDataSource(view.source);
-  if (source != nullptr && source->kind == DataSourceKind::kPush) {
-    source = repo.FindDataSource(source->batch_source);
-  }
-  if (source == nullptr) {
-    return Status::NotFound("feature view '" + view.name + "': its source is not registered");
-  }
-  return source;
-}
-
-std::string RowColumnName(const DataSource& source, const std::string& field) {
-  for (const auto& [raw, mapped] : source.field_mapping) {
-    if (mapped == field) return raw;
-  }
-  return field;
-}
-
 Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const FeatureView& view,
                                                   const ColumnTable& rows) {
-  LARDER_ASSIGN_OR_RETURN(const DataSource* source, RowSource(repo, view));
+  LARDER_ASSIGN_OR_RETURN(const DataSource* source, repo::RowSource(repo, view));
   LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
   LARDER_ASSIGN_OR_RETURN(const size_t n, ColumnTableRows(rows));
   std::vector<const std::vector<Value>*> key_columns;
@@ -102,4 +86,4 @@ Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const
   return records;
 }
 
-}  // namespace larder::online
+}  // namespace larder::materialize

@@ -1,6 +1,6 @@
-#include "repo/names.h"
+#include "common/names.h"
 
-namespace larder::repo {
+namespace larder {
 
 bool IsIdentifier(std::string_view name) {
   if (name.empty()) return false;
@@ -13,4 +13,4 @@ bool IsIdentifier(std::string_view name) {
   return true;
 }
 
-}  // namespace larder::repo
+}  // namespace larder
