@@ -174,8 +174,10 @@ Result<TeardownReport> FeatureStore::Teardown() {
   Result<OnlineStore*> online = Online();
   if (!online.ok()) {
     return online.status().WithContext(
-        "teardown changed nothing: it needs the online store to remove the project's online "
-        "data");
+        online.status().code() == StatusCode::kBusy
+            ? "teardown changed nothing: it must remove the project's online data, and the "
+              "online store is in use (stop `larder serve` or the other process, then rerun)"
+            : "teardown changed nothing: it must remove the project's online data");
   }
   TeardownReport report;
   std::error_code ec;
