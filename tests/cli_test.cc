@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "larder/feature_store.h"
 #include "larder/online_store.h"
 #include "larder/registry.h"
 #include "support/test_util.h"
@@ -287,6 +288,36 @@ TEST(Cli, PlanAndApplyRefuseSettingsTheyWouldIgnore) {
     }
     EXPECT_FALSE(fs::exists(repo + "/s3:"));
     EXPECT_FALSE(fs::exists(repo + "/data/registry.db"));
+  }
+}
+
+// registry.cache_ttl_seconds is how long a long-running store (the feature
+// server's) keeps its registered definitions; 0 is Feast's "for ever".
+TEST(Cli, RegistryCacheTtlSecondsIsHonoured) {
+  for (const char* ttl : {"0", "1"}) {
+    TempDir tmp;
+    std::string repo = InitWithConfig(
+        tmp, "registry: data/registry.db",
+        std::string("registry:\n  path: data/registry.db\n  cache_ttl_seconds: ") + ttl);
+    ASSERT_EQ(RunLarder("-c " + repo + " apply").exit_code, 0);
+    auto server = FeatureStore::Open({.repo_dir = repo});
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    OnlineFeaturesRequest request;
+    request.entity_rows["user_id"] = {Value::Int64(1001)};
+    request.feature_service = "user_service";
+    ASSERT_TRUE((*server)->GetOnlineFeatures(request).ok());
+    // Another process registers a new service.
+    tmp.Write("repo/more.yaml",
+              "feature_services:\n  - name: new_service\n    features: [user_stats]\n");
+    ASSERT_EQ(RunLarder("-c " + repo + " apply").exit_code, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    request.feature_service = "new_service";
+    Result<OnlineFeaturesResponse> r = (*server)->GetOnlineFeatures(request);
+    if (std::string(ttl) == "0") {
+      EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+    } else {
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+    }
   }
 }
 
