@@ -9,6 +9,9 @@
 #include <sstream>
 #include <thread>
 
+#include "larder/feature_store.h"
+#include "larder/online_store.h"
+#include "larder/registry.h"
 #include "support/test_util.h"
 
 namespace larder {
@@ -240,6 +243,233 @@ TEST(Cli, InitRefusesANonEmptyDirectoryAndUnknownTemplate) {
   r = RunLarder("init " + tmp.Join("new") + " --template nope");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("unknown template `nope`"));
+}
+
+TEST(Cli, UnknownCommandWithHelpIsAnError) {
+  CommandResult r = RunLarder("stream --help");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown command `stream`"));
+  EXPECT_THAT(r.out, Not(HasSubstr("Commands:")));
+  // A group word with --help lists its commands.
+  CommandResult group = RunLarder("entities --help");
+  EXPECT_EQ(group.exit_code, 0);
+  EXPECT_THAT(group.out, HasSubstr("larder entities list"));
+}
+
+// A minimal repo from `larder init`, with `from` in feature_store.yaml
+// replaced by `to`.
+std::string InitWithConfig(const TempDir& tmp, const std::string& from, const std::string& to) {
+  std::string repo = tmp.Join("repo");
+  EXPECT_EQ(RunLarder("init " + repo).exit_code, 0);
+  std::string config = ::larder::testing::ReadFileText(repo + "/feature_store.yaml");
+  size_t at = config.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) config.replace(at, from.size(), to);
+  tmp.Write("repo/feature_store.yaml", config);
+  return repo;
+}
+
+TEST(Cli, PlanAndApplyRefuseSettingsTheyWouldIgnore) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"registry: data/registry.db", "registry: s3://bucket/registry.db"},
+      {"offline_store:\n  type: duckdb", "offline_store:\n  type: spark"},
+      {"provider: local", "provider: local\nbatch_engine:\n  type: spark.engine"},
+      {"registry: data/registry.db",
+       "registry:\n  registry_type: sql\n  path: postgresql://u:p@db:5432/feast"},
+  };
+  for (const auto& [from, to] : cases) {
+    TempDir tmp;
+    std::string repo = InitWithConfig(tmp, from, to);
+    for (const char* command : {" plan", " apply"}) {
+      CommandResult r = RunLarder("-c " + repo + command);
+      EXPECT_EQ(r.exit_code, 1) << to << command;
+      EXPECT_THAT(r.err, HasSubstr("feature_store.yaml:")) << to;
+      EXPECT_THAT(r.err, HasSubstr("not supported")) << to;
+    }
+    EXPECT_FALSE(fs::exists(repo + "/s3:"));
+    EXPECT_FALSE(fs::exists(repo + "/data/registry.db"));
+  }
+}
+
+// registry.cache_ttl_seconds is how long a long-running store (the feature
+// server's) keeps its registered definitions; 0 is Feast's "for ever".
+TEST(Cli, RegistryCacheTtlSecondsIsHonoured) {
+  for (const char* ttl : {"0", "1"}) {
+    TempDir tmp;
+    std::string repo = InitWithConfig(
+        tmp, "registry: data/registry.db",
+        std::string("registry:\n  path: data/registry.db\n  cache_ttl_seconds: ") + ttl);
+    ASSERT_EQ(RunLarder("-c " + repo + " apply").exit_code, 0);
+    auto server = FeatureStore::Open({.repo_dir = repo});
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    OnlineFeaturesRequest request;
+    request.entity_rows["user_id"] = {Value::Int64(1001)};
+    request.feature_service = "user_service";
+    ASSERT_TRUE((*server)->GetOnlineFeatures(request).ok());
+    // Another process registers a new service.
+    tmp.Write("repo/more.yaml",
+              "feature_services:\n  - name: new_service\n    features: [user_stats]\n");
+    ASSERT_EQ(RunLarder("-c " + repo + " apply").exit_code, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    request.feature_service = "new_service";
+    Result<OnlineFeaturesResponse> r = (*server)->GetOnlineFeatures(request);
+    if (std::string(ttl) == "0") {
+      EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+    } else {
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+    }
+  }
+}
+
+TEST(Cli, PlanAndApplyWarnAboutFeastPythonFiles) {
+  TempDir tmp;
+  std::string repo = tmp.Join("repo");
+  ASSERT_EQ(RunLarder("init " + repo).exit_code, 0);
+  tmp.Write("repo/feature_repo.py", "from feast import Entity, FeatureView\n");
+  for (const char* command : {" plan", " apply", " apply"}) {
+    CommandResult r = RunLarder("-c " + repo + command);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("Warning: feature_repo.py: looks like Feast Python definitions"))
+        << command;
+    EXPECT_THAT(r.err, HasSubstr("YAML")) << command;
+  }
+}
+
+// The minimal repo, applied and materialized: user 1001 has books_read
+// online.
+class TeardownCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = tmp_.Join("repo");
+    ASSERT_EQ(RunLarder("init " + repo_).exit_code, 0);
+    c_ = "-c " + repo_ + " ";
+    CommandResult apply = RunLarder(c_ + "apply");
+    ASSERT_EQ(apply.exit_code, 0) << apply.err;
+    CommandResult m = RunLarder(c_ + "materialize-incremental 2024-01-10T00:00:00Z");
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    ASSERT_THAT(m.out, HasSubstr("user_stats: 2 rows, 2 written"));
+    ASSERT_TRUE(Served());
+  }
+
+  // Whether user 1001's books_read is served PRESENT.
+  bool Served() {
+    CommandResult r = RunLarder(c_ + "online --features user_stats:books_read "
+                                     "--entity user_id=1001 --now 2024-01-05T00:00:00Z");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json json = nlohmann::json::parse(r.out, nullptr, false);
+    return !json.is_discarded() && json["results"][1]["statuses"][0] == "PRESENT";
+  }
+
+  // Opens the repo's RocksDB online store in this process (holding its lock).
+  std::unique_ptr<OnlineStore> OpenOnline() {
+    OnlineStoreOptions options;
+    options.project = "my_project";
+    options.repo_root = repo_;
+    auto store = OnlineStore::Open(options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  // Whether the store holds any record of user_stats for user 1001.
+  bool HasRecord() {
+    std::unique_ptr<OnlineStore> store = OpenOnline();
+    if (store == nullptr) return false;
+    OnlineView view("user_stats", {{"books_read", ValueType{ScalarType::kInt64}},
+                                   {"avg_rating", ValueType{ScalarType::kFloat64}}});
+    std::vector<EntityKey> keys{{{"user_id"}, {Value::Int64(1001)}}};
+    std::vector<OnlineReadResult> results;
+    EXPECT_TRUE(store->MultiGet(view, keys, &results).ok());
+    return results.size() == 1 && results[0].state != OnlineRecordState::kNotFound;
+  }
+
+  // What a teardown interrupted after the registry step leaves: the project
+  // gone from the registry, its online records and watermarks still there.
+  void EmptyTheRegistryOnly() {
+    RegistryOptions options;
+    options.path = repo_ + "/data/registry.db";
+    auto registry = Registry::Open(options);
+    ASSERT_TRUE(registry.ok()) << registry.status().ToString();
+    ASSERT_TRUE((*registry)->Teardown("my_project").ok());
+    ASSERT_TRUE(HasRecord());
+  }
+
+  TempDir tmp_;
+  std::string repo_;
+  std::string c_;
+};
+
+TEST_F(TeardownCli, WhileTheOnlineStoreIsHeldChangesNothingAndSaysWhy) {
+  {
+    std::unique_ptr<OnlineStore> held = OpenOnline();  // as `larder serve` would
+    ASSERT_NE(held, nullptr);
+    CommandResult r = RunLarder(c_ + "teardown");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr("teardown changed nothing"));
+    EXPECT_THAT(r.err, HasSubstr("already open in another process"));
+  }
+  EXPECT_THAT(RunLarder(c_ + "feature-views list").out, HasSubstr("user_stats"));
+  EXPECT_TRUE(Served());
+  CommandResult r = RunLarder(c_ + "teardown");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Removed project my_project from the registry, with its online "
+                               "data"));
+  EXPECT_FALSE(HasRecord());
+}
+
+TEST_F(TeardownCli, ARerunFinishesAnInterruptedTeardown) {
+  EmptyTheRegistryOnly();
+  CommandResult r = RunLarder(c_ + "teardown");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Project my_project was not in the registry; removed any online "
+                               "data and materialization watermarks left for it"));
+  EXPECT_FALSE(HasRecord());
+  // The watermark went too: materializing again writes the rows again.
+  ASSERT_EQ(RunLarder(c_ + "apply").exit_code, 0);
+  CommandResult m = RunLarder(c_ + "materialize-incremental 2024-01-10T00:00:00Z");
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_THAT(m.out, HasSubstr("user_stats: 2 rows, 2 written"));
+  // A teardown of a repo never applied is a harmless no-op.
+  TempDir other;
+  ASSERT_EQ(RunLarder("init " + other.Join("r")).exit_code, 0);
+  EXPECT_EQ(RunLarder("-c " + other.Join("r") + " teardown").exit_code, 0);
+  EXPECT_FALSE(fs::exists(other.Join("r/data/registry.db")));
+}
+
+TEST_F(TeardownCli, ApplyDoesNotServeOnlineDataLeftBehind) {
+  EmptyTheRegistryOnly();
+  CommandResult apply = RunLarder(c_ + "apply");
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_THAT(apply.out, HasSubstr("Created feature view user_stats"));
+  EXPECT_FALSE(Served());
+  EXPECT_FALSE(HasRecord());
+  CommandResult m = RunLarder(c_ + "materialize-incremental 2024-01-10T00:00:00Z");
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_THAT(m.out, HasSubstr("user_stats: 2 rows, 2 written"));
+  EXPECT_TRUE(Served());
+
+  // A view deleted by apply loses its records; re-adding it starts empty.
+  std::string defs = ::larder::testing::ReadFileText(repo_ + "/definitions.yaml");
+  tmp_.Write("repo/definitions.yaml", defs.substr(0, defs.find("feature_views:")));
+  CommandResult removed = RunLarder(c_ + "apply");
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_THAT(removed.out, HasSubstr("Deleted feature view user_stats"));
+  EXPECT_FALSE(HasRecord());
+}
+
+TEST_F(TeardownCli, MaterializeWithNoOnlineViewsIsAnError) {
+  std::string defs = ::larder::testing::ReadFileText(repo_ + "/definitions.yaml");
+  const std::string ttl = "    ttl: 30d\n";
+  defs.replace(defs.find(ttl), ttl.size(), ttl + "    online: false\n");
+  tmp_.Write("repo/definitions.yaml", defs);
+  CommandResult apply = RunLarder(c_ + "apply");
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  for (const char* command : {"materialize-incremental 2024-01-10T00:00:00Z",
+                              "materialize 2023-01-01T00:00:00Z 2024-01-10T00:00:00Z"}) {
+    CommandResult r = RunLarder(c_ + command);
+    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_THAT(r.err, HasSubstr("project my_project has no online feature views to materialize "
+                                 "(1 feature view(s), all with `online: false`)"));
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "support/redis_server.h"
 #include "support/test_util.h"
 
 namespace larder {
@@ -16,6 +17,7 @@ using ::larder::testing::CommandResult;
 using ::larder::testing::RunLarder;
 using ::larder::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
@@ -131,6 +133,75 @@ TEST_F(MaterializeCli, ResumesAfterSigkill) {
     ++compared;
   }
   EXPECT_EQ(compared, 12);
+}
+
+// A minimal repo whose feature_store.yaml uses `online_store`, with 30
+// users, so that a cluster's every node gets records.
+std::string RedisRepo(const TempDir& tmp, const std::string& online_store) {
+  std::string repo = tmp.Join("repo");
+  EXPECT_EQ(RunLarder("init " + repo).exit_code, 0);
+  std::string config = ::larder::testing::ReadFileText(repo + "/feature_store.yaml");
+  const std::string from = "online_store:\n  type: rocksdb\n  path: data/online_store\n";
+  config.replace(config.find(from), from.size(), online_store);
+  tmp.Write("repo/feature_store.yaml", config);
+  std::string csv = "user_id,books_read,avg_rating,event_timestamp,created\n";
+  for (int user = 1001; user <= 1030; ++user) {
+    csv += std::to_string(user) + "," + std::to_string(user - 1000) +
+           ",7.5,2024-01-01 00:00:00,2024-01-01 00:05:00\n";
+  }
+  tmp.Write("repo/data/user_stats.csv", csv);
+  return repo;
+}
+
+// Applies, materializes and reads user 1030 back; returns the online JSON.
+std::string MaterializeAndRead(const std::string& repo) {
+  const std::string c = "-c " + repo + " ";
+  CommandResult apply = RunLarder(c + "apply");
+  EXPECT_EQ(apply.exit_code, 0) << apply.err;
+  CommandResult m = RunLarder(c + "materialize 2023-01-01T00:00:00Z 2024-01-10T00:00:00Z");
+  EXPECT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_THAT(m.out, HasSubstr("user_stats: 30 rows, 30 written"));
+  CommandResult r = RunLarder(c + "online --features user_stats:books_read --entity "
+                                  "user_id=1030 --now 2024-01-05T00:00:00Z");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+// Feast's `redis_type: redis_cluster` with a connection_string of seeds:
+// one seed is enough, and the records spread over every node.
+TEST(FeastRedisConfig, ClusterFromAConnectionStringWithOneSeed) {
+  auto cluster = ::larder::testing::RedisCluster::Start(3);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  TempDir tmp;
+  std::string repo = RedisRepo(
+      tmp, "online_store:\n  type: redis\n  redis_type: redis_cluster\n"
+           "  connection_string: \"127.0.0.1:" + std::to_string((*cluster)->node(0).port()) +
+           ",ssl=false\"\n");
+  std::string json = MaterializeAndRead(repo);
+  EXPECT_THAT(json, HasSubstr("\"values\":[30]"));
+  EXPECT_EQ(Count(json, "\"PRESENT\""), 2u);
+  for (size_t i = 0; i < (*cluster)->size(); ++i) {
+    std::string dbsize = (*cluster)->node(i).Call("DBSIZE");
+    EXPECT_THAT(dbsize, ::testing::StartsWith(":")) << i;
+    EXPECT_NE(dbsize, ":0\r\n") << "node " << i << " holds no record";
+  }
+}
+
+// `redis_type: redis` with Feast's connection_string parameters.
+TEST(FeastRedisConfig, OneServerWithPasswordFromAConnectionString) {
+  auto server = ::larder::testing::RedisServer::Start({.password = "s3cret"});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  TempDir tmp;
+  std::string repo = RedisRepo(
+      tmp, "online_store:\n  type: redis\n  redis_type: redis\n"
+           "  connection_string: \"127.0.0.1:" + std::to_string((*server)->port()) +
+           ",password=s3cret,ssl=false,db=3\"\n");
+  std::string json = MaterializeAndRead(repo);
+  EXPECT_THAT(json, HasSubstr("\"values\":[30]"));
+  // Every record went to database 3.
+  std::string keyspace = (*server)->Call("INFO keyspace");
+  EXPECT_THAT(keyspace, HasSubstr("db3:keys=30,"));
+  EXPECT_THAT(keyspace, Not(HasSubstr("db0:")));
 }
 
 }  // namespace

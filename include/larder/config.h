@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "larder/status.h"
@@ -48,19 +49,25 @@ struct RepoConfig {
   // Path of the registry file, relative to the repo root unless absolute.
   // Default: "data/registry.db".
   std::string registry = "data/registry.db";
-  // Default: "local". Accepted for Feast compatibility.
+  // registry.cache_ttl_seconds: how long a long-running process (the
+  // feature server) serves its cached definitions before it looks for a
+  // newer apply; 0 = never after the first read (Feast's meaning). Unset:
+  // FeatureStoreOptions::registry_refresh_interval's default, 1 s.
+  std::optional<int64_t> registry_cache_ttl_seconds;
+  // Default: "local", the only provider.
   std::string provider = "local";
   // Default: type "rocksdb", path "data/online_store".
   StoreConfig online_store{"rocksdb", {{"path", "data/online_store"}}};
   // Default: type "duckdb", path "data/offline_store.duckdb".
   StoreConfig offline_store{"duckdb", {{"path", "data/offline_store.duckdb"}}};
   // `batch_engine: local`, or a mapping `{type: local, partitions: N}`.
-  // Default: "local". Later: "spark".
+  // Default and only value: "local" (others are refused at load).
   std::string batch_engine = "local";
   // batch_engine.partitions: parallel partitions per view when
   // materializing, 1..256. Default: 4.
   int materialize_partitions = 4;
-  // Default: 3, Feast's current version. Accepted values: 2, 3.
+  // Feast's entity key format version; only 3 is accepted. Larder's own key
+  // encoding (docs/online-store.md) does not depend on it.
   int entity_key_serialization_version = 3;
   FeatureServerConfig feature_server;
 };

@@ -40,15 +40,25 @@ struct FeatureStoreOptions {
   // Whether Plan and Apply check file sources against their files' columns.
   // Default: true.
   bool check_data_schemas = true;
-  // How long Apply and Teardown wait for another apply. Default: 10 s.
+  // How long Apply and Teardown wait for another apply, and Apply for an
+  // online store another process holds (when it adds feature views).
+  // Default: 10 s.
   std::chrono::milliseconds lock_timeout{10'000};
   // Replaces the `online_store:` section of feature_store.yaml when set
   // (a test or benchmark pointing one repo at another backend).
   std::optional<StoreConfig> online_store = std::nullopt;
   // GetOnlineFeatures serves from a cached copy of the registered
   // definitions, and checks the registry for a newer version at most this
-  // often (an Apply through this FeatureStore is seen at once). Default: 1 s.
-  std::chrono::milliseconds registry_refresh_interval{1000};
+  // often (an Apply through this FeatureStore is seen at once). Default:
+  // feature_store.yaml's registry.cache_ttl_seconds (0 = never), else 1 s.
+  std::optional<std::chrono::milliseconds> registry_refresh_interval = std::nullopt;
+};
+
+// What Teardown did.
+struct TeardownReport {
+  // False when the registry no longer (or never) held the project, e.g. a
+  // rerun finishing an interrupted teardown.
+  bool was_registered = false;
 };
 
 class FeatureStore {
@@ -71,9 +81,19 @@ class FeatureStore {
   // What `Apply` would change. Changes nothing.
   Result<RegistryPlan> Plan();
   // Registers the repo's definitions: all of them or, on any error, none.
+  // A feature view new to the registry starts empty: any online records and
+  // watermark left under its name (an interrupted teardown, a deleted view)
+  // are removed first, which opens the online store (Busy while another
+  // process holds a RocksDB store beyond lock_timeout). A deleted view's
+  // records are removed after the registry changed. Plan and result carry
+  // the loader's warnings.
   Result<ApplyResult> Apply();
-  // Removes the project from the registry.
-  Status Teardown();
+  // Removes the project: its registry entries, its online records and its
+  // materialization watermarks. The online store is opened first, so when
+  // another process holds it (Busy) nothing has changed. Safe to rerun: a
+  // project no longer (or never) registered still has any online records
+  // and watermarks left for it removed.
+  Result<TeardownReport> Teardown();
   // The definitions as last applied. NotFound when never applied.
   Result<FeatureRepo> Registered();
   // Push with the rows of `file` (parquet or csv; `larder push SOURCE FILE
@@ -155,6 +175,15 @@ class FeatureStore {
   // Conditionally writes one view's records to the online store.
   Result<OnlineViewWrite> WriteOnline(const FeatureView& view,
                                       const std::vector<OnlineRecord>& records);
+  // Online(), retried while Busy (another process holds a RocksDB store) for
+  // up to options_.lock_timeout.
+  Result<OnlineStore*> OnlineWaiting();
+  // Deletes the online records and watermarks of `views`.
+  Status ForgetViews(const std::vector<std::string>& views);
+  // The offline store database of this repo.
+  std::string OfflineDatabasePath() const;
+  // options_.registry_refresh_interval, else registry.cache_ttl_seconds.
+  std::chrono::milliseconds RegistryRefreshInterval() const;
   // Opens the registry file, creating it when absent.
   Result<Registry*> OpenRegistry();
   // Opens the registry file; NotFound when it does not exist yet.

@@ -43,6 +43,9 @@ struct ObjectChange {
 // order, each group sorted by name.
 struct RegistryPlan {
   std::vector<ObjectChange> changes;
+  // The loader's warnings about the repo (FeatureRepo::warnings), for plan
+  // and apply to show. Not part of empty().
+  std::vector<std::string> warnings;
   bool empty() const { return changes.empty(); }
 };
 

@@ -29,6 +29,9 @@ struct FeatureRepo {
   std::vector<SqlModel> models;
   std::vector<FeatureView> feature_views;
   std::vector<FeatureService> feature_services;
+  // Things the loader noticed that do not make the repo invalid, one line
+  // each, naming the file (e.g. Feast Python definitions it does not read).
+  std::vector<std::string> warnings;
 
   // Look-ups by name; nullptr when absent.
   const Entity* FindEntity(std::string_view name) const;

@@ -1,6 +1,7 @@
 // `larder materialize` and `larder materialize-incremental`: offline -> online.
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <sstream>
@@ -47,6 +48,22 @@ int RunMaterialize(const Invocation& inv, Output& o, bool incremental) {
   }
   auto store = OpenStore(inv, o);
   if (!store) return kExitError;
+  if (options.views.empty()) {
+    // Nothing to do is a mistake worth an error: a scheduled materialize
+    // that moves no data should not look like one that worked.
+    Result<FeatureRepo> registered = store->Registered();
+    if (!registered.ok()) return ReportError(o, registered.status());
+    const auto& views = registered->feature_views;
+    if (std::none_of(views.begin(), views.end(), [](const FeatureView& v) { return v.online; })) {
+      o.err << "Error: project " << store->config().project
+            << " has no online feature views to materialize ("
+            << (views.empty() ? "it has no feature views"
+                              : std::to_string(views.size()) +
+                                    " feature view(s), all with `online: false`")
+            << "); set `online: true` on a view and run `larder apply`\n";
+      return kExitError;
+    }
+  }
   Result<MaterializeReport> report = incremental ? store->MaterializeIncremental(end, options)
                                                  : store->Materialize(start, end, options);
   if (!report.ok()) return ReportError(o, report.status());

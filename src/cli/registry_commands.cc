@@ -9,6 +9,7 @@ namespace larder::cli {
 namespace {
 
 void PrintChanges(const RegistryPlan& plan, Output& o) {
+  for (const auto& warning : plan.warnings) o.err << "Warning: " << warning << "\n";
   for (const auto& change : plan.changes) o.out << change.Describe() << "\n";
 }
 
@@ -35,6 +36,7 @@ int PlanCommand(const Invocation& inv, Output& o) {
   Result<RegistryPlan> plan = store->Plan();
   if (!plan.ok()) return ReportError(o, plan.status());
   if (plan->empty()) {
+    PrintChanges(*plan, o);
     o.out << "No changes to project " << store->config().project << ".\n";
     return kExitOk;
   }
@@ -62,6 +64,7 @@ int ApplyCommand(const Invocation& inv, Output& o) {
   Result<ApplyResult> result = store->Apply();
   if (!result.ok()) return ReportError(o, result.status());
   if (result->plan.empty()) {
+    PrintChanges(result->plan, o);
     o.out << "No changes to project " << store->config().project << " (registry version "
           << result->version << ").\n";
     return kExitOk;
@@ -75,9 +78,16 @@ int ApplyCommand(const Invocation& inv, Output& o) {
 int TeardownCommand(const Invocation& inv, Output& o) {
   auto store = OpenStore(inv, o);
   if (!store) return kExitError;
-  Status st = store->Teardown();
-  if (!st.ok()) return ReportError(o, st);
-  o.out << "Removed project " << store->config().project << " from the registry.\n";
+  Result<TeardownReport> report = store->Teardown();
+  if (!report.ok()) return ReportError(o, report.status());
+  const std::string& project = store->config().project;
+  if (report->was_registered) {
+    o.out << "Removed project " << project
+          << " from the registry, with its online data and materialization watermarks.\n";
+  } else {
+    o.out << "Project " << project << " was not in the registry; removed any online data and "
+          << "materialization watermarks left for it.\n";
+  }
   return kExitOk;
 }
 

@@ -149,19 +149,20 @@ int Run(const std::vector<std::string>& argv, Output& o) {
     }
   }
   if (command == nullptr) {
-    if (rest.empty() || help) {
+    if (rest.empty()) {
       PrintHelp(help ? o.out : o.err);
       return help ? kExitOk : kExitUsage;
     }
-    // A group word alone ("entities") lists its subcommands.
+    // A group word alone ("entities") lists its subcommands; with --help
+    // that is the help asked for.
     std::string group = rest[0];
     std::ostringstream subs;
     for (const auto& c : Commands()) {
       if (Words(c.name)[0] == group) subs << "  " << Usage(c) << "\n";
     }
     if (!subs.str().empty()) {
-      o.err << "larder " << group << ": choose one of:\n" << subs.str();
-      return kExitUsage;
+      (help ? o.out : o.err) << "larder " << group << ": choose one of:\n" << subs.str();
+      return help ? kExitOk : kExitUsage;
     }
     return UsageError(o, "unknown command `" + rest[0] + "`", nullptr);
   }

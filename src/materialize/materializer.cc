@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -277,6 +278,24 @@ Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan,
 }
 
 }  // namespace
+
+Status ForgetWatermarks(const std::string& db_path, const std::string& project,
+                        const std::vector<std::string>* views) {
+  std::error_code ec;
+  if (!std::filesystem::exists(db_path, ec)) return Status::OK();
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(db_path));
+  LARDER_RETURN_IF_ERROR(EnsureWatermarkTable(*conn));
+  std::string sql =
+      std::string("DELETE FROM ") + kWatermarkTable + " WHERE project = " + QuoteLiteral(project);
+  if (views != nullptr) {
+    if (views->empty()) return Status::OK();
+    std::string list;
+    for (const auto& v : *views) list += (list.empty() ? "" : ", ") + QuoteLiteral(v);
+    sql += " AND feature_view IN (" + list + ")";
+  }
+  return conn->Execute(sql, "watermarks of project '" + project + "'");
+}
 
 Result<std::optional<TimestampMicros>> ReadWatermark(const FeatureRepo& repo,
                                                      const std::string& view) {

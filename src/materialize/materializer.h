@@ -19,6 +19,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "larder/materialize.h"
 #include "larder/online_store.h"
@@ -42,6 +43,13 @@ inline constexpr const char* kWatermarkTable = "larder_materialization_watermark
 Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& store,
                                       std::optional<TimestampMicros> start,
                                       TimestampMicros end, const MaterializeOptions& options);
+
+// Deletes the watermarks of `project` in the offline store database at
+// `db_path`: of the views named in `views`, or of every view when `views` is
+// null. Does nothing when the database file does not exist (it is not
+// created). Teardown and a view new to the registry start over from here.
+Status ForgetWatermarks(const std::string& db_path, const std::string& project,
+                        const std::vector<std::string>* views);
 
 // The stored watermark of `view`, or nullopt when it has none.
 Result<std::optional<TimestampMicros>> ReadWatermark(const FeatureRepo& repo,

@@ -14,13 +14,14 @@ constexpr std::array<KeySpec, 8> kConfigKeys{{
      "online store: `type` (rocksdb, redis, dynamodb) plus its options "
      "(default rocksdb at data/online_store)"},
     {"offline_store", false,
-     "offline store: `type` (duckdb, spark) plus its options (default duckdb "
+     "offline store: `type` duckdb plus its options (default duckdb "
      "at data/offline_store.duckdb)"},
     {"batch_engine", false,
-     "engine that runs materialization: local (default), spark; or a mapping with `type` "
+     "engine that runs materialization: local (the only one); or a mapping with `type` "
      "and `partitions` (parallel partitions per view, default 4)"},
     {"entity_key_serialization_version", false,
-     "entity key encoding version, 2 or 3 (default 3)"},
+     "3 (Feast's current entity key format; the only value accepted, and it does not change "
+     "Larder's own key encoding)"},
     {"feature_server", false,
      "settings of `larder serve`: auth_token, write_token, tls_cert_file, tls_key_file, "
      "max_request_bytes, max_entity_rows, read_timeout_ms"},
@@ -32,8 +33,11 @@ constexpr std::array<KeySpec, 4> kRocksDbOptions{{
     {"record_cache_mb", false, "in-memory cache of hot records for reads, MiB; 0 = off (default 256)"},
     {"bloom_bits_per_key", false, "bloom filter bits per key (default 10)"},
 }};
-constexpr std::array<KeySpec, 6> kRedisOptions{{
-    {"connection_string", false, "host:port[,password=...][,db=N], Feast style"},
+constexpr std::array<KeySpec, 7> kRedisOptions{{
+    {"redis_type", false,
+     "Feast's `redis` (one server) or `redis_cluster` (connection_string lists seed nodes)"},
+    {"connection_string", false,
+     "Feast style host:port[,host:port...][,password=...][,db=N][,ssl=false]"},
     {"host", false, "server host (default 127.0.0.1)"},
     {"port", false, "server port (default 6379)"},
     {"password", false, "AUTH password"},
@@ -52,20 +56,14 @@ constexpr std::array<KeySpec, 7> kDynamoDbOptions{{
 constexpr std::array<KeySpec, 1> kDuckDbOptions{{
     {"path", false, "database file holding model outputs (default data/offline_store.duckdb)"},
 }};
-constexpr std::array<KeySpec, 2> kSparkOptions{{
-    {"spark_conf", false, "mapping of Spark configuration keys to values"},
-    {"database", false, "Hive database holding the tables"},
-}};
-
-const std::array<StoreTypeSpec, 5> kStoreTypes{{
+const std::array<StoreTypeSpec, 4> kStoreTypes{{
     {"online_store", "rocksdb", "embedded RocksDB (default)", kRocksDbOptions},
     {"online_store", "redis", "Redis server or cluster", kRedisOptions},
     {"online_store", "dynamodb", "Amazon DynamoDB or a compatible server", kDynamoDbOptions},
     {"offline_store", "duckdb", "embedded DuckDB (default)", kDuckDbOptions},
-    {"offline_store", "spark", "Apache Spark", kSparkOptions},
 }};
 
-constexpr std::array<std::string_view, 2> kBatchEngines{"local", "spark"};
+constexpr std::array<std::string_view, 1> kBatchEngines{"local"};
 
 }  // namespace
 

@@ -97,6 +97,28 @@ void AttachModelDocs(std::vector<SqlModel>& docs, FeatureRepo* repo,
   }
 }
 
+// Whether a Python file imports Feast: a line starting `from feast` or
+// `import feast`. Only the first 1 MiB is read.
+bool ImportsFeast(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  size_t read = 0;
+  while (read < (size_t{1} << 20) && std::getline(in, line)) {
+    read += line.size() + 1;
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;
+    std::string_view code = std::string_view(line).substr(start);
+    for (std::string_view prefix : {"from feast", "import feast"}) {
+      if (code.starts_with(prefix) &&
+          (code.size() == prefix.size() || code[prefix.size()] == ' ' ||
+           code[prefix.size()] == '.' || code[prefix.size()] == ',')) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 const Entity* FeatureRepo::FindEntity(std::string_view name) const {
@@ -134,6 +156,7 @@ Result<FeatureRepo> LoadFeatureRepo(const std::string& repo_dir,
   // Collect files in a stable order so messages and results are repeatable.
   std::vector<fs::path> yaml_files;
   std::vector<fs::path> model_files;
+  std::vector<std::string> python_files;
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
   if (ec) return Status::IOError("cannot list " + root.string() + ": " + ec.message());
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -149,7 +172,15 @@ Result<FeatureRepo> LoadFeatureRepo(const std::string& repo_dir,
       yaml_files.push_back(path);
     } else if (ext == ".sql" && rel.starts_with(std::string(kModelsDir) + "/")) {
       model_files.push_back(path);
+    } else if (ext == ".py" && ImportsFeast(path)) {
+      python_files.push_back(rel);
     }
+  }
+  std::sort(python_files.begin(), python_files.end());
+  for (const auto& rel : python_files) {
+    repo.warnings.push_back(rel + ": looks like Feast Python definitions (it imports feast); "
+                            "Larder reads definitions from YAML files only, so it is ignored "
+                            "(`larder repo-format` lists the YAML keys)");
   }
   std::sort(yaml_files.begin(), yaml_files.end());
   std::sort(model_files.begin(), model_files.end());

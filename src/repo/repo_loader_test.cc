@@ -12,6 +12,7 @@ namespace {
 
 using ::larder::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kConfig[] = "project: test_project\n";
 
@@ -141,7 +142,9 @@ TEST_F(RepoLoaderTest, UnknownStoreOptionAndTypeAreNamed) {
   Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
   ASSERT_FALSE(repo.ok());
   EXPECT_THAT(repo.status().message(), HasSubstr("feature_store.yaml:4: section `online_store`: unknown field `hostname`"));
-  EXPECT_THAT(repo.status().message(), HasSubstr("unknown type `bigquery`"));
+  EXPECT_THAT(repo.status().message(),
+              HasSubstr("feature_store.yaml:6: section `offline_store`: field `type`: "
+                        "`bigquery` is not supported (supported: duckdb)"));
 }
 
 TEST_F(RepoLoaderTest, BadProjectNameAndSerializationVersion) {
@@ -149,7 +152,7 @@ TEST_F(RepoLoaderTest, BadProjectNameAndSerializationVersion) {
   Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
   ASSERT_FALSE(repo.ok());
   EXPECT_THAT(repo.status().message(), HasSubstr("field `project`: `my-project` is not a valid name"));
-  EXPECT_THAT(repo.status().message(), HasSubstr("must be 2 or 3"));
+  EXPECT_THAT(repo.status().message(), HasSubstr("must be 3, found `7`"));
 }
 
 TEST_F(RepoLoaderTest, BatchEngineTakesANameOrAMappingWithPartitions) {
@@ -174,6 +177,129 @@ TEST_F(RepoLoaderTest, BatchEngineTakesANameOrAMappingWithPartitions) {
   Result<RepoConfig> unknown = LoadRepoConfig(dir_.path());
   ASSERT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.status().message(), HasSubstr("threads"));
+}
+
+// Settings Larder would otherwise accept and then not honour are refused at
+// load, naming the file, the line and the key.
+TEST_F(RepoLoaderTest, SettingsThatWouldBeIgnoredAreRefused) {
+  struct Case {
+    std::string yaml;  // after `project: p`
+    std::string expected;
+  };
+  const Case cases[] = {
+      {"offline_store:\n  type: spark\n",
+       "feature_store.yaml:3: section `offline_store`: field `type`: `spark` is not supported"},
+      {"batch_engine:\n  type: spark.engine\n",
+       "feature_store.yaml:3: section `batch_engine`: field `type`: `spark.engine` is not "
+       "supported: Larder materializes with its local engine only"},
+      {"batch_engine: spark\n", "feature_store.yaml:2: feature_store.yaml: field `batch_engine`"},
+      {"registry:\n  registry_type: sql\n  path: postgresql://larder:pw@db:5432/feast\n",
+       "feature_store.yaml:3: section `registry`: field `registry_type`: `sql` takes a "
+       "`sqlite:///PATH` URL; postgresql:// databases are not supported yet"},
+      {"registry: s3://bucket/registry.db\n",
+       "feature_store.yaml:2: feature_store.yaml: field `registry`: `s3://bucket/registry.db`: "
+       "s3:// locations are not supported yet"},
+      {"registry:\n  path: gs://bucket/registry.db\n",
+       "feature_store.yaml:3: section `registry`: field `path`: `gs://bucket/registry.db`"},
+      {"online_store:\n  type: rocksdb\n  path: s3://bucket/online\n",
+       "feature_store.yaml:4: section `online_store`: field `path`: `s3://bucket/online`"},
+      {"offline_store:\n  type: duckdb\n  path: https://host/x.duckdb\n",
+       "feature_store.yaml:4: section `offline_store`: field `path`"},
+      {"entity_key_serialization_version: 2\n",
+       "feature_store.yaml:2: feature_store.yaml: field `entity_key_serialization_version`: "
+       "must be 3"},
+      {"feature_server:\n  type: aws_lambda\n",
+       "feature_store.yaml:3: section `feature_server`: field `type`: `aws_lambda` is not "
+       "supported"},
+      {"feature_server:\n  enabled: false\n",
+       "feature_store.yaml:3: section `feature_server`: field `enabled`"},
+      {"online_store:\n  type: redis\n  connection_string: \"h:6379,ssl=true\"\n",
+       "feature_store.yaml:4: section `online_store`: field `connection_string`: ssl=true: TLS "
+       "connections to Redis are not supported yet"},
+      {"online_store:\n  type: redis\n  connection_string: \"h:6379,socket_timeout=5\"\n",
+       "field `connection_string`: parameter `socket_timeout` is not supported"},
+      {"online_store:\n  type: redis\n  redis_type: redis_sentinel\n",
+       "feature_store.yaml:4: section `online_store`: field `redis_type`: `redis_sentinel` is "
+       "not supported"},
+      {"online_store:\n  type: redis\n  redis_type: redis\n  connection_string: a:1,b:2\n",
+       "feature_store.yaml:5: section `online_store`: field `connection_string`: lists 2 "
+       "servers but redis_type is `redis`"},
+      {"online_store:\n  type: redis\n  redis_type: redis_cluster\n",
+       "field `redis_type`: redis_cluster needs its seed nodes"},
+      {"online_store:\n  type: redis\n  connection_string: a:1\n  port: 2\n",
+       "feature_store.yaml:5: section `online_store`: field `port`: cannot be combined with "
+       "connection_string"},
+  };
+  for (const Case& c : cases) {
+    dir_.Write("feature_store.yaml", "project: p\n" + c.yaml);
+    Result<RepoConfig> config = LoadRepoConfig(dir_.path());
+    ASSERT_FALSE(config.ok()) << c.yaml;
+    EXPECT_THAT(config.status().message(), HasSubstr(c.expected)) << c.yaml;
+  }
+  // A database URL's password is not echoed.
+  dir_.Write("feature_store.yaml", "project: p\nregistry:\n  registry_type: sql\n"
+                                   "  path: postgresql://larder:s3cret@db/feast\n");
+  EXPECT_THAT(LoadRepoConfig(dir_.path()).status().message(), Not(HasSubstr("s3cret")));
+}
+
+TEST_F(RepoLoaderTest, FeastRegistrySettingsAreHonoured) {
+  dir_.Write("feature_store.yaml", "project: p\nregistry:\n  registry_type: sql\n"
+                                   "  path: sqlite:///data/reg.db\n  cache_ttl_seconds: 60\n");
+  Result<RepoConfig> config = LoadRepoConfig(dir_.path());
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->registry, "data/reg.db");
+  EXPECT_EQ(config->registry_cache_ttl_seconds, 60);
+  dir_.Write("feature_store.yaml", "project: p\nregistry:\n  registry_type: sql\n"
+                                   "  path: sqlite:////abs/reg.db\n  cache_ttl_seconds: 0\n");
+  config = LoadRepoConfig(dir_.path());
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->registry, "/abs/reg.db");
+  EXPECT_EQ(config->registry_cache_ttl_seconds, 0);
+  dir_.Write("feature_store.yaml", "project: p\nregistry:\n  path: r.db\n"
+                                   "  cache_ttl_seconds: soon\n");
+  EXPECT_THAT(LoadRepoConfig(dir_.path()).status().message(),
+              HasSubstr("feature_store.yaml:4: section `registry`: field `cache_ttl_seconds`"));
+}
+
+// Feast's redis_type and connection_string become the backend's own options.
+TEST_F(RepoLoaderTest, FeastRedisOptionsMapOntoTheBackendsOwn) {
+  dir_.Write("feature_store.yaml",
+             "project: p\nonline_store:\n  type: redis\n  redis_type: redis_cluster\n"
+             "  connection_string: \"h1:7000, h2:7001,ssl=false,password=pw=x\"\n");
+  Result<RepoConfig> cluster = LoadRepoConfig(dir_.path());
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  EXPECT_EQ(cluster->online_store.options,
+            (std::map<std::string, std::string>{{"cluster_nodes", "h1:7000,h2:7001"},
+                                                {"password", "pw=x"}}));
+  // One seed is still a cluster when redis_type says so.
+  dir_.Write("feature_store.yaml",
+             "project: p\nonline_store:\n  type: redis\n  redis_type: redis_cluster\n"
+             "  connection_string: h1:7000\n");
+  cluster = LoadRepoConfig(dir_.path());
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  EXPECT_EQ(cluster->online_store.options,
+            (std::map<std::string, std::string>{{"cluster_nodes", "h1:7000"}}));
+  dir_.Write("feature_store.yaml",
+             "project: p\nonline_store:\n  type: redis\n  redis_type: redis\n"
+             "  connection_string: \"cache:6380,db=2,password=pw\"\n");
+  Result<RepoConfig> single = LoadRepoConfig(dir_.path());
+  ASSERT_TRUE(single.ok()) << single.status().ToString();
+  EXPECT_EQ(single->online_store.options,
+            (std::map<std::string, std::string>{
+                {"host", "cache"}, {"port", "6380"}, {"db", "2"}, {"password", "pw"}}));
+}
+
+TEST_F(RepoLoaderTest, FeastPythonDefinitionsAreNamedInWarnings) {
+  dir_.Write("features/repo.py", "# Feast definitions\nfrom feast import Entity, FeatureView\n");
+  dir_.Write("other.py", "import feast\n");
+  dir_.Write("tools/helper.py", "import os\nprint('feast')\nfrom feasty import x\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path(), WithFakeSchema());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  ASSERT_EQ(repo->warnings.size(), 2u);
+  EXPECT_THAT(repo->warnings[0], HasSubstr("features/repo.py: looks like Feast Python "
+                                           "definitions"));
+  EXPECT_THAT(repo->warnings[0], HasSubstr("Larder reads definitions from YAML files only"));
+  EXPECT_THAT(repo->warnings[1], HasSubstr("other.py"));
 }
 
 TEST_F(RepoLoaderTest, MissingConfigIsNotFound) {

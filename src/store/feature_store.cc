@@ -1,6 +1,8 @@
 #include "larder/feature_store.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "offline/duckdb/file_schema.h"
 #include "offline/historical/historical_retrieval.h"
@@ -58,29 +60,141 @@ Result<FeatureRepo> FeatureStore::LoadDefinitions() const {
 Result<RegistryPlan> FeatureStore::Plan() {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
   std::error_code ec;
+  RegistryPlan plan;
   if (registry_ == nullptr && !fs::exists(registry_path_, ec)) {
     LARDER_ASSIGN_OR_RETURN(DefinitionMap desired, RepoDefinitions(repo));
-    return DiffDefinitions({}, desired);
+    plan = DiffDefinitions({}, desired);
+  } else {
+    LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenRegistry());
+    LARDER_ASSIGN_OR_RETURN(plan, registry->Plan(repo));
   }
-  LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenRegistry());
-  return registry->Plan(repo);
+  plan.warnings = std::move(repo.warnings);
+  return plan;
 }
 
+namespace {
+
+// The feature views that `plan` creates or deletes.
+std::vector<std::string> ViewsChanged(const RegistryPlan& plan, ChangeType type) {
+  std::vector<std::string> views;
+  for (const auto& change : plan.changes) {
+    if (change.kind == ObjectKind::kFeatureView && change.type == type) {
+      views.push_back(change.name);
+    }
+  }
+  return views;
+}
+
+}  // namespace
+
+Status FeatureStore::ForgetViews(const std::vector<std::string>& views) {
+  if (views.empty()) return Status::OK();
+  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
+  for (const auto& view : views) LARDER_RETURN_IF_ERROR(online->DeleteView(view));
+  return materialize::ForgetWatermarks(OfflineDatabasePath(), config_.project, &views);
+}
+
+std::string FeatureStore::OfflineDatabasePath() const {
+  FeatureRepo here;
+  here.root = root_;
+  here.config = config_;
+  return offline::OfflineDatabasePath(here);
+}
+
+// A view new to the registry starts empty online and without a watermark:
+// records left by an unfinished teardown, or by a deleted view of the same
+// name, would otherwise be served as PRESENT without any materialize. They
+// are removed before the registry changes, so that no reader ever sees the
+// new view with them. Only an apply that creates views opens the online
+// store; it waits for it as for the registry (two applies of a new repo on
+// RocksDB take turns), and plans again once it holds it, so that a view
+// another apply registered meanwhile is not taken for new.
 Result<ApplyResult> FeatureStore::Apply() {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
   LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenRegistry());
+  LARDER_ASSIGN_OR_RETURN(RegistryPlan plan, registry->Plan(repo));
+  std::vector<std::string> created = ViewsChanged(plan, ChangeType::kCreate);
+  if (!created.empty()) {
+    constexpr std::string_view kContext =
+        "apply changed nothing: it clears the online records of new feature views first";
+    LARDER_RETURN_IF_ERROR(OnlineWaiting().status().WithContext(kContext));
+    LARDER_ASSIGN_OR_RETURN(plan, registry->Plan(repo));
+    created = ViewsChanged(plan, ChangeType::kCreate);
+    LARDER_RETURN_IF_ERROR(ForgetViews(created).WithContext(kContext));
+  }
   if (online_service_ != nullptr) online_service_->Invalidate();
-  return registry->Apply(repo);
+  LARDER_ASSIGN_OR_RETURN(ApplyResult result, registry->Apply(repo));
+  result.plan.warnings = std::move(repo.warnings);
+  // A concurrent apply or teardown may have changed the plan meanwhile.
+  std::vector<std::string> late;
+  for (const auto& view : ViewsChanged(result.plan, ChangeType::kCreate)) {
+    if (std::find(created.begin(), created.end(), view) == created.end()) late.push_back(view);
+  }
+  if (!late.empty()) {
+    Status forgotten = OnlineWaiting().status();
+    if (forgotten.ok()) forgotten = ForgetViews(late);
+    LARDER_RETURN_IF_ERROR(forgotten.WithContext(
+        "the registry is updated, but the online records left under the names of new feature "
+        "views could not be removed: run `larder teardown`"));
+  }
+  // A deleted view's records are only garbage (a view created again under
+  // its name starts empty), so a store in use leaves them with a warning.
+  const std::vector<std::string> deleted = ViewsChanged(result.plan, ChangeType::kDelete);
+  if (!deleted.empty()) {
+    Status forgotten = ForgetViews(deleted);
+    if (!forgotten.ok()) {
+      result.plan.warnings.push_back(
+          "the online records of deleted feature views remain (`larder teardown` removes "
+          "them): " + forgotten.message());
+    }
+  }
+  return result;
 }
 
-Status FeatureStore::Teardown() {
-  LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenExistingRegistry());
-  if (online_service_ != nullptr) online_service_->Invalidate();
-  LARDER_RETURN_IF_ERROR(registry->Teardown(config_.project));
-  // The project's online data goes too (after the registry: a failure here
-  // leaves data a rerun of teardown removes).
-  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
-  return online->DeleteProject();
+Result<OnlineStore*> FeatureStore::OnlineWaiting() {
+  const auto deadline = std::chrono::steady_clock::now() + options_.lock_timeout;
+  auto pause = std::chrono::milliseconds(20);
+  while (true) {
+    Result<OnlineStore*> online = Online();
+    if (online.ok() || online.status().code() != StatusCode::kBusy ||
+        std::chrono::steady_clock::now() + pause > deadline) {
+      return online;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(500));
+  }
+}
+
+// The online store is opened first: when another process holds it (RocksDB
+// under `larder serve`), nothing has changed yet. The registry goes next,
+// then the online records and watermarks; each step is idempotent and the
+// steps after the registry run whether or not the project is still
+// registered, so a rerun always finishes an interrupted teardown.
+Result<TeardownReport> FeatureStore::Teardown() {
+  Result<OnlineStore*> online = Online();
+  if (!online.ok()) {
+    return online.status().WithContext(
+        online.status().code() == StatusCode::kBusy
+            ? "teardown changed nothing: it must remove the project's online data, and the "
+              "online store is in use (stop `larder serve` or the other process, then rerun)"
+            : "teardown changed nothing: it must remove the project's online data");
+  }
+  TeardownReport report;
+  std::error_code ec;
+  if (registry_ != nullptr || fs::exists(registry_path_, ec)) {
+    LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenRegistry());
+    if (online_service_ != nullptr) online_service_->Invalidate();
+    Status removed = registry->Teardown(config_.project);
+    if (!removed.ok() && removed.code() != StatusCode::kNotFound) return removed;
+    report.was_registered = removed.ok();
+  }
+  LARDER_RETURN_IF_ERROR((*online)->DeleteProject().WithContext(
+      "removing the project's online data (run `larder teardown` again to finish)"));
+  LARDER_RETURN_IF_ERROR(
+      materialize::ForgetWatermarks(OfflineDatabasePath(), config_.project, nullptr)
+          .WithContext("removing the project's materialization watermarks (run `larder "
+                       "teardown` again to finish)"));
+  return report;
 }
 
 Result<FeatureRepo> FeatureStore::Registered() {
@@ -234,7 +348,7 @@ Result<serving::OnlineService*> FeatureStore::OnlineServing() {
       return registry->Version(project);
     };
     service.load = [registry, project = config_.project] { return registry->Load(project); };
-    service.refresh_interval = options_.registry_refresh_interval;
+    service.refresh_interval = RegistryRefreshInterval();
     online_service_ = std::make_unique<serving::OnlineService>(online, std::move(service));
   }
   return online_service_.get();
@@ -244,6 +358,15 @@ Result<OnlineFeaturesResponse> FeatureStore::GetOnlineFeatures(
     const OnlineFeaturesRequest& request, const OnlineReadOptions& options) {
   LARDER_ASSIGN_OR_RETURN(serving::OnlineService * service, OnlineServing());
   return service->GetOnlineFeatures(request, options);
+}
+
+std::chrono::milliseconds FeatureStore::RegistryRefreshInterval() const {
+  if (options_.registry_refresh_interval) return *options_.registry_refresh_interval;
+  if (!config_.registry_cache_ttl_seconds) return std::chrono::seconds(1);
+  // 0 is Feast's "never expires"; a century stands for it (longer would
+  // overflow the nanosecond clock it is compared with).
+  if (*config_.registry_cache_ttl_seconds == 0) return std::chrono::hours(24 * 365 * 100);
+  return std::chrono::seconds(*config_.registry_cache_ttl_seconds);
 }
 
 Result<Registry*> FeatureStore::OpenRegistry() {
