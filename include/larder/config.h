@@ -10,6 +10,7 @@
 #include <string>
 
 #include "larder/status.h"
+#include "larder/types.h"
 
 namespace larder {
 
@@ -63,6 +64,10 @@ struct RepoConfig {
   // Default: 3, Feast's current version. Accepted values: 2, 3.
   int entity_key_serialization_version = 3;
   FeatureServerConfig feature_server;
+  // How far past now a pushed or written event time may be; later ones are
+  // refused (they would win every conditional write and pin their key).
+  // `push_max_future_skew: 1d`. Default: 1 day.
+  Duration push_max_future_skew{Duration::kDay};
 };
 
 // Reads `<repo_dir>/feature_store.yaml`. Errors name the file, line and key.

@@ -67,6 +67,7 @@ constexpr Route kRoutes[] = {
     {"/metrics", "GET", Access::kRead},
     {"/push", "POST", Access::kWrite},
     {"/write-to-online-store", "POST", Access::kWrite},
+    {"/delete-from-online-store", "POST", Access::kWrite},
     {"/materialize", "POST", Access::kWrite},
     {"/materialize-incremental", "POST", Access::kWrite},
 };
@@ -127,7 +128,7 @@ class Endpoints {
     }
     return Error(404, "unknown path " + std::string(path) +
                           " (endpoints: GET /health, /metrics; POST /get-online-features, "
-                          "/push, /write-to-online-store, /materialize, "
+                          "/push, /write-to-online-store, /delete-from-online-store, /materialize, "
                           "/materialize-incremental)");
   }
 
@@ -188,6 +189,7 @@ class Endpoints {
     if (!lock.owns_lock()) return Error(503, "another write is in progress; retry later");
     if (path == "/push") return Push(body);
     if (path == "/write-to-online-store") return WriteToOnlineStore(body);
+    if (path == "/delete-from-online-store") return DeleteFromOnlineStore(body);
     return Materialize(body, path == "/materialize-incremental");
   }
 
@@ -213,6 +215,21 @@ class Endpoints {
     if (!report.ok()) return Failed(report.status());
     CountRows(*report);
     return {200, WritesJson(*report).dump()};
+  }
+
+  HttpResponse DeleteFromOnlineStore(const std::string& body) {
+    Result<DeleteBody> request = ParseDeleteRequest(body);
+    if (!request.ok()) return Error(400, request.status().message());
+    for (const auto& [join_key, column] : request->entities) {
+      if (column.size() > options_.max_entity_rows) {
+        return TooMany("entities." + join_key, column.size());
+      }
+    }
+    Result<OnlineDeleteReport> report =
+        targets_.store->DeleteOnline(request->entities, request->feature_views);
+    if (!report.ok()) return Failed(report.status());
+    return {200, Json{{"entities", report->entities}, {"feature_views", report->feature_views}}
+                     .dump()};
   }
 
   HttpResponse Materialize(const std::string& body, bool incremental) {

@@ -22,9 +22,10 @@ namespace larder::server {
 
 class ServerMetrics {
  public:
-  static constexpr std::array<std::string_view, 9> kEndpoints{
-      "/health", "/get-online-features", "/push", "/write-to-online-store", "/materialize",
-      "/materialize-incremental", "/metrics", "/", "other"};
+  static constexpr std::array<std::string_view, 10> kEndpoints{
+      "/health",      "/get-online-features",     "/push",    "/write-to-online-store",
+      "/delete-from-online-store", "/materialize", "/materialize-incremental", "/metrics",
+      "/",            "other"};
   static constexpr std::array<int, 10> kStatuses{200, 400, 401, 403, 404, 405, 413, 500, 503, 0};
   // Histogram bucket upper bounds, in seconds.
   static constexpr std::array<double, 14> kBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
