@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include "larder/feature_store.h"
@@ -233,6 +234,16 @@ int OnlineMatches(const std::string& repo, int offset) {
   return matches;
 }
 
+// Waits until the crash writer says its offline append committed.
+bool WaitForOfflineAppend(const std::string& repo, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!std::filesystem::exists(repo + "/offline_done")) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 TEST(PushCli, KilledPushConvergesWhenRetried) {
   TempDir tmp;
   const std::string c = PushRepo(tmp);
@@ -241,12 +252,12 @@ TEST(PushCli, KilledPushConvergesWhenRetried) {
   // 1. Killed exactly between the offline append and the online writes: the
   // rows are offline only. A retry appends nothing offline and lands online.
   tmp.Write("rows0.csv", CrashRows(0, 0));
+  const auto started = std::chrono::steady_clock::now();
   pid_t pid = StartPushWriter(repo, tmp.Join("rows0.csv"), /*pause=*/true);
   ASSERT_GT(pid, 0);
-  for (int i = 0; i < 6000 && !std::filesystem::exists(repo + "/offline_done"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(std::filesystem::exists(repo + "/offline_done"));
+  ASSERT_TRUE(WaitForOfflineAppend(repo, std::chrono::seconds(60)));
+  const auto to_offline = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   int wstatus = 0;
   ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
@@ -261,9 +272,9 @@ TEST(PushCli, KilledPushConvergesWhenRetried) {
   EXPECT_EQ(OfflineRows(repo), std::make_pair(int64_t{kCrashRows}, int64_t{kCrashRows}));
   EXPECT_EQ(OnlineMatches(repo, 0), kCrashRows);
 
-  // 2. Killed at other points (reading, appending offline, writing online):
-  // after a retry, each batch is offline exactly once and served online.
-  const int delays_ms[] = {20, 120, 350, 700};
+  // 2. Killed at other points: early, half-way to the offline commit, and as
+  // soon as the offline append committed (during the online writes), then
+  // retried: each batch is offline exactly once and served online.
   int64_t expected_offline = kCrashRows;
   for (int k = 1; k <= 4; ++k) {
     const std::string file = tmp.Join("rows" + std::to_string(k) + ".csv");
@@ -271,9 +282,20 @@ TEST(PushCli, KilledPushConvergesWhenRetried) {
     std::filesystem::remove(repo + "/offline_done");
     pid = StartPushWriter(repo, file, /*pause=*/false);
     ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delays_ms[k - 1]));
+    if (k == 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (k == 2) std::this_thread::sleep_for(to_offline / 2);
+    if (k >= 3) WaitForOfflineAppend(repo, std::chrono::seconds(60));
+    if (k == 4) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     ::kill(pid, SIGKILL);  // it may have finished: then the retry has nothing to do
     ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+    // Where the kill landed depends on the machine's speed; say it.
+    std::cout << "kill " << k << ": "
+              << (!WIFSIGNALED(wstatus) ? "the push had finished"
+                  : std::filesystem::exists(repo + "/offline_done")
+                      ? "after the offline append"
+                      : "before the offline append committed")
+              << "; " << OfflineRows(repo).first - expected_offline << " rows appended offline, "
+              << OnlineMatches(repo, 1000 * k) << " online\n";
     retry = RunLarder(c + "push user_stats_push " + file + " --to online_and_offline");
     ASSERT_EQ(retry.exit_code, 0) << retry.err;
     expected_offline += kCrashRows;
