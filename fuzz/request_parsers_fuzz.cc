@@ -4,7 +4,8 @@
 //   '0' ParseOnlineFeaturesRequest   '1' ParsePushRequest
 //   '2' ParseWriteRequest            '3' ParseMaterializeRequest
 //   '4' ParseMaterializeRequest(incremental)
-// (any other byte b picks (b - '0') mod 5). A parser must return a request or
+//   '5' ParseDeleteRequest
+// (any other byte b picks (b - '0') mod 6). A parser must return a request or
 // an InvalidArgument, never crash, throw, hang or leak; a parsed request must
 // keep the invariants the endpoints rely on, checked below.
 #include <cstddef>
@@ -85,17 +86,24 @@ void Materialize(std::string_view body, bool incremental) {
   Check(request->start.has_value() != incremental, "start_ts set iff not incremental");
 }
 
+void Delete(std::string_view body) {
+  auto request = larder::server::ParseDeleteRequest(body);
+  if (!request.ok()) return CheckError(request.status());
+  Check(!request->entities.empty(), "no entity columns");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (static_cast<uint8_t>(data[0] - '0') % 5) {
+  switch (static_cast<uint8_t>(data[0] - '0') % 6) {
     case 0: OnlineFeatures(body); break;
     case 1: Push(body); break;
     case 2: Write(body); break;
     case 3: Materialize(body, /*incremental=*/false); break;
-    default: Materialize(body, /*incremental=*/true); break;
+    case 4: Materialize(body, /*incremental=*/true); break;
+    default: Delete(body); break;
   }
   return 0;
 }

@@ -299,6 +299,29 @@ TEST(RequestParsers, MaterializeNamesTheBadField) {
             "disable_event_timestamp: true is not supported; give start_ts and end_ts");
 }
 
+TEST(RequestParsers, DeleteParsesEntitiesAndViews) {
+  Result<DeleteBody> d = ParseDeleteRequest(
+      R"({"entities": {"user_id": [1, 2], "isbn": ["a", "b"]}, "feature_views": ["v"]})");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->entities.at("user_id"), (std::vector<Value>{Value::Int64(1), Value::Int64(2)}));
+  EXPECT_EQ(d->entities.at("isbn")[1], Value::String("b"));
+  EXPECT_EQ(d->feature_views, std::vector<std::string>{"v"});
+  d = ParseDeleteRequest(R"({"entities": {"user_id": [1]}, "feature_views": null})");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->feature_views.empty());
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"feature_views": ["v"]})", "entities: missing"},
+           {R"({"entities": {"user_id": [null]}})", "entities.user_id[0]"},
+           {R"({"entities": {"user_id": 1}})", "entities.user_id"},
+           {R"({"entities": {"user_id": [1]}, "feature_views": "v"})", "feature_views"},
+           {R"({"entities": {"user_id": [1]}, "to": "online"})", "to: unknown field"}}) {
+    d = ParseDeleteRequest(body);
+    ASSERT_FALSE(d.ok()) << body;
+    EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(d.status().message().find(field), std::string::npos) << d.status().message();
+  }
+}
+
 TEST(RequestParsers, RowCountIsTheLargestColumn) {
   EXPECT_EQ(RowCount({}), 0u);
   ColumnTable df;
@@ -314,19 +337,20 @@ TEST(RequestParsers, FuzzCorpusParsesWithoutCrashing) {
   const std::filesystem::path dir =
       std::filesystem::path(LARDER_SOURCE_DIR) / "fuzz" / "corpus" / "request_parsers";
   int files = 0;
-  int ok[5] = {}, failed[5] = {};
+  int ok[6] = {}, failed[6] = {};
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::ifstream in(entry.path(), std::ios::binary);
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (data.empty()) continue;
     ++files;
-    const int parser = static_cast<uint8_t>(data[0] - '0') % 5;
+    const int parser = static_cast<uint8_t>(data[0] - '0') % 6;
     const std::string_view body = std::string_view(data).substr(1);
     Status status;
     switch (parser) {
       case 0: status = ParseOnlineFeaturesRequest(body).status(); break;
       case 1: status = ParsePushRequest(body).status(); break;
       case 2: status = ParseWriteRequest(body).status(); break;
+      case 5: status = ParseDeleteRequest(body).status(); break;
       default: status = ParseMaterializeRequest(body, parser == 4).status(); break;
     }
     SCOPED_TRACE(entry.path().filename().string());
@@ -338,7 +362,7 @@ TEST(RequestParsers, FuzzCorpusParsesWithoutCrashing) {
     }
   }
   EXPECT_GE(files, 20);
-  for (int p = 0; p < 5; ++p) {
+  for (int p = 0; p < 6; ++p) {
     EXPECT_GT(ok[p], 0) << "no valid seed for parser " << p;
     EXPECT_GT(failed[p], 0) << "no invalid seed for parser " << p;
   }
