@@ -124,6 +124,43 @@ TEST(PushCli, RefusesEventTimesFarInTheFuture) {
   EXPECT_THAT(push.err, HasSubstr("bad duration 'soon'"));
 }
 
+// The limit is now (an injected clock) plus push_max_future_skew, inclusive,
+// for pushes (online and offline, rows and files) and online writes.
+TEST(PushCli, FutureLimitFollowsTheInjectedClockAndSkew) {
+  TempDir tmp;
+  PushRepo(tmp);
+  const std::string yaml = ::larder::testing::ReadFileText(tmp.Join("repo/feature_store.yaml"));
+  tmp.Write("repo/feature_store.yaml", yaml + "push_max_future_skew: 6h\n");
+  FeatureStoreOptions options;
+  options.repo_dir = tmp.Join("repo");
+  TimestampMicros now = 0;
+  ASSERT_TRUE(ParseIsoTimestamp("2024-06-01T00:00:00Z", &now));
+  options.clock = [now] { return now; };
+  auto store = FeatureStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto rows = [](const std::string& time) {
+    return ColumnTable{{"user_id", {Value::Int64(1002)}},
+                       {"books_read", {Value::Int64(1)}},
+                       {"event_timestamp", {Value::String(time)}}};
+  };
+  for (PushTarget to : {PushTarget::kOnline, PushTarget::kOffline}) {
+    auto at_limit = (*store)->Push("user_stats_push", rows("2024-06-01T06:00:00Z"), to);
+    EXPECT_TRUE(at_limit.ok()) << at_limit.status().ToString();
+    auto past = (*store)->Push("user_stats_push", rows("2024-06-01T06:00:01Z"), to);
+    ASSERT_FALSE(past.ok());
+    EXPECT_EQ(past.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(past.status().message(),
+                HasSubstr("df.event_timestamp[0]: event time 2024-06-01T06:00:01Z is later than "
+                          "now plus push_max_future_skew (6h), 2024-06-01 06:00:00"));
+  }
+  auto write = (*store)->WriteToOnlineStore("pushed_stats", rows("2024-06-02"));
+  EXPECT_EQ(write.status().code(), StatusCode::kInvalidArgument);
+  tmp.Write("late.csv", "user_id,books_read,event_timestamp\n1002,1,2024-06-01 07:00:00\n");
+  auto file = (*store)->PushFile("user_stats_push", tmp.Join("late.csv"), PushTarget::kOffline);
+  EXPECT_EQ(file.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(file.status().message(), HasSubstr("column `event_timestamp`, row 1"));
+}
+
 TEST(PushCli, OnlineDeleteRemovesTheRecordUntilTheNextWrite) {
   TempDir tmp;
   const std::string c = PushRepo(tmp);
