@@ -4,7 +4,8 @@
 //   '0' ParseOnlineFeaturesRequest   '1' ParsePushRequest
 //   '2' ParseWriteRequest            '3' ParseMaterializeRequest
 //   '4' ParseMaterializeRequest(incremental)
-// (any other byte b picks (b - '0') mod 5). Bytes from '5' up (((b - '0') / 5)
+//   '5' ParseDeleteRequest
+// (any other byte b picks (b - '0') mod 6). Bytes from '6' up (((b - '0') / 6)
 // odd) parse under a ParseBudget as the server does: at most kMaxRows rows
 // per column, and a RequestMemory of kCap bytes in a pool that others already
 // hold part of (the second byte says how much, in kPoolStep units; the body
@@ -118,12 +119,18 @@ void Materialize(std::string_view body, bool incremental) {
   Check(request->start.has_value() != incremental, "start_ts set iff not incremental");
 }
 
+void Delete(std::string_view body) {
+  auto request = larder::server::ParseDeleteRequest(body, budget);
+  if (!request.ok()) return CheckError(request.status());
+  Check(!request->entities.empty(), "no entity columns");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t pick = static_cast<uint8_t>(data[0] - '0');
-  const bool budgeted = (pick / 5) % 2 == 1 && size >= 2;
+  const bool budgeted = (pick / 6) % 2 == 1 && size >= 2;
   const size_t skip = budgeted ? 2 : 1;
   const std::string_view body(reinterpret_cast<const char*>(data) + skip, size - skip);
   const size_t others = budgeted ? (data[1] % 17) * kPoolStep : 0;
@@ -133,12 +140,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_rows = kMaxRows;
   limits.memory = &memory;
   budget = budgeted ? &limits : nullptr;
-  switch (pick % 5) {
+  switch (pick % 6) {
     case 0: OnlineFeatures(body); break;
     case 1: Push(body); break;
     case 2: Write(body); break;
     case 3: Materialize(body, /*incremental=*/false); break;
-    default: Materialize(body, /*incremental=*/true); break;
+    case 4: Materialize(body, /*incremental=*/true); break;
+    default: Delete(body); break;
   }
   Check(memory.held() <= kCap, "a parse held more than its cap");
   Check(pool.load() == others + memory.held(), "the pool lost count");

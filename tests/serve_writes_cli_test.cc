@@ -52,9 +52,9 @@ class ServeWrites : public testing::ServeFixture {
 
 TEST_F(ServeWrites, PushedRowsAreServedNewestFirst) {
   StartServer();
-  online::HttpResponse r = Post("/push", PushBody(999999, {{"2029-01-01T00:00:00Z", 2.5},
-                                                           {"2029-01-03T00:00:00Z", 4.25},
-                                                           {"2029-01-02T00:00:00Z", 1.0}}));
+  online::HttpResponse r = Post("/push", PushBody(999999, {{"2025-01-01T00:00:00Z", 2.5},
+                                                           {"2025-01-03T00:00:00Z", 4.25},
+                                                           {"2025-01-02T00:00:00Z", 1.0}}));
   ASSERT_EQ(r.status, 200) << r.body;
   Json report = Json::parse(r.body);
   EXPECT_EQ(report["rows"], 3);
@@ -66,14 +66,14 @@ TEST_F(ServeWrites, PushedRowsAreServedNewestFirst) {
 
   // Every row is checked before any is written: a bad second row keeps the
   // first (newer) one out too.
-  r = Post("/push", PushBody(999999, {{"2029-02-01T00:00:00Z", 9.0}, {"2029-02-02", "high"}}));
+  r = Post("/push", PushBody(999999, {{"2025-02-01T00:00:00Z", 9.0}, {"2025-02-02", "high"}}));
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("df.avg_day_user_rating[1]"));
   EXPECT_EQ(ServedAverage(999999), 4.25);
-  r = Post("/push", PushBody(999999, {{"2029-13-01", 9.0}}));
+  r = Post("/push", PushBody(999999, {{"2025-13-01", 9.0}}));
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("df.rating_timestamp[0]"));
-  EXPECT_EQ(Post("/push", PushBody(1, {{"2029-01-01", 1.0}}, "sideways")).status, 400);
+  EXPECT_EQ(Post("/push", PushBody(1, {{"2025-01-01", 1.0}}, "sideways")).status, 400);
   r = Post("/push", R"({"push_source_name": "users_source", "df": {"user_id": [1]}})");
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr("users_source"));
@@ -85,7 +85,7 @@ TEST_F(ServeWrites, PushedRowsAreServedNewestFirst) {
   // write-to-online-store: one view, named columns of its source.
   r = Post("/write-to-online-store",
            R"({"feature_view_name": "user_features",
-               "df": {"user_id": [999999], "signup_date": ["2029-01-01"], "country": ["narnia"]}})");
+               "df": {"user_id": [999999], "signup_date": ["2025-01-01"], "country": ["narnia"]}})");
   ASSERT_EQ(r.status, 200) << r.body;
   online::HttpResponse read =
       Post("/get-online-features", R"({"features": ["user_features:country"],
@@ -98,11 +98,11 @@ TEST_F(ServeWrites, PushedRowsAreServedNewestFirst) {
 TEST_F(ServeWrites, OfflinePushesReachTrainingData) {
   StartServer();
   online::HttpResponse r =
-      Post("/push", PushBody(999998, {{"2029-01-01T00:00:00Z", 3.5}}, "online_and_offline"));
+      Post("/push", PushBody(999998, {{"2025-01-01T00:00:00Z", 3.5}}, "online_and_offline"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Json::parse(r.body)["offline_rows"], 1);
   EXPECT_EQ(ServedAverage(999998), 3.5);
-  r = Post("/push", PushBody(999997, {{"2029-01-01T00:00:00Z", 6.5}}, "offline"));
+  r = Post("/push", PushBody(999997, {{"2025-01-01T00:00:00Z", 6.5}}, "offline"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(Json::parse(r.body)["online"].empty());
   EXPECT_TRUE(ServedAverage(999997).is_null());
@@ -111,12 +111,71 @@ TEST_F(ServeWrites, OfflinePushesReachTrainingData) {
   const std::string out = tmp_.Join("training.csv");
   CommandResult h = RunLarder(
       c_ + "historical --features agg_user_features_1d:avg_day_user_rating --output " + out +
-      " --entity-sql \"SELECT * FROM (VALUES (999998, TIMESTAMP '2029-01-02'), (999997, "
-      "TIMESTAMP '2029-01-02')) t(user_id, event_timestamp) ORDER BY user_id\"");
+      " --entity-sql \"SELECT * FROM (VALUES (999998, TIMESTAMP '2025-01-02'), (999997, "
+      "TIMESTAMP '2025-01-02')) t(user_id, event_timestamp) ORDER BY user_id\"");
   ASSERT_EQ(h.exit_code, 0) << h.err;
   const std::string csv = testing::ReadFileText(out);
-  EXPECT_THAT(csv, HasSubstr("999997,2029-01-02 00:00:00+00,6.5"));
-  EXPECT_THAT(csv, HasSubstr("999998,2029-01-02 00:00:00+00,3.5"));
+  EXPECT_THAT(csv, HasSubstr("999997,2025-01-02 00:00:00+00,6.5"));
+  EXPECT_THAT(csv, HasSubstr("999998,2025-01-02 00:00:00+00,3.5"));
+}
+
+TEST_F(ServeWrites, RefusesFarFutureEventTimes) {
+  StartServer();
+  // 9999-12-31 would win every later conditional write of user 999996.
+  online::HttpResponse r = Post("/push", PushBody(999996, {{"2025-01-01", 1.0},
+                                                           {"9999-12-31T00:00:00Z", 2.0}},
+                                                  "online_and_offline"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("df.rating_timestamp[1]: event time 9999-12-31T00:00:00Z"));
+  EXPECT_TRUE(ServedAverage(999996).is_null());
+  r = Post("/write-to-online-store",
+           R"({"feature_view_name": "user_features",
+               "df": {"user_id": [999996], "signup_date": ["9999-12-31"], "country": ["x"]}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("df.signup_date[0]: event time 9999-12-31"));
+}
+
+TEST_F(ServeWrites, DeletesOnlineRecords) {
+  StartServer();
+  ASSERT_EQ(Post("/push", PushBody(999995, {{"2025-01-01", 1.5}})).status, 200);
+  ASSERT_EQ(Post("/push", PushBody(999994, {{"2025-01-01", 2.5}})).status, 200);
+  online::HttpResponse r =
+      Post("/delete-from-online-store", R"({"entities": {"user_id": [999995, 123456789]}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json report = Json::parse(r.body);
+  EXPECT_EQ(report["entities"], 2);
+  // Every online view keyed by exactly user_id.
+  std::vector<std::string> views = report["feature_views"];
+  EXPECT_THAT(views, ::testing::UnorderedElementsAre("user_features", "user_age_features",
+                                                     "user_agg_rating_features",
+                                                     "agg_user_features_1d"));
+  EXPECT_TRUE(ServedAverage(999995).is_null());
+  EXPECT_EQ(ServedAverage(999994), 2.5);
+  // A later push lands, whatever its event time.
+  ASSERT_EQ(Post("/push", PushBody(999995, {{"2024-01-01", 0.5}})).status, 200);
+  EXPECT_EQ(ServedAverage(999995), 0.5);
+
+  r = Post("/delete-from-online-store",
+           R"({"entities": {"user_id": [999995]}, "feature_views": ["agg_user_features_1d"]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Json::parse(r.body)["feature_views"], Json::array({"agg_user_features_1d"}));
+  EXPECT_TRUE(ServedAverage(999995).is_null());
+
+  r = Post("/delete-from-online-store",
+           R"({"entities": {"user_id": [1]}, "feature_views": ["book_features"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("book_features"));
+  r = Post("/delete-from-online-store", R"({"entities": {"shoe_size": [1]}})");
+  EXPECT_EQ(r.status, 404);
+  r = Post("/delete-from-online-store", R"({"entities": {"user_id": ["x"]}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("entities.user_id[0]"));
+  r = Post("/delete-from-online-store", R"({"feature_views": ["agg_user_features_1d"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("entities: missing"));
+  r = Post("/delete-from-online-store", R"({"entities": {"user_id": [1]}, "why": 1})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("why: unknown field"));
 }
 
 TEST_F(ServeWrites, MaterializesThroughTheServer) {
@@ -155,14 +214,17 @@ TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
             401);
   EXPECT_EQ(Post("/get-online-features", read_body, reader).status, 200);
   EXPECT_EQ(Post("/get-online-features", read_body, writer).status, 200);
-  const std::string push = PushBody(999999, {{"2029-01-01", 1.0}});
+  const std::string push = PushBody(999999, {{"2025-01-01", 1.0}});
   online::HttpResponse r = Post("/push", push, reader);
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(r.body, HasSubstr("write token"));
   EXPECT_EQ(Post("/push", push, writer).status, 200);
+  const std::string del = R"({"entities": {"user_id": [999999]}})";
+  EXPECT_EQ(Post("/delete-from-online-store", del, reader).status, 401);
+  EXPECT_EQ(Post("/delete-from-online-store", del, writer).status, 200);
   // max_entity_rows: 2 limits pushes too.
-  EXPECT_EQ(Post("/push", PushBody(1, {{"2029-01-01", 1.0}, {"2029-01-02", 1.0},
-                                       {"2029-01-03", 1.0}}),
+  EXPECT_EQ(Post("/push", PushBody(1, {{"2025-01-01", 1.0}, {"2025-01-02", 1.0},
+                                       {"2025-01-03", 1.0}}),
                  writer)
                 .status,
             413);

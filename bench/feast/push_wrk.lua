@@ -11,7 +11,9 @@ local rows = tonumber(os.getenv("ROWS") or "100")
 local count = 1000
 local heads, tails = {}, {}
 local sent = 0
-local base = os.time({year = 2030, month = 1, day = 1, hour = 0})
+-- Timestamps start at now and step by microseconds: a push may not carry an
+-- event time far in the future (Larder refuses more than a day ahead).
+local base = os.time()
 
 local thread_number = 0
 function setup(thread)
@@ -43,8 +45,10 @@ end
 
 function request()
   sent = sent + 1
-  local t = base + sent * 8 + (thread_number or 1)
-  local ts = '"' .. os.date("!%Y-%m-%dT%H:%M:%S", t) .. '"'
+  local micros = sent * 8 + (thread_number or 1)
+  local seconds = math.floor(micros / 1000000)
+  local ts = '"' .. os.date("!%Y-%m-%dT%H:%M:%S", base + seconds) ..
+      string.format(".%06d", micros - seconds * 1000000) .. '"'
   local r = math.random(count)
   local body = heads[r] .. string.rep(ts .. ",", rows - 1) .. ts .. tails[r]
   return wrk.format("POST", "/push", {["Content-Type"] = "application/json"}, body)

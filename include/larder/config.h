@@ -11,6 +11,7 @@
 #include <string>
 
 #include "larder/status.h"
+#include "larder/types.h"
 
 namespace larder {
 
@@ -70,6 +71,10 @@ struct RepoConfig {
   // encoding (docs/online-store.md) does not depend on it.
   int entity_key_serialization_version = 3;
   FeatureServerConfig feature_server;
+  // How far past now a pushed or written event time may be; later ones are
+  // refused (they would win every conditional write and pin their key).
+  // `push_max_future_skew: 1d`. Default: 1 day.
+  Duration push_max_future_skew{Duration::kDay};
 };
 
 // Reads `<repo_dir>/feature_store.yaml`. Errors name the file, line and key.

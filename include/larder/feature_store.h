@@ -52,6 +52,13 @@ struct FeatureStoreOptions {
   // often (an Apply through this FeatureStore is seen at once). Default:
   // feature_store.yaml's registry.cache_ttl_seconds (0 = never), else 1 s.
   std::optional<std::chrono::milliseconds> registry_refresh_interval = std::nullopt;
+  // The clock that push checks future event times against (microseconds
+  // since the epoch, UTC). Default (empty): the system clock.
+  std::function<TimestampMicros()> clock;
+  // A test seam (as RocksDB's sync points): Push calls it after the offline
+  // append committed and before the online writes, so a crash test can kill
+  // the process exactly there. Default: none.
+  std::function<void()> after_offline_push;
 };
 
 // What Teardown did.
@@ -100,20 +107,37 @@ class FeatureStore {
   // --to ...`). Offline only, the file streams into the offline store
   // (checked against the source's schema, cast by DuckDB) without being
   // held in memory; a target with online reads it whole, then as Push.
+  // Future event times are refused as in Push.
   Result<PushReport> PushFile(const std::string& source, const std::string& file,
                               PushTarget to);
   // Writes rows (column-wise) pushed to push source `push_source`: online,
   // into every online view reading the source; offline, appended to its
-  // history as PushOffline does; or both. Rows are checked and converted as
-  // larder/push.h says, all before anything is written. Uses the registered
+  // history as PushOffline does; or both (offline first, then online). Rows
+  // are checked and converted as larder/push.h says, all before anything is
+  // written; an event time later than now (options.clock) plus
+  // config().push_max_future_skew is refused. Retrying a push that failed or
+  // was killed is idempotent (larder/push.h). Uses the registered
   // definitions. Errors: NotFound for an unknown push source;
   // InvalidArgument naming the column and row (`df.<column>[<row>]`).
   Result<PushReport> Push(const std::string& push_source, const ColumnTable& rows,
                           PushTarget to = PushTarget::kOnline);
   // Writes rows (column-wise) into the online store for one feature view,
   // with the conditional-write rule (Feast's write_to_online_store). Columns
-  // are named as in the view's source. Errors as Push.
+  // are named as in the view's source. Future event times and errors as Push.
   Result<PushReport> WriteToOnlineStore(const std::string& feature_view, const ColumnTable& rows);
+  // Deletes the online records of the entity rows `entities` (join key ->
+  // values) from `feature_views`, or, when that is empty, from every online
+  // view whose join keys are exactly the given ones. Deleting a record that
+  // does not exist is OK. A deleted key reads NOT_FOUND until a later write
+  // lands for it: a push or write of any event time, or a materialization
+  // whose window holds offline rows of the key (the offline history is not
+  // changed). Uses the registered definitions. Errors: NotFound for an
+  // unknown view, or when no online view has exactly these join keys;
+  // InvalidArgument for no entities, columns of unequal length, a null or
+  // unconvertible value, or a named view whose join keys differ from the
+  // given ones.
+  Result<OnlineDeleteReport> DeleteOnline(const EntityColumns& entities,
+                                          const std::vector<std::string>& feature_views = {});
   // The registered project as JSON (larder registry-dump).
   Result<std::string> RegistryJson();
 
@@ -172,6 +196,8 @@ class FeatureStore {
                std::string registry_path, std::unique_ptr<Registry> registry);
   // Registered(), with root and config set from this repo.
   Result<FeatureRepo> RegisteredHere();
+  // The latest event time a write may carry: now plus the configured skew.
+  TimestampMicros LatestEventTime() const;
   // Conditionally writes one view's records to the online store.
   Result<OnlineViewWrite> WriteOnline(const FeatureView& view,
                                       const std::vector<OnlineRecord>& records);

@@ -211,6 +211,15 @@ class OnlineStore {
   // probes a single table; other backends do nothing. Safe to call at any time, concurrently with reads and writes.
   [[nodiscard]] virtual Status Optimize() { return Status::OK(); }
 
+  // Deletes the records of `keys` for one view, so that reads of them give
+  // kNotFound. A key with no record is fine; duplicate keys are allowed. No
+  // tombstone is kept: a later write of the key lands whatever its
+  // timestamps, as if the key were new. The keys are checked first: a bad
+  // key fails the call with InvalidArgument and nothing is deleted. Backend
+  // errors are IOError; then some keys may be deleted (rerunning is safe).
+  [[nodiscard]] virtual Status Delete(const OnlineView& view,
+                                      std::span<const EntityKey> keys) = 0;
+
   // Deletes every record of the view `view_name` in this project. Deleting a
   // view with no data is OK. Later writes land as if the view were new.
   [[nodiscard]] virtual Status DeleteView(std::string_view view_name) = 0;

@@ -14,9 +14,21 @@
 // created_timestamp) is newer than the stored record's, so pushes,
 // materializations and replays converge whatever their order.
 //
+// Event times may not be later than now plus `push_max_future_skew` of
+// feature_store.yaml (default 1 day): a far-future event time would win every
+// conditional write and pin the key. Such a row is InvalidArgument naming the
+// column, row and value.
+//
 // Every row is checked before anything is written: a bad row fails the call
-// and writes nothing. (A backend I/O error during the online write may leave
-// some rows written; rerunning the call is safe.)
+// and writes nothing.
+//
+// Retries are idempotent. The offline push table holds distinct rows: a row
+// equal in every column to one already stored (or to another row of the same
+// call) is not appended again. Online writes are conditional, so a row that
+// already landed is skipped. A push that failed or was killed part-way (after
+// the offline append, during the online writes, or in a backend I/O error)
+// may have landed partly; pushing the same rows again until it succeeds
+// leaves each row offline exactly once and the newest row per key online.
 #pragma once
 
 #include <cstdint>
@@ -59,10 +71,25 @@ struct PushReport {
   // Rows given.
   int64_t rows = 0;
   // Rows appended to the push source's offline history (0 unless the
-  // target includes offline).
+  // target includes offline). Rows already stored, and repeats within the
+  // call, are not appended (see the file comment), so a retry appends 0.
   int64_t offline_rows = 0;
   // One entry per feature view written online, by name.
   std::vector<OnlineViewWrite> online;
+};
+
+// The entity rows of an online delete, column-wise: join key -> one value per
+// entity (as in get-online-features). Values are converted to the entity's
+// join-key dtype where that loses nothing (an integer given as text, an Int32
+// for an Int64 key).
+using EntityColumns = std::map<std::string, std::vector<Value>>;
+
+// What FeatureStore::DeleteOnline did.
+struct OnlineDeleteReport {
+  // Entity rows given.
+  int64_t entities = 0;
+  // The feature views whose records of those entities were deleted, by name.
+  std::vector<std::string> feature_views;
 };
 
 }  // namespace larder

@@ -227,6 +227,23 @@ def _features_arg(features, method: str):
     return refs, ""
 
 
+def _entity_columns(entity_rows, method: str) -> Dict[str, list]:
+    """A list of entity dicts (all with the same keys) as join key -> values."""
+    if isinstance(entity_rows, Mapping) or not isinstance(entity_rows, Iterable):
+        raise _type_error(method, "entity_rows", "a list of dicts", entity_rows)
+    columns: Dict[str, list] = {}
+    for i, row in enumerate(list(entity_rows)):
+        if not isinstance(row, Mapping):
+            raise _type_error(method, "entity_rows", "a list of dicts", row)
+        if i > 0 and set(row) != set(columns):
+            raise InvalidArgumentError(
+                f"entity_rows[{i}]: keys {sorted(row)} differ from entity_rows[0]'s "
+                f"{sorted(columns)}")
+        for k, v in row.items():
+            columns.setdefault(k, []).append(v)
+    return columns
+
+
 def _to_arrow_table(df, method: str, arg: str):
     import pyarrow as pa
 
@@ -367,19 +384,7 @@ class FeatureStore:
     def get_online_features(self, features, entity_rows: Sequence[Mapping[str, Any]],
                             full_feature_names: bool = False) -> OnlineResponse:
         refs, service = _features_arg(features, "get_online_features")
-        if isinstance(entity_rows, Mapping) or not isinstance(entity_rows, Iterable):
-            raise _type_error("get_online_features", "entity_rows", "a list of dicts", entity_rows)
-        rows = list(entity_rows)
-        columns: Dict[str, list] = {}
-        for i, row in enumerate(rows):
-            if not isinstance(row, Mapping):
-                raise _type_error("get_online_features", "entity_rows", "a list of dicts", row)
-            if i > 0 and set(row) != set(columns):
-                raise InvalidArgumentError(
-                    f"entity_rows[{i}]: keys {sorted(row)} differ from entity_rows[0]'s "
-                    f"{sorted(columns)}")
-            for k, v in row.items():
-                columns.setdefault(k, []).append(v)
+        columns = _entity_columns(entity_rows, "get_online_features")
         if not isinstance(full_feature_names, bool):
             raise _type_error("get_online_features", "full_feature_names", "a bool",
                               full_feature_names)
@@ -400,10 +405,22 @@ class FeatureStore:
             _micros(end_date, "materialize_incremental", "end_date"),
             _views_arg(feature_views, "materialize_incremental"))
 
-    def push(self, push_source_name: str, df, to: Union[str, PushMode] = PushMode.ONLINE,
-             allow_registry_cache: bool = True) -> dict:
+    def push(self, push_source_name: str, df, allow_registry_cache: bool = True,
+             to: Union[str, PushMode] = PushMode.ONLINE, transform_on_write: bool = True) -> dict:
+        """Writes rows to a push source: to the online store (Feast's default), its offline
+        history, or both. Arguments are Feast's, in Feast's order.
+
+        Event times later than now plus push_max_future_skew (feature_store.yaml, default
+        1 day) are refused. Pushing the same rows again is safe: the offline history keeps
+        distinct rows and online writes keep the newest row per key, so a push that failed
+        or was interrupted can be retried until it succeeds.
+        """
         if not isinstance(push_source_name, str):
             raise _type_error("push", "push_source_name", "a str", push_source_name)
+        for name, flag in (("allow_registry_cache", allow_registry_cache),
+                           ("transform_on_write", transform_on_write)):
+            if not isinstance(flag, bool):
+                raise _type_error("push", name, "a bool", flag)
         if isinstance(to, PushMode):
             to = to.value
         elif isinstance(to, _enum.Enum):  # Feast's PushMode
@@ -420,6 +437,20 @@ class FeatureStore:
                               feature_view_name)
         return self._store.write_to_online_store(
             feature_view_name, _columns_arg(df, "write_to_online_store"))
+
+    def delete_from_online_store(self, entity_rows: Sequence[Mapping[str, Any]],
+                                 feature_views: Optional[Sequence[str]] = None) -> dict:
+        """Deletes the online records of entity rows (Feast has no such call).
+
+        entity_rows: a list of dicts, one per entity, of join key -> value (as for
+        get_online_features). feature_views: the views to delete from; by default every
+        online view whose join keys are exactly the given ones. A deleted key reads
+        NOT_FOUND until a later push, write or materialization writes it again.
+        Returns {"entities": n, "feature_views": [names]}.
+        """
+        columns = _entity_columns(entity_rows, "delete_from_online_store")
+        return self._store.delete_from_online_store(
+            columns, _views_arg(feature_views, "delete_from_online_store"))
 
     # Offline
 

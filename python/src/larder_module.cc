@@ -608,6 +608,18 @@ class Store {
         Call([&](FeatureStore& s) { return s.WriteToOnlineStore(view, table); })));
   }
 
+  nb::dict DeleteFromOnlineStore(nb::handle entity_rows, const std::vector<std::string>& views) {
+    EntityColumns entities = ToColumnTable(entity_rows, "entity_rows");
+    OnlineDeleteReport report = ValueOrThrow(
+        Call([&](FeatureStore& s) { return s.DeleteOnline(entities, views); }));
+    nb::dict d;
+    d["entities"] = report.entities;
+    nb::list names;
+    for (const auto& name : report.feature_views) names.append(nb::str(name.c_str()));
+    d["feature_views"] = names;
+    return d;
+  }
+
  private:
   const FeatureStore& Open() const {
     if (store_ == nullptr) {
@@ -661,5 +673,7 @@ NB_MODULE(_larder, m) {
            nb::arg("full_feature_names"), nb::rv_policy::take_ownership)
       .def("push", &Store::Push, nb::arg("push_source_name"), nb::arg("columns"), nb::arg("to"))
       .def("write_to_online_store", &Store::WriteToOnlineStore, nb::arg("feature_view_name"),
-           nb::arg("columns"));
+           nb::arg("columns"))
+      .def("delete_from_online_store", &Store::DeleteFromOnlineStore, nb::arg("entity_rows"),
+           nb::arg("views"));
 }

@@ -345,6 +345,65 @@ def test_online_echoes_join_keys_typed_and_drops_unknown_columns(online_store):
                                   entity_rows=[{"user_id": 1}])
 
 
+def test_push_takes_feasts_arguments_in_feasts_order():
+    # Feast 0.67: push(push_source_name, df, allow_registry_cache=True,
+    # to=PushMode.ONLINE, transform_on_write=True).
+    import inspect
+    params = inspect.signature(FeatureStore.push).parameters
+    assert list(params)[1:] == ["push_source_name", "df", "allow_registry_cache", "to",
+                                "transform_on_write"]
+    assert params["to"].default == larder.PushMode.ONLINE
+    assert params["allow_registry_cache"].default is True
+
+
+def test_push_positional_arguments_and_future_times(online_store):
+    store = online_store
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    row = {"user_id": [9000031], "rating_timestamp": [now - dt.timedelta(minutes=5)],
+           "avg_day_user_rating": [4.5], "count_day_user_rating": [2]}
+    # The third positional argument is allow_registry_cache, as in Feast; a
+    # target there is a TypeError, not a silently different push.
+    report = store.push("user_ratings_push", pd.DataFrame(row), True, "online")
+    assert report["offline_rows"] == 0 and report["online"][0]["written"] == 1
+    with pytest.raises(TypeError, match="allow_registry_cache"):
+        store.push("user_ratings_push", pd.DataFrame(row), "offline")
+    # Far-future event times would pin the key: refused, naming column, row, value.
+    future = {"user_id": [9000032, 9000032],
+              "rating_timestamp": [now, dt.datetime(9999, 12, 31, tzinfo=UTC)],
+              "avg_day_user_rating": [1.0, 2.0], "count_day_user_rating": [1, 1]}
+    with pytest.raises(larder.InvalidArgumentError,
+                       match=r"df\.rating_timestamp\[1\]: event time 9999-12-31"):
+        store.push("user_ratings_push", pd.DataFrame(future), to="online_and_offline")
+    got = store.get_online_features(features=["agg_user_features_1d:avg_day_user_rating"],
+                                    entity_rows=[{"user_id": 9000032}]).to_dict()
+    assert got["avg_day_user_rating"] == [None]  # nothing of the refused push landed
+
+
+def test_delete_from_online_store(online_store):
+    store = online_store
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    store.push("user_ratings_push", {"user_id": [9000041, 9000042], "rating_timestamp": [now.isoformat()] * 2,
+                                     "avg_day_user_rating": [1.5, 2.5],
+                                     "count_day_user_rating": [1, 1]})
+    feature = ["agg_user_features_1d:avg_day_user_rating"]
+    report = store.delete_from_online_store([{"user_id": 9000041}])
+    assert report["entities"] == 1
+    assert "agg_user_features_1d" in report["feature_views"]
+    assert "book_features" not in report["feature_views"]  # keyed by isbn
+    got = store.get_online_features(features=feature,
+                                    entity_rows=[{"user_id": 9000041}, {"user_id": 9000042}])
+    assert got.to_dict()["avg_day_user_rating"] == [None, 2.5]
+    assert got.statuses["avg_day_user_rating"] == ["NOT_FOUND", "PRESENT"]
+    report = store.delete_from_online_store([{"user_id": 9000042}], feature_views=["agg_user_features_1d"])
+    assert report == {"entities": 1, "feature_views": ["agg_user_features_1d"]}
+    with pytest.raises(larder.InvalidArgumentError, match="join keys"):
+        store.delete_from_online_store([{"user_id": 9000042}], feature_views=["book_features"])
+    with pytest.raises(larder.NotFoundError):
+        store.delete_from_online_store([{"no_such_key": 1}])
+    with pytest.raises(TypeError, match="entity_rows"):
+        store.delete_from_online_store({"user_id": 9000042})
+
+
 def test_errors_and_type_errors(online_store, repo):
     store = online_store
     with pytest.raises(larder.NotFoundError) as e:

@@ -43,8 +43,8 @@ constexpr ArgSpec kPushArgs[] = {{"SOURCE", "the push source"},
 constexpr FlagSpec kPushFlags[] = {
     {"--to", "TARGET",
      "where the rows go: offline (the push source's history), online (the views reading it), "
-     "or online_and_offline",
-     "offline"},
+     "or online_and_offline (offline first; retrying a failed push is safe)",
+     "online"},
 };
 
 constexpr FlagSpec kHistoricalFlags[] = {
@@ -74,6 +74,12 @@ constexpr FlagSpec kOnlineFlags[] = {
     {"--now", "TIME", "the time ttl is judged against (ISO 8601 UTC)", "the system clock"},
 };
 
+constexpr FlagSpec kOnlineDeleteFlags[] = {
+    {"--entity", "KEY=VALUE...", "a join key of the entity row; repeat for each key", ""},
+    {"--views", "NAMES", "feature views to delete from, comma-separated",
+     "every online view with exactly these join keys"},
+};
+
 constexpr FlagSpec kServeFlags[] = {
     {"--host", "ADDRESS", "IP address to listen on", "127.0.0.1"},
     {"--port", "PORT", "port to listen on; 0 picks a free one", "6566"},
@@ -86,7 +92,7 @@ constexpr FlagSpec kServeFlags[] = {
      "max(128 MiB, 4 x max_request_bytes)"},
 };
 
-const std::array<CommandSpec, 22> kCommands{{
+const std::array<CommandSpec, 23> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -115,6 +121,8 @@ const std::array<CommandSpec, 22> kCommands{{
      kMaterializeIncrementalArgs, kMaterializeFlags, MaterializeIncrementalCommand},
     {"online", "Print online feature values of an entity row as Feast's JSON", {}, kOnlineFlags,
      OnlineCommand},
+    {"online-delete", "Delete an entity row's online records (a later write or materialize restores them)",
+     {}, kOnlineDeleteFlags, OnlineDeleteCommand},
     {"serve", "Serve online features over HTTP, as Feast's feature server does", {},
      kServeFlags, ServeCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,

@@ -27,6 +27,7 @@ int RunCommand(const Invocation& inv, Output& o);
 int TestCommand(const Invocation& inv, Output& o);
 int HistoricalCommand(const Invocation& inv, Output& o);
 int PushCommand(const Invocation& inv, Output& o);
+int OnlineDeleteCommand(const Invocation& inv, Output& o);
 int MaterializeCommand(const Invocation& inv, Output& o);
 int MaterializeIncrementalCommand(const Invocation& inv, Output& o);
 int OnlineCommand(const Invocation& inv, Output& o);

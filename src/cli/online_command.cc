@@ -22,26 +22,7 @@ int OnlineCommand(const Invocation& inv, Output& o) {
     o.err << "larder: online takes one of --features VIEW:FEATURE,... or --feature-service NAME\n";
     return kExitUsage;
   }
-  // One entity row: each --entity KEY=VALUE gives one join key. Values are
-  // text; integer join keys are parsed against the entity's type.
-  std::stringstream entities(inv.Flag("--entity"));
-  for (std::string item; std::getline(entities, item, '\n');) {
-    size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      o.err << "larder: --entity takes KEY=VALUE, got `" << item << "`\n";
-      return kExitUsage;
-    }
-    auto& column = request.entity_rows[item.substr(0, eq)];
-    if (!column.empty()) {
-      o.err << "larder: join key `" << item.substr(0, eq) << "` is given twice\n";
-      return kExitUsage;
-    }
-    column.push_back(Value::String(item.substr(eq + 1)));
-  }
-  if (request.entity_rows.empty()) {
-    o.err << "larder: online needs --entity KEY=VALUE for each join key\n";
-    return kExitUsage;
-  }
+  if (!ParseEntityFlag(inv, o, "online", &request.entity_rows)) return kExitUsage;
   auto store = OpenStore(inv, o);
   if (!store) return kExitError;
   OnlineReadOptions options;

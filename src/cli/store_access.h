@@ -2,7 +2,10 @@
 // Status the same way everywhere.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "larder/feature_store.h"
@@ -15,5 +18,11 @@ int ReportError(Output& o, const Status& status);
 // Opens the store of inv.repo_dir; on failure reports it and returns null.
 std::unique_ptr<FeatureStore> OpenStore(const Invocation& inv, Output& o,
                                         FeatureStoreOptions options = {});
+
+// One entity row from the repeated `--entity KEY=VALUE` flag (a value per
+// join key, as text; integer keys are parsed against the entity's dtype).
+// On a usage error prints it to o.err and returns false.
+bool ParseEntityFlag(const Invocation& inv, Output& o, std::string_view command,
+                     std::map<std::string, std::vector<Value>>* rows);
 
 }  // namespace larder::cli

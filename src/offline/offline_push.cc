@@ -73,9 +73,9 @@ Result<std::map<std::string, ValueType>> DeclaredColumnTypes(const FeatureRepo& 
 
 // Appends the rows of relation `input` (named `what` in messages) to the
 // push table of `push_source`, checked and cast as PushToOffline says.
-Result<int64_t> PushRelation(const FeatureRepo& repo, const std::string& push_source,
-                             const std::string& input, const std::string& what,
-                             duckdb::Connection& conn) {
+Result<OfflineAppend> PushRelation(const FeatureRepo& repo, const std::string& push_source,
+                                   const std::string& input, const std::string& what,
+                                   duckdb::Connection& conn, const OfflinePushOptions& options) {
   LARDER_ASSIGN_OR_RETURN(PushSources sources, FindPushSources(repo, push_source));
   const DataSource* batch = sources.batch;
   TableExists exists = [&](std::string_view table) {
@@ -115,10 +115,15 @@ Result<int64_t> PushRelation(const FeatureRepo& repo, const std::string& push_so
               ("count(*) FILTER (WHERE " + q + " IS NOT NULL AND TRY_CAST(" + q + " AS " +
                t->second + ") IS NULL)");
   }
+  const std::string ts = QuoteIdentifier(batch->timestamp_field);
+  const std::string ts_type = target[batch->timestamp_field];
+  // The event time in microseconds (TIMESTAMP, TIMESTAMPTZ or DATE columns).
+  const std::string event_us = "epoch_us(TRY_CAST(" + ts + " AS " + ts_type + "))";
+  const std::string too_late = event_us + " > " + std::to_string(options.latest_event_time);
   LARDER_ASSIGN_OR_RETURN(duckdb::QueryResult bad,
-                          conn.Query("SELECT " + checks + ", count(*) FILTER (WHERE " +
-                                         QuoteIdentifier(batch->timestamp_field) +
-                                         " IS NULL), count(*) FROM " + input,
+                          conn.Query("SELECT " + checks + ", count(*) FILTER (WHERE " + ts +
+                                         " IS NULL), count(*) FILTER (WHERE " + too_late +
+                                         "), count(*) FROM " + input,
                                      what));
   size_t i = 0;
   for (const auto& [column, type] : given) {
@@ -133,39 +138,83 @@ Result<int64_t> PushRelation(const FeatureRepo& repo, const std::string& push_so
     return Status::InvalidArgument(what + ": column `" + batch->timestamp_field +
                                    "`: " + *null_ts + " row(s) have no timestamp");
   }
+  if (const auto& late = bad.rows.at(0).at(i + 1); late && *late != "0") {
+    // Rows are numbered in scan order, which DuckDB keeps for a file or table scan.
+    LARDER_ASSIGN_OR_RETURN(
+        duckdb::QueryResult first,
+        conn.Query("SELECT n, v FROM (SELECT row_number() OVER () AS n, CAST(" + ts +
+                       " AS VARCHAR) AS v, " + too_late + " AS late FROM " + input +
+                       ") WHERE late ORDER BY n LIMIT 1",
+                   what));
+    const auto& row = first.rows.at(0);
+    return Status::InvalidArgument(
+        what + ": column `" + batch->timestamp_field + "`, row " + row.at(0).value_or("?") +
+        ": event time " + row.at(1).value_or("?") + " is later than now plus " +
+        "push_max_future_skew (" + *late + " such row(s)); a future event time would win " +
+        "every later write of its key");
+  }
 
   std::string table = PushTableName(push_source);
   const std::string action = "push to " + push_source;
   LARDER_RETURN_IF_ERROR(conn.Execute("BEGIN TRANSACTION", action));
-  Status st = conn.Execute("CREATE TABLE IF NOT EXISTS " + table + " AS SELECT * FROM " +
-                               batch_sql + " LIMIT 0",
-                           action);
-  if (st.ok()) {
-    st = conn.Execute("INSERT INTO " + table + " BY NAME SELECT " + select + " FROM " + input,
-                      action);
-  }
-  if (!st.ok()) {
+  Result<int64_t> appended = [&]() -> Result<int64_t> {
+    LARDER_RETURN_IF_ERROR(conn.Execute("CREATE TABLE IF NOT EXISTS " + table +
+                                            " AS SELECT * FROM " + batch_sql + " LIMIT 0",
+                                        action));
+    LARDER_ASSIGN_OR_RETURN(auto stored, Columns(conn, table, action));
+    for (const auto& [column, type] : given) {
+      if (!stored.contains(column)) {
+        return Status::FailedPrecondition(
+            what + ": column `" + column + "` is not a column of the push table " + table +
+            " (made before the batch source had it); rename or drop that table");
+      }
+    }
+    // Every stored column, cast from the input or NULL; rows already stored
+    // (within the pushed event-time range) or repeated are left out.
+    std::string incoming, columns;
+    for (const auto& [column, type] : stored) {
+      const std::string q = QuoteIdentifier(column);
+      columns += (columns.empty() ? "" : ", ") + q;
+      incoming += (incoming.empty() ? "" : ", ") +
+                  (given.contains(column) ? "TRY_CAST(" + q + " AS " + type + ")"
+                                          : "CAST(NULL AS " + type + ")") +
+                  " AS " + q;
+    }
+    LARDER_ASSIGN_OR_RETURN(
+        std::optional<std::string> count,
+        conn.QueryScalar("INSERT INTO " + table + " BY NAME WITH incoming AS (SELECT " +
+                             incoming + " FROM " + input + ") SELECT " + columns +
+                             " FROM incoming EXCEPT SELECT " + columns + " FROM " + table +
+                             " WHERE " + ts + " >= (SELECT min(" + ts + ") FROM incoming) AND " +
+                             ts + " <= (SELECT max(" + ts + ") FROM incoming)",
+                         action));
+    return count ? std::stoll(*count) : 0;
+  }();
+  if (!appended.ok()) {
     (void)conn.Execute("ROLLBACK", action);
-    return st;
+    return appended.status();
   }
   LARDER_RETURN_IF_ERROR(conn.Execute("COMMIT", action));
-  const auto& rows = bad.rows.at(0).at(i + 1);
-  return rows ? std::stoll(*rows) : 0;
+  const auto& rows = bad.rows.at(0).at(i + 2);
+  return OfflineAppend{rows ? std::stoll(*rows) : 0, *appended};
 }
 
 }  // namespace
 
-Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_source,
-                              const std::string& file, duckdb::Connection& conn) {
+Result<OfflineAppend> PushToOffline(const FeatureRepo& repo, const std::string& push_source,
+                                    const std::string& file, duckdb::Connection& conn,
+                                    const OfflinePushOptions& options) {
   LARDER_RETURN_IF_ERROR(FindPushSources(repo, push_source).status());
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return Status::NotFound("no file " + file);
   FileFormat format = file.ends_with(".csv") ? FileFormat::kCsv : FileFormat::kParquet;
-  return PushRelation(repo, push_source, duckdb::FileScanSql(format, file), "file " + file, conn);
+  return PushRelation(repo, push_source, duckdb::FileScanSql(format, file), "file " + file, conn,
+                      options);
 }
 
-Result<int64_t> PushRowsToOffline(const FeatureRepo& repo, const std::string& push_source,
-                                  const ColumnTable& rows, duckdb::Connection& conn) {
+Result<OfflineAppend> PushRowsToOffline(const FeatureRepo& repo, const std::string& push_source,
+                                        const ColumnTable& rows, duckdb::Connection& conn,
+                                        const OfflinePushOptions& options) {
   LARDER_ASSIGN_OR_RETURN(PushSources sources, FindPushSources(repo, push_source));
   LARDER_ASSIGN_OR_RETURN(auto declared, DeclaredColumnTypes(repo, sources));
   if (rows.empty()) return Status::InvalidArgument("df: no columns");
@@ -203,7 +252,7 @@ Result<int64_t> PushRowsToOffline(const FeatureRepo& repo, const std::string& pu
     }
     LARDER_RETURN_IF_ERROR(appender->Close());
   }
-  Result<int64_t> pushed = PushRelation(repo, push_source, table, "df", conn);
+  Result<OfflineAppend> pushed = PushRelation(repo, push_source, table, "df", conn, options);
   (void)conn.Execute("DROP TABLE IF EXISTS temp." + table, "df");
   return pushed;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "larder/push.h"
@@ -12,25 +13,46 @@
 
 namespace larder::offline {
 
+// Per-call settings of an offline push.
+struct OfflinePushOptions {
+  // Rows whose event time (the batch source's timestamp_field) is later than
+  // this are refused. Default: no limit.
+  TimestampMicros latest_event_time = std::numeric_limits<TimestampMicros>::max();
+};
+
+// What an offline push did.
+struct OfflineAppend {
+  int64_t rows = 0;      // rows given
+  int64_t appended = 0;  // rows not already stored, appended
+};
+
 // Appends the rows of `file` (parquet or csv, by extension) to the offline
 // table of push source `push_source` (offline::PushTableName), in one
 // transaction. The rows must carry the batch source's timestamp_field (never
-// NULL) and every join key and feature of the feature views reading the
-// push source; other columns must be columns of the batch source. Values are
-// cast to the batch source's column types; a value that does not cast is an
-// error naming the column and the number of such rows.
+// NULL, never later than options.latest_event_time) and every join key and
+// feature of the feature views reading the push source; other columns must
+// be columns of the batch source. Values are cast to the batch source's
+// column types; a value that does not cast is an error naming the column and
+// the number of such rows.
 //
-// Returns the number of rows appended. Errors: NotFound for an unknown
+// The table holds distinct rows: a row equal in every column (NULL equal to
+// NULL) to a stored row, or to an earlier row of the same call, is not
+// appended, so pushing the same rows again appends nothing. (The lookup of
+// stored rows is limited to the pushed rows' event-time range.)
+//
+// Returns the rows given and appended. Errors: NotFound for an unknown
 // source or a missing file; InvalidArgument naming the file and column for
 // rows that do not fit; FailedPrecondition when the batch source is a model
 // that has not been built.
-Result<int64_t> PushToOffline(const FeatureRepo& repo, const std::string& push_source,
-                              const std::string& file, duckdb::Connection& conn);
+Result<OfflineAppend> PushToOffline(const FeatureRepo& repo, const std::string& push_source,
+                                    const std::string& file, duckdb::Connection& conn,
+                                    const OfflinePushOptions& options = {});
 
 // As PushToOffline, for rows given column-wise (the push API). Columns that
 // the views reading the source declare are first converted to their dtypes
 // (larder/push.h); errors name the column as `df.<column>[<row>]`.
-Result<int64_t> PushRowsToOffline(const FeatureRepo& repo, const std::string& push_source,
-                                  const ColumnTable& rows, duckdb::Connection& conn);
+Result<OfflineAppend> PushRowsToOffline(const FeatureRepo& repo, const std::string& push_source,
+                                        const ColumnTable& rows, duckdb::Connection& conn,
+                                        const OfflinePushOptions& options = {});
 
 }  // namespace larder::offline

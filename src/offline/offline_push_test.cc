@@ -50,9 +50,9 @@ class OfflinePushTest : public ::testing::Test {
     repo_.feature_views = {view};
   }
 
-  Result<int64_t> Push(const std::string& csv) {
+  Result<OfflineAppend> Push(const std::string& csv, const OfflinePushOptions& options = {}) {
     dir_.Write("push.csv", csv);
-    return PushToOffline(repo_, "stats_push", dir_.Join("push.csv"), *conn_);
+    return PushToOffline(repo_, "stats_push", dir_.Join("push.csv"), *conn_, options);
   }
 
   int64_t Count(const std::string& sql) {
@@ -69,7 +69,8 @@ class OfflinePushTest : public ::testing::Test {
 TEST_F(OfflinePushTest, AppendsRowsThatTheSourceThenReads) {
   auto rows = Push("uid,books_read,event_timestamp\n2,5,2024-02-01 00:00:00\n3,,2024-02-02 00:00:00\n");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-  EXPECT_EQ(*rows, 2);
+  EXPECT_EQ(rows->rows, 2);
+  EXPECT_EQ(rows->appended, 2);
   rows = Push("uid,books_read,event_timestamp\n4,1,2024-03-01 00:00:00\n");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_EQ(Count("SELECT count(*) FROM " + PushTableName("stats_push")), 3);
@@ -108,6 +109,46 @@ TEST_F(OfflinePushTest, RefusesRowsThatDoNotFit) {
   EXPECT_THAT(r.status().message(), HasSubstr("'stats_file' is a file source"));
   // Nothing was appended by any refused push.
   EXPECT_EQ(Count("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'push__stats_push'"), 0);
+}
+
+TEST_F(OfflinePushTest, PushingTheSameRowsAgainAppendsNothing) {
+  const std::string csv =
+      "uid,books_read,event_timestamp\n"
+      "2,5,2024-02-01 00:00:00\n"
+      "2,5,2024-02-01 00:00:00\n"  // a repeat within the call
+      "3,,2024-02-02 00:00:00\n";   // a NULL equals a NULL
+  auto first = Push(csv);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->rows, 3);
+  EXPECT_EQ(first->appended, 2);
+  auto again = Push(csv);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->rows, 3);
+  EXPECT_EQ(again->appended, 0);
+  // A row differing in one column, or in its timestamp, is new.
+  auto changed = Push("uid,books_read,event_timestamp\n2,6,2024-02-01 00:00:00\n"
+                      "2,5,2024-02-01 00:00:01\n3,,2024-02-02 00:00:00\n");
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(changed->appended, 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM " + PushTableName("stats_push")), 4);
+}
+
+TEST_F(OfflinePushTest, RefusesEventTimesPastTheLimit) {
+  OfflinePushOptions options;
+  ASSERT_TRUE(ParseIsoTimestamp("2024-06-01T00:00:00Z", &options.latest_event_time));
+  auto r = Push("uid,books_read,event_timestamp\n2,5,2024-06-01 00:00:00\n"
+                "3,5,2024-05-01 00:00:00\n4,5,9999-12-31 00:00:00\n5,1,2024-06-02 00:00:00\n",
+                options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("push.csv: column `event_timestamp`, row 3: event time 9999-12-31"));
+  EXPECT_THAT(r.status().message(), HasSubstr("(2 such row(s))"));
+  EXPECT_EQ(Count("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'push__stats_push'"), 0);
+  // At the limit is fine.
+  auto ok = Push("uid,books_read,event_timestamp\n2,5,2024-06-01 00:00:00\n", options);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->appended, 1);
 }
 
 }  // namespace

@@ -149,4 +149,11 @@ Result<std::vector<std::string>> EncodeReadKeys(std::string_view project,
   return encoded;
 }
 
+Result<std::vector<std::string>> EncodeViewKeys(std::string_view project, const OnlineView& view,
+                                                std::span<const EntityKey> keys, bool hash_tag) {
+  std::vector<OnlineReadResult> unused;
+  const OnlineViewRead read{&view, keys, &unused};
+  return EncodeReadKeys(project, std::span<const OnlineViewRead>(&read, 1), hash_tag);
+}
+
 }  // namespace larder::online

@@ -60,4 +60,10 @@ Result<std::vector<std::string>> EncodeReadKeys(std::string_view project,
                                                 std::span<const OnlineViewRead> reads,
                                                 bool hash_tag);
 
+// The record keys of `keys` for one view, in order, as EncodeReadKeys
+// encodes them (for deletes). InvalidArgument naming the view and the index
+// of a bad key.
+Result<std::vector<std::string>> EncodeViewKeys(std::string_view project, const OnlineView& view,
+                                                std::span<const EntityKey> keys, bool hash_tag);
+
 }  // namespace larder::online

@@ -351,6 +351,69 @@ TEST_P(OnlineStoreConformance, DeleteViewLeavesOtherViews) {
   EXPECT_EQ(MustWrite(*store_, a, {UserRecord(1, 1, 0, "old", 0)}).written, 1);
 }
 
+TEST_P(OnlineStoreConformance, DeleteRemovesOnlyTheGivenKeys) {
+  OnlineView view = UserView();
+  OnlineView other("other_features", {{"country", {ScalarType::kString, false}},
+                                      {"rating", {ScalarType::kFloat64, false}}});
+  MustWrite(*store_, view,
+            {UserRecord(1, 100, 0, "a", 1), UserRecord(2, 100, 0, "b", 2),
+             UserRecord(3, 100, 0, "c", 3)});
+  MustWrite(*store_, other, {UserRecord(1, 100, 0, "z", 9)});
+  // Read first, so that a backend's read cache holds user 1.
+  EXPECT_EQ(MustRead(*store_, view, {User(1)})[0].state, OnlineRecordState::kFound);
+
+  // Repeated and absent keys are fine.
+  const std::vector<EntityKey> keys = {User(1), User(9), User(1)};
+  Status deleted = store_->Delete(view, keys);
+  ASSERT_TRUE(deleted.ok()) << deleted.ToString();
+  auto got = MustRead(*store_, view, {User(1), User(2), User(3), User(9)});
+  EXPECT_EQ(Describe(got[0]), "not found");
+  EXPECT_EQ(Describe(got[1]), "ev=100 cr=0 String(\"b\") Float64(2)");
+  EXPECT_EQ(Describe(got[2]), "ev=100 cr=0 String(\"c\") Float64(3)");
+  EXPECT_EQ(Describe(got[3]), "not found");
+  // Another view's record of the same key stays.
+  EXPECT_EQ(Describe(MustRead(*store_, other, {User(1)})[0]),
+            "ev=100 cr=0 String(\"z\") Float64(9)");
+  Reopen();
+  EXPECT_EQ(Describe(MustRead(*store_, view, {User(1)})[0]), "not found");
+
+  // No tombstone: an older record than the deleted one lands.
+  auto w = MustWrite(*store_, view, {UserRecord(1, 50, 0, "old", 0.5)});
+  EXPECT_EQ(w.written, 1);
+  EXPECT_EQ(Describe(MustRead(*store_, view, {User(1)})[0]),
+            "ev=50 cr=0 String(\"old\") Float64(0.5)");
+
+  // A bad key deletes nothing; no keys, or a view never written, is fine.
+  const std::vector<EntityKey> bad = {User(2), EntityKey{}};
+  EXPECT_EQ(store_->Delete(view, bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MustRead(*store_, view, {User(2)})[0].state, OnlineRecordState::kFound);
+  EXPECT_TRUE(store_->Delete(view, {}).ok());
+  OnlineView never("never_written", {{"x", {ScalarType::kInt64, false}}});
+  deleted = store_->Delete(never, keys);
+  EXPECT_TRUE(deleted.ok()) << deleted.ToString();
+}
+
+TEST_P(OnlineStoreConformance, DeleteOfManyKeysSpansBatches) {
+  // More keys than one DynamoDB BatchWriteItem (25) or Redis command holds.
+  OnlineView view = UserView();
+  std::vector<OnlineRecord> records;
+  std::vector<EntityKey> even;
+  for (int64_t id = 0; id < 120; ++id) {
+    records.push_back(UserRecord(id, 10, 0, "x", static_cast<double>(id)));
+    if (id % 2 == 0) even.push_back(User(id));
+  }
+  MustWrite(*store_, view, records);
+  Status deleted = store_->Delete(view, even);
+  ASSERT_TRUE(deleted.ok()) << deleted.ToString();
+  std::vector<EntityKey> all;
+  for (int64_t id = 0; id < 120; ++id) all.push_back(User(id));
+  auto got = MustRead(*store_, view, all);
+  for (int64_t id = 0; id < 120; ++id) {
+    EXPECT_EQ(got[id].state, id % 2 == 0 ? OnlineRecordState::kNotFound : OnlineRecordState::kFound)
+        << "user " << id;
+  }
+}
+
 TEST_P(OnlineStoreConformance, DeleteProjectLeavesOtherProjects) {
   OnlineView view = UserView();
   MustWrite(*store_, view, {UserRecord(1, 10, 0, "mine", 1)});

@@ -365,6 +365,14 @@ Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir) {
       if (YAML::Node server = top.Get("feature_server"); server) {
         ReadFeatureServerSection(server, file, &config.feature_server, &diag);
       }
+      if (std::string skew = top.String("push_max_future_skew", ""); !skew.empty()) {
+        Result<Duration> d = ParseDuration(skew);
+        if (d.ok()) {
+          config.push_max_future_skew = *d;
+        } else {
+          top.FieldError("push_max_future_skew", d.status().message());
+        }
+      }
       // Larder's key encoding is its own (docs/online-store.md); 3 names
       // Feast's current format and changes nothing, 2 would be ignored.
       std::string version = top.String("entity_key_serialization_version", "3");

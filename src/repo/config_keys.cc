@@ -5,7 +5,7 @@
 namespace larder::repo {
 namespace {
 
-constexpr std::array<KeySpec, 8> kConfigKeys{{
+constexpr std::array<KeySpec, 9> kConfigKeys{{
     {"project", true, "project name: letters, digits and underscores"},
     {"registry", false,
      "registry file path, or a mapping with `path` (default data/registry.db)"},
@@ -25,6 +25,9 @@ constexpr std::array<KeySpec, 8> kConfigKeys{{
     {"feature_server", false,
      "settings of `larder serve`: auth_token, write_token, tls_cert_file, tls_key_file, "
      "max_request_bytes, max_entity_rows, read_timeout_ms"},
+    {"push_max_future_skew", false,
+     "how far past now a pushed event time may be, e.g. 1d, 6h (default 1d); later ones are "
+     "refused"},
 }};
 
 constexpr std::array<KeySpec, 4> kRocksDbOptions{{

@@ -54,6 +54,7 @@ constexpr Route kRoutes[] = {
     {"/metrics", "GET", Access::kRead},
     {"/push", "POST", Access::kWrite},
     {"/write-to-online-store", "POST", Access::kWrite},
+    {"/delete-from-online-store", "POST", Access::kWrite},
     {"/materialize", "POST", Access::kWrite},
     {"/materialize-incremental", "POST", Access::kWrite},
 };
@@ -129,7 +130,7 @@ class Endpoints {
     }
     return Error(404, "unknown path " + std::string(path) +
                           " (endpoints: GET /health, /metrics; POST /get-online-features, "
-                          "/push, /write-to-online-store, /materialize, "
+                          "/push, /write-to-online-store, /delete-from-online-store, /materialize, "
                           "/materialize-incremental)");
   }
 
@@ -226,6 +227,7 @@ class Endpoints {
     if (!lock.owns_lock()) return Error(503, "another write is in progress; retry later");
     if (path == "/push") return Push(request);
     if (path == "/write-to-online-store") return WriteToOnlineStore(request);
+    if (path == "/delete-from-online-store") return DeleteFromOnlineStore(request);
     return Materialize(request, path == "/materialize-incremental");
   }
 
@@ -247,6 +249,17 @@ class Endpoints {
     if (!report.ok()) return Failed(report.status(), request);
     CountRows(*report);
     return {200, WritesJson(*report).dump()};
+  }
+
+  HttpResponse DeleteFromOnlineStore(const HttpRequest& http) {
+    ParseBudget budget = Budget(http);
+    Result<DeleteBody> request = ParseDeleteRequest(http.body, &budget);
+    if (!request.ok()) return ParseFailed(request.status(), budget);
+    Result<OnlineDeleteReport> report =
+        targets_.store->DeleteOnline(request->entities, request->feature_views);
+    if (!report.ok()) return Failed(report.status(), http);
+    return {200, Json{{"entities", report->entities}, {"feature_views", report->feature_views}}
+                     .dump()};
   }
 
   HttpResponse Materialize(const HttpRequest& http, bool incremental) {

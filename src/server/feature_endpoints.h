@@ -6,6 +6,7 @@
 //   GET  /metrics                   Prometheus text                (read)
 //   POST /push                      rows to a push source          (write)
 //   POST /write-to-online-store     rows to a feature view         (write)
+//   POST /delete-from-online-store  entities' online records        (write)
 //   POST /materialize               offline -> online, [start, end) (write)
 //   POST /materialize-incremental   offline -> online, to end      (write)
 //

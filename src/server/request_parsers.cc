@@ -364,6 +364,22 @@ Status Unknown(const std::string& key, std::string_view expected) {
   return Status::InvalidArgument(key + ": unknown field (expected " + std::string(expected) + ")");
 }
 
+// "entities": {"join_key": [v, ...], ...} into `out`.
+Status ParseEntities(const Json& value, std::map<std::string, std::vector<Value>>* out) {
+  if (!value.is_object()) return Bad("entities", "expected an object of join key -> values");
+  for (const auto& [join_key, column] : value.items()) {
+    const std::string where = "entities." + join_key;
+    if (!column.is_array()) return Bad(where, "expected an array");
+    std::vector<Value>& values = (*out)[join_key];
+    values.reserve(column.size());
+    for (size_t i = 0; i < column.size(); ++i) {
+      LARDER_ASSIGN_OR_RETURN(Value v, EntityValue(column[i], where, i));
+      values.push_back(std::move(v));
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 size_t RowCount(const ColumnTable& df) {
@@ -393,17 +409,7 @@ Result<OnlineFeaturesRequest> ParseOnlineFeaturesRequest(std::string_view body, 
       LARDER_ASSIGN_OR_RETURN(bool include, Bool(value, key));
       if (include) return Bad(key, "true is not supported (views are not versioned)");
     } else if (key == "entities") {
-      if (!value.is_object()) return Bad("entities", "expected an object of join key -> values");
-      for (const auto& [join_key, column] : value.items()) {
-        const std::string where = "entities." + join_key;
-        if (!column.is_array()) return Bad(where, "expected an array");
-        std::vector<Value>& values = request.entity_rows[join_key];
-        values.reserve(column.size());
-        for (size_t i = 0; i < column.size(); ++i) {
-          LARDER_ASSIGN_OR_RETURN(Value v, EntityValue(column[i], where, i));
-          values.push_back(std::move(v));
-        }
-      }
+      LARDER_RETURN_IF_ERROR(ParseEntities(value, &request.entity_rows));
     } else {
       return Unknown(key, "features or feature_service, entities, full_feature_names");
     }
@@ -461,6 +467,26 @@ Result<WriteBody> ParseWriteRequest(std::string_view body, ParseBudget* budget) 
   if (!has_view) return Missing("feature_view_name");
   if (!has_df) return Missing("df");
   return write;
+}
+
+Result<DeleteBody> ParseDeleteRequest(std::string_view body, ParseBudget* budget) {
+  LARDER_ASSIGN_OR_RETURN(Json doc, ParseObject(body, budget));
+  DeleteBody request;
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "entities") {
+      LARDER_RETURN_IF_ERROR(ParseEntities(value, &request.entities));
+    } else if (key == "feature_views") {
+      if (!value.is_null()) {
+        LARDER_ASSIGN_OR_RETURN(request.feature_views, StringList(value, key));
+      }
+    } else {
+      return Unknown(key, "entities, feature_views");
+    }
+  }
+  if (request.entities.empty()) {
+    return Status::InvalidArgument("entities: missing; give at least one join key");
+  }
+  return request;
 }
 
 Result<MaterializeBody> ParseMaterializeRequest(std::string_view body, bool incremental,

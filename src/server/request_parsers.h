@@ -84,6 +84,15 @@ struct MaterializeBody {
 Result<MaterializeBody> ParseMaterializeRequest(std::string_view body, bool incremental,
                                                 ParseBudget* budget = nullptr);
 
+// POST /delete-from-online-store: {"entities": {"join_key": [v, ...], ...},
+// "feature_views": ["name", ...]} (feature_views optional: every online view
+// with exactly these join keys). Values as in get-online-features.
+struct DeleteBody {
+  EntityColumns entities;
+  std::vector<std::string> feature_views;
+};
+Result<DeleteBody> ParseDeleteRequest(std::string_view body, ParseBudget* budget = nullptr);
+
 // The rows of the largest column of a df (the size the server limits).
 size_t RowCount(const ColumnTable& df);
 

@@ -303,6 +303,29 @@ TEST(RequestParsers, MaterializeNamesTheBadField) {
             "disable_event_timestamp: true is not supported; give start_ts and end_ts");
 }
 
+TEST(RequestParsers, DeleteParsesEntitiesAndViews) {
+  Result<DeleteBody> d = ParseDeleteRequest(
+      R"({"entities": {"user_id": [1, 2], "isbn": ["a", "b"]}, "feature_views": ["v"]})");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->entities.at("user_id"), (std::vector<Value>{Value::Int64(1), Value::Int64(2)}));
+  EXPECT_EQ(d->entities.at("isbn")[1], Value::String("b"));
+  EXPECT_EQ(d->feature_views, std::vector<std::string>{"v"});
+  d = ParseDeleteRequest(R"({"entities": {"user_id": [1]}, "feature_views": null})");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->feature_views.empty());
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"feature_views": ["v"]})", "entities: missing"},
+           {R"({"entities": {"user_id": [null]}})", "entities.user_id[0]"},
+           {R"({"entities": {"user_id": 1}})", "entities.user_id"},
+           {R"({"entities": {"user_id": [1]}, "feature_views": "v"})", "feature_views"},
+           {R"({"entities": {"user_id": [1]}, "to": "online"})", "to: unknown field"}}) {
+    d = ParseDeleteRequest(body);
+    ASSERT_FALSE(d.ok()) << body;
+    EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(d.status().message().find(field), std::string::npos) << d.status().message();
+  }
+}
+
 TEST(RequestParsers, RowCountIsTheLargestColumn) {
   EXPECT_EQ(RowCount({}), 0u);
   ColumnTable df;
@@ -337,17 +360,17 @@ TEST(RequestParsers, FuzzCorpusParsesWithoutCrashing) {
   const std::filesystem::path dir =
       std::filesystem::path(LARDER_SOURCE_DIR) / "fuzz" / "corpus" / "request_parsers";
   int files = 0;
-  int ok[5] = {}, failed[5] = {};
+  int ok[6] = {}, failed[6] = {};
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::ifstream in(entry.path(), std::ios::binary);
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (data.empty()) continue;
     ++files;
-    // As the fuzz target reads it: from '5' up, under a budget of 4 rows and
+    // As the fuzz target reads it: from '6' up, under a budget of 4 rows and
     // 256 KiB of a 1 MiB pool that others hold (second byte) sixteenths of.
     const uint8_t pick = static_cast<uint8_t>(data[0] - '0');
-    const int parser = pick % 5;
-    const bool budgeted = (pick / 5) % 2 == 1 && data.size() >= 2;
+    const int parser = pick % 6;
+    const bool budgeted = (pick / 6) % 2 == 1 && data.size() >= 2;
     const std::string_view body = std::string_view(data).substr(budgeted ? 2 : 1);
     TestBudget limits(1 << 20, 256 << 10, 4);
     limits.used = budgeted ? (static_cast<uint8_t>(data[1]) % 17) * (1 << 16) : 0;
@@ -357,6 +380,7 @@ TEST(RequestParsers, FuzzCorpusParsesWithoutCrashing) {
       case 0: status = ParseOnlineFeaturesRequest(body, budget).status(); break;
       case 1: status = ParsePushRequest(body, budget).status(); break;
       case 2: status = ParseWriteRequest(body, budget).status(); break;
+      case 5: status = ParseDeleteRequest(body, budget).status(); break;
       default: status = ParseMaterializeRequest(body, parser == 4, budget).status(); break;
     }
     SCOPED_TRACE(entry.path().filename().string());
@@ -368,7 +392,7 @@ TEST(RequestParsers, FuzzCorpusParsesWithoutCrashing) {
     }
   }
   EXPECT_GE(files, 20);
-  for (int p = 0; p < 5; ++p) {
+  for (int p = 0; p < 6; ++p) {
     EXPECT_GT(ok[p], 0) << "no valid seed for parser " << p;
     EXPECT_GT(failed[p], 0) << "no invalid seed for parser " << p;
   }

@@ -30,9 +30,10 @@ namespace larder::server {
 
 class ServerMetrics {
  public:
-  static constexpr std::array<std::string_view, 9> kEndpoints{
-      "/health", "/get-online-features", "/push", "/write-to-online-store", "/materialize",
-      "/materialize-incremental", "/metrics", "/", "other"};
+  static constexpr std::array<std::string_view, 10> kEndpoints{
+      "/health",      "/get-online-features",     "/push",    "/write-to-online-store",
+      "/delete-from-online-store", "/materialize", "/materialize-incremental", "/metrics",
+      "/",            "other"};
   static constexpr std::array<int, 11> kStatuses{200, 400, 401, 403, 404, 405,
                                                  413, 500, 503, 507, 0};
   // Histogram bucket upper bounds, in seconds.

@@ -6,11 +6,8 @@
 #include <chrono>
 
 namespace larder::serving {
-namespace {
 
-// The value of join key `key` (of entity type `type`) as given, converted
-// where that is lossless.
-Result<Value> KeyValue(const Value& given, const ValueType& type, const std::string& key) {
+Result<Value> JoinKeyValue(const Value& given, const ValueType& type, const std::string& key) {
   if (given.is_null()) return Status::InvalidArgument("join key `" + key + "` has a null value");
   if (given.type() == type) return given;
   if (given.type() == ValueType{ScalarType::kString} && !type.is_array &&
@@ -31,6 +28,8 @@ Result<Value> KeyValue(const Value& given, const ValueType& type, const std::str
                                  ValueTypeName(given.type()) + ", but its entity has " +
                                  ValueTypeName(type));
 }
+
+namespace {
 
 // The join key columns in their entity types: the given column itself when
 // it already has the type, else converted once.
@@ -57,7 +56,7 @@ struct TypedKeys {
     Column& c = columns.emplace_back(Column{key, type, nullptr, {}});
     c.converted.reserve(given.size());
     for (const Value& v : given) {
-      Result<Value> typed = KeyValue(v, type, key);
+      Result<Value> typed = JoinKeyValue(v, type, key);
       if (!typed.ok()) {
         columns.pop_back();
         return typed.status();

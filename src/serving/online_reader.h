@@ -32,6 +32,11 @@ Result<OnlineFeaturesResponse> ReadOnlineFeatures(
     const std::map<std::string, std::vector<Value>>& entity_rows,
     const OnlineReadOptions& options);
 
+// The value of join key `key` (of entity type `type`) as given, converted as
+// ReadOnlineFeatures converts entity values; InvalidArgument naming the key
+// otherwise (a null, a non-integer string, another type).
+Result<Value> JoinKeyValue(const Value& given, const ValueType& type, const std::string& key);
+
 // PlanOnlineRead + ReadOnlineFeatures, for one-off reads.
 Result<OnlineFeaturesResponse> GetOnlineFeatures(const FeatureRepo& repo, OnlineStore& store,
                                                  const OnlineFeaturesRequest& request,

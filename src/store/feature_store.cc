@@ -1,7 +1,9 @@
 #include "larder/feature_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "offline/duckdb/file_schema.h"
@@ -12,7 +14,10 @@
 #include "offline/source_relation.h"
 #include "transform/model_runner.h"
 #include "materialize/materializer.h"
+#include "serving/online_reader.h"
 #include "serving/online_service.h"
+#include "common/value_coercion.h"
+#include "repo/feature_refs.h"
 
 namespace larder {
 namespace fs = std::filesystem;
@@ -217,6 +222,48 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> FeatureStore::GetHistoricalFeatu
   return offline::PrepareHistoricalRetrieval(repo, request, options);
 }
 
+namespace {
+
+// InvalidArgument naming the first row of `rows` whose event time (the
+// column of `source`'s timestamp_field) is later than `latest`. Values that
+// are null or not timestamps are left to the checks that build the rows.
+Status CheckEventTimes(const DataSource& source, const ColumnTable& rows, TimestampMicros latest,
+                       Duration skew) {
+  const std::string column = online::RowColumnName(source, source.timestamp_field);
+  auto it = rows.find(column);
+  if (it == rows.end()) return Status::OK();
+  constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
+  for (size_t r = 0; r < it->second.size(); ++r) {
+    const Value& given = it->second[r];
+    if (given.is_null()) continue;
+    Result<Value> t = CoerceValue(given, kTimestamp);
+    if (!t.ok() || t->timestamp_value() <= latest) continue;
+    const std::string text = given.type() == ValueType{ScalarType::kString}
+                                 ? given.string_value()
+                                 : duckdb::FormatTimestampMicros(t->timestamp_value());
+    return Status::InvalidArgument(
+        "df." + column + "[" + std::to_string(r) + "]: event time " + text +
+        " is later than now plus push_max_future_skew (" + FormatDuration(skew) + "), " +
+        duckdb::FormatTimestampMicros(latest) +
+        " UTC; a future event time would win every later write of its key");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+TimestampMicros FeatureStore::LatestEventTime() const {
+  const TimestampMicros now =
+      options_.clock ? options_.clock()
+                     : std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  const int64_t skew = config_.push_max_future_skew.micros;
+  return now > std::numeric_limits<TimestampMicros>::max() - skew
+             ? std::numeric_limits<TimestampMicros>::max()
+             : now + skew;
+}
+
 Result<PushReport> FeatureStore::PushFile(const std::string& source, const std::string& file,
                                           PushTarget to) {
   if (to != PushTarget::kOffline) {
@@ -226,9 +273,13 @@ Result<PushReport> FeatureStore::PushFile(const std::string& source, const std::
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
+  offline::OfflinePushOptions options;
+  options.latest_event_time = LatestEventTime();
+  LARDER_ASSIGN_OR_RETURN(offline::OfflineAppend append,
+                          offline::PushToOffline(repo, source, file, *conn, options));
   PushReport report;
-  LARDER_ASSIGN_OR_RETURN(report.offline_rows, offline::PushToOffline(repo, source, file, *conn));
-  report.rows = report.offline_rows;
+  report.rows = append.rows;
+  report.offline_rows = append.appended;
   return report;
 }
 
@@ -238,6 +289,11 @@ Result<PushReport> FeatureStore::Push(const std::string& push_source, const Colu
   const DataSource* source = repo.FindDataSource(push_source);
   if (source == nullptr || source->kind != DataSourceKind::kPush) {
     return Status::NotFound("push_source_name: no push source '" + push_source + "'");
+  }
+  const TimestampMicros latest = LatestEventTime();
+  if (const DataSource* batch = repo.FindDataSource(source->batch_source); batch != nullptr) {
+    LARDER_RETURN_IF_ERROR(
+        CheckEventTimes(*batch, rows, latest, config_.push_max_future_skew));
   }
   PushReport report;
   report.rows = rows.empty() ? 0 : static_cast<int64_t>(rows.begin()->second.size());
@@ -250,11 +306,19 @@ Result<PushReport> FeatureStore::Push(const std::string& push_source, const Colu
       writes.emplace_back(&view, std::move(records));
     }
   }
+  // Offline first: its append is one transaction, and appends only rows not
+  // already stored, so a push killed before or during the online writes
+  // converges when retried (larder/push.h).
   if (to != PushTarget::kOnline) {
     LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                             duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
-    LARDER_ASSIGN_OR_RETURN(report.offline_rows,
-                            offline::PushRowsToOffline(repo, push_source, rows, *conn));
+    offline::OfflinePushOptions options;
+    options.latest_event_time = latest;
+    LARDER_ASSIGN_OR_RETURN(offline::OfflineAppend append,
+                            offline::PushRowsToOffline(repo, push_source, rows, *conn, options));
+    report.offline_rows = append.appended;
+    conn.reset();
+    if (options_.after_offline_push) options_.after_offline_push();
   }
   for (const auto& [view, records] : writes) {
     LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteOnline(*view, records));
@@ -270,11 +334,84 @@ Result<PushReport> FeatureStore::WriteToOnlineStore(const std::string& feature_v
   if (view == nullptr) {
     return Status::NotFound("feature_view_name: no feature view '" + feature_view + "'");
   }
+  LARDER_ASSIGN_OR_RETURN(const DataSource* source, repo::RowSource(repo, *view));
+  LARDER_RETURN_IF_ERROR(
+      CheckEventTimes(*source, rows, LatestEventTime(), config_.push_max_future_skew));
   LARDER_ASSIGN_OR_RETURN(auto records, materialize::RecordsFromRows(repo, *view, rows));
   PushReport report;
   report.rows = static_cast<int64_t>(records.size());
   LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteOnline(*view, records));
   report.online.push_back(std::move(written));
+  return report;
+}
+
+Result<OnlineDeleteReport> FeatureStore::DeleteOnline(const EntityColumns& entities,
+                                                      const std::vector<std::string>& feature_views) {
+  if (entities.empty()) {
+    return Status::InvalidArgument("entities: none given; give each join key's values");
+  }
+  LARDER_ASSIGN_OR_RETURN(const size_t rows, ColumnTableRows(entities));
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
+  std::string given;
+  for (const auto& [key, values] : entities) given += (given.empty() ? "" : ", ") + key;
+  // The views, with their join keys, that the delete applies to.
+  std::vector<std::pair<const FeatureView*, repo::JoinKeys>> targets;
+  auto same_keys = [&](const repo::JoinKeys& keys) {
+    return keys.names.size() == entities.size() &&
+           std::all_of(keys.names.begin(), keys.names.end(),
+                       [&](const std::string& k) { return entities.contains(k); });
+  };
+  if (feature_views.empty()) {
+    for (const FeatureView& view : repo.feature_views) {
+      if (!view.online) continue;
+      LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
+      if (same_keys(keys)) targets.emplace_back(&view, std::move(keys));
+    }
+    if (targets.empty()) {
+      return Status::NotFound("entities: no online feature view has exactly the join keys (" +
+                              given + ")");
+    }
+  } else {
+    for (const std::string& name : feature_views) {
+      const FeatureView* view = repo.FindFeatureView(name);
+      if (view == nullptr) return Status::NotFound("feature_views: no feature view '" + name + "'");
+      LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, *view));
+      if (!same_keys(keys)) {
+        std::string wanted;
+        for (const auto& k : keys.names) wanted += (wanted.empty() ? "" : ", ") + k;
+        return Status::InvalidArgument("feature_views: view '" + name + "' has join keys (" +
+                                       wanted + "), but the entities give (" + given + ")");
+      }
+      targets.emplace_back(view, std::move(keys));
+    }
+  }
+  // Every view's keys are built (and so checked) before anything is deleted.
+  std::vector<std::vector<EntityKey>> keys(targets.size());
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const repo::JoinKeys& join = targets[t].second;
+    keys[t].resize(rows);
+    for (size_t r = 0; r < rows; ++r) {
+      EntityKey& key = keys[t][r];
+      key.join_keys = join.names;
+      for (size_t k = 0; k < join.names.size(); ++k) {
+        const std::string& name = join.names[k];
+        Result<Value> v = serving::JoinKeyValue(entities.at(name)[r], join.types[k], name);
+        if (!v.ok()) {
+          return Status::InvalidArgument("entities." + name + "[" + std::to_string(r) +
+                                         "]: " + v.status().message());
+        }
+        key.values.push_back(std::move(*v));
+      }
+    }
+  }
+  LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
+  OnlineDeleteReport report;
+  report.entities = static_cast<int64_t>(rows);
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const FeatureView& view = *targets[t].first;
+    LARDER_RETURN_IF_ERROR(online->Delete(OnlineView::FromFeatureView(view), keys[t]));
+    report.feature_views.push_back(view.name);
+  }
   return report;
 }
 

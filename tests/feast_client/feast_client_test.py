@@ -94,7 +94,7 @@ def set_up_larder_repo(larder, repo, now):
         f.write("user_id,avg_day_user_rating,count_day_user_rating,rating_timestamp\n")
         for user, avg, count in PUSHED:
             f.write("%d,%r,%d,%s\n" % (user, avg, count, stamp))
-    run(c + ["push", "user_ratings_push", pushed])
+    run(c + ["push", "user_ratings_push", pushed, "--to", "offline"])
     # Books are stamped Jan 1 of their publication year, back to 1815.
     log(run(c + ["materialize", "1800-01-01T00:00:00Z", iso(now)]).rstrip())
 

@@ -235,6 +235,7 @@ class DynamoDbOnlineStore final : public OnlineStore {
   Result<OnlineWriteSummary> Write(const OnlineView& view, std::span<const OnlineRecord> records,
                                    const OnlineWriteOptions& options) override;
   Status MultiGetViews(std::span<const OnlineViewRead> reads) override;
+  Status Delete(const OnlineView& view, std::span<const EntityKey> keys) override;
   Status DeleteView(std::string_view view_name) override;
   Status DeleteProject() override;
 
@@ -722,6 +723,48 @@ Status DynamoDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads)
         return s.WithContext(Where() + ": table '" + tables[u.table] + "': feature view '" +
                              r.view->name() + "': entity key " + std::to_string(i));
       }
+    }
+  }
+  return Status::OK();
+}
+
+// BatchWriteItem DeleteRequests, 25 distinct keys per call (the API's limit;
+// it refuses a call that names one key twice), retrying unprocessed items.
+Status DynamoDbOnlineStore::Delete(const OnlineView& view, std::span<const EntityKey> keys) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeViewKeys(project_, view, keys, /*hash_tag=*/false));
+  const size_t prefix = ViewKeyPrefix(project_, view.name()).size();
+  std::set<std::string> distinct;
+  for (const std::string& key : encoded) distinct.insert(key.substr(prefix));
+  if (distinct.empty()) return Status::OK();
+  LARDER_ASSIGN_OR_RETURN(const std::string table, Table(view.name()));
+  const std::string what =
+      "delete from feature view '" + view.name() + "' (table '" + table + "')";
+  constexpr size_t kBatchWriteLimit = 25;
+  auto it = distinct.begin();
+  while (it != distinct.end()) {
+    json requests = json::array();
+    for (size_t n = 0; n < kBatchWriteLimit && it != distinct.end(); ++n, ++it) {
+      requests.push_back({{"DeleteRequest", {{"Key", {{"entity_id", {{"B", Base64Encode(*it)}}}}}}}});
+    }
+    for (int attempt = 0;; ++attempt) {
+      Reply r = Call("BatchWriteItem", {{"RequestItems", {{table, requests}}}}, what);
+      // No table: the view was never written, so there is nothing to delete.
+      if (r.error_type == "ResourceNotFoundException") return Status::OK();
+      if (!r.status.ok()) return r.status;
+      const json& unprocessed = r.body.value("UnprocessedItems", json::object());
+      auto left = unprocessed.is_object() ? unprocessed.find(table) : unprocessed.end();
+      if (!unprocessed.is_object() || left == unprocessed.end() || !left->is_array() ||
+          left->empty()) {
+        break;
+      }
+      if (attempt >= options_.max_retries) {
+        return Error(what, "BatchWriteItem: " + std::to_string(left->size()) +
+                               " deletes still unprocessed after " + std::to_string(attempt + 1) +
+                               " attempts");
+      }
+      requests = *left;
+      Backoff(attempt);
     }
   }
   return Status::OK();

@@ -199,6 +199,7 @@ class RedisOnlineStore final : public OnlineStore {
   Result<OnlineWriteSummary> Write(const OnlineView& view, std::span<const OnlineRecord> records,
                                    const OnlineWriteOptions& options) override;
   Status MultiGetViews(std::span<const OnlineViewRead> reads) override;
+  Status Delete(const OnlineView& view, std::span<const EntityKey> keys) override;
   Status DeleteView(std::string_view view_name) override {
     return DeletePrefix(ViewKeyPrefix(project_, view_name) + "{",
                         "delete feature view '" + std::string(view_name) + "'");
@@ -229,6 +230,8 @@ class RedisOnlineStore final : public OnlineStore {
   Status Execute(std::vector<Routed>& commands, std::vector<ReplyPtr>* replies,
                  std::string_view what);
   Status RefreshSlots();
+  // IOError with the text of the first error reply, if any.
+  Status FirstErrorReply(const std::vector<ReplyPtr>& replies, std::string_view what) const;
   std::vector<Node*> Masters();
   Status DeletePrefix(const std::string& prefix, const std::string& what);
 
@@ -577,11 +580,8 @@ Result<OnlineWriteSummary> RedisOnlineStore::Write(const OnlineView& view,
   const std::string what = "write feature view '" + view.name() + "'";
   std::vector<ReplyPtr> replies;
   LARDER_RETURN_IF_ERROR(Execute(commands, &replies, what));
+  LARDER_RETURN_IF_ERROR(FirstErrorReply(replies, what));
   for (const ReplyPtr& r : replies) {
-    if (r->type == REDIS_REPLY_ERROR) {
-      return Status::IOError("redis online store " + Where() + ": " + what + ": " +
-                             std::string(ErrorText(r.get())));
-    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER) {
       return Status::IOError("redis online store " + Where() + ": " + what +
@@ -643,6 +643,45 @@ Status RedisOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
         return s.WithContext("redis online store " + Where() + ": feature view '" +
                              r.view->name() + "': entity key " + std::to_string(i));
       }
+    }
+  }
+  return Status::OK();
+}
+
+// UNLINK of the keys, one command per slot (cluster) or per kMGetBatch keys,
+// all in one pipeline per node.
+Status RedisOnlineStore::Delete(const OnlineView& view, std::span<const EntityKey> keys) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeViewKeys(project_, view, keys, /*hash_tag=*/true));
+  std::map<int, std::vector<size_t>> groups;
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    groups[cluster_ ? KeySlot(encoded[i]) : -1].push_back(i);
+  }
+  std::vector<Routed> commands;
+  for (const auto& [slot, members] : groups) {
+    for (size_t b = 0; b < members.size(); b += kMGetBatch) {
+      Routed r;
+      r.slot = slot;
+      r.cmd.push_back("UNLINK");
+      for (size_t j = b; j < std::min(members.size(), b + kMGetBatch); ++j) {
+        r.cmd.push_back(encoded[members[j]]);
+      }
+      commands.push_back(std::move(r));
+    }
+  }
+  if (commands.empty()) return Status::OK();
+  const std::string what = "delete from feature view '" + view.name() + "'";
+  std::vector<ReplyPtr> replies;
+  LARDER_RETURN_IF_ERROR(Execute(commands, &replies, what));
+  return FirstErrorReply(replies, what);
+}
+
+Status RedisOnlineStore::FirstErrorReply(const std::vector<ReplyPtr>& replies,
+                                         std::string_view what) const {
+  for (const ReplyPtr& r : replies) {
+    if (r->type == REDIS_REPLY_ERROR) {
+      return Status::IOError("redis online store " + Where() + ": " + std::string(what) + ": " +
+                             std::string(ErrorText(r.get())));
     }
   }
   return Status::OK();

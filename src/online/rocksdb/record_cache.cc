@@ -60,6 +60,16 @@ void RecordCache::Update(size_t shard, std::string_view key, std::string_view by
   s.entries.insert(std::move(node));
 }
 
+void RecordCache::Erase(size_t shard, std::string_view key) {
+  Shard& s = *shards_[shard];
+  std::lock_guard lock(s.mu);
+  s.generation.fetch_add(1, std::memory_order_acq_rel);
+  auto it = s.entries.find(key);
+  if (it == s.entries.end()) return;
+  s.bytes -= Charge(it->second);
+  s.entries.erase(it);
+}
+
 void RecordCache::Clear() {
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mu);

@@ -12,8 +12,8 @@
 // Update for the key, which replaces a cached entry and bumps the shard's
 // generation; a reader that missed remembers the generation before reading
 // the database and inserts what it read only if the generation is unchanged.
-// So a reader never caches bytes older than a write that completed. Deletes
-// of views and projects Clear() everything.
+// So a reader never caches bytes older than a write that completed. A key's
+// delete calls Erase; deletes of views and projects Clear() everything.
 //
 // Absent keys are cached too (as "absent"), so repeated reads of unknown
 // entities stay cheap. Eviction is by byte budget per shard, removing
@@ -69,6 +69,10 @@ class RecordCache {
   // After a write of `key` has landed: replaces the cached entry, if any, by
   // `bytes`, and bumps the shard's generation.
   void Update(size_t shard, std::string_view key, std::string_view bytes);
+
+  // After a delete of `key` has landed: drops the cached entry, if any, and
+  // bumps the shard's generation.
+  void Erase(size_t shard, std::string_view key);
 
   // Empties every shard and bumps every generation.
   void Clear();

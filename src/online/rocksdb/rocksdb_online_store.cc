@@ -83,6 +83,7 @@ class RocksDbOnlineStore final : public OnlineStore {
     if (!s.ok()) return FromRocks(s, path_, "compact");
     return Status::OK();
   }
+  Status Delete(const OnlineView& view, std::span<const EntityKey> keys) override;
   Status DeleteView(std::string_view view_name) override {
     return DeletePrefix(ViewKeyPrefix(project_, view_name),
                         "delete feature view '" + std::string(view_name) + "'");
@@ -96,6 +97,8 @@ class RocksDbOnlineStore final : public OnlineStore {
   static size_t StripeOf(const std::string& key) {
     return std::hash<std::string_view>{}(key) % kLockStripes;
   }
+  // Locks the stripes of `keys`, in ascending stripe order (no deadlock).
+  std::vector<std::unique_lock<std::mutex>> LockStripes(const std::vector<std::string>& keys);
 
   const std::string project_;
   const std::string path_;
@@ -140,14 +143,8 @@ Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
   }
   const size_t unique = group_starts.size();
 
-  // 3. Lock the stripes of every key, in ascending stripe order (no deadlock).
-  std::bitset<kLockStripes> used;
-  for (size_t g : group_starts) used.set(StripeOf(keys[order[g]]));
-  std::vector<std::unique_lock<std::mutex>> locks;
-  locks.reserve(used.count());
-  for (size_t s = 0; s < kLockStripes; ++s) {
-    if (used.test(s)) locks.emplace_back(stripes_[s]);
-  }
+  // 3. Lock the stripes of every key.
+  std::vector<std::unique_lock<std::mutex>> locks = LockStripes(keys);
 
   // 4. Read the stored headers in one MultiGet (keys are sorted bytewise).
   std::vector<rocksdb::Slice> slices(unique);
@@ -265,6 +262,41 @@ Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) 
     if (cache_ != nullptr) {
       cache_->InsertIfUnchanged(m.shard, m.generation, encoded[m.key], absent ? nullptr : &bytes);
     }
+  }
+  return Status::OK();
+}
+
+std::vector<std::unique_lock<std::mutex>> RocksDbOnlineStore::LockStripes(
+    const std::vector<std::string>& keys) {
+  std::bitset<kLockStripes> used;
+  for (const std::string& key : keys) used.set(StripeOf(key));
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(used.count());
+  for (size_t s = 0; s < kLockStripes; ++s) {
+    if (used.test(s)) locks.emplace_back(stripes_[s]);
+  }
+  return locks;
+}
+
+// Under the stripe locks, as writes are: a conditional write of the same key
+// sees the record either whole or gone, and the cache changes in order.
+Status RocksDbOnlineStore::Delete(const OnlineView& view, std::span<const EntityKey> keys) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeViewKeys(project_, view, keys, /*hash_tag=*/false));
+  if (encoded.empty()) return Status::OK();
+  std::vector<std::unique_lock<std::mutex>> locks = LockStripes(encoded);
+  rocksdb::WriteBatch batch;
+  for (const std::string& key : encoded) {
+    rocksdb::Status s = batch.Delete(key);
+    if (!s.ok()) return FromRocks(s, path_, "build delete batch");
+  }
+  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) {
+    if (cache_ != nullptr) cache_->Clear();  // some keys may be gone
+    return FromRocks(s, path_, "delete from feature view '" + view.name() + "'");
+  }
+  if (cache_ != nullptr) {
+    for (const std::string& key : encoded) cache_->Erase(StripeOf(key), key);
   }
   return Status::OK();
 }
