@@ -14,10 +14,13 @@
 //   - feature timestamp <= the row's event timestamp, and
 //   - when the view's ttl is not 0, feature timestamp >= event timestamp - ttl
 //     (both bounds inclusive);
-// among those, the one with the latest feature timestamp; ties are broken by
-// the greater created_timestamp_column when the source has one (otherwise
-// any of the tied rows is taken, all its features together). No such row
-// gives NULL for each of the view's features.
+// among those, the greatest in the order of rows: the latest feature
+// timestamp, then the greatest created_timestamp_column when the source has
+// one (a row without one is oldest), then the greatest tie key, a hash of the
+// row's feature values (docs/online-store.md, "The order of rows"), so the
+// row is the one materialization writes online. Source times with
+// nanoseconds are rounded up to the microsecond first. No such row gives
+// NULL for each of the view's features.
 //
 // Output: every entity row exactly once, in input order, duplicates
 // included, with all of its own columns, followed by the requested features

@@ -17,11 +17,12 @@
 //   Status s = (*store)->MultiGet(view, entity_keys, &rows);
 //
 // Conditional writes: a record lands only if its (event_timestamp,
-// created_timestamp) pair is newer than the stored record's, compared
-// lexicographically; an equal pair is not newer and is skipped. So backfills
-// and replays, in any order and any number of times, never move a value back
-// in time and converge to the same state (as long as one (entity key,
-// event_timestamp, created_timestamp) always carries the same values). One
+// created_timestamp, tie key) is greater than the stored record's, compared
+// lexicographically, where the tie key is a hash of the record's values
+// (docs/online-store.md, "The order of rows"); an equal triple (the same
+// record) is skipped. So backfills and replays, in any order and any number
+// of times, never move a value back in time and converge to the same state,
+// the same row that training data takes. One
 // exception: a stored record written under a different schema of the view
 // (another OnlineView::fingerprint()) is always replaced, so re-materializing
 // after a schema change works.

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "offline/duckdb/duckdb_connection.h"
+#include "offline/duckdb/tie_key_function.h"
+#include "offline/row_order.h"
 #include "offline/source_relation.h"
 #include "repo/feature_refs.h"
 
@@ -20,56 +22,10 @@ using duckdb::QuoteIdentifier;
 using duckdb::QuoteLiteral;
 using offline::MappedName;
 using offline::SchemaOwner;
+using offline::SourceMicrosSql;
+using offline::TypedValueSql;
 
 constexpr TimestampMicros kBeginningOfTime = std::numeric_limits<TimestampMicros>::min();
-
-// Microseconds since the epoch of a timestamp, date or text column; a naive
-// TIMESTAMP is UTC (the session's TimeZone is UTC).
-std::string EpochMicros(const std::string& column) {
-  return "epoch_us(CAST(" + column + " AS TIMESTAMPTZ))";
-}
-
-// The SQL of a value column of dtype `t`, in the DuckDB type that
-// Connection::QueryValues reads as `t`.
-std::string ValueSql(const std::string& column, const ValueType& t) {
-  if (t.is_array) {
-    switch (t.scalar) {
-      case ScalarType::kUnixTimestamp:
-        return "list_transform(" + column + ", x -> " + EpochMicros("x") + ")";
-      case ScalarType::kInt32:
-        return "CAST(" + column + " AS INTEGER[])";
-      case ScalarType::kInt64:
-        return "CAST(" + column + " AS BIGINT[])";
-      case ScalarType::kFloat32:
-      case ScalarType::kFloat64:
-        return "CAST(" + column + " AS DOUBLE[])";
-      case ScalarType::kString:
-        return "CAST(" + column + " AS VARCHAR[])";
-      case ScalarType::kBytes:
-        return "CAST(" + column + " AS BLOB[])";
-      case ScalarType::kBool:
-        return "CAST(" + column + " AS BOOLEAN[])";
-    }
-  }
-  switch (t.scalar) {
-    case ScalarType::kInt32:
-      return "CAST(" + column + " AS INTEGER)";  // DuckDB rejects an overflow
-    case ScalarType::kInt64:
-      return "CAST(" + column + " AS BIGINT)";
-    case ScalarType::kFloat32:
-    case ScalarType::kFloat64:
-      return "CAST(" + column + " AS DOUBLE)";
-    case ScalarType::kString:
-      return "CAST(" + column + " AS VARCHAR)";
-    case ScalarType::kBytes:
-      return "CAST(" + column + " AS BLOB)";
-    case ScalarType::kBool:
-      return "CAST(" + column + " AS BOOLEAN)";
-    case ScalarType::kUnixTimestamp:
-      return EpochMicros(column);
-  }
-  return column;
-}
 
 bool IsFloat(const ValueType& t) {
   return t.scalar == ScalarType::kFloat32 || t.scalar == ScalarType::kFloat64;
@@ -123,7 +79,8 @@ struct ViewPlan {
   std::vector<size_t> float_features;  // the feature of each sign column
 };
 
-Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
+Result<ViewPlan> PlanView(duckdb::Connection& conn, const FeatureRepo& repo,
+                          const FeatureView& view,
                           const offline::TableExists& exists, const std::string& db_path,
                           TimestampMicros start, TimestampMicros end) {
   ViewPlan plan;
@@ -138,27 +95,36 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
   if (plan.keys.empty()) {
     return Status::InvalidArgument("feature view '" + view.name + "' has no join keys");
   }
-  std::string ts = EpochMicros(QuoteIdentifier(MappedName(*owner, owner->timestamp_field)));
-  std::string created =
-      owner->created_timestamp_column.empty()
-          ? std::string("CAST(NULL AS BIGINT)")
-          : EpochMicros(QuoteIdentifier(MappedName(*owner, owner->created_timestamp_column)));
+  // Times in microseconds, as training data sees them (offline/row_order.h).
+  const std::string what = "feature view '" + view.name + "'";
+  auto micros = [&](const std::string& raw) -> Result<std::string> {
+    const std::string column = MappedName(*owner, raw);
+    LARDER_ASSIGN_OR_RETURN(std::string type,
+                            offline::ColumnTypeName(conn, relation, column, what));
+    return SourceMicrosSql(QuoteIdentifier(column), type);
+  };
+  LARDER_ASSIGN_OR_RETURN(std::string ts, micros(owner->timestamp_field));
+  std::string created = "CAST(NULL AS BIGINT)";
+  if (!owner->created_timestamp_column.empty()) {
+    LARDER_ASSIGN_OR_RETURN(created, micros(owner->created_timestamp_column));
+  }
   std::string select;
   std::string where = ts + " < " + std::to_string(end);
   if (start != kBeginningOfTime) where += " AND " + ts + " >= " + std::to_string(start);
   for (size_t k = 0; k < plan.keys.size(); ++k) {
     std::string q = QuoteIdentifier(plan.keys[k]);
-    select += ValueSql(q, plan.key_types[k]) + " AS __larder_k" + std::to_string(k) + ", ";
+    select += TypedValueSql(q, plan.key_types[k]) + " AS __larder_k" + std::to_string(k) + ", ";
     where += " AND " + q + " IS NOT NULL";
   }
   for (size_t k = 0; k < plan.keys.size(); ++k) {
     plan.key_list += (k == 0 ? "__larder_k" : ", __larder_k") + std::to_string(k);
   }
-  select += ts + " AS __larder_ets, " + created + " AS __larder_cts";
+  select += ts + " AS __larder_ets, " + created + " AS __larder_cts, " +
+            offline::RowTieKeySql(view) + " AS __larder_tie";
   std::string fields = "__larder_ets := __larder_ets, __larder_cts := __larder_cts";
   for (size_t f = 0; f < view.schema.size(); ++f) {
     std::string internal = "__larder_f" + std::to_string(f);
-    select += ", " + ValueSql(QuoteIdentifier(view.schema[f].name), view.schema[f].dtype) +
+    select += ", " + TypedValueSql(QuoteIdentifier(view.schema[f].name), view.schema[f].dtype) +
               " AS " + internal;
     fields += ", " + internal + " := " + internal;
   }
@@ -170,14 +136,15 @@ Result<ViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view,
     fields += ", " + internal + " := " + internal;
     plan.float_features.push_back(f);
   }
-  // Per key, the row with the greatest (event, created) timestamps, a missing
-  // created timestamp losing to any (no timestamp is as early as the BIGINT
-  // minimum + 1, which also stays clear of DuckDB's literal overflow to
-  // HUGEINT): a hash aggregate, where a window (QUALIFY row_number() ...)
-  // would sort every row in the window.
+  // Per key, the greatest row in the total order of rows (offline/row_order.h):
+  // (event, created, tie key), a missing created timestamp losing to any (no
+  // timestamp is as early as the BIGINT minimum + 1, which also stays clear
+  // of DuckDB's literal overflow to HUGEINT). A hash aggregate, where a
+  // window (QUALIFY row_number() ...) would sort every row in the window.
   plan.latest_sql = "SELECT " + plan.key_list + ", unnest(arg_max(struct_pack(" + fields +
                     "), struct_pack(ets := __larder_ets, cts := coalesce(__larder_cts, " +
-                    std::to_string(std::numeric_limits<int64_t>::min() + 1) + ")))) FROM (SELECT " +
+                    std::to_string(std::numeric_limits<int64_t>::min() + 1) +
+                    "), tie := __larder_tie))) FROM (SELECT " +
                     select + " FROM " + relation + " WHERE " + where + ") GROUP BY " +
                     plan.key_list;
   plan.column_types = plan.key_types;
@@ -336,6 +303,7 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(db_path));
   LARDER_RETURN_IF_ERROR(EnsureWatermarkTable(*conn));
+  LARDER_RETURN_IF_ERROR(duckdb::RegisterTieKeyFunction(*conn));
   // Scratch space for each view's latest rows; gone with the process.
   LARDER_ASSIGN_OR_RETURN(std::set<std::string> tables, ListTables(*conn, db_path));
   LARDER_RETURN_IF_ERROR(conn->Execute("ATTACH ':memory:' AS larder_mat", "materialize"));
@@ -366,7 +334,7 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
       continue;
     }
     LARDER_ASSIGN_OR_RETURN(ViewPlan plan,
-                            PlanView(repo, *view, exists, db_path, view_start, end));
+                            PlanView(*conn, repo, *view, exists, db_path, view_start, end));
     std::string what = "feature view '" + view->name + "'";
     // The latest row per entity, computed once by DuckDB on all its threads
     // into an in-memory table that the partitions then read in slices.

@@ -8,6 +8,8 @@
 #include <tuple>
 #include <vector>
 
+#include "online/record_codec.h"
+
 namespace larder::testing {
 
 void OnlineStoreConformance::SetUp() {
@@ -61,6 +63,13 @@ OnlineRecord UserRecord(int64_t id, int64_t event_ts, int64_t created_ts, std::s
           {Value::String(std::move(country)), Value::Float64(rating)}};
 }
 
+uint64_t TieKey(const OnlineView& view, const OnlineRecord& record) {
+  std::string bytes;
+  online::RecordHeader header;
+  EXPECT_TRUE(online::EncodeRecord(view, record, &bytes, &header).ok());
+  return header.tie_key;
+}
+
 OnlineWriteSummary MustWrite(OnlineStore& store, const OnlineView& view,
                              const std::vector<OnlineRecord>& records) {
   auto r = store.Write(view, records);
@@ -88,6 +97,16 @@ std::string Describe(const OnlineReadResult& r) {
   return s;
 }
 
+// Describe() of reading `rec` back.
+std::string DescribeFound(const OnlineRecord& rec) {
+  OnlineReadResult r;
+  r.state = OnlineRecordState::kFound;
+  r.event_timestamp = rec.event_timestamp;
+  r.created_timestamp = rec.created_timestamp;
+  r.values = rec.values;
+  return Describe(r);
+}
+
 TEST_P(OnlineStoreConformance, ConditionalWriteRule) {
   OnlineView view = UserView();
   auto w = MustWrite(*store_, view, {UserRecord(1, 100, 0, "fr", 1.0)});
@@ -98,11 +117,17 @@ TEST_P(OnlineStoreConformance, ConditionalWriteRule) {
   w = MustWrite(*store_, view, {UserRecord(1, 99, 50, "de", 2.0)});
   EXPECT_EQ(w.written, 0);
   EXPECT_EQ(w.skipped, 1);
-  // Equal (event, created): not newer, skipped.
-  w = MustWrite(*store_, view, {UserRecord(1, 100, 0, "es", 3.0)});
+  // The same record again: not newer, skipped.
+  w = MustWrite(*store_, view, {UserRecord(1, 100, 0, "fr", 1.0)});
   EXPECT_EQ(w.skipped, 1);
+  // Equal (event, created), other values: the greater tie key wins.
+  const bool es_wins =
+      TieKey(view, UserRecord(1, 100, 0, "es", 3.0)) > TieKey(view, UserRecord(1, 100, 0, "fr", 1.0));
+  w = MustWrite(*store_, view, {UserRecord(1, 100, 0, "es", 3.0)});
+  EXPECT_EQ(w.written, es_wins ? 1 : 0);
   EXPECT_EQ(Describe(MustRead(*store_, view, {User(1)})[0]),
-            "ev=100 cr=0 String(\"fr\") Float64(1)");
+            es_wins ? "ev=100 cr=0 String(\"es\") Float64(3)"
+                    : "ev=100 cr=0 String(\"fr\") Float64(1)");
 
   // Same event time, later created time: newer.
   w = MustWrite(*store_, view, {UserRecord(1, 100, 1, "it", 4.0)});
@@ -129,8 +154,8 @@ TEST_P(OnlineStoreConformance, SameKeyTwiceInOneBatchAppliesInOrder) {
   auto w = MustWrite(*store_, view,
                      {UserRecord(1, 10, 0, "a", 1), UserRecord(2, 10, 0, "x", 1),
                       UserRecord(1, 30, 0, "c", 3), UserRecord(1, 20, 0, "b", 2),
-                      UserRecord(1, 30, 0, "d", 4)});
-  // 1@10 lands, 2@10 lands, 1@30 lands, 1@20 and the equal 1@30 are skipped.
+                      UserRecord(1, 30, 0, "c", 3)});
+  // 1@10 lands, 2@10 lands, 1@30 lands, 1@20 and the same 1@30 are skipped.
   EXPECT_EQ(w.written, 3);
   EXPECT_EQ(w.skipped, 2);
   auto got = MustRead(*store_, view, {User(1), User(2)});
@@ -173,13 +198,7 @@ TEST_P(OnlineStoreConformance, ShuffledReplaysConverge) {
       expected.push_back("not found");
       continue;
     }
-    OnlineReadResult r;
-    r.state = OnlineRecordState::kFound;
-    const OnlineRecord& rec = history[std::get<2>(it->second)];
-    r.event_timestamp = rec.event_timestamp;
-    r.created_timestamp = rec.created_timestamp;
-    r.values = rec.values;
-    expected.push_back(Describe(r));
+    expected.push_back(DescribeFound(history[std::get<2>(it->second)]));
   }
 
   for (int round = 0; round < 4; ++round) {
@@ -204,6 +223,61 @@ TEST_P(OnlineStoreConformance, ShuffledReplaysConverge) {
     // A second replay of the same order changes nothing and writes nothing.
     auto again = MustWrite(*store_, view, shuffled);
     EXPECT_EQ(again.written, 0);
+    ASSERT_TRUE(store_->DeleteView(view.name()).ok());
+  }
+}
+
+// Several different rows per (key, event, created): every order and batching
+// stores the same record per key, the greatest in the total order (event,
+// created, tie key), which is independent of write order.
+TEST_P(OnlineStoreConformance, TiedRecordsConvergeInEveryOrder) {
+  OnlineView view = UserView();
+  std::mt19937 rng(13);
+  std::vector<OnlineRecord> history;
+  for (int64_t id = 0; id < 40; ++id) {
+    const int64_t ev = 1000 + static_cast<int64_t>(rng() % 3);
+    const int64_t cr = static_cast<int64_t>(rng() % 2);
+    // Older rows, and 2 to 5 rows tied at the latest (ev, cr).
+    history.push_back(UserRecord(id, ev - 1, 5, "old", 0));
+    const int ties = 2 + static_cast<int>(rng() % 4);
+    for (int t = 0; t < ties; ++t) {
+      history.push_back(UserRecord(id, ev, cr, "t" + std::to_string(rng() % 1000),
+                                   static_cast<double>(rng() % 100) / 4));
+    }
+  }
+  // The expected winner per key, by the order itself (not by a backend).
+  std::map<int64_t, std::tuple<int64_t, int64_t, uint64_t, size_t>> best;
+  for (size_t i = 0; i < history.size(); ++i) {
+    const OnlineRecord& r = history[i];
+    auto key = std::make_tuple(r.event_timestamp, r.created_timestamp, TieKey(view, r), i);
+    auto [it, inserted] = best.try_emplace(r.entity_key.values[0].int64_value(), key);
+    if (!inserted && std::tie(std::get<0>(key), std::get<1>(key), std::get<2>(key)) >
+                         std::tie(std::get<0>(it->second), std::get<1>(it->second),
+                                  std::get<2>(it->second))) {
+      it->second = key;
+    }
+  }
+  std::vector<EntityKey> keys;
+  std::vector<std::string> expected;
+  for (const auto& [id, b] : best) {
+    keys.push_back(User(id));
+    expected.push_back(DescribeFound(history[std::get<3>(b)]));
+  }
+  for (int round = 0; round < 5; ++round) {
+    std::vector<OnlineRecord> shuffled = history;
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    for (size_t start = 0; start < shuffled.size();) {
+      const size_t len = std::min<size_t>(1 + rng() % 31, shuffled.size() - start);
+      MustWrite(*store_, view,
+                std::vector<OnlineRecord>(shuffled.begin() + start,
+                                          shuffled.begin() + start + len));
+      start += len;
+    }
+    auto got = MustRead(*store_, view, keys);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      EXPECT_EQ(Describe(got[i]), expected[i]) << "round " << round << " key " << i;
+    }
+    EXPECT_EQ(MustWrite(*store_, view, shuffled).written, 0);  // nothing beats the winners
     ASSERT_TRUE(store_->DeleteView(view.name()).ok());
   }
 }
@@ -446,7 +520,8 @@ TEST_P(OnlineStoreConformance, ReopenKeepsData) {
   EXPECT_EQ(Describe(MustRead(*store_, view, {User(1)})[0]),
             "ev=10 cr=2 String(\"a\") Float64(1.5)");
   // The conditional rule still holds against what was persisted.
-  EXPECT_EQ(MustWrite(*store_, view, {UserRecord(1, 10, 2, "b", 0)}).skipped, 1);
+  EXPECT_EQ(MustWrite(*store_, view, {UserRecord(1, 10, 1, "b", 0)}).skipped, 1);
+  EXPECT_EQ(MustWrite(*store_, view, {UserRecord(1, 10, 2, "a", 1.5)}).skipped, 1);
 }
 
 TEST_P(OnlineStoreConformance, SchemaChangeIsDetectedAndReplaced) {

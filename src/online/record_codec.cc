@@ -16,6 +16,15 @@ TimestampMicros FromOrdered(uint64_t u) { return static_cast<TimestampMicros>(u 
 
 }  // namespace
 
+uint64_t RecordTieKey(std::string_view value_section) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : value_section) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 uint64_t SchemaFingerprint(const std::vector<OnlineFeature>& features) {
   uint64_t h = 0xcbf29ce484222325ull;
   auto mix = [&h](std::string_view s) {
@@ -32,7 +41,8 @@ uint64_t SchemaFingerprint(const std::vector<OnlineFeature>& features) {
   return h;
 }
 
-Status EncodeRecord(const OnlineView& view, const OnlineRecord& record, std::string* out) {
+Status EncodeRecord(const OnlineView& view, const OnlineRecord& record, std::string* out,
+                    RecordHeader* header) {
   const auto& features = view.features();
   if (record.values.size() != features.size()) {
     return Status::InvalidArgument("feature view '" + view.name() + "': record has " +
@@ -48,12 +58,22 @@ Status EncodeRecord(const OnlineView& view, const OnlineRecord& record, std::str
                                      ValueTypeName(v.type()));
     }
   }
+  const size_t start = out->size();
   out->push_back(static_cast<char>(kRecordFormatVersion));
   PutOrderedTimestamp(record.event_timestamp, out);
   PutOrderedTimestamp(record.created_timestamp, out);
+  out->append(8, '\0');  // the tie key, set below from the value section
   PutFixed64(view.fingerprint(), out);
+  const size_t values = out->size();
   PutVarint(features.size(), out);
   for (const Value& v : record.values) EncodeValue(v, out);
+  const uint64_t tie = RecordTieKey(std::string_view(*out).substr(values));
+  for (int i = 0; i < 8; ++i) {
+    (*out)[start + 17 + static_cast<size_t>(i)] = static_cast<char>((tie >> (8 * (7 - i))) & 0xff);
+  }
+  if (header != nullptr) {
+    *header = {record.event_timestamp, record.created_timestamp, tie, view.fingerprint(), true};
+  }
   return Status::OK();
 }
 
@@ -61,12 +81,14 @@ Result<RecordHeader> DecodeRecordHeader(std::string_view bytes) {
   ByteReader r(bytes);
   uint8_t version;
   if (!r.ReadByte(&version)) return Status::Corruption("empty record");
-  if (version != kRecordFormatVersion) {
+  if (version != kRecordFormatVersion && version != kRecordFormatVersionNoTie) {
     return Status::Corruption("unknown record format version " + std::to_string(version));
   }
   RecordHeader h;
+  h.has_tie_key = version == kRecordFormatVersion;
   uint64_t ev, cr;
   if (!r.ReadBigEndian64(&ev) || !r.ReadBigEndian64(&cr) ||
+      (h.has_tie_key && !r.ReadBigEndian64(&h.tie_key)) ||
       !r.ReadFixed64(&h.schema_fingerprint)) {
     return Status::Corruption("truncated record header (" + std::to_string(bytes.size()) +
                               " bytes)");
@@ -85,7 +107,7 @@ Status DecodeRecord(const OnlineView& view, std::string_view bytes, OnlineReadRe
     result->created_timestamp = 0;
     return Status::OK();
   }
-  ByteReader r(bytes.substr(kRecordHeaderSize));
+  ByteReader r(bytes.substr(h.has_tie_key ? kRecordHeaderSize : kRecordHeaderSizeNoTie));
   const auto& features = view.features();
   uint64_t n;
   if (!r.ReadVarint(&n)) return Status::Corruption("truncated record: no value count");

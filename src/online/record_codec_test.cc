@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace larder::online {
 namespace {
@@ -72,9 +73,10 @@ TEST(RecordCodec, GoldenBytes) {
   std::string out;
   ASSERT_TRUE(EncodeRecord(SmallView(), r, &out).ok());
   EXPECT_EQ(Hex(out),
-            "01"                  // format version
+            "02"                  // format version
             "8000000000000001"    // event_timestamp 1, order-encoded
             "8000000000000000"    // created_timestamp 0
+            "7a2f27ff658706e0"    // tie key: FNV-1a 64 of the value section below
             "b6412f1f3241312c"    // schema fingerprint, little-endian
             "02"                  // two values
             "020500000000000000"  // Int64 5
@@ -85,24 +87,72 @@ TEST(RecordCodec, GoldenBytes) {
   EXPECT_EQ(Hex(out.substr(1, 8)), "7fffffffffffffff");
 }
 
-TEST(RecordCodec, HeaderBytesOrderLikeTimestampPairs) {
+TEST(RecordCodec, TieKeyGolden) {
+  EXPECT_EQ(RecordTieKey(""), 0xcbf29ce484222325ull);
+  EXPECT_EQ(RecordTieKey(std::string(1, '\0')), 0xaf63bd4c8601b7dfull);
+}
+
+// Bytes 1..24 compare as the total order of rows (event, created, tie key),
+// and IsNewer is that order.
+TEST(RecordCodec, HeaderBytesOrderLikeTheTotalOrder) {
   const int64_t ts[] = {std::numeric_limits<int64_t>::min(), -1000, -1, 0, 1, 255, 256,
                         1700000000000000, std::numeric_limits<int64_t>::max()};
+  const std::vector<Value> values[] = {{Value(), Value()},
+                                       {Value::Int64(1), Value()},
+                                       {Value::Int64(1), Value::String("x")}};
   for (int64_t e1 : ts) {
     for (int64_t c1 : {int64_t{-1}, int64_t{0}, int64_t{7}}) {
       for (int64_t e2 : ts) {
         for (int64_t c2 : {int64_t{-1}, int64_t{0}, int64_t{7}}) {
-          OnlineRecord a{{}, e1, c1, {Value(), Value()}};
-          OnlineRecord b{{}, e2, c2, {Value(), Value()}};
-          std::string ea, eb;
-          ASSERT_TRUE(EncodeRecord(SmallView(), a, &ea).ok());
-          ASSERT_TRUE(EncodeRecord(SmallView(), b, &eb).ok());
-          bool bytes_newer = ea.substr(1, 16) > eb.substr(1, 16);
-          EXPECT_EQ(bytes_newer, IsNewer({e1, c1, 0}, {e2, c2, 0}));
+          for (const auto& v1 : values) {
+            for (const auto& v2 : values) {
+              OnlineRecord a{{}, e1, c1, v1};
+              OnlineRecord b{{}, e2, c2, v2};
+              std::string ea, eb;
+              RecordHeader ha, hb;
+              ASSERT_TRUE(EncodeRecord(SmallView(), a, &ea, &ha).ok());
+              ASSERT_TRUE(EncodeRecord(SmallView(), b, &eb, &hb).ok());
+              EXPECT_EQ(ea.substr(1, 24) > eb.substr(1, 24), IsNewer(ha, hb));
+              EXPECT_EQ(ha.tie_key, RecordTieKey(std::string_view(ea).substr(kRecordHeaderSize)));
+              auto decoded = DecodeRecordHeader(ea);
+              ASSERT_TRUE(decoded.ok());
+              EXPECT_EQ(decoded->tie_key, ha.tie_key);
+              EXPECT_TRUE(decoded->has_tie_key);
+              // Equal triples are equal records here: neither is newer.
+              EXPECT_EQ(IsNewer(ha, hb) || IsNewer(hb, ha), ea != eb);
+            }
+          }
         }
       }
     }
   }
+}
+
+// A record of format version 1 (no tie key) is still read, and loses to a
+// record with equal timestamps, never to an older one.
+TEST(RecordCodec, ReadsVersionOneRecords) {
+  OnlineRecord r{{}, 10, 3, {Value::Int64(5), Value::String("x")}};
+  std::string v2;
+  RecordHeader h2;
+  ASSERT_TRUE(EncodeRecord(SmallView(), r, &v2, &h2).ok());
+  std::string v1 = v2;
+  v1[0] = 1;
+  v1.erase(17, 8);  // drop the tie key
+  OnlineReadResult got;
+  ASSERT_TRUE(DecodeRecord(SmallView(), v1, &got).ok());
+  EXPECT_EQ(got.state, OnlineRecordState::kFound);
+  EXPECT_EQ(got.event_timestamp, 10);
+  EXPECT_EQ(got.created_timestamp, 3);
+  EXPECT_EQ(got.values, r.values);
+  auto h1 = DecodeRecordHeader(v1);
+  ASSERT_TRUE(h1.ok());
+  EXPECT_FALSE(h1->has_tie_key);
+  EXPECT_EQ(h1->schema_fingerprint, SmallView().fingerprint());
+  EXPECT_TRUE(IsNewer(h2, *h1));
+  EXPECT_FALSE(IsNewer(*h1, h2));
+  RecordHeader older = h2;
+  older.created_timestamp = 2;
+  EXPECT_FALSE(IsNewer(older, *h1));
 }
 
 TEST(RecordCodec, RoundTripsEveryDtype) {
@@ -163,9 +213,9 @@ TEST(RecordCodec, TruncationIsCorruption) {
   }
   OnlineReadResult got;
   EXPECT_EQ(DecodeRecord(WideView(), bytes + "x", &got).code(), StatusCode::kCorruption);
-  std::string v2 = bytes;
-  v2[0] = 2;
-  EXPECT_EQ(DecodeRecord(WideView(), v2, &got).code(), StatusCode::kCorruption);
+  std::string v3 = bytes;
+  v3[0] = 3;
+  EXPECT_EQ(DecodeRecord(WideView(), v3, &got).code(), StatusCode::kCorruption);
 }
 
 // Mutation test: random byte flips, insertions and deletions never crash the

@@ -229,7 +229,7 @@ namespace {
 // are null or not timestamps are left to the checks that build the rows.
 Status CheckEventTimes(const DataSource& source, const ColumnTable& rows, TimestampMicros latest,
                        Duration skew) {
-  const std::string column = online::RowColumnName(source, source.timestamp_field);
+  const std::string column = repo::RowColumnName(source, source.timestamp_field);
   auto it = rows.find(column);
   if (it == rows.end()) return Status::OK();
   constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};

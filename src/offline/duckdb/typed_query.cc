@@ -5,6 +5,7 @@
 
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/duckdb/duckdb_result.h"
+#include "offline/duckdb/vector_values.h"
 
 namespace larder::duckdb {
 namespace {
@@ -31,6 +32,8 @@ duckdb_type ExpectedType(ScalarType scalar) {
   return DUCKDB_TYPE_INVALID;
 }
 
+}  // namespace
+
 const char* DuckTypeName(duckdb_type t) {
   switch (t) {
     case DUCKDB_TYPE_INTEGER: return "INTEGER";
@@ -45,15 +48,8 @@ const char* DuckTypeName(duckdb_type t) {
   }
 }
 
-// A column's element type as DuckDB reports it (the child's, for a LIST).
-struct ColumnType {
-  duckdb_type outer = DUCKDB_TYPE_INVALID;
-  duckdb_type element = DUCKDB_TYPE_INVALID;
-};
-
-ColumnType ReadColumnType(duckdb_result* result, idx_t c) {
+ColumnType ColumnTypeOf(duckdb_logical_type t) {
   ColumnType out;
-  duckdb_logical_type t = duckdb_column_logical_type(result, c);
   out.outer = duckdb_get_type_id(t);
   out.element = out.outer;
   if (out.outer == DUCKDB_TYPE_LIST) {
@@ -61,7 +57,6 @@ ColumnType ReadColumnType(duckdb_result* result, idx_t c) {
     out.element = duckdb_get_type_id(child);
     duckdb_destroy_logical_type(&child);
   }
-  duckdb_destroy_logical_type(&t);
   return out;
 }
 
@@ -69,6 +64,15 @@ bool Accepts(const ValueType& want, const ColumnType& have) {
   if (want.is_array != (have.outer == DUCKDB_TYPE_LIST)) return false;
   if (want.scalar == ScalarType::kFloat32 && have.element == DUCKDB_TYPE_FLOAT) return true;
   return have.element == ExpectedType(want.scalar);
+}
+
+namespace {
+
+ColumnType ReadColumnType(duckdb_result* result, idx_t c) {
+  duckdb_logical_type t = duckdb_column_logical_type(result, c);
+  ColumnType out = ColumnTypeOf(t);
+  duckdb_destroy_logical_type(&t);
+  return out;
 }
 
 // Element `row` of a vector whose type Accepts() `scalar`.
@@ -160,6 +164,15 @@ bool ArrayAt(duckdb_vector v, idx_t row, ScalarType scalar, duckdb_type t, Value
 
 }  // namespace
 
+bool ValueAt(duckdb_vector v, idx_t row, const ValueType& want, const ColumnType& have,
+             Value* out) {
+  if (!want.is_array) {
+    *out = ScalarAt(v, row, want.scalar, have.element);
+    return true;
+  }
+  return ArrayAt(v, row, want.scalar, have.element, out);
+}
+
 Result<std::vector<std::vector<Value>>> Connection::QueryValues(
     std::string_view sql, std::string_view what, std::span<const ValueType> types) {
   ResultGuard r;
@@ -196,9 +209,7 @@ Result<std::vector<std::vector<Value>>> Connection::QueryValues(
       for (idx_t i = 0; i < n; ++i) {
         if (!IsValid(v, i)) continue;  // stays null
         Value& out = rows[base + i][c];
-        if (!t.is_array) {
-          out = ScalarAt(v, i, t.scalar, have[c].element);
-        } else if (!ArrayAt(v, i, t.scalar, have[c].element, &out)) {
+        if (!ValueAt(v, i, t, have[c], &out)) {
           duckdb_destroy_data_chunk(&chunk);
           const char* name = duckdb_column_name(r.get(), c);
           return Status::InvalidArgument(Prefixed(

@@ -13,6 +13,8 @@
 #include "offline/duckdb/arrow_stream.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/duckdb/file_schema.h"
+#include "offline/duckdb/tie_key_function.h"
+#include "offline/row_order.h"
 #include "offline/source_relation.h"
 #include "repo/feature_refs.h"
 
@@ -370,6 +372,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
                          "; SET temp_directory = " + QuoteLiteral(impl->temp_dir->path) + ";";
   if (options.threads > 0) settings += " SET threads = " + std::to_string(options.threads) + ";";
   LARDER_RETURN_IF_ERROR(conn.Execute(settings, "historical retrieval settings"));
+  LARDER_RETURN_IF_ERROR(duckdb::RegisterTieKeyFunction(conn));
 
   // An entity Arrow stream or the rows of an entity query are copied into
   // the in-memory database first: DuckDB's Arrow scan registers a view in
@@ -542,8 +545,10 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
         on += "e." + QuoteIdentifier(key) + " = " + alias + "." + QuoteIdentifier(key) + " AND ";
       }
     }
-    select += AsTimestampTz(QuoteIdentifier(fts->name), fts->type) + " AS " +
-              std::string(kFeatureTsColumn);
+    // Source times compare as the total order of rows has them
+    // (offline/row_order.h): rounded up to the microsecond, never down.
+    const std::string feature_ts = SourceTimestampTzSql(QuoteIdentifier(fts->name), fts->type);
+    select += feature_ts + " AS " + std::string(kFeatureTsColumn);
     for (size_t f = 0; f < views[v].features.size(); ++f) {
       LARDER_RETURN_IF_ERROR(need(views[v].features[f]).status());
       std::string internal = "__larder_f" + std::to_string(f);
@@ -560,15 +565,22 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
     // also keeps DuckDB's ASOF join from pairing a NULL key with a NULL key.
     std::string where = QuoteIdentifier(fts->name) + " IS NOT NULL";
     for (const auto& k : keys) where += " AND " + QuoteIdentifier(k) + " IS NOT NULL";
-    std::string feature_rows = "(SELECT " + select + " FROM " + relation + " WHERE " + where;
+    // One row per (keys, event time): the greatest in the total order of rows,
+    // that is by created time (a row without one is oldest), then by tie key
+    // (over all of the view's features, typed as online records are), so that
+    // training data holds the row that materialization writes online.
+    for (const Field& f : view.schema) LARDER_RETURN_IF_ERROR(need(f.name).status());
+    std::string partition;
+    for (const auto& k : keys) partition += QuoteIdentifier(k) + ", ";
+    std::string order;
     if (created != nullptr) {
-      std::string partition;
-      for (const auto& k : keys) partition += QuoteIdentifier(k) + ", ";
-      feature_rows += " QUALIFY row_number() OVER (PARTITION BY " + partition +
-                      QuoteIdentifier(fts->name) + " ORDER BY " +
-                      QuoteIdentifier(created->name) + " DESC NULLS LAST) = 1";
+      order = SourceMicrosSql(QuoteIdentifier(created->name), created->type) +
+              " DESC NULLS LAST, ";
     }
-    feature_rows += ")";
+    order += RowTieKeySql(view) + " DESC";
+    std::string feature_rows = "(SELECT " + select + " FROM " + relation + " WHERE " + where +
+                               " QUALIFY row_number() OVER (PARTITION BY " + partition +
+                               feature_ts + " ORDER BY " + order + ") = 1)";
     // The view's own ASOF join, with only the row number, timestamp and this
     // view's keys on the entity side, into a table that the final query joins
     // by row number. Chaining the ASOF joins instead would carry every

@@ -39,10 +39,13 @@ constexpr auto kTableWait = std::chrono::minutes(5);
 // item is written when there is none, when a stored attribute is missing or
 // not a number (an item Larder did not write, healed as RocksDB and Redis
 // heal unparsable records), when it was written under another schema, or
-// when the incoming (event_ts, created_ts) is greater.
+// when the incoming (event_ts, created_ts, tie) is greater. An item without
+// a numeric tie (written before records had a tie key) loses to any record
+// with equal timestamps, as in record_codec.h.
 constexpr std::string_view kCondition =
     "NOT attribute_type(#e, :n) OR NOT attribute_type(#c, :n) OR NOT attribute_type(#f, :n) OR "
-    "#f <> :f OR #e < :e OR (#e = :e AND #c < :c)";
+    "#f <> :f OR #e < :e OR (#e = :e AND #c < :c) OR "
+    "(#e = :e AND #c = :c AND (NOT attribute_type(#t, :n) OR #t < :t))";
 
 // ---------------------------------------------------------------- base64
 
@@ -429,12 +432,13 @@ Result<OnlineWriteSummary> DynamoDbOnlineStore::Write(const OnlineView& view,
 
   // 1. Check and encode the whole batch before sending anything.
   std::vector<std::string> values(n);
+  std::vector<RecordHeader> headers(n);
   std::vector<KeyWrite> writes;
   std::unordered_map<std::string, size_t> by_key;
   for (size_t i = 0; i < n; ++i) {
     std::string key;
     Status s = EncodeEntityKey(records[i].entity_key, &key);
-    if (s.ok()) s = EncodeRecord(view, records[i], &values[i]);
+    if (s.ok()) s = EncodeRecord(view, records[i], &values[i], &headers[i]);
     if (!s.ok()) {
       return s.WithContext("feature view '" + view.name() + "': record " + std::to_string(i));
     }
@@ -446,9 +450,7 @@ Result<OnlineWriteSummary> DynamoDbOnlineStore::Write(const OnlineView& view,
     // A record not greater than an earlier one of its key is skipped
     // whatever is stored: that earlier record landed or lost to a newer one.
     std::vector<size_t>& chain = writes[it->second].chain;
-    const OnlineRecord& top = records[chain.back()];
-    if (IsNewer({records[i].event_timestamp, records[i].created_timestamp, 0},
-                {top.event_timestamp, top.created_timestamp, 0})) {
+    if (IsNewer(headers[i], headers[chain.back()])) {
       chain.push_back(i);
     } else {
       ++summary.skipped;
@@ -468,9 +470,10 @@ Result<OnlineWriteSummary> DynamoDbOnlineStore::Write(const OnlineView& view,
   std::vector<size_t> missing_table;  // guarded by error_mu: writes to redo
   // Sets *table_missing (and returns OK) when the table is gone.
   auto put = [&](const KeyWrite& w, bool* table_missing) -> Status {
-    const OnlineRecord& rec = records[w.chain.back()];
-    const std::string ev = std::to_string(rec.event_timestamp);
-    const std::string cr = std::to_string(rec.created_timestamp);
+    const RecordHeader& head = headers[w.chain.back()];
+    const std::string ev = std::to_string(head.event_timestamp);
+    const std::string cr = std::to_string(head.created_timestamp);
+    const std::string tie = std::to_string(head.tie_key);
     json request = {
         {"TableName", table},
         {"Item",
@@ -478,14 +481,16 @@ Result<OnlineWriteSummary> DynamoDbOnlineStore::Write(const OnlineView& view,
           {"event_ts", {{"N", ev}}},
           {"created_ts", {{"N", cr}}},
           {"fingerprint", {{"N", fingerprint}}},
+          {"tie", {{"N", tie}}},
           {"record", {{"B", Base64Encode(values[w.chain.back()])}}}}},
         {"ConditionExpression", kCondition},
         {"ExpressionAttributeNames",
-         {{"#e", "event_ts"}, {"#c", "created_ts"}, {"#f", "fingerprint"}}},
+         {{"#e", "event_ts"}, {"#c", "created_ts"}, {"#f", "fingerprint"}, {"#t", "tie"}}},
         {"ExpressionAttributeValues",
          {{":e", {{"N", ev}}},
           {":c", {{"N", cr}}},
           {":f", {{"N", fingerprint}}},
+          {":t", {{"N", tie}}},
           {":n", {{"S", "N"}}}}}};
     // The old item tells how many of the chain were newer than it.
     if (w.chain.size() > 1) request["ReturnValues"] = "ALL_OLD";
@@ -502,20 +507,15 @@ Result<OnlineWriteSummary> DynamoDbOnlineStore::Write(const OnlineView& view,
     int64_t landed = static_cast<int64_t>(w.chain.size());
     if (w.chain.size() > 1) {
       auto old = r.body.find("Attributes");
-      int64_t old_ev = 0, old_cr = 0;
-      uint64_t old_fp = 0;
+      RecordHeader stored;
       if (old != r.body.end() && old->is_object() &&
-          ParseNumber(old->value("event_ts", json()), &old_ev) &&
-          ParseNumber(old->value("created_ts", json()), &old_cr) &&
-          ParseNumber(old->value("fingerprint", json()), &old_fp) &&
-          old_fp == view.fingerprint()) {
+          ParseNumber(old->value("event_ts", json()), &stored.event_timestamp) &&
+          ParseNumber(old->value("created_ts", json()), &stored.created_timestamp) &&
+          ParseNumber(old->value("fingerprint", json()), &stored.schema_fingerprint) &&
+          stored.schema_fingerprint == view.fingerprint()) {
+        stored.has_tie_key = ParseNumber(old->value("tie", json()), &stored.tie_key);
         landed = 0;
-        for (size_t i : w.chain) {
-          landed += IsNewer({records[i].event_timestamp, records[i].created_timestamp, 0},
-                            {old_ev, old_cr, 0})
-                        ? 1
-                        : 0;
-        }
+        for (size_t i : w.chain) landed += IsNewer(headers[i], stored) ? 1 : 0;
       }
     }
     written += landed;

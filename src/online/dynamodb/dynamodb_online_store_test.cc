@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -73,6 +74,23 @@ OnlineRecord Rec(int64_t id, int64_t ts, int64_t x) {
 }
 
 EntityKey Key(int64_t id) { return {{"id"}, {Value::Int64(id)}}; }
+
+// A small base64 encoder, independent of the store's.
+std::string Base64(std::string_view bytes) {
+  static const char* kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string b64;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 2]);
+    b64 += kAlphabet[(v >> 18) & 63];
+    b64 += kAlphabet[(v >> 12) & 63];
+    b64 += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    b64 += i + 2 < bytes.size() ? kAlphabet[v & 63] : '=';
+  }
+  return b64;
+}
 
 std::unique_ptr<OnlineStore> MustOpen(const std::string& project,
                                       std::map<std::string, std::string> extra = {}) {
@@ -359,21 +377,7 @@ TEST(OnlineDynamoDb, UnparsableItemsAreCorruptionAndHealedOnWrite) {
   std::string encoded;
   ASSERT_TRUE(online::EncodeEntityKey(Key(1), &encoded).ok());
   ASSERT_EQ(encoded, key);
-  std::string b64;
-  {
-    // A tiny base64 of the 13 bytes above.
-    static const char* kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < key.size(); i += 3) {
-      uint32_t v = static_cast<uint8_t>(key[i]) << 16;
-      if (i + 1 < key.size()) v |= static_cast<uint8_t>(key[i + 1]) << 8;
-      if (i + 2 < key.size()) v |= static_cast<uint8_t>(key[i + 2]);
-      b64 += kAlphabet[(v >> 18) & 63];
-      b64 += kAlphabet[(v >> 12) & 63];
-      b64 += i + 1 < key.size() ? kAlphabet[(v >> 6) & 63] : '=';
-      b64 += i + 2 < key.size() ? kAlphabet[v & 63] : '=';
-    }
-  }
+  const std::string b64 = Base64(key);
   json put = Raw("PutItem", {{"TableName", "corrupt.v"},
                              {"Item", {{"entity_id", {{"B", b64}}}, {"record", {{"S", "junk"}}}}}});
   ASSERT_FALSE(put.contains("__type")) << put.dump();
@@ -393,7 +397,46 @@ TEST(OnlineDynamoDb, UnparsableItemsAreCorruptionAndHealedOnWrite) {
   EXPECT_EQ(item["Item"]["event_ts"]["N"], "-5");
   EXPECT_EQ(item["Item"]["created_ts"]["N"], "0");
   EXPECT_EQ(item["Item"]["fingerprint"]["N"], std::to_string(View().fingerprint()));
-  EXPECT_TRUE(item["Item"]["record"].contains("B"));
+  std::string record;
+  online::RecordHeader header;
+  ASSERT_TRUE(online::EncodeRecord(View(), Rec(1, -5, 7), &record, &header).ok());
+  EXPECT_EQ(item["Item"]["tie"]["N"], std::to_string(header.tie_key));
+  EXPECT_EQ(item["Item"]["record"]["B"], Base64(record));
+  EXPECT_TRUE(store->DeleteProject().ok());
+}
+
+// An item written before records had a tie key (no `tie`, a record of format
+// version 1) is read, stays against an older record, and loses to one with
+// equal timestamps.
+TEST(OnlineDynamoDb, VersionOneItemsAreReadAndLoseTies) {
+  auto store = MustOpen("v1items");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Write(View(), std::vector<OnlineRecord>{Rec(2, 1, 1)}).ok());  // the table
+  std::string key, v1;
+  ASSERT_TRUE(online::EncodeEntityKey(Key(1), &key).ok());
+  ASSERT_TRUE(online::EncodeRecord(View(), Rec(1, 10, 7), &v1).ok());
+  v1[0] = 1;
+  v1.erase(17, 8);  // no tie key
+  json put = Raw("PutItem", {{"TableName", "v1items.v"},
+                             {"Item",
+                              {{"entity_id", {{"B", Base64(key)}}},
+                               {"event_ts", {{"N", "10"}}},
+                               {"created_ts", {{"N", "0"}}},
+                               {"fingerprint", {{"N", std::to_string(View().fingerprint())}}},
+                               {"record", {{"B", Base64(v1)}}}}}});
+  ASSERT_FALSE(put.contains("__type")) << put.dump();
+  std::vector<OnlineReadResult> rows;
+  ASSERT_TRUE(store->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows).ok());
+  ASSERT_EQ(rows[0].state, OnlineRecordState::kFound);
+  EXPECT_EQ(rows[0].values[0], Value::Int64(7));
+  auto older = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 9, 8)});
+  ASSERT_TRUE(older.ok()) << older.status().ToString();
+  EXPECT_EQ(older->skipped, 1);
+  auto tied = store->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 9)});
+  ASSERT_TRUE(tied.ok()) << tied.status().ToString();
+  EXPECT_EQ(tied->written, 1);
+  ASSERT_TRUE(store->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows).ok());
+  EXPECT_EQ(rows[0].values[0], Value::Int64(9));
   EXPECT_TRUE(store->DeleteProject().ok());
 }
 
@@ -515,21 +558,6 @@ class ScriptedServer {
   int port_ = 0;
   std::thread thread_;
 };
-
-std::string Base64(std::string_view in) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t v = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8;
-    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
 
 std::unique_ptr<OnlineStore> OpenOn(const ScriptedServer& server,
                                     std::map<std::string, std::string> extra = {}) {

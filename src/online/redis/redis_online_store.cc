@@ -26,23 +26,32 @@ constexpr size_t kScriptBatch = 512;
 constexpr size_t kMGetBatch = 4096;
 constexpr size_t kScanCount = 1000;
 
-// KEYS[i] gets ARGV[i] if ARGV[i] supersedes the stored record: there is none,
-// its header does not parse (shorter than 25 bytes or not version 1), its
-// schema fingerprint (bytes 18..25) differs, or the incoming bytes 2..17 (the
-// order-encoded (event_ts, created_ts)) are greater. The bytes are compared one
-// by one with string.byte: Lua's `<` on strings uses strcoll, which follows
-// the server's locale (Redis sets LC_COLLATE from the environment), not bytes.
-// Returns {written, skipped}.
+// KEYS[i] gets ARGV[i] (a record of format version 2) if it supersedes the
+// stored record: there is none, its header does not parse, its schema
+// fingerprint differs, or the incoming (event_ts, created_ts, tie key) is
+// greater. Version 2 stores the order-encoded triple at bytes 2..25 (1-based)
+// and the fingerprint at 26..33; version 1 stores the pair at 2..17 and the
+// fingerprint at 18..25, and loses to any record with an equal pair. The
+// bytes are compared one by one with string.byte: Lua's `<` on strings uses
+// strcoll, which follows the server's locale (Redis sets LC_COLLATE from the
+// environment), not bytes. Returns {written, skipped}.
 constexpr std::string_view kConditionalSetScript = R"lua(
 local written, skipped = 0, 0
 for i = 1, #KEYS do
   local new = ARGV[i]
   local cur = redis.call('GET', KEYS[i])
   local land = true
-  if cur and #cur >= 25 and string.byte(cur, 1) == 1 and
-      string.sub(cur, 18, 25) == string.sub(new, 18, 25) then
-    land = false
-    for j = 2, 17 do
+  local last, on_equal = 0, false
+  if cur and #cur >= 33 and string.byte(cur, 1) == 2 and
+      string.sub(cur, 26, 33) == string.sub(new, 26, 33) then
+    last = 25
+  elseif cur and #cur >= 25 and string.byte(cur, 1) == 1 and
+      string.sub(cur, 18, 25) == string.sub(new, 26, 33) then
+    last, on_equal = 17, true
+  end
+  if last > 0 then
+    land = on_equal
+    for j = 2, last do
       local a, b = string.byte(new, j), string.byte(cur, j)
       if a ~= b then
         land = a > b

@@ -10,6 +10,7 @@
 
 #include "larder/online_store.h"
 #include "online/entity_key.h"
+#include "online/record_codec.h"
 #include "online/online_store_conformance.h"
 #include "support/redis_server.h"
 
@@ -241,6 +242,42 @@ TEST(OnlineRedis, KeyLayoutAndUnparsableRecordsAreHealedOnWrite) {
 
   ASSERT_TRUE((*store)->DeleteView("v").ok());
   EXPECT_EQ((*server)->Call("EXISTS " + key), ":0\r\n");
+}
+
+// A record of format version 1 (written before records had a tie key) is
+// read, stays against an older record, and loses to one with equal timestamps.
+TEST(OnlineRedis, VersionOneRecordsAreReadAndLoseTies) {
+  auto server = RedisServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const std::string port = std::to_string((*server)->port());
+  auto store = OnlineStore::Open(Options({"redis", {{"port", port}}}));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::string v1;
+  ASSERT_TRUE(online::EncodeRecord(View(), Rec(1, 10, 7), &v1).ok());
+  v1[0] = 1;
+  v1.erase(17, 8);  // no tie key
+  std::string quoted = "\"";
+  for (unsigned char c : v1) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    quoted += std::string("\\x") + kHex[c >> 4] + kHex[c & 0xf];
+  }
+  quoted += "\"";
+  const std::string key =
+      R"("\x01\x01p\x01v{\x01\x02id\x02\x01\x00\x00\x00\x00\x00\x00\x00}")";
+  ASSERT_EQ((*server)->Call("SET " + key + " " + quoted), "+OK\r\n");
+  const std::vector<EntityKey> keys = {{{"id"}, {Value::Int64(1)}}};
+  std::vector<OnlineReadResult> rows;
+  ASSERT_TRUE((*store)->MultiGet(View(), keys, &rows).ok());
+  ASSERT_EQ(rows[0].state, OnlineRecordState::kFound);
+  EXPECT_EQ(rows[0].values[0], Value::Int64(7));
+  auto older = (*store)->Write(View(), std::vector<OnlineRecord>{Rec(1, 9, 8)});
+  ASSERT_TRUE(older.ok()) << older.status().ToString();
+  EXPECT_EQ(older->skipped, 1);
+  auto tied = (*store)->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 9)});
+  ASSERT_TRUE(tied.ok()) << tied.status().ToString();
+  EXPECT_EQ(tied->written, 1);
+  ASSERT_TRUE((*store)->MultiGet(View(), keys, &rows).ok());
+  EXPECT_EQ(rows[0].values[0], Value::Int64(9));
 }
 
 TEST(OnlineRedis, LargeBatchesAreSplitAndKeepBatchOrder) {

@@ -125,11 +125,10 @@ Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
     const OnlineRecord& rec = records[i];
     keys[i] = prefix;
     Status s = EncodeEntityKey(rec.entity_key, &keys[i]);
-    if (s.ok()) s = EncodeRecord(view, rec, &values[i]);
+    if (s.ok()) s = EncodeRecord(view, rec, &values[i], &headers[i]);
     if (!s.ok()) {
       return s.WithContext("feature view '" + view.name() + "': record " + std::to_string(i));
     }
-    headers[i] = {rec.event_timestamp, rec.created_timestamp, view.fingerprint()};
   }
 
   // 2. Group records by key; a stable sort keeps batch order within a key.
