@@ -35,7 +35,9 @@ constexpr FlagSpec kTestFlags[] = {
 constexpr FlagSpec kDemoDataFlags[] = {
     {"--scale", "S", "data size; 1.0 is ~92k users, 139k books, 1.03M ratings", "1.0"},
     {"--out", "DIR", "directory for users/books/ratings.parquet", "data/raw in the repo"},
-    {"--seed", "N", "random seed; the same seed and scale give the same data", "42"},
+    {"--seed", "N", "random seed; the same seed, scale and end give the same data", "42"},
+    {"--end", "TIME", "end of the timeline (ISO 8601 UTC); ratings cover the 3 years before it",
+     "the start of the current UTC day"},
 };
 
 constexpr ArgSpec kPushArgs[] = {{"SOURCE", "the push source"},
@@ -80,7 +82,7 @@ constexpr FlagSpec kServeFlags[] = {
     {"--workers", "N", "worker threads", "one per core"},
 };
 
-const std::array<CommandSpec, 22> kCommands{{
+const std::array<CommandSpec, 23> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -114,6 +116,7 @@ const std::array<CommandSpec, 22> kCommands{{
      DemoDataCommand},
     {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},
      {}, RepoFormatCommand},
+    {"version", "Print Larder's version (also --version)", {}, {}, VersionCommand},
 }};
 
 }  // namespace
