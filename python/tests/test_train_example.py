@@ -34,9 +34,9 @@ def test_train_example_prints_rmse_per_version_and_a_prediction(tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     # The prediction comes from online features that are all present: the
     # data ends today (demo-data's default), so the ttl holds against the clock.
-    at = next(i for i, line in enumerate(lines) if line.startswith("Online features for user "))
+    at = next(i for i, line in enumerate(lines) if line.startswith("Online features of model_v3 for "))
     header, values = lines[at + 1].split(), lines[at + 2].split()
-    assert "country" in header and "avg_day_user_rating" in header, r.stdout
+    assert "country" in header and "avg_yr_user_rating" in header, r.stdout
     assert not {"None", "NaN", "nan", "<NA>"} & set(values), r.stdout
     predicted = [line for line in lines if line.startswith("Predicted rating: ")]
     assert len(predicted) == 1, r.stdout
