@@ -6,13 +6,12 @@
 #
 # DuckDB has no Debian 12 package. Its C library comes from the npm tarball
 # @duckdb/node-bindings-linux-x64 and its header from the npm tarball duckdb,
-# unpacked into third_party/duckdb/ (ignored by git). CMake also accepts a
-# system DuckDB (see CMakeLists.txt).
+# unpacked into third_party/duckdb/ (ignored by git) by
+# cmake/duckdb_fetch.cmake. CMake also accepts a system DuckDB, and fetches
+# it by itself when there is none (cmake/duckdb.cmake).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DUCKDB_VERSION="1.4.4"
-DUCKDB_BINDINGS="@duckdb/node-bindings-linux-x64@1.4.4-r.4"
 
 log() { printf '[bootstrap] %s\n' "$*"; }
 
@@ -26,26 +25,10 @@ source "$root/scripts/debian_packages.sh"
 ensure_debian_packages "${apt_packages[@]}"
 
 # --- DuckDB (C library + header) from the npm registry ----------------------
-ddb="$root/third_party/duckdb"
-stamp="$ddb/.version"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$DUCKDB_VERSION" ] \
-   && [ -f "$ddb/lib/libduckdb.so" ] && [ -f "$ddb/include/duckdb.h" ]; then
-  log "DuckDB $DUCKDB_VERSION present"
-else
-  command -v npm >/dev/null || { log "npm is required to fetch DuckDB"; exit 1; }
-  log "fetching DuckDB $DUCKDB_VERSION from the npm registry"
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' EXIT
-  (cd "$tmp" && npm pack --silent "$DUCKDB_BINDINGS" "duckdb@$DUCKDB_VERSION" >/dev/null)
-  mkdir -p "$tmp/bin" "$tmp/hdr"
-  tar -xzf "$tmp"/duckdb-node-bindings-linux-x64-*.tgz -C "$tmp/bin" package/libduckdb.so
-  tar -xzf "$tmp/duckdb-$DUCKDB_VERSION.tgz" -C "$tmp/hdr" package/src/duckdb/src/include/duckdb.h
-  rm -rf "$ddb" && mkdir -p "$ddb/lib" "$ddb/include"
-  mv "$tmp/bin/package/libduckdb.so" "$ddb/lib/"
-  mv "$tmp/hdr/package/src/duckdb/src/include/duckdb.h" "$ddb/include/"
-  echo "$DUCKDB_VERSION" > "$stamp"
-  log "DuckDB installed in third_party/duckdb"
-fi
+# cmake/duckdb_fetch.cmake names the version, the tarballs and their hashes;
+# the CMake build runs the same code when it finds no DuckDB.
+cmake -DDEST="$root/third_party/duckdb" -P "$root/cmake/duckdb_fetch.cmake" \
+  | sed 's/^-- /[bootstrap] /'
 
 # --- dynalite (a DynamoDB-compatible server) for the dynamodb online store tests
 # Installed with npm into third_party/node/ (ignored by git); the tests run

@@ -20,13 +20,22 @@ if [ ! -f "$repo/feature_store.yaml" ]; then
   "$larder" init "$repo" --template book_recs
 fi
 
-stamp="$repo/data/raw/.scale"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$scale" ]; then
+# The data's timeline ends at the start of the current UTC day (`larder
+# demo-data`'s default), so that online reads, judged against today's clock,
+# find values within their ttl. The stamp names the scale; data made with
+# another scale, or by an older demo (whose stamp was data/raw/.scale), is
+# made again from scratch, with the registry and stores derived from it.
+stamp="$repo/data/raw/.demo-data"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "scale $scale" ]; then
   step "Demo data at scale $scale is present"
 else
+  if [ -f "$stamp" ] || [ -f "$repo/data/raw/.scale" ]; then
+    step "Removing the demo's data made at another scale or by an older demo"
+    rm -rf "$repo/data"
+  fi
   step "Generating demo data at scale $scale"
   "$larder" -c "$repo" demo-data --scale "$scale"
-  echo "$scale" > "$stamp"
+  echo "scale $scale" > "$stamp"
 fi
 
 step "larder plan"
@@ -49,20 +58,31 @@ step "larder historical: a model_v4 training set with every rating as an entity 
   --feature-service model_v4 \
   --output "$repo/data/training/model_v4.parquet"
 
-# The example's history ends on 2023-01-01, so that is the demo's "now".
+now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 step "larder materialize-incremental: the latest values of the 7 online views into RocksDB"
-"$larder" -c "$repo" materialize-incremental 2023-01-01T00:00:00Z
-# A real (user, book) pair: the example's latest rating.
+"$larder" -c "$repo" materialize-incremental "$now"
+
+# A (user, book) pair with every model_v4 feature present now: among the 200
+# latest ratings, the first whose point-in-time features at this instant are
+# all non-null (the ttl then holds online too).
+candidates="$repo/data/training/online_candidates.parquet"
 "$larder" -c "$repo" historical \
-  --entity-sql "SELECT user_id, isbn, rating_timestamp AS event_timestamp FROM read_parquet('$repo/data/raw/ratings.parquet') ORDER BY rating_timestamp DESC, user_id, isbn LIMIT 1" \
+  --entity-sql "SELECT user_id, isbn, TIMESTAMPTZ '$now' AS event_timestamp FROM read_parquet('$repo/data/raw/ratings.parquet') ORDER BY rating_timestamp DESC, user_id, isbn LIMIT 200" \
+  --feature-service model_v4 --output "$candidates" > /dev/null
+"$larder" -c "$repo" historical \
+  --entity-sql "SELECT user_id, isbn, event_timestamp FROM read_parquet('$candidates') WHERE COLUMNS(*) IS NOT NULL LIMIT 1" \
   --features book_features:language --output "$repo/data/training/sample_pair.csv" > /dev/null
 pair=$(sed -n 2p "$repo/data/training/sample_pair.csv")
+if [ -z "$pair" ]; then
+  echo "No recent (user, book) pair has every model_v4 feature within its ttl" >&2
+  exit 1
+fi
 sample_user=${pair%%,*}
 sample_isbn=${pair#*,}
 sample_isbn=${sample_isbn%%,*}
 step "larder online: model_v4 features of user $sample_user and book $sample_isbn (Feast JSON)"
 "$larder" -c "$repo" online --feature-service model_v4 --entity "user_id=$sample_user" \
-  --entity "isbn=$sample_isbn" --now 2023-01-01T00:00:00Z
+  --entity "isbn=$sample_isbn"
 
 printf '\nDone. Training data: %s\nExplore with: build/larder -c %s --help\n' \
   "$repo/data/training/model_v4.parquet" "$repo"

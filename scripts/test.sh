@@ -11,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/sdk_venv.sh"
 BUILD_DIR="${BUILD_DIR:-$root/build}"
 export BUILD_DIR
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" -DLARDER_BUILD_PYTHON=ON
 cd "$BUILD_DIR"
 ctest --output-on-failure -j"$(nproc)" --timeout 300 "$@"
 if [ $# -eq 0 ]; then

@@ -212,7 +212,7 @@ TEST(Cli, BookRecsExampleAppliesWithGeneratedData) {
   CommandResult init = RunLarder("init " + repo + " --template book_recs");
   ASSERT_EQ(init.exit_code, 0) << init.err;
   std::string c = "-c " + repo + " ";
-  CommandResult data = RunLarder(c + "demo-data --scale 0.01");
+  CommandResult data = RunLarder(c + "demo-data --scale 0.01 --end 2023-01-01T00:00:00Z");
   ASSERT_EQ(data.exit_code, 0) << data.err;
   EXPECT_TRUE(fs::exists(repo + "/data/raw/ratings.parquet"));
 

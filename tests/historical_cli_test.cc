@@ -24,7 +24,7 @@ class HistoricalCli : public ::testing::Test {
     repo_ = tmp_.Join("repo");
     ASSERT_EQ(RunLarder("init " + repo_ + " --template book_recs").exit_code, 0);
     c_ = "-c " + repo_ + " ";
-    CommandResult gen = RunLarder(c_ + "demo-data --scale 0.01");
+    CommandResult gen = RunLarder(c_ + "demo-data --scale 0.01 --end 2023-01-01T00:00:00Z");
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
     CommandResult apply = RunLarder(c_ + "apply");
     ASSERT_EQ(apply.exit_code, 0) << apply.err;

@@ -5,10 +5,14 @@
 
 For each feature service it builds point-in-time correct training data with
 every rating as an entity row (the label is the rating), splits by time
-(train before 2022-01-01, test from then on), fits scikit-learn's
+(the last 365 days of ratings are the test set), fits scikit-learn's
 HistGradientBoostingRegressor and prints the test RMSE per model version. It
-saves a plot of RMSE by version, then fetches model_v4's online features for
-one user and book and prints the model's prediction.
+saves a plot of RMSE by version, then fetches model_v3's online features for
+a recent (user, book) pair whose features are all present online, and prints
+the model's prediction from them (model_v3: model_v4's leak, below, would
+only echo the user's ratings of that day). The online store must be materialized
+(scripts/demo.sh does it) and the data recent (`larder demo-data` ends it at
+the present by default), since online reads judge ttl against today's clock.
 
 model_v4's agg_user_features_1d averages the user's ratings over the day up
 to and including the rated event (models/agg_user_features_1d.sql), so it
@@ -27,7 +31,12 @@ import pandas as pd
 from larder import FeatureStore
 
 VERSIONS = ["model_v1", "model_v2", "model_v3", "model_v4"]
-SPLIT = pd.Timestamp("2022-01-01", tz="UTC")
+TEST_PERIOD = pd.Timedelta(days=365)
+# How many of the latest ratings' pairs to try for the online prediction.
+ONLINE_CANDIDATES = 200
+# The model that predicts from online features: the best one without the
+# label leak of model_v4's agg_user_features_1d.
+ONLINE_VERSION = "model_v3"
 ID_COLUMNS = ["user_id", "isbn", "event_timestamp", "rating"]
 
 
@@ -73,14 +82,18 @@ def main() -> int:
         f"FROM read_parquet('{ratings}')"
     )
 
+    times = pd.to_datetime(pd.read_parquet(ratings, columns=["rating_timestamp"])["rating_timestamp"],
+                           utc=True)
+    split = times.max() - TEST_PERIOD
+
     results = []
     models = {}
     for version in VERSIONS:
         service = store.get_feature_service(version)
         frame = store.get_historical_features(entity_df=entity_sql, features=service).to_df()
         features = [c for c in frame.columns if c not in ID_COLUMNS]
-        train = frame[frame["event_timestamp"] < SPLIT]
-        test = frame[frame["event_timestamp"] >= SPLIT]
+        train = frame[frame["event_timestamp"] < split]
+        test = frame[frame["event_timestamp"] >= split]
         model, categories = fit(train, features)
         predicted = model.predict(encode(test, features, categories))
         rmse = float(np.sqrt(np.mean((predicted - test["rating"].to_numpy(dtype=float)) ** 2)))
@@ -107,15 +120,29 @@ def main() -> int:
     fig.savefig(plot)
     print(f"Saved {plot}")
 
-    # Online: the freshest model_v4 features of one (user, book) from the test set.
-    model, categories, features = models["model_v4"]
-    sample = pd.read_parquet(ratings, columns=["user_id", "isbn", "rating_timestamp"])
-    sample = sample[pd.to_datetime(sample["rating_timestamp"], utc=True) >= SPLIT].iloc[0]
-    row = {"user_id": int(sample["user_id"]), "isbn": str(sample["isbn"])}
-    online = store.get_online_features(features=store.get_feature_service("model_v4"),
-                                       entity_rows=[row]).to_df()
-    prediction = model.predict(encode(online, features, categories))[0]
-    print(f"Online features for user {row['user_id']}, book {row['isbn']}:")
+    # Online: model_v3's features of a recent (user, book) pair, read as a
+    # serving system would, at the present. A pair is used only when every
+    # feature is PRESENT: a missing value (a user who signed up longer ago
+    # than the ttl, say) would make a prediction from nulls.
+    model, categories, features = models[ONLINE_VERSION]
+    service = store.get_feature_service(ONLINE_VERSION)
+    latest = pd.read_parquet(ratings, columns=["user_id", "isbn", "rating_timestamp"])
+    latest = latest.sort_values("rating_timestamp", ascending=False, kind="stable")
+    rows = [{"user_id": int(u), "isbn": str(i)}
+            for u, i in latest[["user_id", "isbn"]].head(ONLINE_CANDIDATES).itertuples(index=False)]
+    response = store.get_online_features(features=service, entity_rows=rows)
+    statuses = response.statuses
+    present = [k for k in range(len(rows))
+               if all(statuses[name][k] == "PRESENT" for name in features)]
+    if not present:
+        print(f"None of the {len(rows)} latest (user, book) pairs has every {ONLINE_VERSION} feature "
+              "online: materialize the repo (scripts/demo.sh does), with data that ends "
+              "recently (larder demo-data --end defaults to today).", file=sys.stderr)
+        return 1
+    k = present[0]
+    online = response.to_df().iloc[[k]]
+    prediction = float(model.predict(encode(online, features, categories))[0])
+    print(f"Online features of {ONLINE_VERSION} for user {rows[k]['user_id']}, book {rows[k]['isbn']}:")
     print(online.drop(columns=["user_id", "isbn"]).to_string(index=False))
     print(f"Predicted rating: {prediction:.2f}")
     return 0

@@ -32,7 +32,8 @@ from .errors import (
     NotFoundError,
 )
 
-__version__ = "0.1.0"
+# The version of liblarder this module was built from (the file VERSION).
+__version__ = _larder.__version__
 
 _UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "larder/feature_store.h"
+#include "larder/version.h"
 
 namespace nb = nanobind;
 
@@ -638,6 +639,7 @@ class Store {
 NB_MODULE(_larder, m) {
   using namespace larder::python;
   m.doc() = "Larder's C++ engine (liblarder); use the `larder` package, not this module.";
+  m.attr("__version__") = std::string(larder::kVersion);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

@@ -45,7 +45,8 @@ def repo(tmp_path_factory) -> str:
     binary = larder_binary()
     subprocess.run([binary, "init", path, "--template", "book_recs"], check=True,
                    capture_output=True)
-    for step in (["demo-data", "--scale", "0.01"], ["apply"], ["run"]):
+    for step in (["demo-data", "--scale", "0.01", "--end", "2023-01-01T00:00:00Z"], ["apply"],
+                 ["run"]):
         r = subprocess.run([binary, "-c", path, *step], capture_output=True, text=True)
         assert r.returncode == 0, f"{step}: {r.stderr}"
     return path

@@ -35,7 +35,9 @@ constexpr FlagSpec kTestFlags[] = {
 constexpr FlagSpec kDemoDataFlags[] = {
     {"--scale", "S", "data size; 1.0 is ~92k users, 139k books, 1.03M ratings", "1.0"},
     {"--out", "DIR", "directory for users/books/ratings.parquet", "data/raw in the repo"},
-    {"--seed", "N", "random seed; the same seed and scale give the same data", "42"},
+    {"--seed", "N", "random seed; the same seed, scale and end give the same data", "42"},
+    {"--end", "TIME", "end of the timeline (ISO 8601 UTC); ratings cover the 3 years before it",
+     "the start of the current UTC day"},
 };
 
 constexpr ArgSpec kPushArgs[] = {{"SOURCE", "the push source"},
@@ -129,6 +131,7 @@ const std::array<CommandSpec, 23> kCommands{{
      DemoDataCommand},
     {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},
      {}, RepoFormatCommand},
+    {"version", "Print Larder's version (also --version)", {}, {}, VersionCommand},
 }};
 
 }  // namespace

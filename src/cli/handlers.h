@@ -32,5 +32,6 @@ int MaterializeCommand(const Invocation& inv, Output& o);
 int MaterializeIncrementalCommand(const Invocation& inv, Output& o);
 int OnlineCommand(const Invocation& inv, Output& o);
 int ServeCommand(const Invocation& inv, Output& o);
+int VersionCommand(const Invocation& inv, Output& o);
 
 }  // namespace larder::cli

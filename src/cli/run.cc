@@ -3,11 +3,10 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/handlers.h"
 
 namespace larder::cli {
 namespace {
-
-constexpr std::string_view kVersion = "0.1.0";
 
 const FlagSpec kGlobalFlags[] = {
     {"-c", "REPO_DIR", "feature repo directory (also --chdir; default: .)", ""},
@@ -130,8 +129,7 @@ int Run(const std::vector<std::string>& argv, Output& o) {
     } else if (a == "-h" || a == "--help") {
       help = true;
     } else if (a == "--version") {
-      o.out << "larder " << kVersion << "\n";
-      return kExitOk;
+      return VersionCommand(inv, o);
     } else {
       rest.push_back(a);
     }

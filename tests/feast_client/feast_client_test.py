@@ -85,7 +85,7 @@ def set_up_larder_repo(larder, repo, now):
     """The example as tests/serve_cli_test.cc sets it up, materialized up to now."""
     run([larder, "init", repo, "--template", "book_recs"])
     c = [larder, "-c", repo]
-    run(c + ["demo-data", "--scale", "0.01"])
+    run(c + ["demo-data", "--scale", "0.01", "--end", "2023-01-01T00:00:00Z"])
     run(c + ["apply"])
     run(c + ["run"])
     pushed = os.path.join(os.path.dirname(repo), "pushed.csv")

@@ -42,7 +42,7 @@ void ServeFixture::SetUp() {
   repo_ = tmp_.Join("repo");
   ASSERT_EQ(RunLarder("init " + repo_ + " --template book_recs").exit_code, 0);
   c_ = "-c " + repo_ + " ";
-  for (const char* step : {"demo-data --scale 0.01", "apply", "run",
+  for (const char* step : {"demo-data --scale 0.01 --end 2023-01-01T00:00:00Z", "apply", "run",
                            "materialize-incremental 2023-01-01T00:00:00Z"}) {
     CommandResult r = RunLarder(c_ + step);
     ASSERT_EQ(r.exit_code, 0) << step << ": " << r.err;

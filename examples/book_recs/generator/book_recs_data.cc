@@ -169,9 +169,16 @@ std::vector<int64_t> Apportion(const std::vector<double>& weights,
 // ---- Calendar ---------------------------------------------------------------
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
-constexpr int64_t kSignupStart = 1'546'300'800;  // 2019-01-01 UTC, seconds
-constexpr int64_t kRatingStart = 1'577'836'800;  // 2020-01-01
-constexpr int64_t kRatingEnd = 1'672'531'200;    // 2023-01-01 (exclusive)
+constexpr int64_t kSecondsPerDay = 86'400;
+// The workshop's timeline, which an end of kWorkshopEnd reproduces exactly:
+// sign-ups from 2019-01-01, ratings in [2020-01-01, 2023-01-01). Another end
+// moves every instant by the same amount (see Timeline).
+constexpr int64_t kSignupSpan = kWorkshopEnd - 1'546'300'800;  // since 2019-01-01
+constexpr int64_t kRatingSpan = kWorkshopEnd - 1'577'836'800;  // since 2020-01-01
+constexpr int64_t kWorkshopRatingStartYear = 2020;
+// Ends accepted by Generate: 1980-01-01 to 2200-01-01.
+constexpr int64_t kMinEnd = 315'532'800;
+constexpr int64_t kMaxEnd = 7'258'118'400;
 
 // Days since 1970-01-01 of Jan 1 of `year` (proleptic Gregorian).
 int64_t DaysToJan1(int64_t year) {
@@ -183,6 +190,30 @@ int64_t DaysToJan1(int64_t year) {
   const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + doe - 719468;
 }
+
+// The year that the instant `seconds` (since 1970-01-01 UTC) falls in.
+int64_t YearOf(int64_t seconds) {
+  const int64_t days = seconds >= 0 ? seconds / kSecondsPerDay
+                                    : -((-seconds + kSecondsPerDay - 1) / kSecondsPerDay);
+  int64_t year = 1970 + days / 366;  // never past the answer
+  while (DaysToJan1(year + 1) <= days) ++year;
+  return year;
+}
+
+// The instants of one generated data set, in seconds since 1970-01-01 UTC.
+struct Timeline {
+  explicit Timeline(int64_t end)
+      : signup_start(end - kSignupSpan),
+        rating_start(end - kRatingSpan),
+        rating_end(end),
+        year_shift(YearOf(rating_start) - kWorkshopRatingStartYear) {}
+  int64_t signup_start;  // users sign up in [signup_start, rating_end)
+  int64_t rating_start;  // ratings fall in [rating_start, rating_end)
+  int64_t rating_end;
+  // Publication years move with the ratings, so that the newest books
+  // appear in the year the ratings start, as in the workshop's data.
+  int64_t year_shift;
+};
 
 // ---- Vocabulary -------------------------------------------------------------
 
@@ -487,10 +518,13 @@ std::string TailCategoryName(uint64_t k) {
          kCategorySubjects[(k / q) % Size(kCategorySubjects)];
 }
 
+// Publication years of the workshop's timeline; Timeline::year_shift moves
+// them.
 constexpr int64_t kFirstYear = 1800;
 constexpr int64_t kLastYear = 2020;
 
-// Mostly 1950-2020, rising to a plateau from 2000; ~3% older.
+// Mostly 1950-2020, rising to a plateau from 2000; ~3% older (workshop
+// years; index 0 is kFirstYear).
 std::vector<double> YearWeights() {
   std::vector<double> w;
   for (int64_t y = kFirstYear; y <= kLastYear; ++y) {
@@ -535,6 +569,7 @@ void Report(const GenerateOptions& options, std::string_view stage,
 constexpr int64_t kProgressEvery = 1 << 16;
 
 Result<Books> GenerateBooks(const GenerateOptions& options, int64_t n,
+                            const Timeline& timeline,
                             duckdb::Connection& conn) {
   Rng rng(options.seed, kBookStream);
   Books books;
@@ -572,7 +607,8 @@ Result<Books> GenerateBooks(const GenerateOptions& options, int64_t n,
                               kBodies);
     books.isbn.push_back(Isbn10(body));
     books.quality.push_back(rng.Uniform());
-    int64_t y = kFirstYear + static_cast<int64_t>(year.Sample(rng));
+    int64_t y = kFirstYear + timeline.year_shift +
+                static_cast<int64_t>(year.Sample(rng));
     int64_t c = static_cast<int64_t>(category.Sample(rng));
     app->AppendVarchar(books.isbn.back());
     app->AppendVarchar(Title(rng));
@@ -599,6 +635,7 @@ Result<Books> GenerateBooks(const GenerateOptions& options, int64_t n,
 Result<std::vector<int64_t>> GenerateRatings(const GenerateOptions& options,
                                              int64_t users, int64_t total,
                                              const Books& books,
+                                             const Timeline& timeline,
                                              duckdb::Connection& conn) {
   const int64_t nbooks = static_cast<int64_t>(books.isbn.size());
   const double top_user_share = 11'000.0 / kRatingsAtScale1;
@@ -651,7 +688,7 @@ Result<std::vector<int64_t>> GenerateRatings(const GenerateOptions& options,
         while (rated_by[b] == u + 1) b = (b + 1) % static_cast<size_t>(nbooks);
       }
       rated_by[b] = u + 1;
-      int64_t ts = rng.Between(kRatingStart, kRatingEnd);
+      int64_t ts = rng.Between(timeline.rating_start, timeline.rating_end);
       int64_t rating = 0;
       if (rng.Chance(p_explicit)) {
         // The higher or the lower of two draws, by the book's quality: books
@@ -679,7 +716,7 @@ Result<std::vector<int64_t>> GenerateRatings(const GenerateOptions& options,
 
 Status GenerateUsers(const GenerateOptions& options, int64_t n,
                      const std::vector<int64_t>& first_rating,
-                     duckdb::Connection& conn) {
+                     const Timeline& timeline, duckdb::Connection& conn) {
   Rng rng(options.seed, kUserStream);
   std::vector<double> country_weights;
   for (const CountryPlaces& c : Countries()) {
@@ -726,8 +763,8 @@ Status GenerateUsers(const GenerateOptions& options, int64_t n,
     // rated.
     const int64_t first = first_rating[static_cast<size_t>(u)];
     const int64_t signup = first == INT64_MAX
-                               ? rng.Between(kSignupStart, kRatingEnd)
-                               : rng.Between(kSignupStart, first + 1);
+                               ? rng.Between(timeline.signup_start, timeline.rating_end)
+                               : rng.Between(timeline.signup_start, first + 1);
     app->AppendTimestampTz(signup * kMicrosPerSecond);
     LARDER_RETURN_IF_ERROR(app->EndRow());
     if ((u + 1) % kProgressEvery == 0) Report(options, "users", u + 1, n);
@@ -769,6 +806,12 @@ Result<GenerateStats> Generate(const GenerateOptions& options) {
   if (options.out_dir.empty()) {
     return Status::InvalidArgument("out_dir must not be empty");
   }
+  if (options.end < kMinEnd || options.end > kMaxEnd) {
+    return Status::InvalidArgument(
+        "end must be between 1980-01-01 and 2200-01-01, got " +
+        std::to_string(options.end) + " seconds since 1970-01-01 UTC");
+  }
+  const Timeline timeline(options.end);
   const std::filesystem::path out_dir(options.out_dir);
   {
     std::error_code ec;
@@ -798,13 +841,14 @@ Result<GenerateStats> Generate(const GenerateOptions& options) {
       "book_recs tables"));
 
   LARDER_ASSIGN_OR_RETURN(Books books,
-                          GenerateBooks(options, stats.books, *conn));
+                          GenerateBooks(options, stats.books, timeline, *conn));
   LARDER_ASSIGN_OR_RETURN(
       std::vector<int64_t> first_rating,
-      GenerateRatings(options, stats.users, stats.ratings, books, *conn));
+      GenerateRatings(options, stats.users, stats.ratings, books, timeline,
+                      *conn));
   books = Books();  // free before writing
   LARDER_RETURN_IF_ERROR(
-      GenerateUsers(options, stats.users, first_rating, *conn));
+      GenerateUsers(options, stats.users, first_rating, timeline, *conn));
 
   // Write every file under a temporary name first, then rename them all.
   const std::string suffix = "." + std::to_string(getpid()) + ".tmp";

@@ -19,21 +19,29 @@
 //                    TIMESTAMP WITH TIME ZONE = Jan 1 00:00 UTC of that year
 //   ratings.parquet  user_id BIGINT, isbn VARCHAR, rating BIGINT (0 for ~62%
 //                    of rows, else 1-10 skewed high), rating_timestamp
-//                    TIMESTAMP WITH TIME ZONE, uniform over
-//                    [2020-01-01, 2023-01-01) UTC at whole seconds; rows
-//                    sorted by rating_timestamp, user_id, isbn
+//                    TIMESTAMP WITH TIME ZONE, uniform over the three years
+//                    before `end` (by default [2020-01-01, 2023-01-01) UTC)
+//                    at whole seconds; rows sorted by rating_timestamp,
+//                    user_id, isbn
+//
+// The timeline: with the default end (kWorkshopEnd, 2023-01-01) the dates
+// are the workshop's, as listed here. Another end moves every rating and
+// sign-up by (end - kWorkshopEnd) and every publication year by the whole
+// years between 2020 and the year the ratings start in; the rows are
+// otherwise the same.
 //
 // Guarantees: every rating's user_id and isbn exist; a (user_id, isbn) pair
 // occurs at most once unless a user has more ratings than there are books
 // (only at tiny scales); a user's signup_date is no later than their first
 // rating and not before 2019-01-01; ~8% of users have no ratings and sign
-// up in [2019-01-01, 2023-01-01). Activity is heavy-tailed: the most active
+// up in [2019-01-01, 2023-01-01); no book is created after the first
+// rating's year begins. Activity is heavy-tailed: the most active
 // user has ~11,000 * scale ratings, most users have one to a few. Book
 // popularity is heavy-tailed too (the most rated book has ~0.2% of ratings).
 // The share of rating 0 varies by user and the explicit ratings' level by
 // book, so per-user and per-book averages differ.
 //
-// Determinism: the same seed and scale give identical rows (own PRNG, no
+// Determinism: the same seed, scale and end give identical rows (own PRNG, no
 // std distributions, no threads in generation). Only IEEE double arithmetic
 // (+, *, /) is used to derive the data, so results do not depend on libm.
 #pragma once
@@ -51,6 +59,9 @@ namespace larder::book_recs {
 inline constexpr int64_t kUsersAtScale1 = 92'107;
 inline constexpr int64_t kBooksAtScale1 = 138'700;
 inline constexpr int64_t kRatingsAtScale1 = 1'031'175;
+// The end of the workshop's timeline: 2023-01-01 00:00:00 UTC, in seconds
+// since 1970-01-01 UTC.
+inline constexpr int64_t kWorkshopEnd = 1'672'531'200;
 
 struct GenerateOptions {
   // Size relative to the workshop data. REQUIRES: 0 < scale <= 100.
@@ -61,6 +72,12 @@ struct GenerateOptions {
   std::string out_dir;
   // Default: 42.
   uint64_t seed = 42;
+  // The end of the timeline (exclusive), in seconds since 1970-01-01 UTC:
+  // ratings fall in the three years before it. `larder demo-data` passes
+  // the start of the current UTC day unless told otherwise, so that online
+  // reads judged against today's clock find the values within their ttl.
+  // REQUIRES: 1980-01-01 <= end <= 2200-01-01. Default: kWorkshopEnd.
+  int64_t end = kWorkshopEnd;
   // Called on the calling thread as each stage advances: stage is "books",
   // "ratings", "users" (rows generated so far of `total`) or "write" (files
   // written so far of 3). May be empty.

@@ -342,6 +342,44 @@ TEST_F(BookRecsData, TinyScalesStillWork) {
   EXPECT_EQ(stats->ratings, 10);
 }
 
+// Another end moves the whole timeline: ratings and sign-ups by exactly
+// (end - kWorkshopEnd), publication years by whole years, and nothing else.
+TEST_F(BookRecsData, AnotherEndMovesTheTimeline) {
+  // 2026-12-06 13:45:07 UTC: mid-day, and the ratings then start in 2023.
+  constexpr int64_t kEnd = 1'796'564'707;
+  constexpr int64_t kShift = kEnd - kWorkshopEnd;
+  GenerateOptions moved;
+  moved.scale = kScale;
+  moved.end = kEnd;
+  moved.out_dir = *dir_ + "/moved";
+  ASSERT_TRUE(Generate(moved).ok());
+  auto table = [&](const char* name) {
+    return "read_parquet(" + duckdb::QuoteLiteral(*dir_ + "/moved/" + name + ".parquet") + ")";
+  };
+  const std::string shift = "INTERVAL " + std::to_string(kShift) + " SECOND";
+  EXPECT_EQ(Number("SELECT count(*) FROM " + table("ratings")), 10312);
+  EXPECT_EQ(Number("SELECT count(*) FROM (SELECT user_id, isbn, rating, rating_timestamp + " +
+                   shift + " FROM ratings EXCEPT ALL SELECT * FROM " + table("ratings") + ")"),
+            0);
+  EXPECT_EQ(Number("SELECT count(*) FROM (SELECT user_id, location, country, age, signup_date + " +
+                   shift + " FROM users EXCEPT ALL SELECT * FROM " + table("users") + ")"),
+            0);
+  // Ratings start on 2020-01-01 and 2023-12-06: publication years move by 3.
+  EXPECT_EQ(Number("SELECT count(*) FROM (SELECT isbn, book_title, book_author, "
+                   "year_of_publication + 3, publisher, language, category, "
+                   "make_timestamptz(year_of_publication + 3, 1, 1, 0, 0, 0, 'UTC') FROM books "
+                   "EXCEPT ALL SELECT * FROM " +
+                   table("books") + ")"),
+            0);
+  EXPECT_EQ(Number("SELECT (epoch(max(rating_timestamp)) < " + std::to_string(kEnd) +
+                   " AND epoch(min(rating_timestamp)) >= " + std::to_string(kEnd - 1096 * 86400) +
+                   ")::INTEGER FROM " + table("ratings")),
+            1);
+  EXPECT_EQ(Number("SELECT (max(created_at) <= (SELECT min(rating_timestamp) FROM " +
+                   table("ratings") + "))::INTEGER FROM " + table("books")),
+            1);
+}
+
 TEST(BookRecsDataOptions, RejectsBadOptions) {
   GenerateOptions options;
   options.out_dir = ::testing::TempDir() + "larder_never_written";
@@ -353,6 +391,14 @@ TEST(BookRecsDataOptions, RejectsBadOptions) {
     EXPECT_NE(r.status().message().find("scale"), std::string::npos);
   }
   options.scale = 1;
+  for (int64_t end : {int64_t{0}, int64_t{315'532'799}, int64_t{7'258'118'401}}) {
+    options.end = end;
+    auto r = Generate(options);
+    ASSERT_FALSE(r.ok()) << end;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("end must be between"), std::string::npos);
+  }
+  options.end = kWorkshopEnd;
   options.out_dir = "";
   auto r = Generate(options);
   ASSERT_FALSE(r.ok());
