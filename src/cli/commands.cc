@@ -94,7 +94,7 @@ constexpr FlagSpec kServeFlags[] = {
      "max(128 MiB, 4 x max_request_bytes)"},
 };
 
-const std::array<CommandSpec, 23> kCommands{{
+const std::array<CommandSpec, 24> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -116,15 +116,17 @@ const std::array<CommandSpec, 23> kCommands{{
     {"run", "Build the SQL models in models/ into the offline store, in dependency order", {},
      kRunFlags, RunCommand},
     {"test", "Run the data tests of the SQL models", {}, kTestFlags, TestCommand},
-    {"push", "Push rows to a push source's views online, its history offline, or both", kPushArgs, kPushFlags, PushCommand},
+    {"push", "Push rows to a push source's views online, its history offline, or both",
+     kPushArgs, kPushFlags, PushCommand},
     {"materialize", "Write the latest values in [START, END) of the online views online",
      kMaterializeArgs, kMaterializeFlags, MaterializeCommand},
     {"materialize-incremental", "Materialize each online view from its watermark up to END",
      kMaterializeIncrementalArgs, kMaterializeFlags, MaterializeIncrementalCommand},
     {"online", "Print online feature values of an entity row as Feast's JSON", {}, kOnlineFlags,
      OnlineCommand},
-    {"online-delete", "Delete an entity row's online records (a later write or materialize restores them)",
-     {}, kOnlineDeleteFlags, OnlineDeleteCommand},
+    {"online-delete",
+     "Delete an entity row's online records (a later write or materialize restores them)", {},
+     kOnlineDeleteFlags, OnlineDeleteCommand},
     {"serve", "Serve online features over HTTP, as Feast's feature server does", {},
      kServeFlags, ServeCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
