@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -150,11 +151,18 @@ TEST_F(ServeCli, ServesNonFiniteFloatsNegativeZeroAndTypedKeys) {
   const std::string csv = tmp_.Join("odd.csv");
   // DuckDB's CSV sniffer reads the column as DOUBLE when a plain number
   // comes first.
+  // An hour ago: within the view's ttl, and not in the future (push refuses that).
+  const std::time_t hour_ago = std::time(nullptr) - 3600;
+  std::tm utc{};
+  gmtime_r(&hour_ago, &utc);
+  char ts[32];
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  const std::string t = ts;
   std::ofstream(csv) << "user_id,rating_timestamp,avg_day_user_rating,count_day_user_rating\n"
-                        "900004,2029-01-01T00:00:00Z,-0.0,1\n"
-                        "900001,2029-01-01T00:00:00Z,inf,1\n"
-                        "900002,2029-01-01T00:00:00Z,-inf,1\n"
-                        "900003,2029-01-01T00:00:00Z,nan,1\n";
+                     << "900004," << t << ",-0.0,1\n"
+                     << "900001," << t << ",inf,1\n"
+                     << "900002," << t << ",-inf,1\n"
+                     << "900003," << t << ",nan,1\n";
   CommandResult push = RunLarder(c_ + "push user_ratings_push " + csv + " --to online");
   ASSERT_EQ(push.exit_code, 0) << push.err;
   CommandResult cli = RunLarder(c_ + "online --features agg_user_features_1d:avg_day_user_rating "

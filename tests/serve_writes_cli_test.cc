@@ -257,7 +257,7 @@ TEST_F(ServeWrites, ErrorsKeepPathsAndLockHoldersInTheLog) {
     // finds it locked, and DuckDB names the file and this process's PID.
     auto holder = duckdb::Connection::Open(repo_ + "/data/offline_store.duckdb");
     ASSERT_TRUE(holder.ok()) << holder.status().ToString();
-    online::HttpResponse r = Post("/push", PushBody(999996, {{"2029-01-01", 1.0}}, "offline"));
+    online::HttpResponse r = Post("/push", PushBody(999996, {{"2025-01-01", 1.0}}, "offline"));
     EXPECT_EQ(r.status, 503) << r.body;
     EXPECT_THAT(r.body, HasSubstr("offline_store.duckdb"));
     EXPECT_THAT(r.body, HasSubstr("details in the server log, request_id"));
