@@ -164,14 +164,23 @@ DataSource TimedSource(const std::string& ts, const std::string& created = "") {
   return s;
 }
 
-std::string LossyTimeError(const std::string& file, const std::string& column,
-                           const std::string& role, const std::string& kind) {
-  return "file " + file + ": column `" + column + "` (the " + role +
-         " of data source 'events') is " + kind +
-         ", which DuckDB reads truncated to the microsecond, so a row could compare as earlier "
-         "than it is; write the column in microseconds, or in nanoseconds without a time zone "
-         "(naive UTC, e.g. pandas datetime64[ns]), which Larder rounds up";
+// Expects ReadFileSourceSchema of `path` to refuse `column` of `file` (the
+// path itself unless named) as `role`.
+void ExpectLossyTimeRefused(const DataSource& source, const std::string& path,
+                            const std::string& column, const std::string& role,
+                            const std::string& kind, std::string file = "") {
+  if (file.empty()) file = path;
+  auto cols = ReadFileSourceSchema(source, path);
+  ASSERT_EQ(cols.status().code(), StatusCode::kInvalidArgument) << cols.status().ToString();
+  EXPECT_EQ(cols.status().message(),
+            "file " + file + ": column `" + column + "` (the " + role +
+                " of data source 'events') is " + kind +
+                ", which DuckDB reads truncated to the microsecond, so a row could compare as "
+                "earlier than it is; write the column in microseconds, or in nanoseconds without "
+                "a time zone (naive UTC, e.g. pandas datetime64[ns]), which Larder rounds up");
 }
+
+constexpr const char* kUtcNanos = "a Parquet TIMESTAMP(NANOS) adjusted to UTC";
 
 // DuckDB reads a UTC-adjusted TIMESTAMP(NANOS) as a microsecond TIMESTAMPTZ,
 // truncated: 500 ns past the second reads as the second itself. This is why
@@ -186,31 +195,13 @@ TEST_F(FileSchema, DuckDbTruncatesUtcNanoseconds) {
   EXPECT_EQ(ns->value_or(""), "1700000000000000000");  // the file holds ...500
 }
 
-TEST_F(FileSchema, RefusesUtcNanosecondTimestampField) {
+TEST_F(FileSchema, RefusesTimesReadTruncated) {
   const std::string file = Fixture("utc_nanos.parquet");
-  auto cols = ReadFileSourceSchema(TimedSource("utc_ns"), file);
-  ASSERT_EQ(cols.status().code(), StatusCode::kInvalidArgument) << cols.status().ToString();
-  EXPECT_EQ(cols.status().message(),
-            LossyTimeError(file, "utc_ns", "timestamp_field",
-                           "a Parquet TIMESTAMP(NANOS) adjusted to UTC"));
-}
-
-TEST_F(FileSchema, RefusesUtcNanosecondCreatedTimestampColumn) {
-  const std::string file = Fixture("utc_nanos.parquet");
-  auto cols = ReadFileSourceSchema(TimedSource("naive_ns", "utc_ns"), file);
-  ASSERT_EQ(cols.status().code(), StatusCode::kInvalidArgument) << cols.status().ToString();
-  EXPECT_EQ(cols.status().message(),
-            LossyTimeError(file, "utc_ns", "created_timestamp_column",
-                           "a Parquet TIMESTAMP(NANOS) adjusted to UTC"));
-}
-
-TEST_F(FileSchema, RefusesInt96Timestamps) {
-  const std::string file = Fixture("int96.parquet");
-  auto cols = ReadFileSourceSchema(TimedSource("int96_ts"), file);
-  ASSERT_EQ(cols.status().code(), StatusCode::kInvalidArgument) << cols.status().ToString();
-  EXPECT_EQ(cols.status().message(),
-            LossyTimeError(file, "int96_ts", "timestamp_field",
-                           "an INT96 timestamp (nanoseconds)"));
+  ExpectLossyTimeRefused(TimedSource("utc_ns"), file, "utc_ns", "timestamp_field", kUtcNanos);
+  ExpectLossyTimeRefused(TimedSource("naive_ns", "utc_ns"), file, "utc_ns",
+                         "created_timestamp_column", kUtcNanos);
+  ExpectLossyTimeRefused(TimedSource("int96_ts"), Fixture("int96.parquet"), "int96_ts",
+                         "timestamp_field", "an INT96 timestamp (nanoseconds)");
 }
 
 // Naive nanoseconds are read exactly (and rounded up where compared), UTC
@@ -230,11 +221,8 @@ TEST_F(FileSchema, RefusesUtcNanosecondsInAnyFileOfAGlob) {
   Write("SELECT 1::BIGINT AS user_id, TIMESTAMPTZ '2023-01-01 00:00:00+00' AS utc_ns",
         "a.parquet", "parquet");
   std::filesystem::copy_file(Fixture("utc_nanos.parquet"), dir_ + "/b.parquet");
-  auto cols = ReadFileSourceSchema(TimedSource("utc_ns"), dir_ + "/*.parquet");
-  ASSERT_EQ(cols.status().code(), StatusCode::kInvalidArgument) << cols.status().ToString();
-  EXPECT_EQ(cols.status().message(),
-            LossyTimeError(dir_ + "/b.parquet", "utc_ns", "timestamp_field",
-                           "a Parquet TIMESTAMP(NANOS) adjusted to UTC"));
+  ExpectLossyTimeRefused(TimedSource("utc_ns"), dir_ + "/*.parquet", "utc_ns", "timestamp_field",
+                         kUtcNanos, dir_ + "/b.parquet");
   // The first file alone is exact.
   EXPECT_TRUE(ReadFileSourceSchema(TimedSource("utc_ns"), dir_ + "/a.parquet").ok());
 }
