@@ -86,7 +86,7 @@ Result<ViewPlan> PlanView(duckdb::Connection& conn, const FeatureRepo& repo,
   ViewPlan plan;
   plan.view = &view;
   LARDER_ASSIGN_OR_RETURN(offline::ViewSource resolved,
-                          offline::ResolveViewSource(repo, view, exists, db_path));
+                          offline::ResolveViewSource(repo, view, exists, db_path, conn));
   const DataSource* owner = resolved.owner;
   std::string relation = std::move(resolved.relation);
   LARDER_ASSIGN_OR_RETURN(repo::JoinKeys join_keys, repo::ViewJoinKeys(repo, view));

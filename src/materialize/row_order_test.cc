@@ -9,6 +9,8 @@
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "larder/offline_store.h"
@@ -281,6 +283,46 @@ TEST_P(RowOrderTest, NanosecondSourceTimesRoundUp) {
   report = materialize::Materialize(repo_, *store_, kNoon, kNoon + 2, {});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(ReadOnline()[1], "Int64(2) Float32(2) String(\"future\") Float64(2) ");
+}
+
+// A source time that DuckDB reads truncated (a Parquet TIMESTAMP(NANOS)
+// adjusted to UTC; fixture in tests/data/parquet_time_units) is refused by
+// training data and materialization, which may read files that changed after
+// `apply` checked them; a feature column of that encoding is read.
+TEST_P(RowOrderTest, UtcNanosecondSourceTimesAreRefused) {
+  const std::string fixture =
+      std::string(LARDER_SOURCE_DIR) + "/tests/data/parquet_time_units/utc_nanos.parquet";
+  DataSource& src = repo_.data_sources[0];
+  src.path = fixture;
+  src.created_timestamp_column.clear();
+  repo_.feature_views[0].schema = {Field{"score", ValueType{ScalarType::kFloat64}, "", {}, {}},
+                                   Field{"utc_ns", ValueType{ScalarType::kUnixTimestamp}, "", {},
+                                         {}}};
+  // What training data and materialization report for timestamp_field `ts`.
+  auto outcomes = [&](const std::string& ts) {
+    src.timestamp_field = ts;
+    HistoricalFeaturesRequest request;
+    request.entity_sql =
+        "SELECT 1 AS user_id, TIMESTAMPTZ '2023-11-14 22:13:20+00' AS event_timestamp";
+    request.features = {"scores:score", "scores:utc_ns"};
+    auto job = offline::PrepareHistoricalRetrieval(repo_, request);
+    Status training = job.ok() ? (*job)->WriteToFile(tmp_.Join("hist.parquet")).status() : job.status();
+    Status online = materialize::Materialize(repo_, *store_, 0, kNoon * 2, {}).status();
+    return std::pair<Status, Status>{training, online};
+  };
+  const std::string refusal =
+      "file " + fixture +
+      ": column `utc_ns` (the timestamp_field of data source 'events') is a Parquet "
+      "TIMESTAMP(NANOS) adjusted to UTC, which DuckDB reads truncated to the microsecond";
+  auto [training, online] = outcomes("utc_ns");
+  EXPECT_EQ(training.code(), StatusCode::kInvalidArgument) << training.ToString();
+  EXPECT_NE(training.message().find(refusal), std::string::npos) << training.ToString();
+  EXPECT_EQ(online.code(), StatusCode::kInvalidArgument) << online.ToString();
+  EXPECT_NE(online.message().find(refusal), std::string::npos) << online.ToString();
+
+  std::tie(training, online) = outcomes("naive_ns");
+  EXPECT_TRUE(training.ok()) << training.ToString();
+  EXPECT_TRUE(online.ok()) << online.ToString();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RowOrderTest,

@@ -204,10 +204,12 @@ Result<OfflineAppend> PushRelation(const FeatureRepo& repo, const std::string& p
 Result<OfflineAppend> PushToOffline(const FeatureRepo& repo, const std::string& push_source,
                                     const std::string& file, duckdb::Connection& conn,
                                     const OfflinePushOptions& options) {
-  LARDER_RETURN_IF_ERROR(FindPushSources(repo, push_source).status());
+  LARDER_ASSIGN_OR_RETURN(PushSources sources, FindPushSources(repo, push_source));
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return Status::NotFound("no file " + file);
   FileFormat format = file.ends_with(".csv") ? FileFormat::kCsv : FileFormat::kParquet;
+  // The pushed rows keep their times as read: refuse times read truncated.
+  LARDER_RETURN_IF_ERROR(duckdb::CheckExactSourceTimes(conn, *sources.batch, format, file));
   return PushRelation(repo, push_source, duckdb::FileScanSql(format, file), "file " + file, conn,
                       options);
 }

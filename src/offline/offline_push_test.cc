@@ -111,6 +111,20 @@ TEST_F(OfflinePushTest, RefusesRowsThatDoNotFit) {
   EXPECT_EQ(Count("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'push__stats_push'"), 0);
 }
 
+TEST_F(OfflinePushTest, RefusesEventTimesReadTruncated) {
+  // A pandas datetime64[ns, UTC] column (tests/data/parquet_time_units):
+  // DuckDB would store it truncated to the microsecond.
+  const std::string file =
+      std::string(LARDER_SOURCE_DIR) + "/tests/data/parquet_time_units/utc_nanos.parquet";
+  repo_.data_sources[0].timestamp_field = "utc_ns";
+  auto r = PushToOffline(repo_, "stats_push", file, *conn_);
+  ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("file " + file + ": column `utc_ns` (the timestamp_field of data source "
+                        "'stats_file') is a Parquet TIMESTAMP(NANOS) adjusted to UTC"));
+  EXPECT_EQ(Count("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'push__stats_push'"), 0);
+}
+
 TEST_F(OfflinePushTest, PushingTheSameRowsAgainAppendsNothing) {
   const std::string csv =
       "uid,books_read,event_timestamp\n"

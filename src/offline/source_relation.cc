@@ -79,7 +79,8 @@ Result<std::string> MappedSourceSql(const FeatureRepo& repo, const DataSource& s
 }
 
 Result<ViewSource> ResolveViewSource(const FeatureRepo& repo, const FeatureView& view,
-                                     const TableExists& exists, const std::string& db_path) {
+                                     const TableExists& exists, const std::string& db_path,
+                                     duckdb::Connection& conn) {
   ViewSource out;
   out.source = repo.FindDataSource(view.source);
   out.owner = out.source == nullptr ? nullptr : SchemaOwner(repo, *out.source);
@@ -92,6 +93,12 @@ Result<ViewSource> ResolveViewSource(const FeatureRepo& repo, const FeatureView&
                                       out.owner->model +
                                       "', whose table is not in the offline store " + db_path +
                                       "; run `larder run` first");
+  }
+  if (out.owner->kind == DataSourceKind::kFile) {
+    fs::path path(out.owner->path);
+    if (path.is_relative()) path = fs::path(repo.root) / path;
+    LARDER_RETURN_IF_ERROR(duckdb::CheckExactSourceTimes(conn, *out.owner,
+                                                         out.owner->file_format, path.string()));
   }
   LARDER_ASSIGN_OR_RETURN(out.relation, MappedSourceSql(repo, *out.source, exists));
   return out;

@@ -13,6 +13,7 @@
 
 #include "larder/repo.h"
 #include "larder/status.h"
+#include "offline/duckdb/duckdb_connection.h"
 
 namespace larder::offline {
 
@@ -58,10 +59,13 @@ struct ViewSource {
   std::string relation;  // MappedSourceSql of `source`
 };
 
-// Resolves `view`'s source for reading from the offline store at `db_path`.
-// NotFound when the source is not registered; FailedPrecondition ("run
-// `larder run` first") when it reads a model whose table does not exist.
+// Resolves `view`'s source for reading, on `conn`, from the offline store at
+// `db_path`. NotFound when the source is not registered; FailedPrecondition
+// ("run `larder run` first") when it reads a model whose table does not
+// exist; InvalidArgument when its files' compared times are not exact
+// (duckdb::CheckExactSourceTimes: they may have changed since `apply`).
 Result<ViewSource> ResolveViewSource(const FeatureRepo& repo, const FeatureView& view,
-                                     const TableExists& exists, const std::string& db_path);
+                                     const TableExists& exists, const std::string& db_path,
+                                     duckdb::Connection& conn);
 
 }  // namespace larder::offline

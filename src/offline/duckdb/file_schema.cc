@@ -46,6 +46,7 @@ Result<std::vector<ColumnInfo>> ReadFileSourceSchema(
                             ": DESCRIBE did not return column_name and "
                             "column_type");
   }
+  LARDER_RETURN_IF_ERROR(CheckExactSourceTimes(conn, source, source.file_format, abs_path));
   std::vector<ColumnInfo> columns;
   columns.reserve(described.rows.size());
   for (const auto& row : described.rows) {
@@ -53,6 +54,41 @@ Result<std::vector<ColumnInfo>> ReadFileSourceSchema(
                                  row[static_cast<size_t>(type_col)].value_or("")});
   }
   return columns;
+}
+
+Status CheckExactSourceTimes(Connection& conn, const DataSource& owner, FileFormat format,
+                             const std::string& abs_path) {
+  if (format != FileFormat::kParquet) return Status::OK();
+  std::string names;
+  for (const std::string* column : {&owner.timestamp_field, &owner.created_timestamp_column}) {
+    if (!column->empty()) names += (names.empty() ? "" : ", ") + QuoteLiteral(*column);
+  }
+  if (names.empty()) return Status::OK();
+  // parquet_schema's logical_type prints the unit that is set as
+  // "NANOS=NanoSeconds()" and the others as "<null>".
+  const std::string what = "file " + abs_path;
+  LARDER_ASSIGN_OR_RETURN(
+      QueryResult lossy,
+      conn.Query("SELECT file_name, name, type FROM parquet_schema(" + QuoteLiteral(abs_path) +
+                     ") WHERE name IN (" + names +
+                     ") AND (type = 'INT96' OR (logical_type LIKE "
+                     "'%isAdjustedToUTC=1%' AND logical_type LIKE '%NANOS=NanoSeconds()%')) "
+                     "ORDER BY file_name, name LIMIT 1",
+                 what));
+  if (lossy.rows.empty()) return Status::OK();
+  const auto& row = lossy.rows.front();
+  const std::string column = row.at(1).value_or("");
+  const std::string kind = row.at(2).value_or("") == "INT96"
+                               ? "an INT96 timestamp (nanoseconds)"
+                               : "a Parquet TIMESTAMP(NANOS) adjusted to UTC";
+  const std::string role =
+      column == owner.timestamp_field ? "timestamp_field" : "created_timestamp_column";
+  return Status::InvalidArgument(
+      "file " + row.at(0).value_or(abs_path) + ": column `" + column + "` (the " + role +
+      " of data source '" + owner.name + "') is " + kind +
+      ", which DuckDB reads truncated to the microsecond, so a row could compare as earlier "
+      "than it is; write the column in microseconds, or in nanoseconds without a time zone "
+      "(naive UTC, e.g. pandas datetime64[ns]), which Larder rounds up");
 }
 
 Result<std::vector<ColumnInfo>> ReadFileSourceSchema(

@@ -33,4 +33,17 @@ Result<std::vector<ColumnInfo>> ReadFileSourceSchema(
 Result<std::vector<ColumnInfo>> ReadFileSourceSchema(
     Connection& conn, const DataSource& source, const std::string& abs_path);
 
+// OK, or InvalidArgument naming the file, the column and the fix, when a
+// time column that Larder compares (`owner`'s timestamp_field or
+// created_timestamp_column) is, in any Parquet file that `abs_path` (a path
+// or a glob) matches, a TIMESTAMP(NANOS) adjusted to UTC or an INT96
+// timestamp. DuckDB reads both truncated to the microsecond and no option
+// gives the exact value, so a row 500 ns after an instant would compare as
+// at it (docs/online-store.md, "The order of rows"). Other columns, naive
+// TIMESTAMP(NANOS) (read exactly, then rounded up) and CSV are OK.
+// ReadFileSourceSchema runs it; readers of sources checked only earlier run
+// it again, as files may have changed since.
+Status CheckExactSourceTimes(Connection& conn, const DataSource& owner, FileFormat format,
+                             const std::string& abs_path);
+
 }  // namespace larder::duckdb

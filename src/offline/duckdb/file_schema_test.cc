@@ -148,5 +148,84 @@ TEST_F(FileSchema, UsableAsSchemaResolver) {
   EXPECT_EQ((*cols)[0].type, "INTEGER");
 }
 
+// Fixtures written by pyarrow (tests/data/parquet_time_units/README.md):
+// DuckDB cannot write a TIMESTAMP(NANOS) adjusted to UTC, nor INT96.
+std::string Fixture(const std::string& name) {
+  return std::string(LARDER_SOURCE_DIR) + "/tests/data/parquet_time_units/" + name;
+}
+
+DataSource TimedSource(const std::string& ts, const std::string& created = "") {
+  DataSource s;
+  s.name = "events";
+  s.kind = DataSourceKind::kFile;
+  s.file_format = FileFormat::kParquet;
+  s.timestamp_field = ts;
+  s.created_timestamp_column = created;
+  return s;
+}
+
+// Expects ReadFileSourceSchema of `path` to refuse `column` of `file` (the
+// path itself unless named) as `role`.
+void ExpectLossyTimeRefused(const DataSource& source, const std::string& path,
+                            const std::string& column, const std::string& role,
+                            const std::string& kind, std::string file = "") {
+  if (file.empty()) file = path;
+  auto cols = ReadFileSourceSchema(source, path);
+  ASSERT_EQ(cols.status().code(), StatusCode::kInvalidArgument) << cols.status().ToString();
+  EXPECT_EQ(cols.status().message(),
+            "file " + file + ": column `" + column + "` (the " + role +
+                " of data source 'events') is " + kind +
+                ", which DuckDB reads truncated to the microsecond, so a row could compare as "
+                "earlier than it is; write the column in microseconds, or in nanoseconds without "
+                "a time zone (naive UTC, e.g. pandas datetime64[ns]), which Larder rounds up");
+}
+
+constexpr const char* kUtcNanos = "a Parquet TIMESTAMP(NANOS) adjusted to UTC";
+
+// DuckDB reads a UTC-adjusted TIMESTAMP(NANOS) as a microsecond TIMESTAMPTZ,
+// truncated: 500 ns past the second reads as the second itself. This is why
+// such a compared time is refused; were DuckDB to read it exactly, the
+// refusal could give way to rounding up.
+TEST_F(FileSchema, DuckDbTruncatesUtcNanoseconds) {
+  auto ns = conn_->QueryScalar("SELECT epoch_ns(utc_ns) FROM read_parquet(" +
+                                   QuoteLiteral(Fixture("utc_nanos.parquet")) +
+                                   ") WHERE user_id = 1",
+                               "read");
+  ASSERT_TRUE(ns.ok()) << ns.status().ToString();
+  EXPECT_EQ(ns->value_or(""), "1700000000000000000");  // the file holds ...500
+}
+
+TEST_F(FileSchema, RefusesTimesReadTruncated) {
+  const std::string file = Fixture("utc_nanos.parquet");
+  ExpectLossyTimeRefused(TimedSource("utc_ns"), file, "utc_ns", "timestamp_field", kUtcNanos);
+  ExpectLossyTimeRefused(TimedSource("naive_ns", "utc_ns"), file, "utc_ns",
+                         "created_timestamp_column", kUtcNanos);
+  ExpectLossyTimeRefused(TimedSource("int96_ts"), Fixture("int96.parquet"), "int96_ts",
+                         "timestamp_field", "an INT96 timestamp (nanoseconds)");
+}
+
+// Naive nanoseconds are read exactly (and rounded up where compared), UTC
+// microseconds are exact, and a feature column is never compared.
+TEST_F(FileSchema, AcceptsExactTimesAndUncomparedNanoseconds) {
+  for (const auto& [ts, created] : {std::pair<std::string, std::string>{"naive_ns", "utc_us"},
+                                    {"utc_us", "naive_ns"}, {"utc_us", ""}}) {
+    auto cols = ReadFileSourceSchema(TimedSource(ts, created), Fixture("utc_nanos.parquet"));
+    ASSERT_TRUE(cols.ok()) << ts << "/" << created << ": " << cols.status().ToString();
+    EXPECT_EQ(cols->size(), 5u);
+  }
+}
+
+// Every file a glob matches is checked, not only the first, whose schema
+// DuckDB reads the others by.
+TEST_F(FileSchema, RefusesUtcNanosecondsInAnyFileOfAGlob) {
+  Write("SELECT 1::BIGINT AS user_id, TIMESTAMPTZ '2023-01-01 00:00:00+00' AS utc_ns",
+        "a.parquet", "parquet");
+  std::filesystem::copy_file(Fixture("utc_nanos.parquet"), dir_ + "/b.parquet");
+  ExpectLossyTimeRefused(TimedSource("utc_ns"), dir_ + "/*.parquet", "utc_ns", "timestamp_field",
+                         kUtcNanos, dir_ + "/b.parquet");
+  // The first file alone is exact.
+  EXPECT_TRUE(ReadFileSourceSchema(TimedSource("utc_ns"), dir_ + "/a.parquet").ok());
+}
+
 }  // namespace
 }  // namespace larder::duckdb

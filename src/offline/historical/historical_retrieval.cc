@@ -493,7 +493,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   std::vector<std::vector<std::string>> feature_exprs(views.size());
   for (size_t v = 0; v < views.size(); ++v) {
     const FeatureView& view = *views[v].view;
-    LARDER_ASSIGN_OR_RETURN(ViewSource resolved, ResolveViewSource(repo, view, exists, db_path));
+    LARDER_ASSIGN_OR_RETURN(ViewSource resolved, ResolveViewSource(repo, view, exists, db_path, conn));
     const DataSource* source = resolved.source;
     const DataSource* owner = resolved.owner;
     const std::string& relation = resolved.relation;
