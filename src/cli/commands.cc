@@ -51,7 +51,8 @@ constexpr FlagSpec kPushFlags[] = {
 
 constexpr FlagSpec kHistoricalFlags[] = {
     {"--entities", "FILE", "entity rows (.parquet or .csv): join keys and event_timestamp", ""},
-    {"--entity-sql", "SQL", "or: a SELECT giving the entity rows, run in the offline store", ""},
+    {"--entity-sql", "SQL",
+     "or: one SELECT giving the entity rows, run on the offline store opened read-only", ""},
     {"--features", "VIEW:FEATURE,...", "the features to fetch, in output order", ""},
     {"--feature-service", "NAME", "or: every feature of a feature service", ""},
     {"--full-feature-names", "", "name columns view__feature instead of feature", ""},
