@@ -34,9 +34,10 @@ bool IsFloat(const ValueType& t) {
 // The sign bits of a float column (a BOOLEAN, or a BOOLEAN[] per element).
 // DuckDB's arg_max turns -0.0 inside a STRUCT or LIST value into 0.0, so the
 // signs travel beside the values and RestoreNegativeZeros puts them back.
+// `column` is already cast by TypedValueSql (DOUBLE or DOUBLE[]).
 std::string SignSql(const std::string& column, const ValueType& t) {
-  if (t.is_array) return "list_transform(CAST(" + column + " AS DOUBLE[]), x -> signbit(x))";
-  return "signbit(CAST(" + column + " AS DOUBLE))";
+  if (t.is_array) return "list_transform(" + column + ", x -> signbit(x))";
+  return "signbit(" + column + ")";
 }
 
 // `value` (a float or float array) with each zero whose `sign` is set made -0.0.
@@ -119,20 +120,26 @@ Result<ViewPlan> PlanView(duckdb::Connection& conn, const FeatureRepo& repo,
   for (size_t k = 0; k < plan.keys.size(); ++k) {
     plan.key_list += (k == 0 ? "__larder_k" : ", __larder_k") + std::to_string(k);
   }
-  select += ts + " AS __larder_ets, " + created + " AS __larder_cts, " +
-            offline::RowTieKeySql(view) + " AS __larder_tie";
+  select += ts + " AS __larder_ets, " + created + " AS __larder_cts";
   std::string fields = "__larder_ets := __larder_ets, __larder_cts := __larder_cts";
+  // The tie key hashes the typed values selected here, so each feature is
+  // cast once per row, not once for the record and again for the key.
+  std::vector<std::string> typed_features;
+  std::vector<ValueType> feature_types;
   for (size_t f = 0; f < view.schema.size(); ++f) {
     std::string internal = "__larder_f" + std::to_string(f);
     select += ", " + TypedValueSql(QuoteIdentifier(view.schema[f].name), view.schema[f].dtype) +
               " AS " + internal;
     fields += ", " + internal + " := " + internal;
+    typed_features.push_back(internal);
+    feature_types.push_back(view.schema[f].dtype);
   }
+  // Over the typed values: the tie key, and the sign bits of float features.
+  std::string derived = duckdb::TieKeySql(typed_features, feature_types) + " AS __larder_tie";
   for (size_t f = 0; f < view.schema.size(); ++f) {
     if (!IsFloat(view.schema[f].dtype)) continue;
     std::string internal = "__larder_s" + std::to_string(f);
-    select += ", " + SignSql(QuoteIdentifier(view.schema[f].name), view.schema[f].dtype) +
-              " AS " + internal;
+    derived += ", " + SignSql(typed_features[f], view.schema[f].dtype) + " AS " + internal;
     fields += ", " + internal + " := " + internal;
     plan.float_features.push_back(f);
   }
@@ -144,9 +151,9 @@ Result<ViewPlan> PlanView(duckdb::Connection& conn, const FeatureRepo& repo,
   plan.latest_sql = "SELECT " + plan.key_list + ", unnest(arg_max(struct_pack(" + fields +
                     "), struct_pack(ets := __larder_ets, cts := coalesce(__larder_cts, " +
                     std::to_string(std::numeric_limits<int64_t>::min() + 1) +
-                    "), tie := __larder_tie))) FROM (SELECT " +
-                    select + " FROM " + relation + " WHERE " + where + ") GROUP BY " +
-                    plan.key_list;
+                    "), tie := __larder_tie))) FROM (SELECT *, " + derived +
+                    " FROM (SELECT " + select + " FROM " + relation + " WHERE " + where +
+                    ")) GROUP BY " + plan.key_list;
   plan.column_types = plan.key_types;
   plan.column_types.push_back(ValueType{ScalarType::kInt64});  // __larder_ets
   plan.column_types.push_back(ValueType{ScalarType::kInt64});  // __larder_cts
