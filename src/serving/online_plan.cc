@@ -53,12 +53,15 @@ size_t OnlinePlan::EstimatedBytes() const {
   return bytes;
 }
 
+Status CheckFeatureCount(size_t count, size_t max_features) {
+  if (count <= max_features) return Status::OK();
+  return Status::InvalidArgument("features: " + std::to_string(count) +
+                                 " references, more than the limit of " +
+                                 std::to_string(max_features));
+}
+
 Status CheckFeatureList(const std::vector<std::string>& features, size_t max_features) {
-  if (features.size() > max_features) {
-    return Status::InvalidArgument("features: " + std::to_string(features.size()) +
-                                   " references, more than the limit of " +
-                                   std::to_string(max_features));
-  }
+  LARDER_RETURN_IF_ERROR(CheckFeatureCount(features.size(), max_features));
   std::unordered_map<std::string_view, size_t> seen;
   seen.reserve(features.size());
   for (size_t i = 0; i < features.size(); ++i) {

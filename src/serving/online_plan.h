@@ -58,6 +58,9 @@ struct OnlinePlan {
 // `features[i]`.
 Status CheckFeatureList(const std::vector<std::string>& features, size_t max_features);
 
+// The first half of CheckFeatureList: at most `max_features` references.
+Status CheckFeatureCount(size_t count, size_t max_features);
+
 // Resolves exactly one of `features` ("view:feature") and `feature_service`
 // against `repo`. Errors: those of CheckFeatureList; InvalidArgument for a
 // bad reference, for both or neither given, or for two outputs with the same

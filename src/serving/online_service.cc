@@ -64,8 +64,10 @@ Result<std::shared_ptr<OnlineService::Snapshot>> OnlineService::Current() {
 
 Result<std::shared_ptr<const OnlinePlan>> OnlineService::Plan(
     const OnlineFeaturesRequest& request) {
-  // Before the key is built: a key is as long as the request's list.
-  LARDER_RETURN_IF_ERROR(CheckFeatureList(request.features, options_.max_features));
+  // Before the key is built: a key is as long as the request's list. The
+  // rest of CheckFeatureList runs when a list is planned: only lists that
+  // passed it are cached, so a cache hit needs no second look.
+  LARDER_RETURN_IF_ERROR(CheckFeatureCount(request.features.size(), options_.max_features));
   LARDER_ASSIGN_OR_RETURN(std::shared_ptr<Snapshot> snapshot, Current());
   std::string key = ShapeKey(request);
   {
