@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "larder/status.h"
 #include "larder/types.h"
 
 namespace larder {
@@ -78,6 +79,66 @@ struct Field {
   SourceLocation location;
 };
 
+// The functions of window aggregations (docs/aggregations.md). The value at
+// instant t covers the events with event time in [t - window, t), t first
+// rounded down to a multiple of the view's aggregation_interval when it has
+// one. Null values of the column are skipped; a window with no value gives 0
+// for the counts and null for every other function.
+enum class AggregationFunction {
+  kCount,                // non-null values; Int64
+  kSum,                  // Int64 over integers, Float64 over floats
+  kMean,                 // Float64
+  kMin,                  // the column's dtype
+  kMax,                  // the column's dtype
+  kStddev,               // sample standard deviation, Float64; null below 2 values
+  kVariance,             // sample variance, Float64; null below 2 values
+  kFirst,                // the earliest value, the column's dtype
+  kLast,                 // the latest value, the column's dtype
+  kFirstN,               // the n earliest values, oldest first; Array(dtype)
+  kLastN,                // the n latest values, oldest first; Array(dtype)
+  kCountDistinct,        // exact; Int64
+  kApproxCountDistinct,  // HyperLogLog with 2^12 registers; Int64
+};
+
+// One aggregation of a feature view:
+//   aggregations:
+//     - {column: rating, function: mean, time_window: 1d}
+//     - {column: rating, function: last_n(5), time_window: lifetime, name: last_ratings}
+struct Aggregation {
+  std::string column;  // a source column (after field_mapping)
+  AggregationFunction function = AggregationFunction::kCount;
+  int64_t n = 0;       // kFirstN and kLastN: how many values, >= 1
+  bool lifetime = false;
+  Duration window;     // > 0 unless lifetime
+  // The output feature's name. Default: AggregationDefaultName().
+  std::string name;
+  // The column's dtype in the source: written as `dtype`, or read from the
+  // source's files when the repo is validated. A scalar dtype.
+  ValueType column_dtype;
+  SourceLocation location;
+};
+
+// "count", "sum", ..., "first_n", "last_n", "count_distinct",
+// "approx_count_distinct".
+std::string_view AggregationFunctionName(AggregationFunction function);
+// Parses "mean", "last_n(5)", ... into *function and *n (0 unless _n).
+// InvalidArgument naming the text and the accepted functions otherwise.
+Status ParseAggregationFunction(std::string_view text, AggregationFunction* function,
+                                int64_t* n);
+// How the function is written: "mean", "last_n(5)".
+std::string AggregationFunctionText(const Aggregation& aggregation);
+// Tecton's default output name <column>_<function>_<window>: "rating_mean_1d",
+// "rating_last_n5_7d", "rating_count_lifetime".
+std::string AggregationDefaultName(const Aggregation& aggregation);
+// The output feature's dtype (see AggregationFunction).
+ValueType AggregationOutputType(const Aggregation& aggregation);
+// OK when `function` applies to a column of `dtype`; otherwise
+// InvalidArgument saying why ("sum needs a numeric column; 'title' is String").
+// Arrays are refused for every function; sum, mean, stddev and variance need
+// Int32, Int64, Float32 or Float64; min and max also take String and
+// UnixTimestamp.
+Status CheckAggregationFits(AggregationFunction function, ValueType dtype);
+
 struct FeatureView {
   std::string name;
   std::vector<std::string> entities;  // entity names
@@ -87,12 +148,22 @@ struct FeatureView {
   std::vector<Field> schema;
   std::vector<Field> entity_columns;
   std::string source;  // data source name
+  // Window aggregations over the source's events, served beside `schema`'s
+  // features (docs/aggregations.md). Their outputs are features of the view.
+  std::vector<Aggregation> aggregations;
+  // The tile size of the aggregations: windows end at multiples of it. Zero
+  // means continuous: a window ends at the instant asked for.
+  Duration aggregation_interval;
   bool online = true;
   std::string description;
   Tags tags;
   std::string owner;
   SourceLocation location;
 };
+
+// Every feature of a view, as served: `schema`'s fields, then one per
+// aggregation (its name and AggregationOutputType), in declaration order.
+std::vector<Field> ViewFeatures(const FeatureView& view);
 
 // One element of a feature service: a whole view, or chosen features of it.
 struct FeatureServiceItem {
