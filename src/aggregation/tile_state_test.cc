@@ -1,0 +1,253 @@
+#include "aggregation/tile_state.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "aggregation/hll.h"
+#include "support/reference_aggregates.h"
+
+namespace larder::aggregation {
+namespace {
+
+constexpr int64_t kSec = Duration::kSecond;
+constexpr int64_t kMin = Duration::kMinute;
+constexpr int64_t kHour = Duration::kHour;
+constexpr int64_t kDay = Duration::kDay;
+
+Aggregation Agg(std::string column, ValueType dtype, AggregationFunction f, int64_t window,
+                int64_t n = 0) {
+  Aggregation a;
+  a.column = std::move(column);
+  a.column_dtype = dtype;
+  a.function = f;
+  a.n = n;
+  a.lifetime = window == 0;
+  a.window.micros = window;
+  a.name = AggregationDefaultName(a);
+  return a;
+}
+
+// A view over three columns: x Int64, y Float64, s String, with every
+// function over suitable columns and windows of 10 minutes, 1 hour, 1 day
+// and lifetime.
+FeatureView EveryFunctionView(int64_t interval) {
+  const ValueType i64{ScalarType::kInt64, false};
+  const ValueType f64{ScalarType::kFloat64, false};
+  const ValueType str{ScalarType::kString, false};
+  FeatureView v;
+  v.name = "v";
+  v.aggregation_interval.micros = interval;
+  using F = AggregationFunction;
+  for (int64_t w : {10 * kMin, kHour, kDay, int64_t{0}}) {
+    v.aggregations.push_back(Agg("x", i64, F::kCount, w));
+    v.aggregations.push_back(Agg("x", i64, F::kSum, w));
+    v.aggregations.push_back(Agg("y", f64, F::kSum, w));
+    v.aggregations.push_back(Agg("y", f64, F::kMean, w));
+    v.aggregations.push_back(Agg("x", i64, F::kMean, w));
+    v.aggregations.push_back(Agg("y", f64, F::kStddev, w));
+    v.aggregations.push_back(Agg("x", i64, F::kVariance, w));
+    v.aggregations.push_back(Agg("x", i64, F::kMin, w));
+    v.aggregations.push_back(Agg("s", str, F::kMax, w));
+    v.aggregations.push_back(Agg("y", f64, F::kMin, w));
+    v.aggregations.push_back(Agg("s", str, F::kFirst, w));
+    v.aggregations.push_back(Agg("y", f64, F::kLast, w));
+    v.aggregations.push_back(Agg("x", i64, F::kFirstN, w, 3));
+    v.aggregations.push_back(Agg("s", str, F::kLastN, w, 2));
+    v.aggregations.push_back(Agg("s", str, F::kCountDistinct, w));
+    v.aggregations.push_back(Agg("y", f64, F::kCountDistinct, w));
+    v.aggregations.push_back(Agg("x", i64, F::kApproxCountDistinct, w));
+  }
+  return v;
+}
+
+// Random events around `base`: out of order, repeated times, sub-second
+// times, times at and next to the `edges` (window bounds), nulls, exact
+// duplicates, -0.0 beside 0.0.
+std::vector<Event> RandomEvents(std::mt19937_64& rng, TimestampMicros base, size_t count,
+                                const std::vector<TimestampMicros>& edges = {}) {
+  std::uniform_int_distribution<int64_t> offset(0, 2 * kDay);
+  std::uniform_int_distribution<int> small(0, 9);
+  std::vector<Event> events;
+  for (size_t i = 0; i < count; ++i) {
+    Event e;
+    switch (small(rng) % 4) {
+      case 0: e.time = base + offset(rng); break;                      // any microsecond
+      case 1: e.time = base + offset(rng) / (10 * kMin) * (10 * kMin); break;  // on a tile edge
+      case 2:
+        if (!edges.empty() && small(rng) < 6) {
+          e.time = edges[rng() % edges.size()] + small(rng) % 3 - 1;  // at, just before, after
+        } else {
+          e.time = events.empty() ? base : events[rng() % events.size()].time;
+        }
+        break;
+      default: e.time = base + offset(rng) / kSec * kSec; break;
+    }
+    e.values.push_back(small(rng) == 0 ? Value() : Value::Int64(small(rng) - 3));
+    const int y = small(rng);
+    e.values.push_back(y == 0 ? Value() : Value::Float64(y == 1 ? -0.0 : 0.25 * (y - 5)));
+    e.values.push_back(small(rng) < 2 ? Value() : Value::String(std::string(1, 'a' + small(rng))));
+    e.tie = EventTieKey(e.values);
+    events.push_back(e);
+    if (small(rng) == 0) events.push_back(e);  // the same event again
+  }
+  std::shuffle(events.begin(), events.end(), rng);
+  return events;
+}
+
+void ExpectAgree(const FeatureView& view, const std::vector<Value>& want,
+                 const std::vector<Value>& got, const std::string& context) {
+  ASSERT_EQ(want.size(), got.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_TRUE(AggregatesAgree(want[i], got[i]))
+        << context << " " << view.aggregations[i].name << ": want " << want[i].DebugString()
+        << " got " << got[i].DebugString();
+  }
+}
+
+// Builds the state by merging `events` in random batches at `now`.
+std::string StateOf(const TileLayout& layout, std::vector<Event> events, TimestampMicros now,
+                    std::mt19937_64& rng) {
+  std::string state;
+  while (!events.empty()) {
+    const size_t take = 1 + rng() % events.size();
+    std::vector<Event> batch(events.end() - static_cast<std::ptrdiff_t>(take), events.end());
+    events.resize(events.size() - take);
+    std::string next;
+    bool changed = false;
+    EXPECT_TRUE(MergeEvents(layout, &state, batch, now, &next, &changed).ok());
+    state = std::move(next);
+  }
+  return state;
+}
+
+class TileStateProperty : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(TileStateProperty, TilesEqualTheReferenceAtRandomInstants) {
+  const FeatureView view = EveryFunctionView(GetParam());
+  auto layout = TileLayout::ForView(view);
+  ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+  std::mt19937_64 rng(42 + static_cast<uint64_t>(GetParam()));
+  const TimestampMicros base = 1'600'000'000LL * kSec + 123;
+  for (int round = 0; round < 40; ++round) {
+    const TimestampMicros t = base + static_cast<int64_t>(rng() % (3 * kDay));
+    const TimestampMicros end = layout->WindowEnd(t);
+    const std::vector<Event> events =
+        RandomEvents(rng, base, 1 + rng() % 60, {end, end - 10 * kMin, end - kHour, end - kDay});
+    const std::string state = StateOf(*layout, events, t, rng);
+    std::vector<Value> got;
+    Status s = Evaluate(*layout, state, t, &got);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ExpectAgree(view, ReferenceAggregates(view, events, t), got,
+                "round " + std::to_string(round) + " t=" + std::to_string(t));
+    // Another order of the same events gives the same bytes.
+    std::vector<Event> shuffled = events;
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    EXPECT_EQ(state, StateOf(*layout, shuffled, t, rng));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Intervals, TileStateProperty,
+                         ::testing::Values(int64_t{0}, 10 * kMin, 5 * kMin),
+                         [](const auto& info) {
+                           return info.param == 0 ? std::string("Continuous")
+                                                  : "Every" + std::to_string(info.param / kMin) +
+                                                        "m";
+                         });
+
+TEST(TileState, AnEventNeverFeedsItsOwnInstant) {
+  FeatureView view;
+  view.name = "v";
+  view.aggregations.push_back(
+      Agg("x", {ScalarType::kInt64, false}, AggregationFunction::kCount, kDay));
+  auto layout = TileLayout::ForView(view);
+  ASSERT_TRUE(layout.ok());
+  Event e;
+  e.time = 1'600'000'000LL * kSec;
+  e.values = {Value::Int64(1)};
+  e.tie = EventTieKey(e.values);
+  std::string state;
+  bool changed;
+  ASSERT_TRUE(MergeEvents(*layout, nullptr, {e}, e.time, &state, &changed).ok());
+  std::vector<Value> v;
+  ASSERT_TRUE(Evaluate(*layout, state, e.time, &v).ok());
+  EXPECT_EQ(v[0], Value::Int64(0));
+  ASSERT_TRUE(Evaluate(*layout, state, e.time + 1, &v).ok());
+  EXPECT_EQ(v[0], Value::Int64(1));
+  ASSERT_TRUE(Evaluate(*layout, state, e.time + kDay, &v).ok());
+  EXPECT_EQ(v[0], Value::Int64(1));
+  ASSERT_TRUE(Evaluate(*layout, state, e.time + kDay + 1, &v).ok());
+  EXPECT_EQ(v[0], Value::Int64(0));
+}
+
+TEST(TileState, ExpiredEventsAreDroppedAndAnEmptyStateIsCleared) {
+  FeatureView view;
+  view.name = "v";
+  view.aggregation_interval.micros = 10 * kMin;
+  view.aggregations.push_back(
+      Agg("x", {ScalarType::kInt64, false}, AggregationFunction::kCount, kHour));
+  auto layout = TileLayout::ForView(view);
+  ASSERT_TRUE(layout.ok());
+  Event e;
+  e.time = 1'600'000'000LL * kSec;
+  e.values = {Value::Int64(1)};
+  e.tie = EventTieKey(e.values);
+  std::string state, later;
+  bool changed;
+  ASSERT_TRUE(MergeEvents(*layout, nullptr, {e}, e.time, &state, &changed).ok());
+  EXPECT_TRUE(changed);
+  ASSERT_TRUE(MergeEvents(*layout, &state, {e}, e.time, &later, &changed).ok());
+  EXPECT_FALSE(changed);  // the same event again changes nothing
+  ASSERT_TRUE(MergeEvents(*layout, &state, {}, e.time + 2 * kHour, &later, &changed).ok());
+  EXPECT_TRUE(changed);
+  EXPECT_TRUE(later.empty());
+}
+
+TEST(TileState, ALongWindowReadsAboutAHundredTiles) {
+  FeatureView view;
+  view.name = "v";
+  view.aggregation_interval.micros = 10 * kMin;
+  view.aggregations.push_back(
+      Agg("x", {ScalarType::kInt64, false}, AggregationFunction::kCount, 365 * kDay));
+  auto layout = TileLayout::ForView(view);
+  ASSERT_TRUE(layout.ok());
+  size_t most = 0;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 1000; ++i) {
+    const TimestampMicros end = layout->WindowEnd(static_cast<int64_t>(rng() % (1LL << 52)));
+    size_t tiles = 0;
+    for (const TileRange& r : layout->Cover(end - 365 * kDay, end)) {
+      tiles += static_cast<size_t>((r.end - r.begin) / layout->level_sizes()[r.level - 1]);
+    }
+    most = std::max(most, tiles);
+  }
+  EXPECT_LE(most, 120u);  // of 52,560 ten-minute tiles
+}
+
+TEST(TileState, ACorruptStateIsAnErrorNotACrash) {
+  const FeatureView view = EveryFunctionView(10 * kMin);
+  auto layout = TileLayout::ForView(view);
+  ASSERT_TRUE(layout.ok());
+  std::mt19937_64 rng(3);
+  const TimestampMicros t = 1'600'000'000LL * kSec + 3 * kDay;
+  std::string state = StateOf(*layout, RandomEvents(rng, t - 2 * kDay, 30), t, rng);
+  for (size_t cut = 0; cut < state.size(); cut += 7) {
+    std::vector<Value> v;
+    std::string broken = state.substr(0, cut);
+    if (broken.empty()) continue;
+    EXPECT_FALSE(Evaluate(*layout, broken, t, &v).ok()) << cut;
+  }
+}
+
+TEST(Hll, StaysWithinThreeStandardErrorsOnAMillionValues) {
+  Hll hll;
+  for (int64_t i = 0; i < 1'000'000; ++i) hll.Add(DistinctHash(Value::Int64(i)));
+  const double error = std::fabs(static_cast<double>(hll.Estimate()) - 1e6) / 1e6;
+  EXPECT_LT(error, 3 * 0.0163) << hll.Estimate();
+}
+
+}  // namespace
+}  // namespace larder::aggregation
