@@ -196,11 +196,16 @@ class FeatureStore {
                std::string registry_path, std::unique_ptr<Registry> registry);
   // Registered(), with root and config set from this repo.
   Result<FeatureRepo> RegisteredHere();
+  // The clock: options_.clock, else the system's.
+  TimestampMicros Now() const;
   // The latest event time a write may carry: now plus the configured skew.
   TimestampMicros LatestEventTime() const;
-  // Conditionally writes one view's records to the online store.
-  Result<OnlineViewWrite> WriteOnline(const FeatureView& view,
-                                      const std::vector<OnlineRecord>& records);
+  // One view's share of pushed rows, built and checked before any write.
+  struct ViewRows;
+  static Result<ViewRows> BuildViewRows(const FeatureRepo& repo, const FeatureView& view,
+                                        const ColumnTable& rows);
+  // Writes them: records conditionally, events into aggregation states.
+  Result<OnlineViewWrite> WriteViewRows(ViewRows& rows);
   // Online(), retried while Busy (another process holds a RocksDB store) for
   // up to options_.lock_timeout.
   Result<OnlineStore*> OnlineWaiting();

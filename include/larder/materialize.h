@@ -52,6 +52,10 @@ struct MaterializeOptions {
   // Called from worker threads (serialised by a lock) as rows land, and once
   // per view with finished = true. May be empty.
   std::function<void(const MaterializeProgress&)> progress;
+  // Now, for aggregation views: their online states drop the events that no
+  // read at min(now, end) or later can see. Default 0: the end.
+  // (FeatureStore sets it from its clock.)
+  TimestampMicros now = 0;
 };
 
 // What one view's materialization did.

@@ -154,6 +154,17 @@ struct OnlineViewRead {
   std::vector<OnlineReadResult>* results = nullptr;
 };
 
+// Aggregation views keep one opaque state per (view, entity key), which only
+// read-modify-write changes (src/aggregation/tile_state.h: the entity's
+// events and tiles). `update` is called once per key with the stored state
+// (nullptr when there is none) and sets `*out` to the new state, or clears
+// it to delete the key.
+using OnlineStateUpdate =
+    std::function<Status(size_t key_index, const std::string* stored, std::string* out)>;
+// Called for each key that has a state; the bytes are valid only during the
+// call.
+using OnlineStateVisit = std::function<Status(size_t key_index, std::string_view stored)>;
+
 // The interface every backend implements.
 //
 // Thread safety: every method may be called from many threads at once on one
@@ -221,7 +232,28 @@ class OnlineStore {
   [[nodiscard]] virtual Status Delete(const OnlineView& view,
                                       std::span<const EntityKey> keys) = 0;
 
-  // Deletes every record of the view `view_name` in this project. Deleting a
+  // Whether this backend holds aggregation states (UpdateStates and
+  // VisitStates). Backends without them refuse both with InvalidArgument.
+  virtual bool SupportsStates() const { return false; }
+
+  // For each key, atomically with respect to every other writer of it:
+  // reads its state in `view_name`, calls `update`, and stores the result.
+  // REQUIRES (InvalidArgument otherwise, nothing written): distinct keys.
+  // An error from `update` fails the call with nothing written. Backend
+  // errors are IOError; then some keys may be updated.
+  [[nodiscard]] virtual Status UpdateStates(std::string_view view_name,
+                                            std::span<const EntityKey> keys,
+                                            const OnlineStateUpdate& update,
+                                            const OnlineWriteOptions& options = {});
+
+  // Reads the states of `keys` in `view_name` in one batched round trip and
+  // calls `visit` for each key that has one.
+  [[nodiscard]] virtual Status VisitStates(std::string_view view_name,
+                                           std::span<const EntityKey> keys,
+                                           const OnlineStateVisit& visit);
+
+  // Deletes every record of the view `view_name` in this project, and its
+  // aggregation states. Deleting a
   // view with no data is OK. Later writes land as if the view were new.
   [[nodiscard]] virtual Status DeleteView(std::string_view view_name) = 0;
 
@@ -241,6 +273,10 @@ using OnlineStoreFactory =
 // declared in one table in src/online/online_store.cc. AlreadyExists when
 // `type` is taken. Thread-safe.
 [[nodiscard]] Status RegisterOnlineStoreType(std::string type, OnlineStoreFactory factory);
+
+// Whether the built-in backend `type` holds aggregation states
+// (OnlineStore::SupportsStates); false for other names.
+bool OnlineStoreTypeHoldsStates(std::string_view type);
 
 // The registered type names, sorted.
 std::vector<std::string> OnlineStoreTypes();

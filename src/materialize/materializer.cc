@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "materialize/tile_materializer.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/duckdb/tie_key_function.h"
 #include "offline/row_order.h"
@@ -205,6 +206,17 @@ struct SharedCounters {
   int views_total = 0;
 };
 
+// Moves `view`'s watermark to `end`, never backwards.
+Status MoveWatermark(duckdb::Connection& conn, const FeatureRepo& repo, const FeatureView& view,
+                     TimestampMicros end) {
+  return conn.Execute(std::string("INSERT INTO ") + kWatermarkTable + " VALUES (" +
+                          QuoteLiteral(repo.config.project) + ", " + QuoteLiteral(view.name) +
+                          ", " + std::to_string(end) +
+                          ") ON CONFLICT (project, feature_view) DO UPDATE SET end_us = "
+                          "greatest(end_us, excluded.end_us)",
+                      "watermark of feature view '" + view.name + "'");
+}
+
 Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan,
                     const std::string& latest_table, const OnlineView& oview, OnlineStore& store,
                     int partition, int partitions, int64_t slices, SharedCounters& counters) {
@@ -340,9 +352,20 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
       report.views.push_back(done);
       continue;
     }
+    std::string what = "feature view '" + view->name + "'";
+    if (!view->aggregations.empty()) {
+      LARDER_RETURN_IF_ERROR(
+          MaterializeTiles(*conn, repo, *view, exists, db_path, store, end,
+                           options.now != 0 ? std::min(options.now, end) : end, &done));
+    }
+    if (view->schema.empty()) {
+      LARDER_RETURN_IF_ERROR(MoveWatermark(*conn, repo, *view, end));
+      done.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      report.views.push_back(std::move(done));
+      continue;
+    }
     LARDER_ASSIGN_OR_RETURN(ViewPlan plan,
                             PlanView(*conn, repo, *view, exists, db_path, view_start, end));
-    std::string what = "feature view '" + view->name + "'";
     // The latest row per entity, computed once by DuckDB on all its threads
     // into an in-memory table that the partitions then read in slices.
     const std::string latest_table = "larder_mat." + QuoteIdentifier("latest_" + view->name);
@@ -382,16 +405,10 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     for (const auto& s : results) LARDER_RETURN_IF_ERROR(s);
 
     // Every partition landed: the watermark may move (never backwards).
-    LARDER_RETURN_IF_ERROR(conn->Execute(
-        std::string("INSERT INTO ") + kWatermarkTable + " VALUES (" +
-            QuoteLiteral(repo.config.project) + ", " + QuoteLiteral(view->name) + ", " +
-            std::to_string(end) +
-            ") ON CONFLICT (project, feature_view) DO UPDATE SET end_us = "
-            "greatest(end_us, excluded.end_us)",
-        "watermark of " + what));
-    done.rows = counters.written + counters.skipped;
-    done.written = counters.written;
-    done.skipped = counters.skipped;
+    LARDER_RETURN_IF_ERROR(MoveWatermark(*conn, repo, *view, end));
+    done.rows += counters.written + counters.skipped;
+    done.written += counters.written;
+    done.skipped += counters.skipped;
     done.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (options.progress) {
       options.progress(MaterializeProgress{view->name, done.written + done.skipped, done.rows, true,

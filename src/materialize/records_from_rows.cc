@@ -86,4 +86,47 @@ Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const
   return records;
 }
 
+Result<std::vector<aggregation::EntityEvents>> EventsFromRows(const FeatureRepo& repo,
+                                                             const FeatureView& view,
+                                                             const ColumnTable& rows) {
+  LARDER_ASSIGN_OR_RETURN(const DataSource* source, repo::RowSource(repo, view));
+  LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
+  LARDER_ASSIGN_OR_RETURN(const size_t n, ColumnTableRows(rows));
+  std::vector<const std::vector<Value>*> key_columns;
+  for (const auto& key : keys.names) {
+    LARDER_ASSIGN_OR_RETURN(key_columns.emplace_back(), Column(rows, *source, key, "join key"));
+  }
+  LARDER_ASSIGN_OR_RETURN(const std::vector<Value>* ts,
+                          Column(rows, *source, source->timestamp_field, "timestamp_field"));
+  const std::vector<aggregation::AggregatedColumn> columns = aggregation::AggregatedColumns(view);
+  std::vector<const std::vector<Value>*> value_columns;
+  for (const auto& c : columns) {
+    LARDER_ASSIGN_OR_RETURN(
+        value_columns.emplace_back(),
+        Column(rows, *source, c.name, "aggregated by feature view " + view.name));
+  }
+  constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
+  std::vector<aggregation::EntityEvents> out(n);
+  for (size_t r = 0; r < n; ++r) {
+    aggregation::EntityEvents& e = out[r];
+    e.key.join_keys = keys.names;
+    for (size_t k = 0; k < keys.names.size(); ++k) {
+      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, keys.names[k]),
+                                            *key_columns[k], r, keys.types[k], true));
+      e.key.values.push_back(std::move(v));
+    }
+    aggregation::Event& event = e.events.emplace_back();
+    LARDER_ASSIGN_OR_RETURN(Value t, Cell(RowColumnName(*source, source->timestamp_field), *ts,
+                                          r, kTimestamp, true));
+    event.time = t.timestamp_value();
+    for (size_t c = 0; c < columns.size(); ++c) {
+      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, columns[c].name),
+                                            *value_columns[c], r, columns[c].dtype, false));
+      event.values.push_back(std::move(v));
+    }
+    event.tie = aggregation::EventTieKey(event.values);
+  }
+  return out;
+}
+
 }  // namespace larder::materialize

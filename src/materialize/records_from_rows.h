@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregation/online_tiles.h"
 #include "larder/online_store.h"
 #include "larder/push.h"
 #include "larder/repo.h"
@@ -21,5 +22,16 @@ namespace larder::materialize {
 // a null join key or timestamp, a value that does not convert.
 Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const FeatureView& view,
                                                   const ColumnTable& rows);
+
+// The events of an aggregation view in `rows`, one per row, for
+// aggregation::ApplyEvents: the entity key and event time as in
+// RecordsFromRows, and the aggregated columns (AggregatedColumns order),
+// where a null is kept (aggregations skip it, as over the batch source).
+// Errors (InvalidArgument) name the column and row: a missing join key,
+// timestamp or aggregated column, a null join key or timestamp, a value that
+// does not convert.
+Result<std::vector<aggregation::EntityEvents>> EventsFromRows(const FeatureRepo& repo,
+                                                             const FeatureView& view,
+                                                             const ColumnTable& rows);
 
 }  // namespace larder::materialize

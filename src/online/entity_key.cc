@@ -76,6 +76,8 @@ std::string ProjectKeyPrefix(std::string_view project) {
   return out;
 }
 
+std::string StateKeyspace(std::string_view view) { return std::string(view) + "#states"; }
+
 std::string ViewKeyPrefix(std::string_view project, std::string_view view) {
   std::string out = ProjectKeyPrefix(project);
   PutLengthPrefixed(view, &out);

@@ -41,6 +41,10 @@ Status EncodeEntityKey(const EntityKey& key, std::string* out);
 Result<EntityKey> DecodeEntityKey(std::string_view bytes);
 
 std::string ProjectKeyPrefix(std::string_view project);
+// The name under which a view's aggregation states are keyed: the view's
+// name and "#states", which no view name can be (names are identifiers), so
+// states and records never share a key.
+std::string StateKeyspace(std::string_view view);
 std::string ViewKeyPrefix(std::string_view project, std::string_view view);
 
 // Appends the record key of (project, view, key) to `*out`.

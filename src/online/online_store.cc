@@ -16,14 +16,15 @@ namespace {
 struct BuiltinBackend {
   const char* type;
   Result<std::unique_ptr<OnlineStore>> (*open)(const OnlineStoreOptions&);
+  bool holds_states;  // OnlineStore::SupportsStates() of its stores
 };
 
 // The built-in backends, declared once. Listed here (not self-registered from
 // their own files) so that linking liblarder statically cannot drop them.
 constexpr BuiltinBackend kBuiltinBackends[] = {
-    {"dynamodb", &online::OpenDynamoDbOnlineStore},
-    {"redis", &online::OpenRedisOnlineStore},
-    {"rocksdb", &online::OpenRocksDbOnlineStore},
+    {"dynamodb", &online::OpenDynamoDbOnlineStore, false},
+    {"redis", &online::OpenRedisOnlineStore, false},
+    {"rocksdb", &online::OpenRocksDbOnlineStore, true},
 };
 
 struct Registry {
@@ -90,6 +91,36 @@ std::vector<std::string> OnlineStoreTypes() {
   std::vector<std::string> out;
   for (const auto& [type, factory] : r.factories) out.push_back(type);
   return out;  // std::map keeps them sorted
+}
+
+}  // namespace larder
+
+namespace larder {
+namespace {
+
+Status NoStates(std::string_view type) {
+  return Status::InvalidArgument("the " + std::string(type) +
+                                 " online store does not hold aggregation views yet; use "
+                                 "online_store type rocksdb for views with aggregations");
+}
+
+}  // namespace
+
+bool OnlineStoreTypeHoldsStates(std::string_view type) {
+  for (const BuiltinBackend& b : kBuiltinBackends) {
+    if (b.type == type) return b.holds_states;
+  }
+  return false;
+}
+
+Status OnlineStore::UpdateStates(std::string_view, std::span<const EntityKey>,
+                                 const OnlineStateUpdate&, const OnlineWriteOptions&) {
+  return NoStates(type());
+}
+
+Status OnlineStore::VisitStates(std::string_view, std::span<const EntityKey>,
+                                const OnlineStateVisit&) {
+  return NoStates(type());
 }
 
 }  // namespace larder

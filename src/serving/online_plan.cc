@@ -12,8 +12,13 @@ namespace {
 // The plan of `view`: its join keys and their entity types.
 Result<OnlineViewPlan> PlanView(const FeatureRepo& repo, const FeatureView& view) {
   LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
-  return OnlineViewPlan{OnlineView::FromFeatureView(view), std::move(keys.names),
-                        std::move(keys.types), view.ttl.micros};
+  OnlineViewPlan plan{OnlineView::FromFeatureView(view), std::move(keys.names),
+                      std::move(keys.types), view.ttl.micros};
+  if (!view.aggregations.empty()) {
+    LARDER_ASSIGN_OR_RETURN(aggregation::TileLayout tiles, aggregation::TileLayout::ForView(view));
+    plan.tiles = std::make_shared<const aggregation::TileLayout>(std::move(tiles));
+  }
+  return plan;
 }
 
 // Every join key of the repo's entities, sorted by name, with the dtype they
@@ -47,6 +52,8 @@ size_t OnlinePlan::EstimatedBytes() const {
     for (const OnlineFeature& f : v.view.features()) bytes += sizeof(f) + f.name.capacity();
     for (const std::string& k : v.join_keys) bytes += StringBytes(k);
     bytes += v.key_types.capacity() * sizeof(ValueType);
+    // A layout holds its aggregations (names, columns) and a few vectors.
+    if (v.tiles != nullptr) bytes += 512 * v.tiles->aggregations().size();
   }
   for (const OnlineOutputPlan& o : outputs) bytes += sizeof(o) + o.name.capacity();
   for (const ProjectJoinKey& k : project_keys) bytes += sizeof(k) + k.name.capacity();
@@ -96,7 +103,13 @@ Result<OnlinePlan> PlanOnlineRead(const FeatureRepo& repo,
       planned.push_back(ref.view);
       it = planned.end() - 1;
     }
-    const std::string& feature = ref.view->schema[ref.feature_index].name;
+    const size_t plain = ref.view->schema.size();
+    const bool aggregation = ref.feature_index >= plain;
+    const std::string& feature =
+        aggregation ? ref.view->aggregations[ref.feature_index - plain].name
+                    : ref.view->schema[ref.feature_index].name;
+    OnlineViewPlan& view_plan = plan.views[static_cast<size_t>(it - planned.begin())];
+    (aggregation ? view_plan.reads_aggregations : view_plan.reads_records) = true;
     std::string name = full_feature_names ? ref.view->name + "__" + feature : feature;
     auto [named, inserted] = outputs.emplace(name, i);
     if (!inserted) {
@@ -107,8 +120,9 @@ Result<OnlinePlan> PlanOnlineRead(const FeatureRepo& repo,
           "' would both be named `" + name +
           "`; set full_feature_names, or request one of them");
     }
-    plan.outputs.push_back(
-        {std::move(name), static_cast<size_t>(it - planned.begin()), ref.feature_index});
+    plan.outputs.push_back({std::move(name), static_cast<size_t>(it - planned.begin()),
+                            aggregation ? ref.feature_index - plain : ref.feature_index,
+                            aggregation});
   }
   plan.project_keys = ProjectKeys(repo);
   return plan;

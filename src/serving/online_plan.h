@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "aggregation/tile_layout.h"
 #include "larder/online_store.h"
 #include "larder/repo.h"
 #include "larder/status.h"
@@ -21,16 +23,24 @@ namespace larder::serving {
 inline constexpr size_t kDefaultMaxFeatures = 10'000;
 
 struct OnlineViewPlan {
-  OnlineView view;                     // the view's name and schema
+  OnlineView view;                     // the view's name and schema (plain features)
   std::vector<std::string> join_keys;  // of the view's entities, in their order
   std::vector<ValueType> key_types;    // the entity value type of each join key
   int64_t ttl_micros = 0;              // 0: values never expire
+  // The view's aggregations, when it has any; null otherwise.
+  std::shared_ptr<const aggregation::TileLayout> tiles;
+  // Whether the request reads a plain feature / an aggregation of the view.
+  bool reads_records = false;
+  bool reads_aggregations = false;
 };
 
 struct OnlineOutputPlan {
   std::string name;  // "feature", or "view__feature" with full feature names
   size_t view = 0;     // into OnlinePlan::views
-  size_t feature = 0;  // into that view's features
+  // Into that view's plain features, or, with `aggregation`, into its
+  // tiles->aggregations().
+  size_t feature = 0;
+  bool aggregation = false;
 };
 
 // A join key of the project's entities, as echoed in a response.

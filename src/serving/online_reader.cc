@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <deque>
 #include <chrono>
+#include <deque>
+
+#include "aggregation/online_tiles.h"
 
 namespace larder::serving {
 
@@ -95,7 +97,9 @@ Result<OnlineFeaturesResponse> ReadOnlineFeatures(
   keys.reserve(nviews);
   std::vector<const OnlineViewPlan*> key_owners;  // parallel to keys
   std::vector<std::vector<OnlineReadResult>> results(nviews);
-  std::vector<OnlineViewRead> reads(nviews);
+  std::vector<OnlineViewRead> reads;
+  reads.reserve(nviews);
+  std::vector<size_t> key_set(nviews);  // into keys, per view
   for (size_t v = 0; v < nviews; ++v) {
     const OnlineViewPlan& view = plan.views[v];
     size_t shared = 0;
@@ -124,15 +128,24 @@ Result<OnlineFeaturesResponse> ReadOnlineFeatures(
       }
       key_owners.push_back(&view);
     }
-    reads[v] = OnlineViewRead{&view.view, keys[shared], &results[v]};
+    key_set[v] = shared;
+    if (view.reads_records) reads.push_back(OnlineViewRead{&view.view, keys[shared], &results[v]});
   }
-  LARDER_RETURN_IF_ERROR(store.MultiGetViews(reads));
+  if (!reads.empty()) LARDER_RETURN_IF_ERROR(store.MultiGetViews(reads));
 
   const TimestampMicros now =
       options.clock ? options.clock()
                     : std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
+  // Aggregations: the window values at now, per view and row.
+  std::vector<std::vector<std::vector<Value>>> aggregates(nviews);
+  for (size_t v = 0; v < nviews; ++v) {
+    const OnlineViewPlan& view = plan.views[v];
+    if (!view.reads_aggregations) continue;
+    LARDER_RETURN_IF_ERROR(aggregation::ReadAggregates(store, view.view.name(), *view.tiles,
+                                                       keys[key_set[v]], now, &aggregates[v]));
+  }
   OnlineFeaturesResponse response;
   response.columns.reserve(entity_rows.size() + plan.outputs.size());
   // The join key columns, each in its entity's dtype: as a view read it,
@@ -169,6 +182,18 @@ Result<OnlineFeaturesResponse> ReadOnlineFeatures(
     c.values.resize(rows);
     c.statuses.resize(rows);
     c.event_timestamps.resize(rows);
+    if (out.aggregation) {
+      // A window's value is as of the window's end.
+      const TimestampMicros end = plan.views[out.view].tiles->WindowEnd(now);
+      for (size_t r = 0; r < rows; ++r) {
+        Value& v = aggregates[out.view][r][out.feature];
+        c.event_timestamps[r] = end;
+        c.statuses[r] = v.is_null() ? FeatureStatus::kNullValue : FeatureStatus::kPresent;
+        c.values[r] = std::move(v);
+      }
+      response.columns.push_back(std::move(c));
+      continue;
+    }
     for (size_t r = 0; r < rows; ++r) {
       OnlineReadResult& res = results[out.view][r];
       if (res.state != OnlineRecordState::kFound) {

@@ -10,6 +10,7 @@
 #include "offline/historical/historical_retrieval.h"
 #include "registry/plan.h"
 #include "offline/offline_push.h"
+#include "aggregation/online_tiles.h"
 #include "materialize/records_from_rows.h"
 #include "offline/source_relation.h"
 #include "transform/model_runner.h"
@@ -20,6 +21,14 @@
 #include "repo/feature_refs.h"
 
 namespace larder {
+
+struct FeatureStore::ViewRows {
+  const FeatureView* view = nullptr;
+  std::vector<OnlineRecord> records;               // when the view has a schema
+  std::vector<aggregation::EntityEvents> events;  // when it has aggregations
+  std::shared_ptr<const aggregation::TileLayout> layout;
+};
+
 namespace fs = std::filesystem;
 
 FeatureStore::FeatureStore(FeatureStoreOptions options, RepoConfig config,
@@ -116,6 +125,16 @@ std::string FeatureStore::OfflineDatabasePath() const {
 // another apply registered meanwhile is not taken for new.
 Result<ApplyResult> FeatureStore::Apply() {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
+  for (const FeatureView& view : repo.feature_views) {
+    if (view.online && !view.aggregations.empty() &&
+        !OnlineStoreTypeHoldsStates(config_.online_store.type)) {
+      return Status::InvalidArgument(
+          view.location.file + ":" + std::to_string(view.location.line) + ": feature view '" +
+          view.name + "' has aggregations, which the " + config_.online_store.type +
+          " online store does not hold yet; use online_store type rocksdb, or set online: "
+          "false on the view");
+    }
+  }
   LARDER_ASSIGN_OR_RETURN(Registry * registry, OpenRegistry());
   LARDER_ASSIGN_OR_RETURN(RegistryPlan plan, registry->Plan(repo));
   std::vector<std::string> created = ViewsChanged(plan, ChangeType::kCreate);
@@ -252,12 +271,15 @@ Status CheckEventTimes(const DataSource& source, const ColumnTable& rows, Timest
 
 }  // namespace
 
+TimestampMicros FeatureStore::Now() const {
+  return options_.clock ? options_.clock()
+                        : std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+}
+
 TimestampMicros FeatureStore::LatestEventTime() const {
-  const TimestampMicros now =
-      options_.clock ? options_.clock()
-                     : std::chrono::duration_cast<std::chrono::microseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+  const TimestampMicros now = Now();
   const int64_t skew = config_.push_max_future_skew.micros;
   return now > std::numeric_limits<TimestampMicros>::max() - skew
              ? std::numeric_limits<TimestampMicros>::max()
@@ -297,13 +319,14 @@ Result<PushReport> FeatureStore::Push(const std::string& push_source, const Colu
   }
   PushReport report;
   report.rows = rows.empty() ? 0 : static_cast<int64_t>(rows.begin()->second.size());
-  // Every record is built (and so checked) before anything is written.
-  std::vector<std::pair<const FeatureView*, std::vector<OnlineRecord>>> writes;
+  // Every record and event is built (and so checked) before anything is
+  // written.
+  std::vector<ViewRows> writes;
   if (to != PushTarget::kOffline) {
     for (const auto& view : repo.feature_views) {
       if (view.source != push_source || !view.online) continue;
-      LARDER_ASSIGN_OR_RETURN(auto records, materialize::RecordsFromRows(repo, view, rows));
-      writes.emplace_back(&view, std::move(records));
+      LARDER_ASSIGN_OR_RETURN(ViewRows built, BuildViewRows(repo, view, rows));
+      writes.push_back(std::move(built));
     }
   }
   // Offline first: its append is one transaction, and appends only rows not
@@ -320,8 +343,8 @@ Result<PushReport> FeatureStore::Push(const std::string& push_source, const Colu
     conn.reset();
     if (options_.after_offline_push) options_.after_offline_push();
   }
-  for (const auto& [view, records] : writes) {
-    LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteOnline(*view, records));
+  for (ViewRows& w : writes) {
+    LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteViewRows(w));
     report.online.push_back(std::move(written));
   }
   return report;
@@ -337,10 +360,11 @@ Result<PushReport> FeatureStore::WriteToOnlineStore(const std::string& feature_v
   LARDER_ASSIGN_OR_RETURN(const DataSource* source, repo::RowSource(repo, *view));
   LARDER_RETURN_IF_ERROR(
       CheckEventTimes(*source, rows, LatestEventTime(), config_.push_max_future_skew));
-  LARDER_ASSIGN_OR_RETURN(auto records, materialize::RecordsFromRows(repo, *view, rows));
+  LARDER_ASSIGN_OR_RETURN(ViewRows built, BuildViewRows(repo, *view, rows));
   PushReport report;
-  report.rows = static_cast<int64_t>(records.size());
-  LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteOnline(*view, records));
+  LARDER_ASSIGN_OR_RETURN(const size_t row_count, ColumnTableRows(rows));
+  report.rows = static_cast<int64_t>(row_count);
+  LARDER_ASSIGN_OR_RETURN(OnlineViewWrite written, WriteViewRows(built));
   report.online.push_back(std::move(written));
   return report;
 }
@@ -415,12 +439,39 @@ Result<OnlineDeleteReport> FeatureStore::DeleteOnline(const EntityColumns& entit
   return report;
 }
 
-Result<OnlineViewWrite> FeatureStore::WriteOnline(const FeatureView& view,
-                                                  const std::vector<OnlineRecord>& records) {
+Result<FeatureStore::ViewRows> FeatureStore::BuildViewRows(const FeatureRepo& repo,
+                                                           const FeatureView& view,
+                                                           const ColumnTable& rows) {
+  ViewRows built;
+  built.view = &view;
+  if (!view.schema.empty() || view.aggregations.empty()) {
+    LARDER_ASSIGN_OR_RETURN(built.records, materialize::RecordsFromRows(repo, view, rows));
+  }
+  if (!view.aggregations.empty()) {
+    LARDER_ASSIGN_OR_RETURN(built.events, materialize::EventsFromRows(repo, view, rows));
+    LARDER_ASSIGN_OR_RETURN(aggregation::TileLayout layout,
+                            aggregation::TileLayout::ForView(view));
+    built.layout = std::make_shared<aggregation::TileLayout>(std::move(layout));
+  }
+  return built;
+}
+
+Result<OnlineViewWrite> FeatureStore::WriteViewRows(ViewRows& rows) {
+  const FeatureView& view = *rows.view;
   LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
-  LARDER_ASSIGN_OR_RETURN(OnlineWriteSummary summary,
-                          online->Write(OnlineView::FromFeatureView(view), records));
-  return OnlineViewWrite{view.name, summary.written, summary.skipped};
+  OnlineViewWrite written{view.name, 0, 0};
+  if (!rows.records.empty()) {
+    LARDER_ASSIGN_OR_RETURN(OnlineWriteSummary summary,
+                            online->Write(OnlineView::FromFeatureView(view), rows.records));
+    written.written = summary.written;
+    written.skipped = summary.skipped;
+  }
+  if (rows.layout != nullptr) {
+    written.written += static_cast<int64_t>(rows.events.size());
+    LARDER_RETURN_IF_ERROR(aggregation::ApplyEvents(*online, view.name, *rows.layout,
+                                                    std::move(rows.events), Now()));
+  }
+  return written;
 }
 
 Result<std::string> FeatureStore::RegistryJson() {
@@ -459,14 +510,18 @@ Result<MaterializeReport> FeatureStore::Materialize(TimestampMicros start, Times
                                                     const MaterializeOptions& options) {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
-  return materialize::Materialize(repo, *online, start, end, options);
+  MaterializeOptions clocked = options;
+  if (clocked.now == 0) clocked.now = Now();
+  return materialize::Materialize(repo, *online, start, end, clocked);
 }
 
 Result<MaterializeReport> FeatureStore::MaterializeIncremental(TimestampMicros end,
                                                                const MaterializeOptions& options) {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
-  return materialize::Materialize(repo, *online, std::nullopt, end, options);
+  MaterializeOptions clocked = options;
+  if (clocked.now == 0) clocked.now = Now();
+  return materialize::Materialize(repo, *online, std::nullopt, end, clocked);
 }
 
 Result<serving::OnlineService*> FeatureStore::OnlineServing() {

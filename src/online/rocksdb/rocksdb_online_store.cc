@@ -85,9 +85,15 @@ class RocksDbOnlineStore final : public OnlineStore {
   }
   Status Delete(const OnlineView& view, std::span<const EntityKey> keys) override;
   Status DeleteView(std::string_view view_name) override {
-    return DeletePrefix(ViewKeyPrefix(project_, view_name),
-                        "delete feature view '" + std::string(view_name) + "'");
+    const std::string what = "delete feature view '" + std::string(view_name) + "'";
+    LARDER_RETURN_IF_ERROR(DeletePrefix(ViewKeyPrefix(project_, view_name), what));
+    return DeletePrefix(ViewKeyPrefix(project_, StateKeyspace(view_name)), what);
   }
+  bool SupportsStates() const override { return true; }
+  Status UpdateStates(std::string_view view_name, std::span<const EntityKey> keys,
+                      const OnlineStateUpdate& update, const OnlineWriteOptions& options) override;
+  Status VisitStates(std::string_view view_name, std::span<const EntityKey> keys,
+                     const OnlineStateVisit& visit) override;
   Status DeleteProject() override {
     return DeletePrefix(ProjectKeyPrefix(project_), "delete project '" + project_ + "'");
   }
@@ -260,6 +266,127 @@ Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) 
     if (!absent) LARDER_RETURN_IF_ERROR(decode(*m.read, m.index, bytes));
     if (cache_ != nullptr) {
       cache_->InsertIfUnchanged(m.shard, m.generation, encoded[m.key], absent ? nullptr : &bytes);
+    }
+  }
+  return Status::OK();
+}
+
+// The keys of `keys`' states in `view_name`.
+Result<std::vector<std::string>> StateKeys(const std::string& project, std::string_view view_name,
+                                           std::span<const EntityKey> keys) {
+  const std::string prefix = ViewKeyPrefix(project, StateKeyspace(view_name));
+  std::vector<std::string> encoded(keys.size(), prefix);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Status s = EncodeEntityKey(keys[i], &encoded[i]);
+    if (!s.ok()) {
+      return s.WithContext("feature view '" + std::string(view_name) + "': entity key " +
+                           std::to_string(i));
+    }
+  }
+  return encoded;
+}
+
+Status RocksDbOnlineStore::UpdateStates(std::string_view view_name,
+                                        std::span<const EntityKey> keys,
+                                        const OnlineStateUpdate& update,
+                                        const OnlineWriteOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded, StateKeys(project_, view_name, keys));
+  if (encoded.empty()) return Status::OK();
+  {
+    std::vector<std::string_view> sorted(encoded.begin(), encoded.end());
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      return Status::InvalidArgument("feature view '" + std::string(view_name) +
+                                     "': an aggregation state update names a key twice");
+    }
+  }
+  std::vector<std::unique_lock<std::mutex>> locks = LockStripes(encoded);
+  std::vector<rocksdb::Slice> slices(encoded.begin(), encoded.end());
+  std::vector<rocksdb::PinnableSlice> stored(encoded.size());
+  std::vector<rocksdb::Status> statuses(encoded.size());
+  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), encoded.size(),
+                slices.data(), stored.data(), statuses.data(), /*sorted_input=*/false);
+  rocksdb::WriteBatch batch;
+  std::vector<std::string> states(encoded.size());
+  std::vector<size_t> changed;
+  std::string old;
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    const bool found = statuses[i].ok();
+    if (!found && !statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i], path_, "read aggregation state");
+    }
+    if (found) old.assign(stored[i].data(), stored[i].size());
+    LARDER_RETURN_IF_ERROR(update(i, found ? &old : nullptr, &states[i]));
+    if (found && states[i] == old) continue;
+    if (!found && states[i].empty()) continue;
+    rocksdb::Status s =
+        states[i].empty() ? batch.Delete(encoded[i]) : batch.Put(encoded[i], states[i]);
+    if (!s.ok()) return FromRocks(s, path_, "build write batch");
+    changed.push_back(i);
+  }
+  if (batch.Count() == 0) return Status::OK();
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    if (cache_ != nullptr) cache_->Clear();
+    return FromRocks(s, path_, "write aggregation states of '" + std::string(view_name) + "'");
+  }
+  if (cache_ != nullptr) {
+    for (size_t i : changed) {
+      if (states[i].empty()) {
+        cache_->Erase(StripeOf(encoded[i]), encoded[i]);
+      } else {
+        cache_->Update(StripeOf(encoded[i]), encoded[i], states[i]);
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status RocksDbOnlineStore::VisitStates(std::string_view view_name,
+                                       std::span<const EntityKey> keys,
+                                       const OnlineStateVisit& visit) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded, StateKeys(project_, view_name, keys));
+  struct Miss {
+    size_t index;
+    size_t shard;
+    uint64_t generation;
+  };
+  std::vector<Miss> misses;
+  Status visited;
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    if (cache_ == nullptr) {
+      misses.push_back({i, 0, 0});
+      continue;
+    }
+    const size_t shard = StripeOf(encoded[i]);
+    const uint64_t generation = cache_->Generation(shard);
+    RecordCache::Lookup found = cache_->Get(
+        shard, encoded[i], [&](std::string_view bytes) { visited = visit(i, bytes); });
+    LARDER_RETURN_IF_ERROR(visited);
+    if (found == RecordCache::Lookup::kMiss) misses.push_back({i, shard, generation});
+  }
+  if (misses.empty()) return Status::OK();
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(misses.size());
+  for (const Miss& m : misses) slices.emplace_back(encoded[m.index]);
+  std::vector<rocksdb::PinnableSlice> values(misses.size());
+  std::vector<rocksdb::Status> statuses(misses.size());
+  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), misses.size(), slices.data(),
+                values.data(), statuses.data(), /*sorted_input=*/false);
+  for (size_t j = 0; j < misses.size(); ++j) {
+    const Miss& m = misses[j];
+    const bool absent = statuses[j].IsNotFound();
+    if (!absent && !statuses[j].ok()) {
+      return FromRocks(statuses[j], path_,
+                       "read aggregation states of '" + std::string(view_name) + "'");
+    }
+    const std::string_view bytes(values[j].data(), values[j].size());
+    if (!absent) LARDER_RETURN_IF_ERROR(visit(m.index, bytes));
+    if (cache_ != nullptr) {
+      cache_->InsertIfUnchanged(m.shard, m.generation, encoded[m.index],
+                                absent ? nullptr : &bytes);
     }
   }
   return Status::OK();
