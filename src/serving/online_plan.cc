@@ -96,6 +96,10 @@ Result<OnlinePlan> PlanOnlineRead(const FeatureRepo& repo,
       planned.push_back(ref.view);
       it = planned.end() - 1;
     }
+    if (ref.feature_index >= ref.view->schema.size()) {
+      return Status::InvalidArgument("feature view '" + ref.view->name +
+                                     "': its aggregations are not served online yet");
+    }
     const std::string& feature = ref.view->schema[ref.feature_index].name;
     std::string name = full_feature_names ? ref.view->name + "__" + feature : feature;
     auto [named, inserted] = outputs.emplace(name, i);
