@@ -5,87 +5,219 @@
 
 namespace larder::aggregation {
 namespace {
-constexpr uint8_t kSparse = 0;
-constexpr uint8_t kDense = 1;
+
+constexpr uint8_t kSparseForm = 0x00;
+constexpr uint8_t kDenseForm = 0x01;
+constexpr size_t kPackedBytes = Hll::kRegisters * 6 / 8;  // 3,072
+
+constexpr uint32_t Entry(size_t index, uint8_t rank) {
+  return static_cast<uint32_t>(index) << 8 | rank;
+}
+constexpr size_t EntryIndex(uint32_t e) { return e >> 8; }
+constexpr uint8_t EntryRank(uint32_t e) { return static_cast<uint8_t>(e & 0xff); }
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+Status Malformed(const char* why) {
+  return Status::Corruption(std::string("hyperloglog sketch: ") + why);
+}
+
 }  // namespace
 
 void Hll::Add(uint64_t hash) {
-  if (registers_.empty()) registers_.assign(kRegisters, 0);
   const size_t index = hash >> (64 - kPrecision);
   const uint64_t rest = hash << kPrecision;
   const uint8_t rank =
-      rest == 0 ? static_cast<uint8_t>(64 - kPrecision + 1)
-                : static_cast<uint8_t>(__builtin_clzll(rest) + 1);
-  registers_[index] = std::max(registers_[index], rank);
+      rest == 0 ? static_cast<uint8_t>(kMaxRank) : static_cast<uint8_t>(__builtin_clzll(rest) + 1);
+  if (!dense_.empty()) {
+    dense_[index] = std::max(dense_[index], rank);
+    return;
+  }
+  auto it = std::lower_bound(sparse_.begin(), sparse_.end(), Entry(index, 0));
+  if (it != sparse_.end() && EntryIndex(*it) == index) {
+    if (EntryRank(*it) < rank) *it = Entry(index, rank);
+    return;
+  }
+  sparse_.insert(it, Entry(index, rank));
+  if (sparse_.size() > kSparseLimit) ToDense();
+}
+
+void Hll::ToDense() {
+  dense_.assign(kRegisters, 0);
+  for (uint32_t e : sparse_) dense_[EntryIndex(e)] = EntryRank(e);
+  sparse_.clear();
+  sparse_.shrink_to_fit();
+}
+
+uint8_t Hll::RankAt(size_t index) const {
+  if (!dense_.empty()) return dense_[index];
+  auto it = std::lower_bound(sparse_.begin(), sparse_.end(), Entry(index, 0));
+  return it != sparse_.end() && EntryIndex(*it) == index ? EntryRank(*it) : 0;
 }
 
 void Hll::Merge(const Hll& other) {
-  if (other.registers_.empty()) return;
-  if (registers_.empty()) {
-    registers_ = other.registers_;
+  if (!other.dense_.empty()) {
+    if (dense_.empty()) ToDense();
+    for (size_t i = 0; i < kRegisters; ++i) dense_[i] = std::max(dense_[i], other.dense_[i]);
     return;
   }
-  for (size_t i = 0; i < kRegisters; ++i) {
-    registers_[i] = std::max(registers_[i], other.registers_[i]);
+  if (other.sparse_.empty()) return;
+  if (!dense_.empty()) {
+    for (uint32_t e : other.sparse_) {
+      dense_[EntryIndex(e)] = std::max(dense_[EntryIndex(e)], EntryRank(e));
+    }
+    return;
   }
+  // Both sparse: merge the sorted lists, keeping the greater rank.
+  std::vector<uint32_t> merged;
+  merged.reserve(sparse_.size() + other.sparse_.size());
+  auto a = sparse_.begin();
+  auto b = other.sparse_.begin();
+  while (a != sparse_.end() || b != other.sparse_.end()) {
+    if (b == other.sparse_.end() || (a != sparse_.end() && EntryIndex(*a) < EntryIndex(*b))) {
+      merged.push_back(*a++);
+    } else if (a == sparse_.end() || EntryIndex(*b) < EntryIndex(*a)) {
+      merged.push_back(*b++);
+    } else {
+      merged.push_back(std::max(*a++, *b++));  // same register: the greater rank
+    }
+  }
+  sparse_ = std::move(merged);
+  if (sparse_.size() > kSparseLimit) ToDense();
 }
 
 int64_t Hll::Estimate() const {
-  if (registers_.empty()) return 0;
+  if (empty()) return 0;
   const double m = static_cast<double>(kRegisters);
+  // Sum of 2^-rank over the registers, in register order; zero registers
+  // contribute 1 each.
   double sum = 0;
   size_t zeros = 0;
-  for (uint8_t r : registers_) {
-    sum += std::ldexp(1.0, -r);
-    if (r == 0) ++zeros;
+  if (!dense_.empty()) {
+    for (uint8_t r : dense_) {
+      sum += std::ldexp(1.0, -r);
+      zeros += r == 0;
+    }
+  } else {
+    zeros = kRegisters - sparse_.size();
+    sum = static_cast<double>(zeros);
+    for (uint32_t e : sparse_) sum += std::ldexp(1.0, -EntryRank(e));
   }
   const double alpha = 0.7213 / (1.0 + 1.079 / m);
   double estimate = alpha * m * m / sum;
-  if (estimate <= 2.5 * m && zeros > 0) estimate = m * std::log(m / static_cast<double>(zeros));
+  if (estimate <= 2.5 * m && zeros > 0) {
+    estimate = m * std::log(m / static_cast<double>(zeros));  // linear counting
+  }
   return static_cast<int64_t>(std::llround(estimate));
 }
 
 void Hll::EncodeTo(std::string* out) const {
-  size_t set = 0;
-  for (uint8_t r : registers_) set += r != 0;
-  if (set * 3 < kRegisters) {
-    out->push_back(static_cast<char>(kSparse));
-    online::PutVarint(set, out);
-    for (size_t i = 0; i < registers_.size(); ++i) {
-      if (registers_[i] == 0) continue;
-      online::PutVarint(i, out);
-      out->push_back(static_cast<char>(registers_[i]));
+  // The set registers, in order, whatever the representation.
+  std::vector<uint32_t> entries;
+  if (dense_.empty()) {
+    entries = sparse_;
+  } else {
+    for (size_t i = 0; i < kRegisters; ++i) {
+      if (dense_[i] != 0) entries.push_back(Entry(i, dense_[i]));
+    }
+  }
+  size_t sparse_size = 1 + VarintSize(entries.size());
+  size_t previous = 0;
+  for (uint32_t e : entries) {
+    sparse_size += VarintSize(EntryIndex(e) - previous) + 1;
+    previous = EntryIndex(e);
+  }
+  if (sparse_size <= 1 + kPackedBytes) {
+    out->push_back(static_cast<char>(kSparseForm));
+    online::PutVarint(entries.size(), out);
+    previous = 0;
+    for (uint32_t e : entries) {
+      online::PutVarint(EntryIndex(e) - previous, out);
+      out->push_back(static_cast<char>(EntryRank(e)));
+      previous = EntryIndex(e);
     }
     return;
   }
-  out->push_back(static_cast<char>(kDense));
-  out->append(reinterpret_cast<const char*>(registers_.data()), registers_.size());
+  out->push_back(static_cast<char>(kDenseForm));
+  // Four 6-bit ranks per three bytes, little-endian.
+  for (size_t i = 0; i < kRegisters; i += 4) {
+    const uint32_t bits = uint32_t{RankAt(i)} | uint32_t{RankAt(i + 1)} << 6 |
+                          uint32_t{RankAt(i + 2)} << 12 | uint32_t{RankAt(i + 3)} << 18;
+    out->push_back(static_cast<char>(bits & 0xff));
+    out->push_back(static_cast<char>((bits >> 8) & 0xff));
+    out->push_back(static_cast<char>((bits >> 16) & 0xff));
+  }
 }
 
-Status Hll::DecodeFrom(online::ByteReader* r) {
+Status Hll::DecodeFrom(online::ByteReader* reader) {
+  sparse_.clear();
+  dense_.clear();
   uint8_t form;
-  if (!r->ReadByte(&form)) return Status::Corruption("hyperloglog: truncated");
-  registers_.clear();
-  if (form == kDense) {
-    std::string_view bytes;
-    if (!r->ReadBytes(kRegisters, &bytes)) return Status::Corruption("hyperloglog: truncated");
-    registers_.assign(bytes.begin(), bytes.end());
+  if (!reader->ReadByte(&form)) return Malformed("truncated");
+  if (form == kDenseForm) {
+    std::string_view packed;
+    if (!reader->ReadBytes(kPackedBytes, &packed)) return Malformed("truncated");
+    std::vector<uint8_t> ranks(kRegisters, 0);
+    for (size_t i = 0; i < kRegisters; i += 4) {
+      const size_t at = i / 4 * 3;
+      const uint32_t bits = uint32_t{static_cast<uint8_t>(packed[at])} |
+                            uint32_t{static_cast<uint8_t>(packed[at + 1])} << 8 |
+                            uint32_t{static_cast<uint8_t>(packed[at + 2])} << 16;
+      for (size_t k = 0; k < 4; ++k) {
+        const uint8_t rank = static_cast<uint8_t>((bits >> (6 * k)) & 0x3f);
+        if (rank > kMaxRank) return Malformed("rank out of range");
+        ranks[i + k] = rank;
+      }
+    }
+    dense_ = std::move(ranks);
     return Status::OK();
   }
-  uint64_t set;
-  if (form != kSparse || !r->ReadVarint(&set) || set > kRegisters) {
-    return Status::Corruption("hyperloglog: malformed");
+  if (form != kSparseForm) return Malformed("unknown form");
+  uint64_t n;
+  // Every entry takes at least two bytes.
+  if (!reader->ReadVarint(&n) || n > kRegisters || n > reader->remaining() / 2) {
+    return Malformed("bad register count");
   }
-  if (set > 0) registers_.assign(kRegisters, 0);
-  for (uint64_t k = 0; k < set; ++k) {
-    uint64_t index;
+  std::vector<uint32_t> entries;
+  entries.reserve(n);
+  uint64_t index = 0;
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t delta;
     uint8_t rank;
-    if (!r->ReadVarint(&index) || index >= kRegisters || !r->ReadByte(&rank)) {
-      return Status::Corruption("hyperloglog: malformed");
+    if (!reader->ReadVarint(&delta) || !reader->ReadByte(&rank)) return Malformed("truncated");
+    if (k > 0 && delta == 0) return Malformed("registers out of order");
+    if (delta >= kRegisters || index + delta >= kRegisters) {
+      return Malformed("register out of range");
     }
-    registers_[index] = rank;
+    index += delta;
+    if (rank == 0 || rank > kMaxRank) return Malformed("rank out of range");
+    entries.push_back(Entry(index, rank));
   }
+  sparse_ = std::move(entries);
+  if (sparse_.size() > kSparseLimit) ToDense();
   return Status::OK();
+}
+
+Result<Hll> Hll::Decode(std::string_view data) {
+  online::ByteReader reader(data);
+  Hll hll;
+  LARDER_RETURN_IF_ERROR(hll.DecodeFrom(&reader));
+  if (reader.remaining() != 0) return Malformed("trailing bytes");
+  return hll;
+}
+
+bool operator==(const Hll& a, const Hll& b) {
+  for (size_t i = 0; i < Hll::kRegisters; ++i) {
+    if (a.RankAt(i) != b.RankAt(i)) return false;
+  }
+  return true;
 }
 
 }  // namespace larder::aggregation

@@ -20,15 +20,16 @@ Status Add(const FeatureRepo& repo, const std::string& view_name, const std::str
     return Status::NotFound(context + "unknown feature view '" + view_name +
                             "' (registered views: " + JoinNames(known) + ")");
   }
-  auto field = std::find_if(view->schema.begin(), view->schema.end(),
+  const std::vector<Field> features = ViewFeatures(*view);
+  auto field = std::find_if(features.begin(), features.end(),
                             [&](const Field& f) { return f.name == feature; });
-  if (field == view->schema.end()) {
+  if (field == features.end()) {
     std::vector<std::string> known;
-    for (const auto& f : view->schema) known.push_back(f.name);
+    for (const auto& f : features) known.push_back(f.name);
     return Status::NotFound(context + "feature view '" + view_name + "' has no feature '" +
                             feature + "' (its features: " + JoinNames(known) + ")");
   }
-  FeatureRef ref{view, static_cast<size_t>(field - view->schema.begin())};
+  FeatureRef ref{view, static_cast<size_t>(field - features.begin())};
   bool seen = std::any_of(out->begin(), out->end(), [&](const FeatureRef& r) {
     return r.view == ref.view && r.feature_index == ref.feature_index;
   });
@@ -65,7 +66,7 @@ Result<std::vector<FeatureRef>> ResolveFeatureRefs(const FeatureRepo& repo,
       }
       std::vector<std::string> names = item.features;
       if (names.empty()) {
-        for (const auto& f : view->schema) names.push_back(f.name);
+        for (const auto& f : ViewFeatures(*view)) names.push_back(f.name);
       }
       for (const auto& f : names) LARDER_RETURN_IF_ERROR(Add(repo, view->name, f, context, &out));
     }

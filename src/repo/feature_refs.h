@@ -15,12 +15,14 @@ namespace larder::repo {
 // One requested feature.
 struct FeatureRef {
   const FeatureView* view = nullptr;  // points into the repo passed in
-  size_t feature_index = 0;           // into view->schema
+  // Into ViewFeatures(*view): view->schema's fields first, then one per
+  // aggregation (feature_index - schema.size() into view->aggregations).
+  size_t feature_index = 0;
 };
 
 // Resolves exactly one of `refs` ("view:feature") and `feature_service`
 // into features, in request order (a service: its items in order, a whole
-// view as its schema order). A feature asked for twice appears once.
+// view as ViewFeatures' order). A feature asked for twice appears once.
 // Errors: InvalidArgument for both or neither given, or a malformed
 // reference; NotFound naming the unknown service, view or feature, with the
 // names that do exist.

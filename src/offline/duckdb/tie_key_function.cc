@@ -96,14 +96,17 @@ Status RegisterTieKeyFunction(Connection& conn) {
   duckdb_destroy_logical_type(&any);
   duckdb_destroy_logical_type(&ubigint);
   duckdb_destroy_scalar_function(&f);
+  return RegistrationStatus(conn, state, kName);
+}
+
+Status RegistrationStatus(Connection& conn, duckdb_state state, const std::string& name) {
   if (state == DuckDBSuccess) return Status::OK();
-  // Registered already (by another connection to the same database)?
-  Result<std::optional<std::string>> found = conn.QueryScalar(
-      "SELECT count(*) FROM duckdb_functions() WHERE function_name = '" + std::string(kName) +
-          "'",
-      "the larder_tie_key function");
+  Result<std::optional<std::string>> found =
+      conn.QueryScalar("SELECT count(*) FROM duckdb_functions() WHERE function_name = " +
+                           QuoteLiteral(name),
+                       "the " + name + " function");
   if (found.ok() && found->has_value() && **found != "0") return Status::OK();
-  return Status::Internal("cannot register the SQL function larder_tie_key");
+  return Status::Internal("cannot register the SQL function " + name);
 }
 
 std::string TieKeySql(std::span<const std::string> columns, std::span<const ValueType> types) {

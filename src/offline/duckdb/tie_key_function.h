@@ -3,6 +3,8 @@
 // equal event and created timestamps in materialization and in training data.
 #pragma once
 
+#include <duckdb.h>
+
 #include <span>
 #include <string>
 
@@ -20,6 +22,12 @@ namespace larder::duckdb {
 // NULL array element (which no record can hold) is hashed as a distinct
 // marker, so the result stays deterministic.
 Status RegisterTieKeyFunction(Connection& conn);
+
+// The outcome of registering SQL function `name` on `conn`, given the state
+// DuckDB's register call returned: OK when it succeeded or when the database
+// already has a function of that name (another connection registered it);
+// Internal otherwise.
+Status RegistrationStatus(Connection& conn, duckdb_state state, const std::string& name);
 
 // The call of larder_tie_key over `columns` (SQL expressions already in
 // QueryValues' DuckDB types for `types`, e.g. materialization's casts).

@@ -4,16 +4,20 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
+#include "aggregation/event.h"
 #include "offline/duckdb/arrow_stream.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/duckdb/file_schema.h"
+#include "offline/duckdb/hll_function.h"
 #include "offline/duckdb/tie_key_function.h"
+#include "offline/historical/aggregation_sql.h"
 #include "offline/row_order.h"
 #include "offline/source_relation.h"
 #include "repo/feature_refs.h"
@@ -131,7 +135,11 @@ namespace {
 struct ViewRequest {
   const FeatureView* view = nullptr;
   std::vector<std::string> features;
+  // Parallel to `features`: the index into view->aggregations of an
+  // aggregation's output, or kPlain for a schema feature.
+  std::vector<size_t> aggregation;
 };
+constexpr size_t kPlain = static_cast<size_t>(-1);
 
 // An output feature column.
 struct OutputFeature {
@@ -160,7 +168,15 @@ Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
       views.push_back(ViewRequest{ref.view, {}});
       it = views.end() - 1;
     }
-    it->features.push_back(ref.view->schema[ref.feature_index].name);
+    const size_t plain = ref.view->schema.size();
+    if (ref.feature_index < plain) {
+      it->features.push_back(ref.view->schema[ref.feature_index].name);
+      it->aggregation.push_back(kPlain);
+    } else {
+      const Aggregation& a = ref.view->aggregations[ref.feature_index - plain];
+      it->features.push_back(a.name);
+      it->aggregation.push_back(ref.feature_index - plain);
+    }
   }
   return views;
 }
@@ -355,6 +371,94 @@ Result<std::shared_ptr<TempDirGuard>> MakeTempDir(const HistoricalRetrievalOptio
   return guard;
 }
 
+// What a view's ASOF join needs, gathered while checking the view.
+struct AsofStage {
+  const FeatureView& view;
+  const std::string& alias;
+  const std::string& relation;
+  const ColumnInfo* fts;
+  const ColumnInfo* created;
+  const std::vector<std::string>& keys;
+  std::string select;  // the keys' columns so far
+  const std::string& on;
+};
+
+using NeedColumn = std::function<Result<const ColumnInfo*>(const std::string&)>;
+
+// Adds the stage of view number `v`'s ASOF join for its schema features
+// `plain` (indices into request.features) to `stages`, sets their
+// (*feature_exprs)[f], and returns the staged table's name.
+Result<std::string> AddAsofStage(AsofStage asof, const ViewRequest& request,
+                                 const std::vector<size_t>& plain, const NeedColumn& need,
+                                 const std::string& entities_table, size_t v,
+                                 std::vector<std::string>* stages,
+                                 std::vector<std::string>* feature_exprs) {
+  const FeatureView& view = asof.view;
+  const std::string& alias = asof.alias;
+  const std::string& relation = asof.relation;
+  const ColumnInfo* fts = asof.fts;
+  const ColumnInfo* created = asof.created;
+  const std::vector<std::string>& keys = asof.keys;
+  std::string& select = asof.select;
+  const std::string& on = asof.on;
+  // Source times compare as the total order of rows has them
+  // (offline/row_order.h): rounded up to the microsecond, never down.
+  const std::string feature_ts = SourceTimestampTzSql(QuoteIdentifier(fts->name), fts->type);
+  select += feature_ts + " AS " + std::string(kFeatureTsColumn);
+  for (size_t f : plain) {
+    LARDER_RETURN_IF_ERROR(need(request.features[f]).status());
+    std::string internal = "__larder_f" + std::to_string(f);
+    select += ", " + QuoteIdentifier(request.features[f]) + " AS " + internal;
+    std::string value = alias + "." + internal;
+    if (view.ttl.micros > 0) {
+      value = "CASE WHEN epoch_us(" + alias + "." + std::string(kFeatureTsColumn) +
+              ") >= epoch_us(e." + std::string(kTsColumn) + ") - " +
+              std::to_string(view.ttl.micros) + " THEN " + value + " END";
+    }
+    (*feature_exprs)[f] = value;
+  }
+  // Rows without a timestamp or a key can never match; dropping NULL keys
+  // also keeps DuckDB's ASOF join from pairing a NULL key with a NULL key.
+  std::string where = QuoteIdentifier(fts->name) + " IS NOT NULL";
+  for (const auto& k : keys) where += " AND " + QuoteIdentifier(k) + " IS NOT NULL";
+  // One row per (keys, event time): the greatest in the total order of rows,
+  // that is by created time (a row without one is oldest), then by tie key
+  // (over all of the view's features, typed as online records are), so that
+  // training data holds the row that materialization writes online.
+  std::string partition;
+  for (const auto& k : keys) partition += QuoteIdentifier(k) + ", ";
+  std::string order;
+  if (created != nullptr) {
+    order = SourceMicrosSql(QuoteIdentifier(created->name), created->type) +
+            " DESC NULLS LAST, ";
+  }
+  order += RowTieKeySql(view) + " DESC";
+  std::string feature_rows = "(SELECT " + select + " FROM " + relation + " WHERE " + where +
+                             " QUALIFY row_number() OVER (PARTITION BY " + partition +
+                             feature_ts + " ORDER BY " + order + ") = 1)";
+  // The view's own ASOF join, with only the row number, timestamp and this
+  // view's keys on the entity side, into a table that the final query joins
+  // by row number. Chaining the ASOF joins instead would carry every
+  // earlier view's features through each later join's sort (quadratic in
+  // the number of features); one query of per-view joins would hold every
+  // view's join state at once. A table per view can spill.
+  std::string entity_side = std::string(kRowColumn) + ", " + std::string(kTsColumn);
+  for (const auto& k : keys) entity_side += ", " + QuoteIdentifier(k);
+  std::string joined = std::string(kStageSchema) + "__larder_j" + std::to_string(v);
+  std::string joined_select = "e." + std::string(kRowColumn);
+  for (size_t f : plain) {
+    std::string internal = "__larder_f" + std::to_string(f);
+    joined_select += ", " + (*feature_exprs)[f] + " AS " + internal;
+    (*feature_exprs)[f] = joined + "." + internal;
+  }
+  stages->push_back("CREATE OR REPLACE TABLE " + joined + " AS SELECT " + joined_select +
+                    " FROM (SELECT " + entity_side + " FROM " + entities_table +
+                    ") e ASOF LEFT JOIN " + feature_rows + " " + alias + " ON " + on + "e." +
+                    std::string(kTsColumn) + " >= " + alias + "." +
+                    std::string(kFeatureTsColumn));
+  return joined;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
@@ -373,6 +477,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   if (options.threads > 0) settings += " SET threads = " + std::to_string(options.threads) + ";";
   LARDER_RETURN_IF_ERROR(conn.Execute(settings, "historical retrieval settings"));
   LARDER_RETURN_IF_ERROR(duckdb::RegisterTieKeyFunction(conn));
+  LARDER_RETURN_IF_ERROR(duckdb::RegisterHllCountFunction(conn));
 
   // An entity Arrow stream or the rows of an entity query are copied into
   // the in-memory database first: DuckDB's Arrow scan registers a view in
@@ -517,6 +622,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
     std::string select;
     std::string on;
     std::vector<std::string> keys;
+    std::vector<ValueType> key_types;  // parallel to keys
     for (const auto& entity_name : view.entities) {
       const Entity* ent = repo.FindEntity(entity_name);
       if (ent == nullptr) {
@@ -541,68 +647,51 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
         LARDER_RETURN_IF_ERROR(need(key).status());
         if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
         keys.push_back(key);
+        key_types.push_back(ent->value_type);
         select += QuoteIdentifier(key) + ", ";
         on += "e." + QuoteIdentifier(key) + " = " + alias + "." + QuoteIdentifier(key) + " AND ";
       }
     }
-    // Source times compare as the total order of rows has them
-    // (offline/row_order.h): rounded up to the microsecond, never down.
-    const std::string feature_ts = SourceTimestampTzSql(QuoteIdentifier(fts->name), fts->type);
-    select += feature_ts + " AS " + std::string(kFeatureTsColumn);
+    // Schema features through an ASOF join, aggregations through windows.
+    std::vector<size_t> plain;
+    std::vector<size_t> aggregated;
     for (size_t f = 0; f < views[v].features.size(); ++f) {
-      LARDER_RETURN_IF_ERROR(need(views[v].features[f]).status());
-      std::string internal = "__larder_f" + std::to_string(f);
-      select += ", " + QuoteIdentifier(views[v].features[f]) + " AS " + internal;
-      std::string value = alias + "." + internal;
-      if (view.ttl.micros > 0) {
-        value = "CASE WHEN epoch_us(" + alias + "." + std::string(kFeatureTsColumn) +
-                ") >= epoch_us(e." + std::string(kTsColumn) + ") - " +
-                std::to_string(view.ttl.micros) + " THEN " + value + " END";
-      }
-      feature_exprs[v].push_back(value);
+      (views[v].aggregation[f] == kPlain ? plain : aggregated).push_back(f);
     }
-    // Rows without a timestamp or a key can never match; dropping NULL keys
-    // also keeps DuckDB's ASOF join from pairing a NULL key with a NULL key.
-    std::string where = QuoteIdentifier(fts->name) + " IS NOT NULL";
-    for (const auto& k : keys) where += " AND " + QuoteIdentifier(k) + " IS NOT NULL";
-    // One row per (keys, event time): the greatest in the total order of rows,
-    // that is by created time (a row without one is oldest), then by tie key
-    // (over all of the view's features, typed as online records are), so that
-    // training data holds the row that materialization writes online.
+    feature_exprs[v].assign(views[v].features.size(), "");
     for (const Field& f : view.schema) LARDER_RETURN_IF_ERROR(need(f.name).status());
-    std::string partition;
-    for (const auto& k : keys) partition += QuoteIdentifier(k) + ", ";
-    std::string order;
-    if (created != nullptr) {
-      order = SourceMicrosSql(QuoteIdentifier(created->name), created->type) +
-              " DESC NULLS LAST, ";
+    if (!plain.empty()) {
+      AsofStage asof{view, alias, relation, fts, created, keys, select, on};
+      LARDER_ASSIGN_OR_RETURN(std::string joined,
+                              AddAsofStage(asof, views[v], plain, need, entities_table, v,
+                                           &impl->stages, &feature_exprs[v]));
+      joins += "\nLEFT JOIN " + joined + " ON " + joined + "." + std::string(kRowColumn) +
+               " = e." + std::string(kRowColumn);
     }
-    order += RowTieKeySql(view) + " DESC";
-    std::string feature_rows = "(SELECT " + select + " FROM " + relation + " WHERE " + where +
-                               " QUALIFY row_number() OVER (PARTITION BY " + partition +
-                               feature_ts + " ORDER BY " + order + ") = 1)";
-    // The view's own ASOF join, with only the row number, timestamp and this
-    // view's keys on the entity side, into a table that the final query joins
-    // by row number. Chaining the ASOF joins instead would carry every
-    // earlier view's features through each later join's sort (quadratic in
-    // the number of features); one query of per-view joins would hold every
-    // view's join state at once. A table per view can spill.
-    std::string entity_side = std::string(kRowColumn) + ", " + std::string(kTsColumn);
-    for (const auto& k : keys) entity_side += ", " + QuoteIdentifier(k);
-    std::string joined = std::string(kStageSchema) + "__larder_j" + std::to_string(v);
-    std::string joined_select = "e." + std::string(kRowColumn);
-    for (size_t f = 0; f < feature_exprs[v].size(); ++f) {
-      std::string internal = "__larder_f" + std::to_string(f);
-      joined_select += ", " + feature_exprs[v][f] + " AS " + internal;
-      feature_exprs[v][f] = joined + "." + internal;
+    if (!aggregated.empty()) {
+      for (const auto& c : aggregation::AggregatedColumns(view)) {
+        LARDER_RETURN_IF_ERROR(need(c.name).status());
+      }
+      AggregationStage stage;
+      stage.view = &view;
+      for (size_t f : aggregated) stage.aggregations.push_back(views[v].aggregation[f]);
+      stage.relation = relation;
+      stage.time_column = QuoteIdentifier(fts->name);
+      stage.time_type = fts->type;
+      stage.keys = keys;
+      stage.key_types = key_types;
+      stage.entities_table = entities_table;
+      stage.row_column = std::string(kRowColumn);
+      stage.ts_column = std::string(kTsColumn);
+      const std::string table = std::string(kStageSchema) + "__larder_a" + std::to_string(v);
+      impl->stages.push_back("CREATE OR REPLACE TABLE " + table + " AS " +
+                             AggregationStageSql(stage));
+      for (size_t i = 0; i < aggregated.size(); ++i) {
+        feature_exprs[v][aggregated[i]] = table + ".__larder_f" + std::to_string(i);
+      }
+      joins += "\nLEFT JOIN " + table + " ON " + table + "." + std::string(kRowColumn) +
+               " = e." + std::string(kRowColumn);
     }
-    impl->stages.push_back("CREATE OR REPLACE TABLE " + joined + " AS SELECT " + joined_select +
-                           " FROM (SELECT " + entity_side + " FROM " + entities_table +
-                           ") e ASOF LEFT JOIN " + feature_rows + " " + alias + " ON " + on +
-                           "e." + std::string(kTsColumn) + " >= " + alias + "." +
-                           std::string(kFeatureTsColumn));
-    joins += "\nLEFT JOIN " + joined + " ON " + joined + "." + std::string(kRowColumn) +
-             " = e." + std::string(kRowColumn);
   }
 
   std::string projection;

@@ -14,8 +14,9 @@
 //   __larder_entities  the entity rows, with __larder_row = row_number()
 //                      OVER () (input order) and __larder_ts = the event
 //                      timestamp as TIMESTAMP WITH TIME ZONE (UTC);
-//   __larder_j<i>      per requested view: the entity rows' row number,
-//                      timestamp and that view's join keys, ASOF LEFT JOINed
+//   __larder_j<i>      per view with requested schema features: the entity
+//                      rows' row number, timestamp and that view's join
+//                      keys, ASOF LEFT JOINed
 //                      to the view's mapped source reduced to the join keys,
 //                      the timestamp (as TIMESTAMPTZ, as __larder_fts) and the
 //                      requested features, rows without a timestamp or a key
@@ -27,7 +28,13 @@
 //                      before it); a nonzero ttl is applied by nulling the
 //                      view's features when the matched row is older than
 //                      ts - ttl (no older row can then qualify either);
-//   the query: the entity rows LEFT JOIN each __larder_j<i> on __larder_row,
+//   __larder_a<i>      per requested aggregation view with requested
+//                      aggregations: the entity rows' row number and those
+//                      aggregations, computed by window functions over the
+//                      view's events and the entity rows together
+//                      (offline/historical/aggregation_sql.h);
+//   the query: the entity rows LEFT JOIN each __larder_j<i> and
+//   __larder_a<i> on __larder_row,
 //   ORDER BY __larder_row to restore input order.
 // One ASOF join per view on narrow entity rows, rather than a chain of ASOF
 // joins, so that no join sorts the features of the views before it; a table
