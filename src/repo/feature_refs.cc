@@ -20,15 +20,16 @@ Status Add(const FeatureRepo& repo, const std::string& view_name, const std::str
     return Status::NotFound(context + "unknown feature view '" + view_name +
                             "' (registered views: " + JoinNames(known) + ")");
   }
-  auto field = std::find_if(view->schema.begin(), view->schema.end(),
+  const std::vector<Field> features = ViewFeatures(*view);
+  auto field = std::find_if(features.begin(), features.end(),
                             [&](const Field& f) { return f.name == feature; });
-  if (field == view->schema.end()) {
+  if (field == features.end()) {
     std::vector<std::string> known;
-    for (const auto& f : view->schema) known.push_back(f.name);
+    for (const auto& f : features) known.push_back(f.name);
     return Status::NotFound(context + "feature view '" + view_name + "' has no feature '" +
                             feature + "' (its features: " + JoinNames(known) + ")");
   }
-  FeatureRef ref{view, static_cast<size_t>(field - view->schema.begin())};
+  FeatureRef ref{view, static_cast<size_t>(field - features.begin())};
   bool seen = std::any_of(out->begin(), out->end(), [&](const FeatureRef& r) {
     return r.view == ref.view && r.feature_index == ref.feature_index;
   });
@@ -37,6 +38,16 @@ Status Add(const FeatureRepo& repo, const std::string& view_name, const std::str
 }
 
 }  // namespace
+
+const std::string& FeatureRef::name() const {
+  const Aggregation* a = aggregation();
+  return a != nullptr ? a->name : view->schema[feature_index].name;
+}
+
+const Aggregation* FeatureRef::aggregation() const {
+  if (feature_index < view->schema.size()) return nullptr;
+  return &view->aggregations[feature_index - view->schema.size()];
+}
 
 Result<std::vector<FeatureRef>> ResolveFeatureRefs(const FeatureRepo& repo,
                                                    const std::vector<std::string>& refs,
@@ -65,7 +76,7 @@ Result<std::vector<FeatureRef>> ResolveFeatureRefs(const FeatureRepo& repo,
       }
       std::vector<std::string> names = item.features;
       if (names.empty()) {
-        for (const auto& f : view->schema) names.push_back(f.name);
+        for (const auto& f : ViewFeatures(*view)) names.push_back(f.name);
       }
       for (const auto& f : names) LARDER_RETURN_IF_ERROR(Add(repo, view->name, f, context, &out));
     }
@@ -116,6 +127,24 @@ std::string RowColumnName(const DataSource& source, const std::string& field) {
     if (mapped == field) return raw;
   }
   return field;
+}
+
+Result<std::map<std::string, ValueType>> ViewRowColumns(const FeatureRepo& repo,
+                                                        const FeatureView& view) {
+  constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
+  LARDER_ASSIGN_OR_RETURN(const DataSource* source, RowSource(repo, view));
+  LARDER_ASSIGN_OR_RETURN(JoinKeys keys, ViewJoinKeys(repo, view));
+  std::map<std::string, ValueType> columns;
+  for (size_t k = 0; k < keys.names.size(); ++k) {
+    columns[RowColumnName(*source, keys.names[k])] = keys.types[k];
+  }
+  // The timestamp is named by its source column, before any mapping.
+  if (!source->timestamp_field.empty()) columns[source->timestamp_field] = kTimestamp;
+  for (const auto& f : view.schema) columns[RowColumnName(*source, f.name)] = f.dtype;
+  for (const auto& a : view.aggregations) {
+    columns[RowColumnName(*source, a.column)] = a.column_dtype;
+  }
+  return columns;
 }
 
 }  // namespace larder::repo
