@@ -69,6 +69,10 @@ TEST_F(AggregationRepoCli, ApplyStoresResolvedDtypesAndPlanNamesChanges) {
   EXPECT_EQ(view["aggregations"][1]["dtype"], "String");
   EXPECT_EQ(view["aggregations"][1]["function"], "last_n(3)");
 
+  CommandResult list = Larder("feature-views list");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("rating_mean_1d, recent_books"));
+
   std::string defs = kDefinitions;
   defs.replace(defs.find("time_window: 1d"), 15, "time_window: 7d");
   defs.replace(defs.find("last_n(3)"), 9, "last_n(5)");

@@ -96,6 +96,11 @@ Result<OnlinePlan> PlanOnlineRead(const FeatureRepo& repo,
       planned.push_back(ref.view);
       it = planned.end() - 1;
     }
+    if (ref.aggregation() != nullptr) {
+      return Status::InvalidArgument("feature '" + ref.view->name + ":" + ref.name() +
+                                     "' is a window aggregation, which online reads do not "
+                                     "compute yet");
+    }
     const std::string& feature = ref.view->schema[ref.feature_index].name;
     std::string name = full_feature_names ? ref.view->name + "__" + feature : feature;
     auto [named, inserted] = outputs.emplace(name, i);

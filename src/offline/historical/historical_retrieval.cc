@@ -160,6 +160,11 @@ Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
       views.push_back(ViewRequest{ref.view, {}});
       it = views.end() - 1;
     }
+    if (ref.aggregation() != nullptr) {
+      return Status::InvalidArgument("feature '" + ref.view->name + ":" + ref.name() +
+                                     "' is a window aggregation, which training data does not "
+                                     "compute yet");
+    }
     it->features.push_back(ref.view->schema[ref.feature_index].name);
   }
   return views;
