@@ -96,6 +96,19 @@ TEST_F(AggregationRepoCli, ADtypeThatDoesNotFitIsRefusedWithFileAndLine) {
                                   "numeric column"));
 }
 
+TEST_F(AggregationRepoCli, PushedRowsNeedTheAggregatedColumns) {
+  ASSERT_EQ(Larder("apply").exit_code, 0);
+  tmp_.Write("no_rating.csv", "user_id,isbn,rating_timestamp\n3,0441172717,2022-01-03 09:00:00\n");
+  CommandResult push = Larder("push ratings_push " + tmp_.Join("no_rating.csv") + " --to offline");
+  EXPECT_EQ(push.exit_code, 1);
+  EXPECT_THAT(push.err, HasSubstr("missing column `rating`, required by push source "
+                                  "'ratings_push'"));
+  tmp_.Write("rows.csv",
+             "user_id,isbn,rating,rating_timestamp\n3,0441172717,7,2022-01-03 09:00:00\n");
+  push = Larder("push ratings_push " + tmp_.Join("rows.csv") + " --to offline");
+  EXPECT_EQ(push.exit_code, 0) << push.err;
+}
+
 TEST(AggregationRepoFormat, ListsTheAggregationKeys) {
   CommandResult r = RunLarder("repo-format");
   ASSERT_EQ(r.exit_code, 0) << r.err;
