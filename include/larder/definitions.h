@@ -116,6 +116,11 @@ struct Aggregation {
   // source's files when the repo is validated. A scalar dtype.
   ValueType column_dtype;
   SourceLocation location;
+  std::string description;
+  // True when the repo wrote `dtype`; the validator then checks it against
+  // the source's files instead of reading it from them. Not stored in the
+  // registry.
+  bool dtype_given = false;
 };
 
 // "count", "sum", ..., "first_n", "last_n", "count_distinct",

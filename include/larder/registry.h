@@ -32,8 +32,13 @@ struct ObjectChange {
   ChangeType type;
   ObjectKind kind;
   std::string name;
+  // kUpdate: what differs, one item per changed key of the definition, in
+  // key order: "ttl 1d -> 2d", "schema", "aggregations: added rating_mean_7d,
+  // changed rating_count_1d (time_window 1d -> 2d)". Empty otherwise.
+  std::vector<std::string> details;
 
-  // Feast-style line: "Created feature view book_features".
+  // Feast-style line: "Created feature view book_features", with an
+  // update's details after a colon, separated by "; ".
   std::string Describe() const;
   bool operator==(const ObjectChange&) const = default;
 };

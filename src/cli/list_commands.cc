@@ -94,7 +94,7 @@ int FeatureViewsListCommand(const Invocation& inv, Output& o) {
     TablePrinter t({"NAME", "ENTITIES", "TTL", "SOURCE", "FEATURES"});
     for (const auto& v : repo.feature_views) {
       std::vector<std::string> features;
-      for (const auto& f : v.schema) features.push_back(f.name);
+      for (const auto& f : ViewFeatures(v)) features.push_back(f.name);
       t.AddRow({v.name, JoinComma(v.entities), FormatDuration(v.ttl), v.source,
                 JoinComma(features)});
     }

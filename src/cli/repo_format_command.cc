@@ -33,6 +33,8 @@ int RepoFormatCommand(const Invocation&, Output& o) {
     if (section.key == "feature_views") {
       o.out << "  each schema item:\n";
       PrintKeys(o.out, repo::FieldKeys(), 4);
+      o.out << "  each aggregations item:\n";
+      PrintKeys(o.out, repo::AggregationKeys(), 4);
     } else if (section.key == "feature_services") {
       o.out << "  each features item is a feature view name, or a mapping:\n";
       PrintKeys(o.out, repo::ServiceItemKeys(), 4);

@@ -62,11 +62,8 @@ Result<std::map<std::string, ValueType>> DeclaredColumnTypes(const FeatureRepo& 
   }
   for (const auto& view : repo.feature_views) {
     if (view.source != sources.push->name) continue;
-    LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
-    for (size_t k = 0; k < keys.names.size(); ++k) {
-      types[repo::RowColumnName(batch, keys.names[k])] = keys.types[k];
-    }
-    for (const auto& f : view.schema) types[repo::RowColumnName(batch, f.name)] = f.dtype;
+    LARDER_ASSIGN_OR_RETURN(auto columns, repo::ViewRowColumns(repo, view));
+    for (const auto& [column, type] : columns) types[column] = type;
   }
   return types;
 }

@@ -48,6 +48,19 @@ void PutFields(json& j, const char* key, const std::vector<Field>& fields) {
   j[key] = std::move(list);
 }
 
+constexpr std::string_view kLifetime = "lifetime";
+
+json AggregationToJson(const Aggregation& a) {
+  json j = json::object();
+  j["column"] = a.column;
+  j["function"] = AggregationFunctionText(a);
+  j["time_window"] = a.lifetime ? std::string(kLifetime) : FormatDuration(a.window);
+  j["name"] = a.name;
+  j["dtype"] = ValueTypeName(a.column_dtype);
+  PutString(j, "description", a.description);
+  return j;
+}
+
 // --- Reading ----------------------------------------------------------------
 
 // Reads the members of one JSON object, remembering which keys were used so
@@ -279,6 +292,24 @@ Status ReadFields(ObjectReader& r, std::string_view key,
   return Status::OK();
 }
 
+Status ReadAggregation(const json& j, const std::string& what, Aggregation* out) {
+  ObjectReader r(j, what);
+  LARDER_RETURN_IF_ERROR(r.CheckObject());
+  LARDER_RETURN_IF_ERROR(r.String("column", &out->column, /*required=*/true));
+  std::string function;
+  LARDER_RETURN_IF_ERROR(r.String("function", &function, /*required=*/true));
+  Status parsed = ParseAggregationFunction(function, &out->function, &out->n);
+  if (!parsed.ok()) return r.Error("field `function`: " + parsed.message());
+  std::string window;
+  LARDER_RETURN_IF_ERROR(r.String("time_window", &window, /*required=*/true));
+  out->lifetime = window == kLifetime;
+  if (!out->lifetime) LARDER_RETURN_IF_ERROR(r.Dur("time_window", &out->window));
+  LARDER_RETURN_IF_ERROR(r.String("name", &out->name, /*required=*/true));
+  LARDER_RETURN_IF_ERROR(r.Type("dtype", &out->column_dtype));
+  LARDER_RETURN_IF_ERROR(r.String("description", &out->description, /*required=*/false));
+  return r.Finish();
+}
+
 Status ReadDataTest(const json& j, const std::string& what, DataTest* out) {
   ObjectReader r(j, what);
   LARDER_RETURN_IF_ERROR(r.CheckObject());
@@ -408,6 +439,16 @@ json ToJson(const FeatureView& view) {
   j["ttl"] = FormatDuration(view.ttl);
   PutFields(j, "schema", view.schema);
   PutFields(j, "entity_columns", view.entity_columns);
+  // Both keys are left out for a view without aggregations, so that the
+  // definitions stored before aggregations existed compare unchanged.
+  if (!view.aggregations.empty() || view.aggregation_interval.micros != 0) {
+    j["aggregation_interval"] = FormatDuration(view.aggregation_interval);
+  }
+  if (!view.aggregations.empty()) {
+    json list = json::array();
+    for (const auto& a : view.aggregations) list.push_back(AggregationToJson(a));
+    j["aggregations"] = std::move(list);
+  }
   PutString(j, "source", view.source);
   j["online"] = view.online;
   PutString(j, "description", view.description);
@@ -519,6 +560,18 @@ Status FromJson(const json& j, FeatureView* out) {
     LARDER_RETURN_IF_ERROR(r.Dur("ttl", &v.ttl));
     LARDER_RETURN_IF_ERROR(ReadFields(r, "schema", &v.schema));
     LARDER_RETURN_IF_ERROR(ReadFields(r, "entity_columns", &v.entity_columns));
+    // Definitions stored before aggregations existed have neither key.
+    if (r.Find("aggregation_interval") != nullptr) {
+      LARDER_RETURN_IF_ERROR(r.Dur("aggregation_interval", &v.aggregation_interval));
+    }
+    const json* aggregations = nullptr;
+    LARDER_RETURN_IF_ERROR(r.Array("aggregations", &aggregations));
+    for (size_t i = 0; aggregations != nullptr && i < aggregations->size(); ++i) {
+      Aggregation a;
+      LARDER_RETURN_IF_ERROR(ReadAggregation(
+          (*aggregations)[i], r.what() + ": aggregations[" + std::to_string(i) + "]", &a));
+      v.aggregations.push_back(std::move(a));
+    }
     LARDER_RETURN_IF_ERROR(r.String("source", &v.source, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.Bool("online", &v.online));
     LARDER_RETURN_IF_ERROR(ReadMetadata(r, &v));

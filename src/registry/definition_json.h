@@ -8,8 +8,12 @@
 //
 // Keys follow Feast's Python argument names. Strings, lists and maps that
 // are empty are left out; `name` and scalar fields (types, enums, ttl,
-// online) are always written. SourceLocation is never written: moving a
-// definition to another file is not a change.
+// online) are always written, except a view's `aggregation_interval`, which
+// is written only beside aggregations (so that views stored before
+// aggregations existed keep their text). An aggregation is written as
+// {column, function ("last_n(5)"), time_window ("1d" or "lifetime"), name,
+// dtype (the column's), description}. SourceLocation is never written:
+// moving a definition to another file is not a change.
 //
 // FromJson is strict: a missing `name`, an unknown key or a value of the
 // wrong type is Status::Corruption naming the object ("entity user: ...").

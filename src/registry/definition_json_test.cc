@@ -471,3 +471,146 @@ TEST(DefinitionJson, KindIds) {
 
 }  // namespace
 }  // namespace larder
+
+namespace larder {
+namespace {
+
+Aggregation MakeAggregation(std::string column, std::string_view function, int64_t window_days,
+                            ValueType dtype) {
+  Aggregation a;
+  a.column = std::move(column);
+  EXPECT_TRUE(ParseAggregationFunction(function, &a.function, &a.n).ok()) << function;
+  a.lifetime = window_days == 0;
+  a.window = Duration{window_days * Duration::kDay};
+  a.column_dtype = dtype;
+  a.name = AggregationDefaultName(a);
+  return a;
+}
+
+FeatureView AggregationView() {
+  const ValueType kInt32{ScalarType::kInt32, false};
+  const ValueType kString{ScalarType::kString, false};
+  FeatureView v;
+  v.name = "agg_user_features_1d";
+  v.entities = {"user"};
+  v.source = "ratings_push";
+  v.aggregation_interval = Duration{10 * Duration::kMinute};
+  for (const char* f : {"count", "sum", "mean", "min", "max", "stddev", "variance", "first",
+                        "last", "first_n(3)", "last_n(5)", "count_distinct",
+                        "approx_count_distinct"}) {
+    v.aggregations.push_back(MakeAggregation("rating", f, 1, kInt32));
+  }
+  v.aggregations.push_back(MakeAggregation("isbn", "count_distinct", 0, kString));
+  v.aggregations.back().name = "books_ever";
+  v.aggregations.back().description = "distinct books rated";
+  return v;
+}
+
+TEST(DefinitionJson, AggregationsRoundTrip) {
+  FeatureView in = AggregationView();
+  FeatureView out = RoundTrip(in);
+  EXPECT_EQ(out.aggregation_interval, in.aggregation_interval);
+  ASSERT_EQ(out.aggregations.size(), in.aggregations.size());
+  for (size_t i = 0; i < in.aggregations.size(); ++i) {
+    const Aggregation& a = in.aggregations[i];
+    const Aggregation& b = out.aggregations[i];
+    EXPECT_EQ(b.column, a.column);
+    EXPECT_EQ(b.function, a.function) << a.name;
+    EXPECT_EQ(b.n, a.n) << a.name;
+    EXPECT_EQ(b.lifetime, a.lifetime) << a.name;
+    EXPECT_EQ(b.window, a.window) << a.name;
+    EXPECT_EQ(b.name, a.name);
+    EXPECT_EQ(b.column_dtype, a.column_dtype) << a.name;
+    EXPECT_EQ(b.description, a.description) << a.name;
+  }
+  EXPECT_EQ(Text(ToJson(out)), Text(ToJson(in)));
+  // A sub-second window and interval round-trip too.
+  in.aggregation_interval = Duration{250'000};
+  in.aggregations[0].window = Duration{Duration::kSecond + 500'000};
+  EXPECT_EQ(Text(ToJson(RoundTrip(in))), Text(ToJson(in)));
+}
+
+TEST(DefinitionJson, AggregationsAreWrittenReadably) {
+  FeatureView v;
+  v.name = "v";
+  v.source = "s";
+  v.aggregation_interval = Duration{10 * Duration::kMinute};
+  v.aggregations = {MakeAggregation("rating", "last_n(5)", 7, {ScalarType::kInt32, false}),
+                    MakeAggregation("rating", "mean", 0, {ScalarType::kFloat64, false})};
+  EXPECT_EQ(Text(ToJson(v)),
+            R"j({"aggregation_interval":"10m","aggregations":[)j"
+            R"j({"column":"rating","dtype":"Int32","function":"last_n(5)",)j"
+            R"j("name":"rating_last_n5_7d","time_window":"7d"},)j"
+            R"j({"column":"rating","dtype":"Float64","function":"mean",)j"
+            R"j("name":"rating_mean_lifetime","time_window":"lifetime"}],)j"
+            R"j("name":"v","online":true,"source":"s","ttl":"0s"})j");
+}
+
+// Views stored before aggregations existed have neither key, and a view
+// without aggregations still writes the same text as then.
+TEST(DefinitionJson, ViewsWithoutAggregationsKeepTheirText) {
+  const std::string stored = R"j({"name":"v","online":true,)j"
+                             R"j("schema":[{"dtype":"Int64","name":"f"}],)j"
+                             R"j("source":"src","ttl":"1d"})j";
+  FeatureView v;
+  ASSERT_TRUE(FromJson(json::parse(stored), &v).ok());
+  EXPECT_TRUE(v.aggregations.empty());
+  EXPECT_EQ(v.aggregation_interval.micros, 0);
+  EXPECT_EQ(Text(ToJson(v)), stored);
+}
+
+TEST(DefinitionJson, EveryAggregationFieldChangesTheText) {
+  const std::string view = Text(ToJson(AggregationView()));
+  std::vector<std::function<void(FeatureView&)>> edits = {
+      [](FeatureView& v) { v.aggregation_interval.micros += Duration::kMinute; },
+      [](FeatureView& v) { v.aggregations.pop_back(); },
+      [](FeatureView& v) { std::swap(v.aggregations[0], v.aggregations[1]); },
+      [](FeatureView& v) { v.aggregations[0].column = "score"; },
+      [](FeatureView& v) { v.aggregations[0].function = AggregationFunction::kSum; },
+      [](FeatureView& v) { v.aggregations[9].n = 4; },
+      [](FeatureView& v) { v.aggregations[0].lifetime = true; },
+      [](FeatureView& v) { v.aggregations[0].window.micros += Duration::kDay; },
+      [](FeatureView& v) { v.aggregations[0].name = "other"; },
+      [](FeatureView& v) { v.aggregations[0].column_dtype.scalar = ScalarType::kInt64; },
+      [](FeatureView& v) { v.aggregations[0].description = "x"; },
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    FeatureView v = AggregationView();
+    edits[i](v);
+    EXPECT_NE(Text(ToJson(v)), view) << "aggregation edit " << i;
+  }
+}
+
+TEST(DefinitionJson, CorruptAggregationsNameTheObject) {
+  struct Case {
+    std::string aggregations;
+    std::string expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"([{"column":"r","function":"median","time_window":"1d","name":"n",)"
+            R"("dtype":"Int32"}])",
+            "feature view v: aggregations[0]: field `function`: unknown aggregation function "
+            "'median'"},
+           {R"([{"column":"r","function":"mean","time_window":"1w","name":"n",)"
+            R"("dtype":"Int32"}])",
+            "feature view v: aggregations[0]: field `time_window`:"},
+           {R"([{"column":"r","function":"mean","time_window":"1d","dtype":"Int32"}])",
+            "feature view v: aggregations[0]: missing field `name`"},
+           {R"([{"column":"r","function":"mean","time_window":"1d","name":"n",)"
+            R"("dtype":"Int32","window":"1d"}])",
+            "feature view v: aggregations[0]: unknown field `window`"},
+           {R"({"column":"r"})", "feature view v: field `aggregations` must be an array"},
+       }) {
+    FeatureView v;
+    Status s = FromJson(json::parse(R"({"name":"v","ttl":"0s","online":true,)"
+                                    R"("aggregation_interval":"10m","aggregations":)" +
+                                    c.aggregations + "}"),
+                        &v);
+    EXPECT_EQ(s.code(), StatusCode::kCorruption) << c.aggregations;
+    EXPECT_NE(s.message().find(c.expect), std::string::npos)
+        << s.message() << "\nexpected: " << c.expect;
+  }
+}
+
+}  // namespace
+}  // namespace larder

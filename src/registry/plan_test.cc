@@ -66,22 +66,26 @@ DefinitionMap Defs(const FeatureRepo& repo) {
 }
 
 TEST(PlanDescribe, FeastStyleLines) {
-  EXPECT_EQ((ObjectChange{ChangeType::kCreate, ObjectKind::kEntity, "user"})
+  EXPECT_EQ((ObjectChange{ChangeType::kCreate, ObjectKind::kEntity, "user", {}})
                 .Describe(),
             "Created entity user");
   EXPECT_EQ((ObjectChange{ChangeType::kUpdate, ObjectKind::kFeatureService,
-                          "model_v2"})
+                          "model_v2", {}})
                 .Describe(),
             "Updated feature service model_v2");
+  EXPECT_EQ((ObjectChange{ChangeType::kUpdate, ObjectKind::kFeatureView, "v",
+                          {"ttl 1d -> 2d", "schema"}})
+                .Describe(),
+            "Updated feature view v: ttl 1d -> 2d; schema");
   EXPECT_EQ((ObjectChange{ChangeType::kDelete, ObjectKind::kFeatureView,
-                          "old_view"})
+                          "old_view", {}})
                 .Describe(),
             "Deleted feature view old_view");
   EXPECT_EQ((ObjectChange{ChangeType::kCreate, ObjectKind::kDataSource,
-                          "ratings"})
+                          "ratings", {}})
                 .Describe(),
             "Created data source ratings");
-  EXPECT_EQ((ObjectChange{ChangeType::kDelete, ObjectKind::kSqlModel, "agg"})
+  EXPECT_EQ((ObjectChange{ChangeType::kDelete, ObjectKind::kSqlModel, "agg", {}})
                 .Describe(),
             "Deleted sql model agg");
 }
@@ -153,16 +157,65 @@ TEST(Plan, CreatesUpdatesAndDeletesAreOrdered) {
 
   RegistryPlan plan = DiffDefinitions(Defs(before), Defs(after));
   EXPECT_EQ(Lines(plan), (std::vector<std::string>{
-                             "Updated entity user",
-                             "Updated sql model agg",
+                             "Updated entity user: description (none) -> now described",
+                             "Updated sql model agg: sql SELECT 1 -> SELECT 2",
                              "Created feature view a_view",
-                             "Updated feature view z_view",
-                             "Updated feature service model_v2",
+                             "Updated feature view z_view: ttl 1d -> 2d",
+                             "Updated feature service model_v2: features",
                              "Deleted feature view old_view",
                              "Deleted data source old_src",
                          }));
   EXPECT_EQ(plan.changes[2], (ObjectChange{ChangeType::kCreate,
-                                           ObjectKind::kFeatureView, "a_view"}));
+                                           ObjectKind::kFeatureView, "a_view", {}}));
+}
+
+Aggregation MakeAggregation(const std::string& column, AggregationFunction function,
+                            int64_t window_days) {
+  Aggregation a;
+  a.column = column;
+  a.function = function;
+  a.window = Duration{window_days * Duration::kDay};
+  a.column_dtype = ValueType{ScalarType::kInt32, false};
+  a.name = AggregationDefaultName(a);
+  return a;
+}
+
+TEST(Plan, AggregationChangesAreNamed) {
+  FeatureRepo before;
+  FeatureView view = MakeView("agg_user_features_1d");
+  view.aggregation_interval = Duration{10 * Duration::kMinute};
+  view.aggregations = {MakeAggregation("rating", AggregationFunction::kMean, 1),
+                       MakeAggregation("rating", AggregationFunction::kCount, 1)};
+  view.aggregations[1].name = "ratings";
+  before.feature_views = {view};
+
+  FeatureRepo after = before;
+  FeatureView& v = after.feature_views[0];
+  v.aggregations[1].window = Duration{2 * Duration::kDay};
+  v.aggregations[1].function = AggregationFunction::kSum;
+  v.aggregations.push_back(MakeAggregation("rating", AggregationFunction::kMean, 7));
+  v.aggregations.erase(v.aggregations.begin());
+  EXPECT_EQ(Lines(DiffDefinitions(Defs(before), Defs(after))),
+            (std::vector<std::string>{
+                "Updated feature view agg_user_features_1d: aggregations: added rating_mean_7d, "
+                "changed ratings (function count -> sum, time_window 1d -> 2d), removed "
+                "rating_mean_1d"}));
+
+  after = before;
+  after.feature_views[0].aggregation_interval = Duration{5 * Duration::kMinute};
+  std::swap(after.feature_views[0].aggregations[0], after.feature_views[0].aggregations[1]);
+  EXPECT_EQ(Lines(DiffDefinitions(Defs(before), Defs(after))),
+            (std::vector<std::string>{"Updated feature view agg_user_features_1d: "
+                                      "aggregation_interval 10m -> 5m; aggregations: "
+                                      "reordered"}));
+
+  // A plain view that gains aggregations.
+  FeatureRepo plain;
+  plain.feature_views = {MakeView("agg_user_features_1d")};
+  EXPECT_EQ(Lines(DiffDefinitions(Defs(plain), Defs(before))),
+            (std::vector<std::string>{"Updated feature view agg_user_features_1d: "
+                                      "aggregation_interval (none) -> 10m; aggregations: "
+                                      "added rating_mean_1d, added ratings"}));
 }
 
 TEST(Plan, SameNameInDifferentKindsIsDistinct) {

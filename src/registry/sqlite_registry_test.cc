@@ -264,7 +264,8 @@ TEST_F(RegistryTest, PlanWritesNothing) {
   MustApply(MakeRepo("books"));
   plan = registry_->Plan(MakeRepo("books", "changed"));
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(Lines(*plan), (std::vector<std::string>{"Updated entity user"}));
+  EXPECT_EQ(Lines(*plan), (std::vector<std::string>{
+                             "Updated entity user: description A reader  -> A reader changed"}));
   EXPECT_EQ(*registry_->Version("books"), 1);
   EXPECT_EQ(registry_->Load("books")->entities[1].description, "A reader ");
 }
@@ -274,7 +275,8 @@ TEST_F(RegistryTest, UpdateBumpsVersionAndHistoryKeepsTheOldDefinition) {
   *now_ += 60'000'000;
   ApplyResult r = MustApply(MakeRepo("books", "v2"));
   EXPECT_EQ(r.version, 2);
-  EXPECT_EQ(Lines(r.plan), (std::vector<std::string>{"Updated entity user"}));
+  EXPECT_EQ(Lines(r.plan),
+            (std::vector<std::string>{"Updated entity user: description A reader v1 -> A reader v2"}));
 
   auto current = registry_->Load("books");
   ASSERT_TRUE(current.ok());

@@ -33,11 +33,17 @@ constexpr std::array<KeySpec, 13> kDataSourceKeys{{
     kCommon[0], kCommon[1], kCommon[2],
 }};
 
-constexpr std::array<KeySpec, 9> kFeatureViewKeys{{
+constexpr std::array<KeySpec, 11> kFeatureViewKeys{{
     {"name", true, "feature view name"},
     {"entities", false, "list of entity names (default: none)"},
     {"ttl", false, "how long a value stays valid, e.g. 365d; 0 means forever (default 0)"},
-    {"schema", true, "list of fields: {name, dtype}"},
+    {"schema", false, "list of fields: {name, dtype}; schema, aggregations or both"},
+    {"aggregations", false,
+     "list of window aggregations: {column, function, time_window}; schema, aggregations or "
+     "both"},
+    {"aggregation_interval", false,
+     "tile size of the aggregations, e.g. 10m; windows end at its multiples (default: "
+     "continuous)"},
     {"source", true, "data source name"},
     {"online", false, "whether to serve online (default true)"},
     kCommon[0], kCommon[1], kCommon[2],
@@ -55,6 +61,19 @@ constexpr std::array<KeySpec, 4> kFieldKeys{{
     {"dtype", true, "Int32, Int64, Float32, Float64, String, Bytes, Bool, UnixTimestamp, Array(T)"},
     {"description", false, "free text"},
     {"tags", false, "mapping of tag names to values"},
+}};
+
+constexpr std::array<KeySpec, 6> kAggregationKeys{{
+    {"column", true, "the source column aggregated (after field_mapping)"},
+    {"function", true,
+     "count, sum, mean, min, max, stddev, variance, first, last, first_n(N), last_n(N), "
+     "count_distinct or approx_count_distinct"},
+    {"time_window", true, "a duration such as 1d, or lifetime"},
+    {"name", false, "output feature name (default: COLUMN_FUNCTION_WINDOW, e.g. rating_mean_1d)"},
+    {"dtype", false,
+     "the column's dtype (default: read from the source's files; required for model and "
+     "query sources)"},
+    {"description", false, "free text"},
 }};
 
 constexpr std::array<KeySpec, 2> kServiceItemKeys{{
@@ -89,6 +108,7 @@ constexpr std::array<DefinitionSection, 5> kSections{{
 
 std::span<const DefinitionSection> DefinitionSections() { return kSections; }
 std::span<const KeySpec> FieldKeys() { return kFieldKeys; }
+std::span<const KeySpec> AggregationKeys() { return kAggregationKeys; }
 std::span<const KeySpec> ServiceItemKeys() { return kServiceItemKeys; }
 std::span<const KeySpec> ModelColumnKeys() { return kModelColumnKeys; }
 

@@ -20,6 +20,8 @@ std::span<const DefinitionSection> DefinitionSections();
 
 // Keys of one schema field of a feature view.
 std::span<const KeySpec> FieldKeys();
+// Keys of one item of a feature view's `aggregations`.
+std::span<const KeySpec> AggregationKeys();
 // Keys of one `{feature_view, features}` item of a feature service.
 std::span<const KeySpec> ServiceItemKeys();
 // Keys of one `columns` item of a model's entry in `models`.

@@ -162,6 +162,78 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
   repo->data_sources.push_back(std::move(s));
 }
 
+// The items of the list at `key`, which must not be empty: `shape` and
+// `item` describe one item in messages. None when the key is absent or null,
+// or (after an error) not a list.
+YAML::Node ListAt(MapReader& r, std::string_view key, std::string_view shape,
+                  std::string_view item) {
+  YAML::Node list = r.Get(key);
+  if (!list.IsDefined() || list.IsNull()) return YAML::Node();
+  if (!list.IsSequence()) {
+    r.FieldError(key, "expected a list of " + std::string(shape) + ", found " +
+                          std::string(NodeKindName(list)));
+    return YAML::Node();
+  }
+  if (list.size() == 0) r.FieldError(key, "must list at least one " + std::string(item));
+  return list;
+}
+
+// A positive duration at `key`; nullopt (after an error) otherwise.
+std::optional<Duration> ReadPositiveDuration(MapReader& r, std::string_view key,
+                                             std::string_view example) {
+  Result<Duration> d = ParseDuration(r.String(key));
+  if (!d.ok()) {
+    r.FieldError(key, d.status().message());
+    return std::nullopt;
+  }
+  if (d->micros <= 0) {
+    r.FieldError(key, "must be a positive duration such as " + std::string(example));
+    return std::nullopt;
+  }
+  return *d;
+}
+
+// One item of a view's `aggregations`. The output name gets its default
+// here; a column_dtype not given as `dtype` is read from the source's files
+// by the validator. Windows must be multiples of `interval` (0: continuous).
+void ParseAggregation(const YAML::Node& node, const std::string& file, const std::string& view,
+                      Duration interval, std::vector<Aggregation>* out, Diagnostics* diag) {
+  MapReader r(node, file, "feature view '" + view + "' aggregation", AggregationKeys(), diag);
+  if (!r.valid()) return;
+  Aggregation a;
+  a.location = {file, r.line()};
+  a.column = r.String("column");
+  std::string function = r.String("function");
+  if (r.Has("function")) {
+    Status parsed = ParseAggregationFunction(function, &a.function, &a.n);
+    if (!parsed.ok()) r.FieldError("function", parsed.message());
+  }
+  if (r.Has("time_window")) {
+    if (r.String("time_window") == "lifetime") {
+      a.lifetime = true;
+    } else if (auto window = ReadPositiveDuration(r, "time_window", "1d, or lifetime")) {
+      a.window = *window;
+      if (interval.micros > 0 && a.window.micros % interval.micros != 0) {
+        r.FieldError("time_window", FormatDuration(a.window) +
+                                        " is not a multiple of the view's aggregation_interval " +
+                                        FormatDuration(interval));
+      }
+    }
+  }
+  a.name = r.String("name");
+  if (a.name.empty() && !a.column.empty()) a.name = AggregationDefaultName(a);
+  if (!a.name.empty() && !IsIdentifier(a.name)) {
+    r.FieldError(r.Has("name") ? "name" : "column",
+                 "`" + a.name + "` is not a valid feature name" +
+                     (r.Has("name") ? "" : "; give the aggregation a `name`"));
+  }
+  a.dtype_given = r.Has("dtype");
+  a.column_dtype = ReadDtype(r, "dtype");
+  if (a.column_dtype.is_array) r.FieldError("dtype", "an aggregated column cannot be an array");
+  a.description = r.String("description");
+  out->push_back(std::move(a));
+}
+
 void ParseFeatureView(const YAML::Node& node, const std::string& file,
                       FeatureRepo* repo, Diagnostics* diag) {
   MapReader r(node, file, "feature view", KeysOf("feature_views"), diag);
@@ -179,34 +251,39 @@ void ParseFeatureView(const YAML::Node& node, const std::string& file,
       r.FieldError("ttl", d.status().message());
     }
   }
-  YAML::Node schema = r.Get("schema");
-  if (schema.IsDefined() && !schema.IsNull()) {
-    if (!schema.IsSequence()) {
-      r.FieldError("schema", "expected a list of {name, dtype}, found " +
-                                 std::string(NodeKindName(schema)));
-    } else if (schema.size() == 0) {
-      r.FieldError("schema", "must list at least one field");
-    }
-    std::set<std::string> names;
-    for (const auto& item : schema.IsSequence() ? schema : YAML::Node()) {
-      MapReader fr(item, file, "feature view '" + v.name + "' field", FieldKeys(), diag);
-      if (!fr.valid()) continue;
-      Field f;
-      f.location = {file, fr.line()};
-      f.name = fr.String("name");
-      if (!f.name.empty()) {
-        if (!IsIdentifier(f.name)) {
-          fr.FieldError("name", "`" + f.name + "` is not a valid column name");
-        }
-        if (!names.insert(f.name).second) {
-          fr.FieldError("name", "`" + f.name + "` is listed twice in the schema");
-        }
+  std::set<std::string> names;
+  for (const auto& item : ListAt(r, "schema", "{name, dtype}", "field")) {
+    MapReader fr(item, file, "feature view '" + v.name + "' field", FieldKeys(), diag);
+    if (!fr.valid()) continue;
+    Field f;
+    f.location = {file, fr.line()};
+    f.name = fr.String("name");
+    if (!f.name.empty()) {
+      if (!IsIdentifier(f.name)) {
+        fr.FieldError("name", "`" + f.name + "` is not a valid column name");
       }
-      f.dtype = ReadDtype(fr, "dtype");
-      f.description = fr.String("description");
-      f.tags = fr.StringMap("tags");
-      v.schema.push_back(std::move(f));
+      if (!names.insert(f.name).second) {
+        fr.FieldError("name", "`" + f.name + "` is listed twice in the schema");
+      }
     }
+    f.dtype = ReadDtype(fr, "dtype");
+    f.description = fr.String("description");
+    f.tags = fr.StringMap("tags");
+    v.schema.push_back(std::move(f));
+  }
+  if (r.Has("aggregation_interval")) {
+    v.aggregation_interval =
+        ReadPositiveDuration(r, "aggregation_interval", "10m").value_or(Duration{});
+  }
+  for (const auto& item : ListAt(r, "aggregations", "{column, function, time_window}",
+                                 "aggregation")) {
+    ParseAggregation(item, file, v.name, v.aggregation_interval, &v.aggregations, diag);
+  }
+  if (!r.Has("schema") && !r.Has("aggregations")) {
+    r.ObjectError("missing field `schema` or `aggregations`: a view needs one or both");
+  }
+  if (r.Has("aggregation_interval") && !r.Has("aggregations")) {
+    r.FieldError("aggregation_interval", "applies only to a view with `aggregations`");
   }
   v.source = r.String("source");
   v.online = r.Bool("online").value_or(true);

@@ -39,6 +39,16 @@ Status Add(const FeatureRepo& repo, const std::string& view_name, const std::str
 
 }  // namespace
 
+const std::string& FeatureRef::name() const {
+  const Aggregation* a = aggregation();
+  return a != nullptr ? a->name : view->schema[feature_index].name;
+}
+
+const Aggregation* FeatureRef::aggregation() const {
+  if (feature_index < view->schema.size()) return nullptr;
+  return &view->aggregations[feature_index - view->schema.size()];
+}
+
 Result<std::vector<FeatureRef>> ResolveFeatureRefs(const FeatureRepo& repo,
                                                    const std::vector<std::string>& refs,
                                                    const std::string& feature_service) {
@@ -117,6 +127,24 @@ std::string RowColumnName(const DataSource& source, const std::string& field) {
     if (mapped == field) return raw;
   }
   return field;
+}
+
+Result<std::map<std::string, ValueType>> ViewRowColumns(const FeatureRepo& repo,
+                                                        const FeatureView& view) {
+  constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
+  LARDER_ASSIGN_OR_RETURN(const DataSource* source, RowSource(repo, view));
+  LARDER_ASSIGN_OR_RETURN(JoinKeys keys, ViewJoinKeys(repo, view));
+  std::map<std::string, ValueType> columns;
+  for (size_t k = 0; k < keys.names.size(); ++k) {
+    columns[RowColumnName(*source, keys.names[k])] = keys.types[k];
+  }
+  // The timestamp is named by its source column, before any mapping.
+  if (!source->timestamp_field.empty()) columns[source->timestamp_field] = kTimestamp;
+  for (const auto& f : view.schema) columns[RowColumnName(*source, f.name)] = f.dtype;
+  for (const auto& a : view.aggregations) {
+    columns[RowColumnName(*source, a.column)] = a.column_dtype;
+  }
+  return columns;
 }
 
 }  // namespace larder::repo

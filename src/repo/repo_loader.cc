@@ -8,6 +8,7 @@
 #include "larder/repo.h"
 #include "repo/definition_parser.h"
 #include "repo/diagnostics.h"
+#include "repo/validate.h"
 #include "common/names.h"
 #include "repo/yaml_reader.h"
 
@@ -216,7 +217,7 @@ Result<FeatureRepo> LoadFeatureRepo(const std::string& repo_dir,
   SortByName(&repo.feature_views);
   SortByName(&repo.feature_services);
   SplitEntityColumns(&repo);
-  LARDER_RETURN_IF_ERROR(ValidateFeatureRepo(repo, options));
+  LARDER_RETURN_IF_ERROR(repo::ValidateAndResolve(&repo, options));
   return repo;
 }
 

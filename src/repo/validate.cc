@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "larder/repo.h"
 #include "repo/diagnostics.h"
+#include "repo/validate.h"
 
 namespace larder {
 namespace {
@@ -63,6 +65,29 @@ bool Compatible(const ValueType& dtype, std::string_view column_type) {
   return false;
 }
 
+// The dtype that reads a column of engine type `column_type` as it is, the
+// inverse of Compatible for the types a file gives; nullopt for types that no
+// dtype holds (UBIGINT, HUGEINT, INTERVAL, structs, ...).
+std::optional<ValueType> DtypeOfColumn(std::string_view column_type) {
+  if (column_type.ends_with("[]")) {
+    std::optional<ValueType> inner = DtypeOfColumn(column_type.substr(0, column_type.size() - 2));
+    if (!inner || inner->is_array) return std::nullopt;
+    return ValueType{inner->scalar, true};
+  }
+  for (ScalarType scalar : {ScalarType::kInt32, ScalarType::kInt64, ScalarType::kFloat32,
+                            ScalarType::kString, ScalarType::kBytes, ScalarType::kBool,
+                            ScalarType::kUnixTimestamp}) {
+    // Float32 takes every integer type too; an integer column reads as one
+    // of the Int dtypes first, and only FLOAT is Float32.
+    if (scalar == ScalarType::kFloat32 && column_type != "FLOAT") continue;
+    if (Compatible({scalar, false}, column_type)) return ValueType{scalar, false};
+  }
+  if (Compatible({ScalarType::kFloat64, false}, column_type)) {
+    return ValueType{ScalarType::kFloat64, false};
+  }
+  return std::nullopt;
+}
+
 bool IsTimeType(std::string_view column_type) {
   return column_type.starts_with("TIMESTAMP") || column_type == "DATE";
 }
@@ -81,7 +106,7 @@ struct SourceColumns {
 
 class Validator {
  public:
-  Validator(const FeatureRepo& repo, const LoadOptions& options, repo::Diagnostics* diag)
+  Validator(FeatureRepo& repo, const LoadOptions& options, repo::Diagnostics* diag)
       : repo_(repo), options_(options), diag_(diag) {}
 
   void Run() {
@@ -92,7 +117,7 @@ class Validator {
     CheckUnique(repo_.feature_services, "feature service", diag_);
     for (const auto& e : repo_.entities) CheckEntity(e);
     for (const auto& s : repo_.data_sources) CheckSource(s);
-    for (const auto& v : repo_.feature_views) CheckView(v);
+    for (auto& v : repo_.feature_views) CheckView(v);
     for (const auto& s : repo_.feature_services) CheckService(s);
     for (const auto& m : repo_.models) CheckModelTests(m);
   }
@@ -131,7 +156,7 @@ class Validator {
     if (s.kind == DataSourceKind::kFile) Columns(s);  // reports unreadable files
   }
 
-  void CheckView(const FeatureView& v) {
+  void CheckView(FeatureView& v) {
     std::string what = "feature view '" + v.name + "'";
     std::set<std::string> seen_entities;
     for (const auto& name : v.entities) {
@@ -141,7 +166,7 @@ class Validator {
         Error(v.location, what + ": field `entities`: unknown entity '" + name + "'");
       }
     }
-    if (v.schema.empty()) {
+    if (v.schema.empty() && v.aggregations.empty()) {
       Error(v.location, what + ": field `schema`: lists no features (only join keys)");
     }
     for (const auto& col : v.entity_columns) {
@@ -165,6 +190,7 @@ class Validator {
     // A push source's columns are those of its batch source.
     const DataSource* data = source;
     if (source->kind == DataSourceKind::kPush) data = repo_.FindDataSource(source->batch_source);
+    CheckAggregations(v, *source, data);
     if (data == nullptr || data->kind != DataSourceKind::kFile) return;
     const SourceColumns* cols = Columns(*data);
     if (cols == nullptr) return;
@@ -191,6 +217,121 @@ class Validator {
     }
   }
 
+  // The aggregations of `v`, whose source is `source` and whose rows have
+  // the columns of `data` (source, or a push source's batch source; nullptr
+  // when unknown). Fills each aggregation's name and column_dtype.
+  void CheckAggregations(FeatureView& v, const DataSource& source, const DataSource* data) {
+    if (v.aggregations.empty()) return;
+    const std::string what = "feature view '" + v.name + "'";
+    const bool push = source.kind == DataSourceKind::kPush;
+    if (source.kind != DataSourceKind::kFile && !push) {
+      Error(v.location, what + ": field `source`: a view with aggregations reads a file source "
+                               "or a push source, not " +
+                            std::string(DataSourceKindName(source.kind)) + " source '" +
+                            source.name + "'");
+      return;
+    }
+    if (data == nullptr) return;  // the push source's error names it
+    if (data->timestamp_field.empty()) {
+      Error(v.location, what + ": field `source`: data source '" + data->name +
+                            "' has no timestamp_field, which aggregations need");
+      return;
+    }
+    // Output names must be new features: not schema features, join keys or
+    // another aggregation's output.
+    std::map<std::string, std::string> taken;  // name -> what it already is
+    for (const auto& f : v.schema) taken[f.name] = "a feature of `schema`";
+    std::set<std::string> join_keys;
+    for (const auto& name : v.entities) {
+      const Entity* e = repo_.FindEntity(name);
+      if (e == nullptr) continue;
+      for (const auto& key : e->join_keys) {
+        join_keys.insert(key);
+        taken[key] = "a join key of entity '" + e->name + "'";
+      }
+    }
+    const std::string timestamp = RowField(*data, data->timestamp_field);
+    const SourceColumns* cols = data->kind == DataSourceKind::kFile ? Columns(*data) : nullptr;
+    for (auto& a : v.aggregations) {
+      if (a.name.empty()) a.name = AggregationDefaultName(a);
+      const std::string agg = what + " aggregation '" + a.name + "'";
+      auto [it, inserted] = taken.emplace(
+          a.name, "the output of the aggregation at " + a.location.file + ":" +
+                      std::to_string(a.location.line));
+      if (!inserted) {
+        Error(a.location, agg + ": output name `" + a.name + "` is already " + it->second +
+                              "; give this aggregation another `name`");
+      }
+      if (a.column == timestamp) {
+        Error(a.location, agg + ": field `column`: `" + a.column +
+                              "` is the event timestamp of data source '" + data->name +
+                              "'; aggregate another column");
+        continue;
+      }
+      if (join_keys.contains(a.column)) {
+        Error(a.location, agg + ": field `column`: `" + a.column +
+                              "` is a join key of the view; aggregate another column");
+        continue;
+      }
+      if (!ResolveColumnDtype(a, agg, *data, cols)) continue;
+      Status fits = CheckAggregationFits(a.function, a.column_dtype);
+      if (!fits.ok()) {
+        Error(a.location, agg + ": field `function`: " + fits.message() + " (column `" +
+                              a.column + "`)");
+      }
+    }
+  }
+
+  // Sets a.column_dtype from the source's columns `cols` (nullptr when they
+  // cannot be read), or checks the given `dtype` against them. False, after
+  // an error, when the dtype is not known.
+  bool ResolveColumnDtype(Aggregation& a, const std::string& agg, const DataSource& data,
+                          const SourceColumns* cols) {
+    if (cols == nullptr) {
+      if (a.dtype_given) return true;
+      if (data.kind == DataSourceKind::kFile && options_.schema_resolver) {
+        return false;  // the unreadable file is reported on its source
+      }
+      const std::string why =
+          data.kind == DataSourceKind::kFile
+              ? "source validation is skipped, so the files of data source '" + data.name +
+                    "' are not read"
+              : "the columns of " + std::string(DataSourceKindName(data.kind)) +
+                    " source '" + data.name + "' cannot be read before its table is built";
+      Error(a.location, agg + ": field `dtype`: required, since " + why +
+                            "; give the column's dtype, e.g. dtype: Float64");
+      return false;
+    }
+    auto it = cols->mapped.find(a.column);
+    if (it == cols->mapped.end()) {
+      Error(a.location, agg + ": field `column`: `" + a.column + "` is not a column of data source '" +
+                            data.name + "' (" + cols->described +
+                            "; columns: " + cols->ListMapped() + ")");
+      return false;
+    }
+    if (a.dtype_given) {
+      if (Compatible(a.column_dtype, it->second)) return true;
+      Error(a.location, agg + ": field `dtype`: " + ValueTypeName(a.column_dtype) +
+                            " does not fit column `" + a.column + "` in " + cols->described +
+                            ", which is " + it->second);
+      return false;
+    }
+    std::optional<ValueType> dtype = DtypeOfColumn(it->second);
+    if (!dtype) {
+      Error(a.location, agg + ": field `column`: `" + a.column + "` in " + cols->described +
+                            " is " + it->second + ", which no dtype holds");
+      return false;
+    }
+    a.column_dtype = *dtype;
+    return true;
+  }
+
+  // The name a view sees for source column `column`: after field_mapping.
+  static std::string RowField(const DataSource& source, const std::string& column) {
+    auto it = source.field_mapping.find(column);
+    return it == source.field_mapping.end() ? column : it->second;
+  }
+
   void CheckService(const FeatureService& s) {
     std::string what = "feature service '" + s.name + "'";
     std::set<std::string> views;
@@ -206,8 +347,9 @@ class Validator {
                               "' is listed twice; list its features once");
       }
       std::set<std::string> chosen;
+      const std::vector<Field> features = ViewFeatures(*v);
       for (const auto& f : item.features) {
-        bool exists = std::any_of(v->schema.begin(), v->schema.end(),
+        bool exists = std::any_of(features.begin(), features.end(),
                                   [&](const Field& field) { return field.name == f; });
         if (!exists) {
           Error(s.location, what + ": field `features`: feature view '" + v->name +
@@ -276,7 +418,7 @@ class Validator {
     return &*slot;
   }
 
-  const FeatureRepo& repo_;
+  FeatureRepo& repo_;
   const LoadOptions& options_;
   repo::Diagnostics* diag_;
   std::map<std::string, std::optional<SourceColumns>> columns_;
@@ -285,9 +427,14 @@ class Validator {
 }  // namespace
 
 Status ValidateFeatureRepo(const FeatureRepo& repo, const LoadOptions& options) {
+  FeatureRepo copy = repo;
+  return repo::ValidateAndResolve(&copy, options);
+}
+
+Status repo::ValidateAndResolve(FeatureRepo* repo, const LoadOptions& options) {
   repo::Diagnostics diag;
-  Validator(repo, options, &diag).Run();
-  return diag.ToStatus("feature repo " + repo.root + " is invalid");
+  Validator(*repo, options, &diag).Run();
+  return diag.ToStatus("feature repo " + repo->root + " is invalid");
 }
 
 }  // namespace larder
