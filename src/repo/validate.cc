@@ -74,16 +74,12 @@ std::optional<ValueType> DtypeOfColumn(std::string_view column_type) {
     if (!inner || inner->is_array) return std::nullopt;
     return ValueType{inner->scalar, true};
   }
-  for (ScalarType scalar : {ScalarType::kInt32, ScalarType::kInt64, ScalarType::kFloat32,
+  if (column_type == "FLOAT") return ValueType{ScalarType::kFloat32, false};
+  // The first that fits: integer columns fit Float64 too, but read as Ints.
+  for (ScalarType scalar : {ScalarType::kInt32, ScalarType::kInt64, ScalarType::kFloat64,
                             ScalarType::kString, ScalarType::kBytes, ScalarType::kBool,
                             ScalarType::kUnixTimestamp}) {
-    // Float32 takes every integer type too; an integer column reads as one
-    // of the Int dtypes first, and only FLOAT is Float32.
-    if (scalar == ScalarType::kFloat32 && column_type != "FLOAT") continue;
     if (Compatible({scalar, false}, column_type)) return ValueType{scalar, false};
-  }
-  if (Compatible({ScalarType::kFloat64, false}, column_type)) {
-    return ValueType{ScalarType::kFloat64, false};
   }
   return std::nullopt;
 }
@@ -304,9 +300,9 @@ class Validator {
     }
     auto it = cols->mapped.find(a.column);
     if (it == cols->mapped.end()) {
-      Error(a.location, agg + ": field `column`: `" + a.column + "` is not a column of data source '" +
-                            data.name + "' (" + cols->described +
-                            "; columns: " + cols->ListMapped() + ")");
+      Error(a.location, agg + ": field `column`: `" + a.column +
+                            "` is not a column of data source '" + data.name + "' (" +
+                            cols->described + "; columns: " + cols->ListMapped() + ")");
       return false;
     }
     if (a.dtype_given) {
