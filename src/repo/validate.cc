@@ -288,12 +288,19 @@ class Validator {
       if (data.kind == DataSourceKind::kFile && options_.schema_resolver) {
         return false;  // the unreadable file is reported on its source
       }
-      const std::string why =
-          data.kind == DataSourceKind::kFile
-              ? "source validation is skipped, so the files of data source '" + data.name +
-                    "' are not read"
-              : "the columns of " + std::string(DataSourceKindName(data.kind)) +
-                    " source '" + data.name + "' cannot be read before its table is built";
+      std::string why;
+      switch (data.kind) {
+        case DataSourceKind::kModel:
+          why = "the columns of model source '" + data.name +
+                "' cannot be read before its table is built";
+          break;
+        case DataSourceKind::kQuery:
+          why = "the columns of query source '" + data.name + "' are known only when it runs";
+          break;
+        default:
+          why = "source validation is skipped, so the files of data source '" + data.name +
+                "' are not read";
+      }
       Error(a.location, agg + ": field `dtype`: required, since " + why +
                             "; give the column's dtype, e.g. dtype: Float64");
       return false;
