@@ -276,7 +276,8 @@ TEST_F(RegistryTest, UpdateBumpsVersionAndHistoryKeepsTheOldDefinition) {
   ApplyResult r = MustApply(MakeRepo("books", "v2"));
   EXPECT_EQ(r.version, 2);
   EXPECT_EQ(Lines(r.plan),
-            (std::vector<std::string>{"Updated entity user: description A reader v1 -> A reader v2"}));
+            (std::vector<std::string>{
+                "Updated entity user: description A reader v1 -> A reader v2"}));
 
   auto current = registry_->Load("books");
   ASSERT_TRUE(current.ok());

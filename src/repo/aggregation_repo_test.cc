@@ -25,7 +25,8 @@ constexpr char kDefinitions[] =
     "  - {name: ratings_push, type: push, batch_source: ratings}\n"
     "  - {name: model_ratings, type: model, model: agg, timestamp_field: ts}\n"
     "  - {name: model_push, type: push, batch_source: model_ratings}\n"
-    "  - {name: query_ratings, type: query, query: SELECT 1, timestamp_field: ts}\n";
+    "  - {name: query_ratings, type: query, query: SELECT 1, timestamp_field: ts}\n"
+    "  - {name: query_push, type: push, batch_source: query_ratings}\n";
 
 // The head of views.yaml; the aggregation items start at line 7 (at line 6
 // without an interval).
@@ -240,6 +241,9 @@ TEST_F(AggregationRepoTest, BadDefinitionsNameFileLineAndField) {
        "views.yaml:7: feature view 'v' aggregation 'rating_mean_1d': field `dtype`: required, "
        "since the columns of model source 'model_ratings' cannot be read before its table is "
        "built; give the column's dtype, e.g. dtype: Float64"},
+      {View("      - {column: rating, function: mean, time_window: 1d}\n", "query_push"),
+       "views.yaml:7: feature view 'v' aggregation 'rating_mean_1d': field `dtype`: required, "
+       "since the columns of query source 'query_ratings' are known only when it runs"},
       {View("      - {column: rating, function: mean, time_window: 1d}\n"
             "      - {column: rating, function: mean, time_window: 1d}\n"),
        "views.yaml:8: feature view 'v' aggregation 'rating_mean_1d': output name "

@@ -35,7 +35,9 @@ class Rng {
 // Tokens that steer mutations towards YAML structure rather than noise.
 const char* const kTokens[] = {":", "- ", "[", "]", "{", "}", "\n", "  ", "'", "\"", "&a", "*a",
                                "!!binary", "ttl: ", "-1d", "Array(", "name: ", "~", "? ", "|",
-                               "\t", "\xff\xfe", "null", "features:", "schema:"};
+                               "\t", "\xff\xfe", "null", "features:", "schema:",
+                               "aggregations:", "time_window: ", "lifetime", "last_n(",
+                               "999999)", "function: ", "dtype: "};
 
 std::string Mutate(std::string text, Rng& rng) {
   int edits = 1 + static_cast<int>(rng.Below(4));
@@ -92,6 +94,58 @@ TEST(RepoLoaderFuzz, MutatedExampleFilesNeverCrash) {
   }
   // Most mutations must be caught; a mutation of a comment or description
   // may still give a valid repo.
+  EXPECT_GT(refused, kRounds / 3);
+}
+
+// Aggregation views, checked against fake file columns so that the checks
+// against the source run too.
+TEST(RepoLoaderFuzz, MutatedAggregationViewsNeverCrash) {
+  const std::string views =
+      "feature_views:\n"
+      "  - name: v\n"
+      "    entities: [user]\n"
+      "    source: ratings_push\n"
+      "    aggregation_interval: 10m\n"
+      "    aggregations:\n"
+      "      - {column: rating, function: mean, time_window: 1d}\n"
+      "      - {column: isbn, function: last_n(5), time_window: lifetime, name: books}\n"
+      "      - column: rating\n"
+      "        function: approx_count_distinct\n"
+      "        time_window: 7d\n"
+      "        dtype: Int64\n"
+      "    schema: [{name: score, dtype: Float64}]\n";
+  ::larder::testing::TempDir dir;
+  dir.Write("feature_store.yaml", "project: p\n");
+  dir.Write("defs.yaml",
+            "entities: [{name: user, join_keys: [user_id], value_type: Int64}]\n"
+            "data_sources:\n"
+            "  - {name: ratings, type: file, path: r.parquet, timestamp_field: ts}\n"
+            "  - {name: ratings_push, type: push, batch_source: ratings}\n");
+  LoadOptions options;
+  options.schema_resolver = [](const DataSource&, const std::string&)
+      -> Result<std::vector<ColumnInfo>> {
+    return std::vector<ColumnInfo>{{"user_id", "BIGINT"}, {"isbn", "VARCHAR"},
+                                   {"rating", "INTEGER"}, {"score", "DOUBLE"},
+                                   {"ts", "TIMESTAMP"}};
+  };
+  dir.Write("views.yaml", views);
+  ASSERT_TRUE(LoadFeatureRepo(dir.path(), options).ok());
+  Rng rng(20261207);
+  int refused = 0;
+  constexpr int kRounds = 400;
+  for (int round = 0; round < kRounds; ++round) {
+    dir.Write("views.yaml", Mutate(views, rng));
+    Result<FeatureRepo> repo = LoadFeatureRepo(dir.path(), options);
+    if (repo.ok()) {
+      for (const auto& v : repo->feature_views) {
+        for (const auto& a : v.aggregations) EXPECT_FALSE(a.name.empty());
+      }
+      continue;
+    }
+    ++refused;
+    EXPECT_NE(repo.status().code(), StatusCode::kInternal) << repo.status().ToString();
+    EXPECT_FALSE(repo.status().message().empty());
+  }
   EXPECT_GT(refused, kRounds / 3);
 }
 

@@ -74,16 +74,12 @@ std::optional<ValueType> DtypeOfColumn(std::string_view column_type) {
     if (!inner || inner->is_array) return std::nullopt;
     return ValueType{inner->scalar, true};
   }
-  for (ScalarType scalar : {ScalarType::kInt32, ScalarType::kInt64, ScalarType::kFloat32,
+  if (column_type == "FLOAT") return ValueType{ScalarType::kFloat32, false};
+  // The first that fits: integer columns fit Float64 too, but read as Ints.
+  for (ScalarType scalar : {ScalarType::kInt32, ScalarType::kInt64, ScalarType::kFloat64,
                             ScalarType::kString, ScalarType::kBytes, ScalarType::kBool,
                             ScalarType::kUnixTimestamp}) {
-    // Float32 takes every integer type too; an integer column reads as one
-    // of the Int dtypes first, and only FLOAT is Float32.
-    if (scalar == ScalarType::kFloat32 && column_type != "FLOAT") continue;
     if (Compatible({scalar, false}, column_type)) return ValueType{scalar, false};
-  }
-  if (Compatible({ScalarType::kFloat64, false}, column_type)) {
-    return ValueType{ScalarType::kFloat64, false};
   }
   return std::nullopt;
 }
@@ -292,21 +288,28 @@ class Validator {
       if (data.kind == DataSourceKind::kFile && options_.schema_resolver) {
         return false;  // the unreadable file is reported on its source
       }
-      const std::string why =
-          data.kind == DataSourceKind::kFile
-              ? "source validation is skipped, so the files of data source '" + data.name +
-                    "' are not read"
-              : "the columns of " + std::string(DataSourceKindName(data.kind)) +
-                    " source '" + data.name + "' cannot be read before its table is built";
+      std::string why;
+      switch (data.kind) {
+        case DataSourceKind::kModel:
+          why = "the columns of model source '" + data.name +
+                "' cannot be read before its table is built";
+          break;
+        case DataSourceKind::kQuery:
+          why = "the columns of query source '" + data.name + "' are known only when it runs";
+          break;
+        default:
+          why = "source validation is skipped, so the files of data source '" + data.name +
+                "' are not read";
+      }
       Error(a.location, agg + ": field `dtype`: required, since " + why +
                             "; give the column's dtype, e.g. dtype: Float64");
       return false;
     }
     auto it = cols->mapped.find(a.column);
     if (it == cols->mapped.end()) {
-      Error(a.location, agg + ": field `column`: `" + a.column + "` is not a column of data source '" +
-                            data.name + "' (" + cols->described +
-                            "; columns: " + cols->ListMapped() + ")");
+      Error(a.location, agg + ": field `column`: `" + a.column +
+                            "` is not a column of data source '" + data.name + "' (" +
+                            cols->described + "; columns: " + cols->ListMapped() + ")");
       return false;
     }
     if (a.dtype_given) {
