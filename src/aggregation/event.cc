@@ -32,6 +32,19 @@ uint64_t EventTieKey(std::span<const Value> values) {
   return online::RecordTieKey(ValueSection(values));
 }
 
+Event MakeEvent(TimestampMicros time, std::vector<Value> values) {
+  for (Value& v : values) {
+    if (v.is_null() || v.type().is_array) continue;
+    if (v.type().scalar == ScalarType::kFloat64) v = Value::Float64(v.float64_value() + 0.0);
+    if (v.type().scalar == ScalarType::kFloat32) v = Value::Float32(v.float32_value() + 0.0f);
+  }
+  Event e;
+  e.time = time;
+  e.tie = EventTieKey(values);
+  e.values = std::move(values);
+  return e;
+}
+
 bool EventLess(const Event& a, const Event& b) {
   if (a.time != b.time) return a.time < b.time;
   if (a.tie != b.tie) return a.tie < b.tie;

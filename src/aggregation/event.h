@@ -43,6 +43,10 @@ struct Event {
 // The tie key of an event with these values (see the file comment).
 uint64_t EventTieKey(std::span<const Value> values);
 
+// An event with its tie key. A float -0.0 becomes 0.0 first: the two are one
+// number, and SQL's DISTINCT (the batch path's) takes them as one.
+Event MakeEvent(TimestampMicros time, std::vector<Value> values);
+
 // The total order of events: time, then tie key, then the values' encoded
 // bytes (so that a 2^-64 collision of tie keys still orders deterministically).
 bool EventLess(const Event& a, const Event& b);

@@ -115,16 +115,15 @@ Result<std::vector<aggregation::EntityEvents>> EventsFromRows(const FeatureRepo&
                                             *key_columns[k], r, keys.types[k], true));
       e.key.values.push_back(std::move(v));
     }
-    aggregation::Event& event = e.events.emplace_back();
     LARDER_ASSIGN_OR_RETURN(Value t, Cell(RowColumnName(*source, source->timestamp_field), *ts,
                                           r, kTimestamp, true));
-    event.time = t.timestamp_value();
+    std::vector<Value> values;
     for (size_t c = 0; c < columns.size(); ++c) {
       LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, columns[c].name),
                                             *value_columns[c], r, columns[c].dtype, false));
-      event.values.push_back(std::move(v));
+      values.push_back(std::move(v));
     }
-    event.tie = aggregation::EventTieKey(event.values);
+    e.events.push_back(aggregation::MakeEvent(t.timestamp_value(), std::move(values)));
   }
   return out;
 }

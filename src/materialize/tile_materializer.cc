@@ -77,12 +77,11 @@ Status MaterializeTiles(duckdb::Connection& conn, const FeatureRepo& repo, const
       e.key.values.assign(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(nkeys));
       batch.push_back(std::move(e));
     }
-    aggregation::Event event;
-    event.time = row[nkeys].int64_value();
-    event.values.assign(std::make_move_iterator(row.begin() + static_cast<std::ptrdiff_t>(nkeys + 1)),
-                        std::make_move_iterator(row.end()));
-    event.tie = aggregation::EventTieKey(event.values);
-    batch.back().events.push_back(std::move(event));
+    std::vector<Value> values(
+        std::make_move_iterator(row.begin() + static_cast<std::ptrdiff_t>(nkeys + 1)),
+        std::make_move_iterator(row.end()));
+    batch.back().events.push_back(
+        aggregation::MakeEvent(row[nkeys].int64_value(), std::move(values)));
   }
   LARDER_RETURN_IF_ERROR(flush());
   done->rows = static_cast<int64_t>(rows.size());

@@ -88,6 +88,7 @@ Value ArrayOf(ScalarType scalar, const std::vector<Value>& items) {
 
 std::vector<Value> ReferenceAggregates(const FeatureView& view, std::vector<Event> events,
                                        TimestampMicros t) {
+  for (Event& e : events) e = MakeEvent(e.time, e.values);
   std::sort(events.begin(), events.end(), EventLess);
   events.erase(std::unique(events.begin(), events.end(), SameEvent), events.end());
   const std::vector<AggregatedColumn> columns = AggregatedColumns(view);
