@@ -156,8 +156,11 @@ larder::FeatureRepo MakeRepo(const fs::path& dir) {
 
 // (b): the query a DuckDB user would write for the same values.
 std::string HandWrittenSql(const fs::path& dir) {
-  const std::string ratings = "read_parquet(" + QuoteLiteral((dir / "raw/ratings.parquet").string()) + ")";
-  const std::string entities = "read_parquet(" + QuoteLiteral((dir / "entities.parquet").string()) + ")";
+  auto file = [&](const char* name) {
+    return "read_parquet(" + QuoteLiteral((dir / name).string()) + ")";
+  };
+  const std::string ratings = file("raw/ratings.parquet");
+  const std::string entities = file("entities.parquet");
   auto frame = [](int days) {
     return "RANGE BETWEEN " + std::to_string(days * kDay) + " PRECEDING AND 1 PRECEDING";
   };

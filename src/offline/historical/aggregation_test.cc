@@ -321,7 +321,12 @@ FeatureRepo MakeRepo(const std::string& root, const std::string& source_path) {
   tiled.name = "agg_tiled";
   tiled.aggregation_interval = Duration{10 * kMinute};
   tiled.aggregations = AllAggregations({kHour, 2 * kDay});
-  repo.feature_views = {continuous, tiled};
+  // Other aggregations over the same events: they share agg_continuous's
+  // statement.
+  FeatureView more = continuous;
+  more.name = "agg_continuous_more";
+  more.aggregations = AllAggregations({30 * kMinute});
+  repo.feature_views = {continuous, more, tiled};
   return repo;
 }
 
@@ -423,6 +428,10 @@ void RunSeed(uint64_t seed) {
   }
   auto job = PrepareHistoricalRetrieval(repo, request);
   ASSERT_TRUE(job.ok()) << job.status().ToString();
+  // agg_continuous and agg_continuous_more read the same events: one
+  // statement serves both, another agg_tiled.
+  EXPECT_NE((*job)->sql().find("__larder_a1 AS"), std::string::npos);
+  EXPECT_EQ((*job)->sql().find("__larder_a2 AS"), std::string::npos);
   const std::string out = tmp.Join("out.parquet");
   auto written = (*job)->WriteToFile(out);
   ASSERT_TRUE(written.ok()) << written.status().ToString() << "\n" << (*job)->sql();
@@ -502,7 +511,7 @@ TEST(HistoricalAggregation, MixesWithPlainFeaturesThroughAFeatureService) {
                             "source")
                   .ok());
   FeatureRepo repo = MakeRepo(tmp.path(), source_path);
-  FeatureView& tiled = repo.feature_views[1];
+  FeatureView& tiled = repo.feature_views[2];
   tiled.aggregations = {Agg("v_int", AggregationFunction::kSum, 2 * kDay),
                         Agg("v_int", AggregationFunction::kCount, kHour)};
   Field plain;
