@@ -2,7 +2,7 @@
 // example, against a hand-written DuckDB query of the same windows.
 //
 //   larder_bench_aggregations_historical [--scale S] [--dir DIR] [--reps N]
-//                                        [--memory-limit SIZE]
+//                                        [--memory-limit SIZE] [--print-sql 1]
 //
 // Setup (reused when present): the example's data generated at scale S
 // (book_recs::Generate, timeline ending 2023-01-01) into DIR/raw (default
@@ -26,6 +26,7 @@
 // prints the best and median times, their ratio, peak RSS, the number of rows
 // whose values differ (counts exactly, means beyond 1e-9) and the rows of (a)
 // out of the entity file's order; exit code 1 unless both are 0.
+// --print-sql 1 prints the SQL of (a) and (b) instead of running them.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,7 @@ struct Flags {
   std::string dir;
   int reps = 3;
   std::string memory_limit = "1GB";
+  bool print_sql = false;
 };
 
 // The output columns: (view, feature name, entity key, window in days, is mean).
@@ -209,6 +211,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->reps = std::stoi(v);
     } else if (a == "--memory-limit") {
       flags->memory_limit = v;
+    } else if (a == "--print-sql") {
+      flags->print_sql = v == "1";
     } else {
       return false;
     }
@@ -226,7 +230,9 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
-    std::fprintf(stderr, "usage: %s [--scale S] [--dir DIR] [--reps N] [--memory-limit SIZE]\n",
+    std::fprintf(stderr,
+                 "usage: %s [--scale S] [--dir DIR] [--reps N] [--memory-limit SIZE] "
+                 "[--print-sql 1]\n",
                  argv[0]);
     return 2;
   }
@@ -261,6 +267,14 @@ int main(int argc, char** argv) {
   larder::HistoricalRetrievalOptions options;
   options.memory_limit = flags.memory_limit;
   options.temp_directory = spill;
+
+  if (flags.print_sql) {
+    auto job = larder::offline::PrepareHistoricalRetrieval(repo, request, options);
+    if (!job.ok()) return Fail(job.status());
+    std::printf("-- (a) Larder\n%s;\n-- (b) hand-written\n%s;\n", (*job)->sql().c_str(),
+                HandWrittenSql(dir).c_str());
+    return 0;
+  }
 
   std::vector<double> times_a;
   std::vector<double> times_b;
