@@ -3,6 +3,7 @@
 //
 //   larder_bench_aggregations_historical [--scale S] [--dir DIR] [--reps N]
 //                                        [--memory-limit SIZE] [--print-sql 1]
+//                                        [--distinct approx|exact]
 //
 // Setup (reused when present): the example's data generated at scale S
 // (book_recs::Generate, timeline ending 2023-01-01) into DIR/raw (default
@@ -27,6 +28,9 @@
 // whose values differ (counts exactly, means beyond 1e-9) and the rows of (a)
 // out of the entity file's order; exit code 1 unless both are 0.
 // --print-sql 1 prints the SQL of (a) and (b) instead of running them.
+// --distinct approx|exact times (a) alone, N times, for one other feature
+// instead: approx_count_distinct or count_distinct of the books a user rated
+// over 365 days (user_agg_rating_features:books_365d).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +67,7 @@ struct Flags {
   int reps = 3;
   std::string memory_limit = "1GB";
   bool print_sql = false;
+  std::string distinct;  // "", "approx" or "exact"
 };
 
 // The output columns: (view, feature name, entity key, window in days, is mean).
@@ -109,8 +114,10 @@ int Setup(const Flags& flags) {
   return 0;
 }
 
-// The repo of the three aggregation views over the ratings file.
-larder::FeatureRepo MakeRepo(const fs::path& dir) {
+// The repo of the three aggregation views over the ratings file; with
+// `distinct`, user_agg_rating_features also counts the distinct books a user
+// rated over 365 days (approx_count_distinct or count_distinct).
+larder::FeatureRepo MakeRepo(const fs::path& dir, const std::string& distinct) {
   using larder::Aggregation;
   using larder::AggregationFunction;
   larder::FeatureRepo repo;
@@ -150,6 +157,16 @@ larder::FeatureRepo MakeRepo(const fs::path& dir) {
       a.window = larder::Duration{out.days * kDay};
       a.name = out.name;
       view.aggregations.push_back(a);
+    }
+    if (!distinct.empty() && std::string(view_name) == "user_agg_rating_features") {
+      Aggregation books;
+      books.column = "isbn";
+      books.column_dtype = {larder::ScalarType::kString, false};
+      books.function = distinct == "approx" ? AggregationFunction::kApproxCountDistinct
+                                            : AggregationFunction::kCountDistinct;
+      books.window = larder::Duration{365 * kDay};
+      books.name = "books_365d";
+      view.aggregations.push_back(books);
     }
     repo.feature_views.push_back(view);  // in name order, as FindFeatureView expects
   }
@@ -213,6 +230,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->memory_limit = v;
     } else if (a == "--print-sql") {
       flags->print_sql = v == "1";
+    } else if (a == "--distinct" && (v == "approx" || v == "exact")) {
+      flags->distinct = v;
     } else {
       return false;
     }
@@ -232,7 +251,7 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, &flags)) {
     std::fprintf(stderr,
                  "usage: %s [--scale S] [--dir DIR] [--reps N] [--memory-limit SIZE] "
-                 "[--print-sql 1]\n",
+                 "[--print-sql 1] [--distinct approx|exact]\n",
                  argv[0]);
     return 2;
   }
@@ -258,12 +277,13 @@ int main(int argc, char** argv) {
   const std::string spill = (dir / "spill").string();
   fs::create_directories(spill);
 
-  const larder::FeatureRepo repo = MakeRepo(dir);
+  const larder::FeatureRepo repo = MakeRepo(dir, flags.distinct);
   larder::HistoricalFeaturesRequest request;
   request.entity_path = (dir / "entities.parquet").string();
   for (const Output& out : kOutputs) {
     request.features.push_back(std::string(out.view) + ":" + out.name);
   }
+  if (!flags.distinct.empty()) request.features = {"user_agg_rating_features:books_365d"};
   larder::HistoricalRetrievalOptions options;
   options.memory_limit = flags.memory_limit;
   options.temp_directory = spill;
@@ -312,6 +332,17 @@ int main(int argc, char** argv) {
     peak_b = std::max(peak_b, PeakRssMb());
     return Status::OK();
   };
+  if (!flags.distinct.empty()) {
+    for (int rep = 0; rep < flags.reps; ++rep) {
+      Status st = run_a();
+      if (!st.ok()) return Fail(st);
+    }
+    std::printf("%s count of distinct books per user over 365d, %lld entity rows: best %.2fs, "
+                "median %.2fs, peak RSS %.0f MB\n",
+                flags.distinct.c_str(), static_cast<long long>(rows_a),
+                *std::min_element(times_a.begin(), times_a.end()), Median(times_a), peak_a);
+    return 0;
+  }
   for (int rep = 0; rep < flags.reps; ++rep) {
     Status first = rep % 2 == 0 ? run_a() : run_b();
     if (!first.ok()) return Fail(first);
