@@ -611,6 +611,60 @@ TEST(HistoricalAggregation, MixesWithPlainFeaturesThroughAFeatureService) {
   EXPECT_EQ(got->rows[3], (Row{"d", null, null, "0", null, "BIGINT", "BIGINT"}));
 }
 
+// Names reach SQL only quoted: a column and an output name full of quotes
+// and semicolons aggregate like any other; a missing column is named.
+TEST(HistoricalAggregation, QuotesHostileNamesAndNamesAMissingColumn) {
+  TempDir tmp;
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  const std::string source_path = tmp.Join("events.parquet");
+  const std::string column = "v\"); DROP TABLE x; --";
+  ASSERT_TRUE((*conn)
+                  ->Execute("COPY (SELECT 1 AS user_id, make_timestamp(" +
+                                std::to_string(kBase) + ") AS ts, 5 AS " +
+                                duckdb::QuoteIdentifier(column) + ") TO " +
+                                duckdb::QuoteLiteral(source_path) + " (FORMAT parquet)",
+                            "source")
+                  .ok());
+  FeatureRepo repo = MakeRepo(tmp.path(), source_path);
+  FeatureView& tiled = repo.feature_views[2];
+  Aggregation sum;
+  sum.column = column;
+  sum.column_dtype = kInt64;
+  sum.function = AggregationFunction::kSum;
+  sum.window = Duration{kDay};
+  sum.name = "s'; SELECT \"1";
+  tiled.aggregations = {sum};
+  const std::string entities = tmp.Join("entities.parquet");
+  ASSERT_TRUE((*conn)
+                  ->Execute("COPY (SELECT 1 AS user_id, make_timestamp(" +
+                                std::to_string(kBase + kHour) + ") AS event_timestamp) TO " +
+                                duckdb::QuoteLiteral(entities) + " (FORMAT parquet)",
+                            "entities")
+                  .ok());
+  HistoricalFeaturesRequest request;
+  request.entity_path = entities;
+  request.features = {"agg_tiled:" + sum.name};
+  auto job = PrepareHistoricalRetrieval(repo, request);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  const std::string out = tmp.Join("out.parquet");
+  ASSERT_TRUE((*job)->WriteToFile(out).ok()) << (*job)->sql();
+  auto got = (*conn)->Query("SELECT " + duckdb::QuoteIdentifier(sum.name) +
+                                " FROM read_parquet(" + duckdb::QuoteLiteral(out) + ")",
+                            "output");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->rows.size(), 1u);
+  EXPECT_EQ(got->rows[0][0], std::optional<std::string>("5"));
+
+  tiled.aggregations[0].column = "missing";
+  auto refused = PrepareHistoricalRetrieval(repo, request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("feature view 'agg_tiled'"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("no column `missing`"), std::string::npos)
+      << refused.status().ToString();
+}
+
 TEST(HistoricalAggregation, OnlineReadsRefuseAggregationsForNow) {
   FeatureRepo repo = MakeRepo("/nonexistent", "/nonexistent/events.parquet");
   auto plan = serving::PlanOnlineRead(repo, {"agg_tiled:v_int_count_1h"}, "", false);
