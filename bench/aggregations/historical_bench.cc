@@ -2,7 +2,8 @@
 // example, against a hand-written DuckDB query of the same windows.
 //
 //   larder_bench_aggregations_historical [--scale S] [--dir DIR] [--reps N]
-//                                        [--memory-limit SIZE]
+//                                        [--memory-limit SIZE] [--print-sql 1]
+//                                        [--distinct approx|exact]
 //
 // Setup (reused when present): the example's data generated at scale S
 // (book_recs::Generate, timeline ending 2023-01-01) into DIR/raw (default
@@ -26,6 +27,10 @@
 // prints the best and median times, their ratio, peak RSS, the number of rows
 // whose values differ (counts exactly, means beyond 1e-9) and the rows of (a)
 // out of the entity file's order; exit code 1 unless both are 0.
+// --print-sql 1 prints the SQL of (a) and (b) instead of running them.
+// --distinct approx|exact times (a) alone, N times, for one other feature
+// instead: approx_count_distinct or count_distinct of the books a user rated
+// over 365 days (user_agg_rating_features:books_365d).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +66,8 @@ struct Flags {
   std::string dir;
   int reps = 3;
   std::string memory_limit = "1GB";
+  bool print_sql = false;
+  std::string distinct;  // "", "approx" or "exact"
 };
 
 // The output columns: (view, feature name, entity key, window in days, is mean).
@@ -107,8 +114,10 @@ int Setup(const Flags& flags) {
   return 0;
 }
 
-// The repo of the three aggregation views over the ratings file.
-larder::FeatureRepo MakeRepo(const fs::path& dir) {
+// The repo of the three aggregation views over the ratings file; with
+// `distinct`, user_agg_rating_features also counts the distinct books a user
+// rated over 365 days (approx_count_distinct or count_distinct).
+larder::FeatureRepo MakeRepo(const fs::path& dir, const std::string& distinct) {
   using larder::Aggregation;
   using larder::AggregationFunction;
   larder::FeatureRepo repo;
@@ -149,6 +158,16 @@ larder::FeatureRepo MakeRepo(const fs::path& dir) {
       a.name = out.name;
       view.aggregations.push_back(a);
     }
+    if (!distinct.empty() && std::string(view_name) == "user_agg_rating_features") {
+      Aggregation books;
+      books.column = "isbn";
+      books.column_dtype = {larder::ScalarType::kString, false};
+      books.function = distinct == "approx" ? AggregationFunction::kApproxCountDistinct
+                                            : AggregationFunction::kCountDistinct;
+      books.window = larder::Duration{365 * kDay};
+      books.name = "books_365d";
+      view.aggregations.push_back(books);
+    }
     repo.feature_views.push_back(view);  // in name order, as FindFeatureView expects
   }
   return repo;
@@ -156,8 +175,11 @@ larder::FeatureRepo MakeRepo(const fs::path& dir) {
 
 // (b): the query a DuckDB user would write for the same values.
 std::string HandWrittenSql(const fs::path& dir) {
-  const std::string ratings = "read_parquet(" + QuoteLiteral((dir / "raw/ratings.parquet").string()) + ")";
-  const std::string entities = "read_parquet(" + QuoteLiteral((dir / "entities.parquet").string()) + ")";
+  auto file = [&](const char* name) {
+    return "read_parquet(" + QuoteLiteral((dir / name).string()) + ")";
+  };
+  const std::string ratings = file("raw/ratings.parquet");
+  const std::string entities = file("entities.parquet");
   auto frame = [](int days) {
     return "RANGE BETWEEN " + std::to_string(days * kDay) + " PRECEDING AND 1 PRECEDING";
   };
@@ -206,6 +228,10 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->reps = std::stoi(v);
     } else if (a == "--memory-limit") {
       flags->memory_limit = v;
+    } else if (a == "--print-sql") {
+      flags->print_sql = v == "1";
+    } else if (a == "--distinct" && (v == "approx" || v == "exact")) {
+      flags->distinct = v;
     } else {
       return false;
     }
@@ -223,7 +249,9 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
-    std::fprintf(stderr, "usage: %s [--scale S] [--dir DIR] [--reps N] [--memory-limit SIZE]\n",
+    std::fprintf(stderr,
+                 "usage: %s [--scale S] [--dir DIR] [--reps N] [--memory-limit SIZE] "
+                 "[--print-sql 1] [--distinct approx|exact]\n",
                  argv[0]);
     return 2;
   }
@@ -249,15 +277,24 @@ int main(int argc, char** argv) {
   const std::string spill = (dir / "spill").string();
   fs::create_directories(spill);
 
-  const larder::FeatureRepo repo = MakeRepo(dir);
+  const larder::FeatureRepo repo = MakeRepo(dir, flags.distinct);
   larder::HistoricalFeaturesRequest request;
   request.entity_path = (dir / "entities.parquet").string();
   for (const Output& out : kOutputs) {
     request.features.push_back(std::string(out.view) + ":" + out.name);
   }
+  if (!flags.distinct.empty()) request.features = {"user_agg_rating_features:books_365d"};
   larder::HistoricalRetrievalOptions options;
   options.memory_limit = flags.memory_limit;
   options.temp_directory = spill;
+
+  if (flags.print_sql) {
+    auto job = larder::offline::PrepareHistoricalRetrieval(repo, request, options);
+    if (!job.ok()) return Fail(job.status());
+    std::printf("-- (a) Larder\n%s;\n-- (b) hand-written\n%s;\n", (*job)->sql().c_str(),
+                HandWrittenSql(dir).c_str());
+    return 0;
+  }
 
   std::vector<double> times_a;
   std::vector<double> times_b;
@@ -295,6 +332,17 @@ int main(int argc, char** argv) {
     peak_b = std::max(peak_b, PeakRssMb());
     return Status::OK();
   };
+  if (!flags.distinct.empty()) {
+    for (int rep = 0; rep < flags.reps; ++rep) {
+      Status st = run_a();
+      if (!st.ok()) return Fail(st);
+    }
+    std::printf("%s count of distinct books per user over 365d, %lld entity rows: best %.2fs, "
+                "median %.2fs, peak RSS %.0f MB\n",
+                flags.distinct.c_str(), static_cast<long long>(rows_a),
+                *std::min_element(times_a.begin(), times_a.end()), Median(times_a), peak_a);
+    return 0;
+  }
   for (int rep = 0; rep < flags.reps; ++rep) {
     Status first = rep % 2 == 0 ? run_a() : run_b();
     if (!first.ok()) return Fail(first);

@@ -65,7 +65,10 @@ uint8_t Hll::RankAt(size_t index) const {
 void Hll::Merge(const Hll& other) {
   if (!other.dense_.empty()) {
     if (dense_.empty()) ToDense();
-    for (size_t i = 0; i < kRegisters; ++i) dense_[i] = std::max(dense_[i], other.dense_[i]);
+    // Distinct buffers: the compiler may compare 16 or 32 registers at once.
+    uint8_t* __restrict into = dense_.data();
+    const uint8_t* __restrict from = other.dense_.data();
+    for (size_t i = 0; i < kRegisters; ++i) into[i] = into[i] < from[i] ? from[i] : into[i];
     return;
   }
   if (other.sparse_.empty()) return;
@@ -73,6 +76,18 @@ void Hll::Merge(const Hll& other) {
     for (uint32_t e : other.sparse_) {
       dense_[EntryIndex(e)] = std::max(dense_[EntryIndex(e)], EntryRank(e));
     }
+    return;
+  }
+  if (other.sparse_.size() <= 4) {  // a few: insert them in place
+    for (uint32_t e : other.sparse_) {
+      auto it = std::lower_bound(sparse_.begin(), sparse_.end(), Entry(EntryIndex(e), 0));
+      if (it != sparse_.end() && EntryIndex(*it) == EntryIndex(e)) {
+        *it = std::max(*it, e);
+      } else {
+        sparse_.insert(it, e);
+      }
+    }
+    if (sparse_.size() > kSparseLimit) ToDense();
     return;
   }
   // Both sparse: merge the sorted lists, keeping the greater rank.
@@ -96,20 +111,32 @@ void Hll::Merge(const Hll& other) {
 int64_t Hll::Estimate() const {
   if (empty()) return 0;
   const double m = static_cast<double>(kRegisters);
-  // Sum of 2^-rank over the registers, in register order; zero registers
-  // contribute 1 each.
-  double sum = 0;
-  size_t zeros = 0;
+  // How many registers hold each rank; then the sum of 2^-rank over the
+  // registers, from the largest rank down (the same order whatever the
+  // representation, so the same registers always give the same estimate).
+  uint32_t counts[kMaxRank + 1] = {};
   if (!dense_.empty()) {
-    for (uint8_t r : dense_) {
-      sum += std::ldexp(1.0, -r);
-      zeros += r == 0;
+    // Four histograms, so that neighbouring registers of equal rank do not
+    // wait on each other's increment.
+    uint32_t partial[4][64] = {};
+    for (size_t i = 0; i < kRegisters; i += 4) {
+      ++partial[0][dense_[i]];
+      ++partial[1][dense_[i + 1]];
+      ++partial[2][dense_[i + 2]];
+      ++partial[3][dense_[i + 3]];
+    }
+    for (int r = 0; r <= kMaxRank; ++r) {
+      counts[r] = partial[0][r] + partial[1][r] + partial[2][r] + partial[3][r];
     }
   } else {
-    zeros = kRegisters - sparse_.size();
-    sum = static_cast<double>(zeros);
-    for (uint32_t e : sparse_) sum += std::ldexp(1.0, -EntryRank(e));
+    counts[0] = static_cast<uint32_t>(kRegisters - sparse_.size());
+    for (uint32_t e : sparse_) ++counts[EntryRank(e)];
   }
+  double sum = 0;
+  for (int r = kMaxRank; r >= 0; --r) {
+    if (counts[r] != 0) sum += std::ldexp(static_cast<double>(counts[r]), -r);
+  }
+  const size_t zeros = counts[0];
   const double alpha = 0.7213 / (1.0 + 1.079 / m);
   double estimate = alpha * m * m / sum;
   if (estimate <= 2.5 * m && zeros > 0) {

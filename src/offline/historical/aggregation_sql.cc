@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "aggregation/event.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/duckdb/tie_key_function.h"
 #include "offline/row_order.h"
@@ -115,9 +114,23 @@ std::string AggregationOutputSql(const std::string& expr, const ValueType& outpu
   return "CAST(" + expr + " AS " + OutputTypeName(output.scalar) + (output.is_array ? "[])" : ")");
 }
 
+bool SameEvents(const AggregationStage& a, const AggregationStage& b) {
+  auto same_columns = [](const std::vector<aggregation::AggregatedColumn>& x,
+                         const std::vector<aggregation::AggregatedColumn>& y) {
+    return std::equal(x.begin(), x.end(), y.begin(), y.end(),
+                      [](const aggregation::AggregatedColumn& c,
+                         const aggregation::AggregatedColumn& d) {
+                        return c.name == d.name && c.dtype == d.dtype;
+                      });
+  };
+  return same_columns(a.columns, b.columns) && a.interval.micros == b.interval.micros &&
+         a.relation == b.relation && a.time_column == b.time_column &&
+         a.time_type == b.time_type && a.keys == b.keys && a.key_types == b.key_types &&
+         a.entities_table == b.entities_table;
+}
+
 std::string AggregationStageSql(const AggregationStage& stage) {
-  const FeatureView& view = *stage.view;
-  const std::vector<aggregation::AggregatedColumn> columns = aggregation::AggregatedColumns(view);
+  const std::vector<aggregation::AggregatedColumn>& columns = stage.columns;
   const std::string time = "__larder_t";
   const std::string tie = "__larder_tie";
   const std::string order = "__larder_ord";
@@ -131,8 +144,8 @@ std::string AggregationStageSql(const AggregationStage& stage) {
                                 return IsFloat(c.dtype);
                               });
   bool with_order = false;
-  for (size_t i : stage.aggregations) {
-    with_order = with_order || AggregationNeedsOrder(view.aggregations[i].function);
+  for (const Aggregation& a : stage.aggregations) {
+    with_order = with_order || AggregationNeedsOrder(a.function);
   }
   with_tie = with_tie || with_order;
 
@@ -167,7 +180,7 @@ std::string AggregationStageSql(const AggregationStage& stage) {
   }
   // T: the entity time, rounded down to a multiple of the interval.
   const std::string us = "epoch_us(" + QuoteIdentifier(stage.ts_column) + ")";
-  const int64_t interval = view.aggregation_interval.micros;
+  const int64_t interval = stage.interval.micros;
   entity_side += interval > 0 ? "(" + us + " - ((" + us + " % " + std::to_string(interval) +
                                     ") + " + std::to_string(interval) + ") % " +
                                     std::to_string(interval) + ")"
@@ -195,7 +208,7 @@ std::string AggregationStageSql(const AggregationStage& stage) {
   std::vector<std::string> frames;
   std::string outputs;
   for (size_t f = 0; f < stage.aggregations.size(); ++f) {
-    const Aggregation& a = view.aggregations[stage.aggregations[f]];
+    const Aggregation& a = stage.aggregations[f];
     const std::string frame = AggregationFrameSql(a);
     auto it = std::find(frames.begin(), frames.end(), frame);
     if (it == frames.end()) it = frames.insert(frames.end(), frame);

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregation/event.h"
 #include "larder/definitions.h"
 #include "larder/types.h"
 
@@ -55,11 +56,15 @@ std::string AggregationFrameSql(const Aggregation& aggregation);
 // BLOB, BOOLEAN, TIMESTAMP WITH TIME ZONE, or a LIST of one of them.
 std::string AggregationOutputSql(const std::string& expr, const ValueType& output);
 
-// What AggregationStageSql needs of the request, already checked.
+// What AggregationStageSql needs of the request, already checked: the
+// requested aggregations of one view, or of several views that read the same
+// events (SameEvents), so that one statement serves them all.
 struct AggregationStage {
-  const FeatureView* view = nullptr;
-  // Indices into view->aggregations, in output order.
-  std::vector<size_t> aggregations;
+  // The columns that identify and order events: AggregatedColumns(view).
+  std::vector<aggregation::AggregatedColumn> columns;
+  Duration interval;  // the view's aggregation_interval
+  // The requested aggregations, in output order.
+  std::vector<Aggregation> aggregations;
   // The view's mapped source relation (MappedSourceSql).
   std::string relation;
   // The source's event-time column, quoted, and its DuckDB type.
@@ -74,6 +79,11 @@ struct AggregationStage {
   std::string row_column;
   std::string ts_column;
 };
+
+// Whether `a` and `b` read the same events at the same instants (source,
+// time column, keys, aggregated columns and interval all equal), so that
+// their aggregations can share one statement.
+bool SameEvents(const AggregationStage& a, const AggregationStage& b);
 
 // The SELECT (see the file comment) whose rows are `row_column` and
 // __larder_f<i> for each stage.aggregations[i], one row per entity row with a

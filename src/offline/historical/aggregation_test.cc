@@ -36,7 +36,10 @@ constexpr int64_t kDay = 24 * kHour;
 // 2024-01-01 00:00:00 UTC.
 constexpr TimestampMicros kBase = 1'704'067'200'000'000;
 
+const ValueType kInt32{ScalarType::kInt32, false};
 const ValueType kInt64{ScalarType::kInt64, false};
+const ValueType kFloat32{ScalarType::kFloat32, false};
+const ValueType kBool{ScalarType::kBool, false};
 const ValueType kFloat64{ScalarType::kFloat64, false};
 const ValueType kString{ScalarType::kString, false};
 const ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
@@ -44,7 +47,8 @@ const ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
 // The aggregated columns of the generated source, in AggregatedColumns order
 // of the views below (each view's first aggregations use them in this order).
 const std::vector<std::pair<std::string, ValueType>> kColumns = {
-    {"v_int", kInt64}, {"v_dbl", kFloat64}, {"v_str", kString}, {"v_ts", kTimestamp}};
+    {"v_int", kInt64}, {"v_dbl", kFloat64}, {"v_str", kString}, {"v_ts", kTimestamp},
+    {"v_i32", kInt32}, {"v_f32", kFloat32}, {"v_bool", kBool}};
 
 // One source row: user, event time in nanoseconds (nullopt: NULL), values.
 struct SourceRow {
@@ -82,6 +86,18 @@ std::vector<Aggregation> AllAggregations(const std::vector<int64_t>& windows) {
     out.push_back(Agg("v_dbl", F::kSum, w));
     out.push_back(Agg("v_str", F::kFirst, w));
     out.push_back(Agg("v_ts", F::kMax, w));
+    out.push_back(Agg("v_i32", F::kSum, w));
+    out.push_back(Agg("v_f32", F::kMean, w));
+    out.push_back(Agg("v_bool", F::kFirst, w));
+    out.push_back(Agg("v_i32", F::kMax, w));
+    out.push_back(Agg("v_f32", F::kMin, w));
+    out.push_back(Agg("v_f32", F::kSum, w));
+    out.push_back(Agg("v_f32", F::kLastN, w, 2));
+    out.push_back(Agg("v_bool", F::kLastN, w, 2));
+    out.push_back(Agg("v_bool", F::kCount, w));
+    out.push_back(Agg("v_f32", F::kCountDistinct, w));
+    out.push_back(Agg("v_i32", F::kApproxCountDistinct, w));
+    out.push_back(Agg("v_f32", F::kApproxCountDistinct, w));
     out.push_back(Agg("v_int", F::kSum, w));
     out.push_back(Agg("v_int", F::kMean, w));
     out.push_back(Agg("v_dbl", F::kMean, w));
@@ -111,6 +127,7 @@ std::vector<Aggregation> AllAggregations(const std::vector<int64_t>& windows) {
 // -0.0 counts as 0.0 for the distinct counts.
 Value Canonical(const Value& v) {
   if (!v.is_null() && v.type() == kFloat64) return Value::Float64(v.float64_value() + 0.0);
+  if (!v.is_null() && v.type() == kFloat32) return Value::Float32(v.float32_value() + 0.0f);
   return v;
 }
 
@@ -121,12 +138,19 @@ Value Reference(const Aggregation& a, size_t column, const std::vector<Event>& e
   for (const Event& e : events) {
     if (!e.values[column].is_null()) values.push_back(e.values[column]);
   }
-  const bool is_float = a.column_dtype == kFloat64;
+  const bool is_float = a.column_dtype == kFloat64 || a.column_dtype == kFloat32;
   auto as_double = [&](const Value& v) {
-    return is_float ? v.float64_value() : static_cast<double>(v.int64_value());
+    switch (a.column_dtype.scalar) {
+      case ScalarType::kInt32: return static_cast<double>(v.int32_value());
+      case ScalarType::kFloat32: return static_cast<double>(v.float32_value());
+      case ScalarType::kFloat64: return v.float64_value();
+      default: return static_cast<double>(v.int64_value());
+    }
   };
   auto less = [&](const Value& x, const Value& y) {
     switch (a.column_dtype.scalar) {
+      case ScalarType::kInt32: return x.int32_value() < y.int32_value();
+      case ScalarType::kFloat32: return x.float32_value() < y.float32_value();
       case ScalarType::kInt64: return x.int64_value() < y.int64_value();
       case ScalarType::kFloat64: return x.float64_value() < y.float64_value();
       case ScalarType::kString: return x.string_value() < y.string_value();
@@ -135,6 +159,16 @@ Value Reference(const Aggregation& a, size_t column, const std::vector<Event>& e
   };
   auto list = [&](size_t from, size_t to) {
     switch (a.column_dtype.scalar) {
+      case ScalarType::kFloat32: {
+        std::vector<float> out;
+        for (size_t i = from; i < to; ++i) out.push_back(values[i].float32_value());
+        return Value::Float32Array(out);
+      }
+      case ScalarType::kBool: {
+        std::vector<bool> out;
+        for (size_t i = from; i < to; ++i) out.push_back(values[i].bool_value());
+        return Value::BoolArray(out);
+      }
       case ScalarType::kInt64: {
         std::vector<int64_t> out;
         for (size_t i = from; i < to; ++i) out.push_back(values[i].int64_value());
@@ -158,7 +192,7 @@ Value Reference(const Aggregation& a, size_t column, const std::vector<Event>& e
     }
   };
   const size_t n = values.size();
-  const bool numeric = a.column_dtype == kInt64 || is_float;
+  const bool numeric = a.column_dtype == kInt64 || a.column_dtype == kInt32 || is_float;
   double sum = 0;
   for (const Value& v : values) sum += numeric ? as_double(v) : 0;
   switch (a.function) {
@@ -168,7 +202,7 @@ Value Reference(const Aggregation& a, size_t column, const std::vector<Event>& e
       if (n == 0) return Value::Null();
       if (is_float) return Value::Float64(sum);
       int64_t s = 0;
-      for (const Value& v : values) s += v.int64_value();
+      for (const Value& v : values) s += static_cast<int64_t>(as_double(v));
       return Value::Int64(s);
     }
     case AggregationFunction::kMean:
@@ -228,6 +262,9 @@ std::string Literal(const Value& v) {
   if (v.is_null()) return "NULL";
   switch (v.type().scalar) {
     case ScalarType::kInt64: return std::to_string(v.int64_value());
+    case ScalarType::kInt32: return std::to_string(v.int32_value());
+    case ScalarType::kFloat32: return "CAST(" + std::to_string(v.float32_value()) + " AS FLOAT)";
+    case ScalarType::kBool: return v.bool_value() ? "true" : "false";
     case ScalarType::kFloat64: {
       // Exact in decimal: multiples of 1/4.
       if (v.float64_value() == 0 && std::signbit(v.float64_value())) return "'-0.0'::DOUBLE";
@@ -272,6 +309,9 @@ Scenario Generate(uint64_t seed) {
                      : Value::Float64(dbl == 0 ? -0.0 : static_cast<double>(dbl - 4) / 4.0),
         pick(6) == 0 ? Value::Null() : Value::String("s" + std::to_string(pick(8))),
         pick(6) == 0 ? Value::Null() : Value::UnixTimestamp(kBase + pick(100) * kMinute),
+        pick(6) == 0 ? Value::Null() : Value::Int32(static_cast<int32_t>(pick(9) - 3)),
+        pick(6) == 0 ? Value::Null() : Value::Float32(static_cast<float>(pick(10)) / 4.0f - 1.0f),
+        pick(6) == 0 ? Value::Null() : Value::Bool(pick(2) == 0),
     };
     if (r.ts_ns) event_times.push_back((*r.ts_ns + 999) / 1000);
     sc.rows.push_back(std::move(r));
@@ -321,14 +361,20 @@ FeatureRepo MakeRepo(const std::string& root, const std::string& source_path) {
   tiled.name = "agg_tiled";
   tiled.aggregation_interval = Duration{10 * kMinute};
   tiled.aggregations = AllAggregations({kHour, 2 * kDay});
-  repo.feature_views = {continuous, tiled};
+  // Other aggregations over the same events: they share agg_continuous's
+  // statement.
+  FeatureView more = continuous;
+  more.name = "agg_continuous_more";
+  more.aggregations = AllAggregations({30 * kMinute});
+  repo.feature_views = {continuous, more, tiled};
   return repo;
 }
 
 void WriteSource(duckdb::Connection& conn, const Scenario& sc, const std::string& path) {
   std::string sql =
       "CREATE OR REPLACE TABLE src (user_id BIGINT, ts TIMESTAMP_NS, v_int BIGINT, "
-      "v_dbl DOUBLE, v_str VARCHAR, v_ts TIMESTAMP); INSERT INTO src VALUES ";
+      "v_dbl DOUBLE, v_str VARCHAR, v_ts TIMESTAMP, v_i32 INTEGER, v_f32 FLOAT, v_bool BOOLEAN); "
+      "INSERT INTO src VALUES ";
   for (size_t i = 0; i < sc.rows.size(); ++i) {
     const SourceRow& r = sc.rows[i];
     sql += std::string(i ? ", (" : "(") + (r.user ? std::to_string(*r.user) : "NULL") + ", " +
@@ -390,10 +436,12 @@ void RunSeed(uint64_t seed) {
   // The reference reads the rows back as stored (Parquet's dictionary
   // encoding, for one, may store a -0.0 as 0.0).
   auto stored = (*conn)->QueryValues(
-      "SELECT user_id, epoch_ns(ts), v_int, v_dbl, v_str, epoch_us(v_ts) FROM read_parquet(" +
+      "SELECT user_id, epoch_ns(ts), v_int, v_dbl, v_str, epoch_us(v_ts), v_i32, v_f32, v_bool "
+      "FROM read_parquet(" +
           duckdb::QuoteLiteral(source_path) + ")",
       "stored source",
-      std::vector<ValueType>{kInt64, kInt64, kInt64, kFloat64, kString, kTimestamp});
+      std::vector<ValueType>{kInt64, kInt64, kInt64, kFloat64, kString, kTimestamp, kInt32,
+                             kFloat32, kBool});
   ASSERT_TRUE(stored.ok()) << stored.status().ToString();
   sc.rows.clear();
   for (const std::vector<Value>& r : *stored) {
@@ -423,6 +471,10 @@ void RunSeed(uint64_t seed) {
   }
   auto job = PrepareHistoricalRetrieval(repo, request);
   ASSERT_TRUE(job.ok()) << job.status().ToString();
+  // agg_continuous and agg_continuous_more read the same events: one
+  // statement serves both, another agg_tiled.
+  EXPECT_NE((*job)->sql().find("__larder_a1 AS"), std::string::npos);
+  EXPECT_EQ((*job)->sql().find("__larder_a2 AS"), std::string::npos);
   const std::string out = tmp.Join("out.parquet");
   auto written = (*job)->WriteToFile(out);
   ASSERT_TRUE(written.ok()) << written.status().ToString() << "\n" << (*job)->sql();
@@ -502,7 +554,7 @@ TEST(HistoricalAggregation, MixesWithPlainFeaturesThroughAFeatureService) {
                             "source")
                   .ok());
   FeatureRepo repo = MakeRepo(tmp.path(), source_path);
-  FeatureView& tiled = repo.feature_views[1];
+  FeatureView& tiled = repo.feature_views[2];
   tiled.aggregations = {Agg("v_int", AggregationFunction::kSum, 2 * kDay),
                         Agg("v_int", AggregationFunction::kCount, kHour)};
   Field plain;
@@ -557,6 +609,60 @@ TEST(HistoricalAggregation, MixesWithPlainFeaturesThroughAFeatureService) {
   EXPECT_EQ(got->rows[1], (Row{"a", "s2", "4", "1", "2.0", "BIGINT", "BIGINT"}));
   EXPECT_EQ(got->rows[2], (Row{"b", "s2", "10", "1", "2.0", "BIGINT", "BIGINT"}));
   EXPECT_EQ(got->rows[3], (Row{"d", null, null, "0", null, "BIGINT", "BIGINT"}));
+}
+
+// Names reach SQL only quoted: a column and an output name full of quotes
+// and semicolons aggregate like any other; a missing column is named.
+TEST(HistoricalAggregation, QuotesHostileNamesAndNamesAMissingColumn) {
+  TempDir tmp;
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  const std::string source_path = tmp.Join("events.parquet");
+  const std::string column = "v\"); DROP TABLE x; --";
+  ASSERT_TRUE((*conn)
+                  ->Execute("COPY (SELECT 1 AS user_id, make_timestamp(" +
+                                std::to_string(kBase) + ") AS ts, 5 AS " +
+                                duckdb::QuoteIdentifier(column) + ") TO " +
+                                duckdb::QuoteLiteral(source_path) + " (FORMAT parquet)",
+                            "source")
+                  .ok());
+  FeatureRepo repo = MakeRepo(tmp.path(), source_path);
+  FeatureView& tiled = repo.feature_views[2];
+  Aggregation sum;
+  sum.column = column;
+  sum.column_dtype = kInt64;
+  sum.function = AggregationFunction::kSum;
+  sum.window = Duration{kDay};
+  sum.name = "s'; SELECT \"1";
+  tiled.aggregations = {sum};
+  const std::string entities = tmp.Join("entities.parquet");
+  ASSERT_TRUE((*conn)
+                  ->Execute("COPY (SELECT 1 AS user_id, make_timestamp(" +
+                                std::to_string(kBase + kHour) + ") AS event_timestamp) TO " +
+                                duckdb::QuoteLiteral(entities) + " (FORMAT parquet)",
+                            "entities")
+                  .ok());
+  HistoricalFeaturesRequest request;
+  request.entity_path = entities;
+  request.features = {"agg_tiled:" + sum.name};
+  auto job = PrepareHistoricalRetrieval(repo, request);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  const std::string out = tmp.Join("out.parquet");
+  ASSERT_TRUE((*job)->WriteToFile(out).ok()) << (*job)->sql();
+  auto got = (*conn)->Query("SELECT " + duckdb::QuoteIdentifier(sum.name) +
+                                " FROM read_parquet(" + duckdb::QuoteLiteral(out) + ")",
+                            "output");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->rows.size(), 1u);
+  EXPECT_EQ(got->rows[0][0], std::optional<std::string>("5"));
+
+  tiled.aggregations[0].column = "missing";
+  auto refused = PrepareHistoricalRetrieval(repo, request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("feature view 'agg_tiled'"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("no column `missing`"), std::string::npos)
+      << refused.status().ToString();
 }
 
 TEST(HistoricalAggregation, OnlineReadsRefuseAggregationsForNow) {

@@ -596,6 +596,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
                          std::string(kRowColumn) + " FROM " + entity.relation);
   std::string joins;
   std::vector<std::vector<std::string>> feature_exprs(views.size());
+  std::vector<AggregationStage> aggregation_stages;
   for (size_t v = 0; v < views.size(); ++v) {
     const FeatureView& view = *views[v].view;
     LARDER_ASSIGN_OR_RETURN(ViewSource resolved, ResolveViewSource(repo, view, exists, db_path, conn));
@@ -669,12 +670,10 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
                " = e." + std::string(kRowColumn);
     }
     if (!aggregated.empty()) {
-      for (const auto& c : aggregation::AggregatedColumns(view)) {
-        LARDER_RETURN_IF_ERROR(need(c.name).status());
-      }
       AggregationStage stage;
-      stage.view = &view;
-      for (size_t f : aggregated) stage.aggregations.push_back(views[v].aggregation[f]);
+      stage.columns = aggregation::AggregatedColumns(view);
+      for (const auto& c : stage.columns) LARDER_RETURN_IF_ERROR(need(c.name).status());
+      stage.interval = view.aggregation_interval;
       stage.relation = relation;
       stage.time_column = QuoteIdentifier(fts->name);
       stage.time_type = fts->type;
@@ -683,15 +682,26 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
       stage.entities_table = entities_table;
       stage.row_column = std::string(kRowColumn);
       stage.ts_column = std::string(kTsColumn);
-      const std::string table = std::string(kStageSchema) + "__larder_a" + std::to_string(v);
-      impl->stages.push_back("CREATE OR REPLACE TABLE " + table + " AS " +
-                             AggregationStageSql(stage));
-      for (size_t i = 0; i < aggregated.size(); ++i) {
-        feature_exprs[v][aggregated[i]] = table + ".__larder_f" + std::to_string(i);
+      // Views over the same events share one windowed statement.
+      auto group = std::find_if(aggregation_stages.begin(), aggregation_stages.end(),
+                                [&](const AggregationStage& s) { return SameEvents(s, stage); });
+      if (group == aggregation_stages.end()) {
+        group = aggregation_stages.insert(aggregation_stages.end(), std::move(stage));
       }
-      joins += "\nLEFT JOIN " + table + " ON " + table + "." + std::string(kRowColumn) +
-               " = e." + std::string(kRowColumn);
+      const size_t g = static_cast<size_t>(group - aggregation_stages.begin());
+      for (size_t f : aggregated) {
+        feature_exprs[v][f] = std::string(kStageSchema) + "__larder_a" + std::to_string(g) +
+                              ".__larder_f" + std::to_string(group->aggregations.size());
+        group->aggregations.push_back(view.aggregations[views[v].aggregation[f]]);
+      }
     }
+  }
+  for (size_t g = 0; g < aggregation_stages.size(); ++g) {
+    const std::string table = std::string(kStageSchema) + "__larder_a" + std::to_string(g);
+    impl->stages.push_back("CREATE OR REPLACE TABLE " + table + " AS " +
+                           AggregationStageSql(aggregation_stages[g]));
+    joins += "\nLEFT JOIN " + table + " ON " + table + "." + std::string(kRowColumn) + " = e." +
+             std::string(kRowColumn);
   }
 
   std::string projection;

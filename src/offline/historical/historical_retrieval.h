@@ -28,11 +28,12 @@
 //                      before it); a nonzero ttl is applied by nulling the
 //                      view's features when the matched row is older than
 //                      ts - ttl (no older row can then qualify either);
-//   __larder_a<i>      per requested aggregation view with requested
-//                      aggregations: the entity rows' row number and those
-//                      aggregations, computed by window functions over the
-//                      view's events and the entity rows together
-//                      (offline/historical/aggregation_sql.h);
+//   __larder_a<i>      per set of views with requested aggregations that
+//                      read the same events (the same source, keys,
+//                      aggregated columns and interval): the entity rows'
+//                      row number and those aggregations, computed by window
+//                      functions over the events and the entity rows
+//                      together (offline/historical/aggregation_sql.h);
 //   the query: the entity rows LEFT JOIN each __larder_j<i> and
 //   __larder_a<i> on __larder_row,
 //   ORDER BY __larder_row to restore input order.
