@@ -254,7 +254,14 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
   std::optional<Section> events;
   if (!stored.empty()) {
     LARDER_ASSIGN_OR_RETURN(Header h, ReadHeader(stored, layout.level_sizes().size()));
-    if (h.columns == layout.columns_fingerprint() && h.tiles == layout.tiles_fingerprint()) {
+    if (h.columns == layout.columns_fingerprint() && h.tiles != layout.tiles_fingerprint()) {
+      // Stored before the view's aggregations changed: its events still
+      // hold, so the tiles are rebuilt for this read (the next write stores them).
+      LARDER_ASSIGN_OR_RETURN(std::vector<Event> events, DecodeEvents(layout, stored));
+      if (events.empty()) return Evaluate(layout, {}, t, values);
+      return Evaluate(layout, Encode(layout, events), t, values);
+    }
+    if (h.columns == layout.columns_fingerprint()) {
       for (uint32_t offset : h.levels) {
         LARDER_ASSIGN_OR_RETURN(Section s, Section::At(stored, offset));
         levels.push_back(s);

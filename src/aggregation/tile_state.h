@@ -47,7 +47,9 @@ Status MergeEvents(const TileLayout& layout, const std::string* stored,
 
 // The value of every aggregation (layout.aggregations() order) at instant
 // `t` (see TileLayout::WindowEnd): counts 0 and nulls for an empty or absent
-// (`stored` empty) state. Corruption when `stored` does not parse;
+// (`stored` empty) state, or one stored under other aggregated columns. A
+// state stored under other tiles (the view's aggregations changed, not its
+// columns) is read through tiles rebuilt from its events. Corruption when `stored` does not parse;
 // InvalidArgument when an integer sum leaves Int64.
 Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicros t,
                 std::vector<Value>* values);

@@ -245,3 +245,33 @@ TEST(TileState, ACorruptStateIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace larder::aggregation
+
+namespace larder::aggregation {
+namespace {
+
+TEST(TileState, AStateFromBeforeTheAggregationsChangedIsReadThroughItsEvents) {
+  FeatureView before;
+  before.name = "v";
+  before.aggregation_interval.micros = 10 * kMin;
+  before.aggregations.push_back(
+      Agg("x", {ScalarType::kInt64, false}, AggregationFunction::kCount, kDay));
+  FeatureView after = before;
+  after.aggregations.push_back(
+      Agg("x", {ScalarType::kInt64, false}, AggregationFunction::kSum, 7 * kDay));
+  auto old_layout = TileLayout::ForView(before);
+  auto new_layout = TileLayout::ForView(after);
+  ASSERT_TRUE(old_layout.ok() && new_layout.ok());
+  ASSERT_NE(old_layout->tiles_fingerprint(), new_layout->tiles_fingerprint());
+  const TimestampMicros t = 1'600'000'000LL * kSec;
+  std::vector<Event> events;
+  for (int i = 1; i <= 3; ++i) events.push_back(MakeEvent(t - i * kHour, {Value::Int64(i)}));
+  std::string state;
+  bool changed;
+  ASSERT_TRUE(MergeEvents(*old_layout, nullptr, events, t, &state, &changed).ok());
+  std::vector<Value> v;
+  ASSERT_TRUE(Evaluate(*new_layout, state, t, &v).ok());
+  EXPECT_EQ(v, (std::vector<Value>{Value::Int64(3), Value::Int64(6)}));
+}
+
+}  // namespace
+}  // namespace larder::aggregation
