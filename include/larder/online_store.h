@@ -156,9 +156,11 @@ struct OnlineViewRead {
 
 // Aggregation views keep one opaque state per (view, entity key), which only
 // read-modify-write changes (src/aggregation/tile_state.h: the entity's
-// events and tiles). `update` is called once per key with the stored state
-// (nullptr when there is none) and sets `*out` to the new state, or clears
-// it to delete the key.
+// events and tiles). `update` is called with a key's stored state (nullptr
+// when there is none) and sets `*out` to the new state, or clears it to
+// delete the key. It may be called again for a key that another writer
+// changed meanwhile (Redis updates optimistically), so it must not consume
+// its input.
 using OnlineStateUpdate =
     std::function<Status(size_t key_index, const std::string* stored, std::string* out)>;
 // Called for each key that has a state; the bytes are valid only during the

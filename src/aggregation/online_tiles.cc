@@ -35,7 +35,7 @@ Status ApplyEvents(OnlineStore& store, const std::string& view_name, const TileL
       view_name, keys,
       [&](size_t i, const std::string* stored, std::string* out) {
         bool changed = false;
-        Status s = MergeEvents(layout, stored, std::move(merged[i].events), now, out, &changed);
+        Status s = MergeEvents(layout, stored, merged[i].events, now, out, &changed);
         if (!s.ok()) return s.WithContext("feature view '" + view_name + "': entity " + std::to_string(i));
         return s;
       },

@@ -23,7 +23,7 @@ struct BuiltinBackend {
 // their own files) so that linking liblarder statically cannot drop them.
 constexpr BuiltinBackend kBuiltinBackends[] = {
     {"dynamodb", &online::OpenDynamoDbOnlineStore, false},
-    {"redis", &online::OpenRedisOnlineStore, false},
+    {"redis", &online::OpenRedisOnlineStore, true},
     {"rocksdb", &online::OpenRocksDbOnlineStore, true},
 };
 
@@ -101,7 +101,8 @@ namespace {
 Status NoStates(std::string_view type) {
   return Status::InvalidArgument("the " + std::string(type) +
                                  " online store does not hold aggregation views yet; use "
-                                 "online_store type rocksdb for views with aggregations");
+                                 "online_store type rocksdb or redis for views with "
+                                 "aggregations");
 }
 
 }  // namespace

@@ -131,7 +131,8 @@ Result<ApplyResult> FeatureStore::Apply() {
       return Status::InvalidArgument(
           view.location.file + ":" + std::to_string(view.location.line) + ": feature view '" +
           view.name + "' has aggregations, which the " + config_.online_store.type +
-          " online store does not hold yet; use online_store type rocksdb, or set online: "
+          " online store does not hold yet; use online_store type rocksdb or redis, or set "
+          "online: "
           "false on the view");
     }
   }

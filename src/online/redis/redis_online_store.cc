@@ -1,12 +1,14 @@
 #include "online/redis/redis_online_store.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -178,6 +180,36 @@ bool IsError(const redisReply* r, std::string_view prefix) {
 }
 
 // One server: its address and a pool of idle connections.
+// Compare-and-set of one aggregation state: KEYS[1] takes ARGV[2] (or is
+// deleted when ARGV[2] is empty) only if its value's SHA-1 (hex) is ARGV[1],
+// or, with ARGV[1] empty, if it does not exist. Returns 1 when it did, 0 when
+// another writer changed the key meanwhile.
+constexpr std::string_view kStateSwapScript = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  if redis.sha1hex(cur) ~= ARGV[1] then return 0 end
+elseif ARGV[1] ~= '' then
+  return 0
+end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1
+)lua";
+// Rounds of read, merge and compare-and-set before an update of contended
+// keys gives up.
+constexpr int kStateAttempts = 16;
+
+std::string Sha1Hex(std::string_view bytes) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : digest) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 0xf];
+  }
+  return hex;
+}
+
 struct Node {
   std::string host;
   int port = 0;
@@ -210,9 +242,17 @@ class RedisOnlineStore final : public OnlineStore {
   Status MultiGetViews(std::span<const OnlineViewRead> reads) override;
   Status Delete(const OnlineView& view, std::span<const EntityKey> keys) override;
   Status DeleteView(std::string_view view_name) override {
-    return DeletePrefix(ViewKeyPrefix(project_, view_name) + "{",
-                        "delete feature view '" + std::string(view_name) + "'");
+    const std::string what = "delete feature view '" + std::string(view_name) + "'";
+    LARDER_RETURN_IF_ERROR(DeletePrefix(ViewKeyPrefix(project_, view_name) + "{", what));
+    return DeletePrefix(ViewKeyPrefix(project_, StateKeyspace(view_name)) + "{", what);
   }
+  // Optimistic: read the states, merge, and compare-and-set each key by a
+  // script; keys that another writer changed meanwhile go round again.
+  bool SupportsStates() const override { return true; }
+  Status UpdateStates(std::string_view view_name, std::span<const EntityKey> keys,
+                      const OnlineStateUpdate& update, const OnlineWriteOptions& options) override;
+  Status VisitStates(std::string_view view_name, std::span<const EntityKey> keys,
+                     const OnlineStateVisit& visit) override;
   Status DeleteProject() override {
     return DeletePrefix(ProjectKeyPrefix(project_), "delete project '" + project_ + "'");
   }
@@ -683,6 +723,113 @@ Status RedisOnlineStore::Delete(const OnlineView& view, std::span<const EntityKe
   std::vector<ReplyPtr> replies;
   LARDER_RETURN_IF_ERROR(Execute(commands, &replies, what));
   return FirstErrorReply(replies, what);
+}
+
+// The keys of `keys`' states in `view_name`, with the entity key as hash tag.
+Result<std::vector<std::string>> StateKeys(const std::string& project, std::string_view view_name,
+                                           std::span<const EntityKey> keys) {
+  const std::string prefix = ViewKeyPrefix(project, StateKeyspace(view_name)) + "{";
+  std::vector<std::string> encoded(keys.size(), prefix);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Status s = EncodeEntityKey(keys[i], &encoded[i]);
+    if (!s.ok()) {
+      return s.WithContext("feature view '" + std::string(view_name) + "': entity key " +
+                           std::to_string(i));
+    }
+    encoded[i] += '}';
+  }
+  return encoded;
+}
+
+Status RedisOnlineStore::VisitStates(std::string_view view_name, std::span<const EntityKey> keys,
+                                     const OnlineStateVisit& visit) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded, StateKeys(project_, view_name, keys));
+  std::vector<Routed> commands;
+  for (const std::string& key : encoded) commands.push_back({cluster_ ? KeySlot(key) : -1, {"GET", key}});
+  if (commands.empty()) return Status::OK();
+  const std::string what = "read aggregation states of '" + std::string(view_name) + "'";
+  std::vector<ReplyPtr> replies;
+  LARDER_RETURN_IF_ERROR(Execute(commands, &replies, what));
+  LARDER_RETURN_IF_ERROR(FirstErrorReply(replies, what));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const redisReply* r = replies[i].get();
+    if (r->type == REDIS_REPLY_NIL) continue;
+    if (r->type != REDIS_REPLY_STRING) {
+      return Status::IOError("redis online store " + Where() + ": " + what + ": not a string");
+    }
+    LARDER_RETURN_IF_ERROR(visit(i, std::string_view(r->str, r->len)));
+  }
+  return Status::OK();
+}
+
+Status RedisOnlineStore::UpdateStates(std::string_view view_name, std::span<const EntityKey> keys,
+                                      const OnlineStateUpdate& update,
+                                      const OnlineWriteOptions& /*options*/) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded, StateKeys(project_, view_name, keys));
+  {
+    std::vector<std::string_view> sorted(encoded.begin(), encoded.end());
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      return Status::InvalidArgument("feature view '" + std::string(view_name) +
+                                     "': an aggregation state update names a key twice");
+    }
+  }
+  const std::string what = "update aggregation states of '" + std::string(view_name) + "'";
+  std::vector<size_t> pending(encoded.size());
+  std::iota(pending.begin(), pending.end(), 0);
+  for (int attempt = 0; attempt < kStateAttempts && !pending.empty(); ++attempt) {
+    std::vector<Routed> reads;
+    for (size_t i : pending) {
+      reads.push_back({cluster_ ? KeySlot(encoded[i]) : -1, {"GET", encoded[i]}});
+    }
+    std::vector<ReplyPtr> stored;
+    LARDER_RETURN_IF_ERROR(Execute(reads, &stored, what));
+    LARDER_RETURN_IF_ERROR(FirstErrorReply(stored, what));
+    // Every merge first: an error from one writes nothing.
+    std::vector<std::string> expected(pending.size()), next(pending.size());
+    std::vector<bool> unchanged(pending.size(), false);
+    std::string old;
+    for (size_t j = 0; j < pending.size(); ++j) {
+      const redisReply* r = stored[j].get();
+      const bool found = r->type == REDIS_REPLY_STRING;
+      if (found) {
+        old.assign(r->str, r->len);
+        expected[j] = Sha1Hex(old);
+      }
+      LARDER_RETURN_IF_ERROR(update(pending[j], found ? &old : nullptr, &next[j]));
+      unchanged[j] = found ? next[j] == old : next[j].empty();
+    }
+    std::vector<Routed> swaps;
+    std::vector<size_t> swapped;  // into pending
+    for (size_t j = 0; j < pending.size(); ++j) {
+      if (unchanged[j]) continue;
+      const std::string& key = encoded[pending[j]];
+      swaps.push_back({cluster_ ? KeySlot(key) : -1,
+                       {"EVAL", kStateSwapScript, "1", key, expected[j], next[j]}});
+      swapped.push_back(j);
+    }
+    std::vector<size_t> again;
+    if (!swaps.empty()) {
+      std::vector<ReplyPtr> replies;
+      LARDER_RETURN_IF_ERROR(Execute(swaps, &replies, what));
+      LARDER_RETURN_IF_ERROR(FirstErrorReply(replies, what));
+      for (size_t k = 0; k < replies.size(); ++k) {
+        if (replies[k]->type != REDIS_REPLY_INTEGER) {
+          return Status::IOError("redis online store " + Where() + ": " + what +
+                                 ": unexpected reply to the state swap");
+        }
+        if (replies[k]->integer == 0) again.push_back(pending[swapped[k]]);
+      }
+    }
+    pending = std::move(again);
+    if (!pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt, 6)));
+  }
+  if (!pending.empty()) {
+    return Status::Busy("redis online store " + Where() + ": " + what + ": " +
+                        std::to_string(pending.size()) + " key(s) kept changing under " +
+                        std::to_string(kStateAttempts) + " attempts; retry");
+  }
+  return Status::OK();
 }
 
 Status RedisOnlineStore::FirstErrorReply(const std::vector<ReplyPtr>& replies,
