@@ -33,19 +33,55 @@ Result<Value> Cell(const std::string& column, const std::vector<Value>& values, 
   return v;
 }
 
+constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
+
+// What every row of a view's pushed rows has: its entity key and event time.
+struct RowFrame {
+  const DataSource* source = nullptr;
+  repo::JoinKeys keys;
+  size_t rows = 0;
+  std::vector<const std::vector<Value>*> key_columns;
+  const std::vector<Value>* ts = nullptr;
+
+  static Result<RowFrame> Of(const FeatureRepo& repo, const FeatureView& view,
+                             const ColumnTable& rows) {
+    RowFrame f;
+    LARDER_ASSIGN_OR_RETURN(f.source, repo::RowSource(repo, view));
+    LARDER_ASSIGN_OR_RETURN(f.keys, repo::ViewJoinKeys(repo, view));
+    LARDER_ASSIGN_OR_RETURN(f.rows, ColumnTableRows(rows));
+    for (const auto& key : f.keys.names) {
+      LARDER_ASSIGN_OR_RETURN(f.key_columns.emplace_back(),
+                              Column(rows, *f.source, key, "join key"));
+    }
+    LARDER_ASSIGN_OR_RETURN(f.ts,
+                            Column(rows, *f.source, f.source->timestamp_field, "timestamp_field"));
+    return f;
+  }
+
+  Result<EntityKey> Key(size_t r) const {
+    EntityKey key;
+    key.join_keys = keys.names;
+    for (size_t k = 0; k < keys.names.size(); ++k) {
+      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, keys.names[k]),
+                                            *key_columns[k], r, keys.types[k], true));
+      key.values.push_back(std::move(v));
+    }
+    return key;
+  }
+
+  Result<TimestampMicros> Time(size_t r) const {
+    LARDER_ASSIGN_OR_RETURN(Value t, Cell(RowColumnName(*source, source->timestamp_field), *ts, r,
+                                          kTimestamp, true));
+    return t.timestamp_value();
+  }
+};
+
 }  // namespace
 
 Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const FeatureView& view,
                                                   const ColumnTable& rows) {
-  LARDER_ASSIGN_OR_RETURN(const DataSource* source, repo::RowSource(repo, view));
-  LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
-  LARDER_ASSIGN_OR_RETURN(const size_t n, ColumnTableRows(rows));
-  std::vector<const std::vector<Value>*> key_columns;
-  for (const auto& key : keys.names) {
-    LARDER_ASSIGN_OR_RETURN(key_columns.emplace_back(), Column(rows, *source, key, "join key"));
-  }
-  LARDER_ASSIGN_OR_RETURN(const std::vector<Value>* ts,
-                          Column(rows, *source, source->timestamp_field, "timestamp_field"));
+  LARDER_ASSIGN_OR_RETURN(RowFrame frame, RowFrame::Of(repo, view, rows));
+  const DataSource* source = frame.source;
   const std::vector<Value>* created = nullptr;
   if (!source->created_timestamp_column.empty()) {
     auto it = rows.find(RowColumnName(*source, source->created_timestamp_column));
@@ -57,19 +93,11 @@ Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const
                             Column(rows, *source, f.name, "feature of view " + view.name));
   }
 
-  constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
-  std::vector<OnlineRecord> records(n);
-  for (size_t r = 0; r < n; ++r) {
+  std::vector<OnlineRecord> records(frame.rows);
+  for (size_t r = 0; r < frame.rows; ++r) {
     OnlineRecord& record = records[r];
-    record.entity_key.join_keys = keys.names;
-    for (size_t k = 0; k < keys.names.size(); ++k) {
-      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, keys.names[k]),
-                                            *key_columns[k], r, keys.types[k], true));
-      record.entity_key.values.push_back(std::move(v));
-    }
-    LARDER_ASSIGN_OR_RETURN(Value t, Cell(RowColumnName(*source, source->timestamp_field), *ts,
-                                          r, kTimestamp, true));
-    record.event_timestamp = t.timestamp_value();
+    LARDER_ASSIGN_OR_RETURN(record.entity_key, frame.Key(r));
+    LARDER_ASSIGN_OR_RETURN(record.event_timestamp, frame.Time(r));
     if (created != nullptr) {
       LARDER_ASSIGN_OR_RETURN(
           Value c, Cell(RowColumnName(*source, source->created_timestamp_column), *created, r,
@@ -89,41 +117,25 @@ Result<std::vector<OnlineRecord>> RecordsFromRows(const FeatureRepo& repo, const
 Result<std::vector<aggregation::EntityEvents>> EventsFromRows(const FeatureRepo& repo,
                                                              const FeatureView& view,
                                                              const ColumnTable& rows) {
-  LARDER_ASSIGN_OR_RETURN(const DataSource* source, repo::RowSource(repo, view));
-  LARDER_ASSIGN_OR_RETURN(repo::JoinKeys keys, repo::ViewJoinKeys(repo, view));
-  LARDER_ASSIGN_OR_RETURN(const size_t n, ColumnTableRows(rows));
-  std::vector<const std::vector<Value>*> key_columns;
-  for (const auto& key : keys.names) {
-    LARDER_ASSIGN_OR_RETURN(key_columns.emplace_back(), Column(rows, *source, key, "join key"));
-  }
-  LARDER_ASSIGN_OR_RETURN(const std::vector<Value>* ts,
-                          Column(rows, *source, source->timestamp_field, "timestamp_field"));
+  LARDER_ASSIGN_OR_RETURN(RowFrame frame, RowFrame::Of(repo, view, rows));
   const std::vector<aggregation::AggregatedColumn> columns = aggregation::AggregatedColumns(view);
   std::vector<const std::vector<Value>*> value_columns;
   for (const auto& c : columns) {
     LARDER_ASSIGN_OR_RETURN(
         value_columns.emplace_back(),
-        Column(rows, *source, c.name, "aggregated by feature view " + view.name));
+        Column(rows, *frame.source, c.name, "aggregated by feature view " + view.name));
   }
-  constexpr ValueType kTimestamp{ScalarType::kUnixTimestamp, false};
-  std::vector<aggregation::EntityEvents> out(n);
-  for (size_t r = 0; r < n; ++r) {
-    aggregation::EntityEvents& e = out[r];
-    e.key.join_keys = keys.names;
-    for (size_t k = 0; k < keys.names.size(); ++k) {
-      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, keys.names[k]),
-                                            *key_columns[k], r, keys.types[k], true));
-      e.key.values.push_back(std::move(v));
-    }
-    LARDER_ASSIGN_OR_RETURN(Value t, Cell(RowColumnName(*source, source->timestamp_field), *ts,
-                                          r, kTimestamp, true));
+  std::vector<aggregation::EntityEvents> out(frame.rows);
+  for (size_t r = 0; r < frame.rows; ++r) {
+    LARDER_ASSIGN_OR_RETURN(out[r].key, frame.Key(r));
+    LARDER_ASSIGN_OR_RETURN(const TimestampMicros time, frame.Time(r));
     std::vector<Value> values;
     for (size_t c = 0; c < columns.size(); ++c) {
-      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*source, columns[c].name),
+      LARDER_ASSIGN_OR_RETURN(Value v, Cell(RowColumnName(*frame.source, columns[c].name),
                                             *value_columns[c], r, columns[c].dtype, false));
       values.push_back(std::move(v));
     }
-    e.events.push_back(aggregation::MakeEvent(t.timestamp_value(), std::move(values)));
+    out[r].events.push_back(aggregation::MakeEvent(time, std::move(values)));
   }
   return out;
 }

@@ -158,4 +158,22 @@ Result<std::vector<std::string>> EncodeViewKeys(std::string_view project, const 
   return EncodeReadKeys(project, std::span<const OnlineViewRead>(&read, 1), hash_tag);
 }
 
+Result<std::vector<std::string>> EncodeStateKeys(std::string_view project,
+                                                 std::string_view view_name,
+                                                 std::span<const EntityKey> keys, bool hash_tag,
+                                                 bool distinct) {
+  const OnlineView states(StateKeyspace(view_name), {});
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeViewKeys(project, states, keys, hash_tag));
+  if (distinct) {
+    std::vector<std::string_view> sorted(encoded.begin(), encoded.end());
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      return Status::InvalidArgument("feature view '" + std::string(view_name) +
+                                     "': an aggregation state update names a key twice");
+    }
+  }
+  return encoded;
+}
+
 }  // namespace larder::online

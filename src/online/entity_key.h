@@ -70,4 +70,12 @@ Result<std::vector<std::string>> EncodeReadKeys(std::string_view project,
 Result<std::vector<std::string>> EncodeViewKeys(std::string_view project, const OnlineView& view,
                                                 std::span<const EntityKey> keys, bool hash_tag);
 
+// The keys of `keys`' aggregation states in view `view_name` (under
+// StateKeyspace), as EncodeViewKeys encodes records. With `distinct`, a key
+// given twice is InvalidArgument too (an update must name each key once).
+Result<std::vector<std::string>> EncodeStateKeys(std::string_view project,
+                                                 std::string_view view_name,
+                                                 std::span<const EntityKey> keys, bool hash_tag,
+                                                 bool distinct);
+
 }  // namespace larder::online

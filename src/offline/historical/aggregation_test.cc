@@ -665,12 +665,15 @@ TEST(HistoricalAggregation, QuotesHostileNamesAndNamesAMissingColumn) {
       << refused.status().ToString();
 }
 
-TEST(HistoricalAggregation, OnlineReadsRefuseAggregationsForNow) {
+TEST(HistoricalAggregation, OnlinePlansReadAggregationsFromStates) {
   FeatureRepo repo = MakeRepo("/nonexistent", "/nonexistent/events.parquet");
   auto plan = serving::PlanOnlineRead(repo, {"agg_tiled:v_int_count_1h"}, "", false);
-  ASSERT_FALSE(plan.ok());
-  EXPECT_NE(plan.status().message().find("not served online"), std::string::npos)
-      << plan.status().ToString();
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->views.size(), 1u);
+  EXPECT_TRUE(plan->views[0].reads_aggregations);
+  EXPECT_FALSE(plan->views[0].reads_records);
+  ASSERT_EQ(plan->outputs.size(), 1u);
+  EXPECT_TRUE(plan->outputs[0].aggregation);
 }
 
 }  // namespace

@@ -725,25 +725,10 @@ Status RedisOnlineStore::Delete(const OnlineView& view, std::span<const EntityKe
   return FirstErrorReply(replies, what);
 }
 
-// The keys of `keys`' states in `view_name`, with the entity key as hash tag.
-Result<std::vector<std::string>> StateKeys(const std::string& project, std::string_view view_name,
-                                           std::span<const EntityKey> keys) {
-  const std::string prefix = ViewKeyPrefix(project, StateKeyspace(view_name)) + "{";
-  std::vector<std::string> encoded(keys.size(), prefix);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    Status s = EncodeEntityKey(keys[i], &encoded[i]);
-    if (!s.ok()) {
-      return s.WithContext("feature view '" + std::string(view_name) + "': entity key " +
-                           std::to_string(i));
-    }
-    encoded[i] += '}';
-  }
-  return encoded;
-}
-
 Status RedisOnlineStore::VisitStates(std::string_view view_name, std::span<const EntityKey> keys,
                                      const OnlineStateVisit& visit) {
-  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded, StateKeys(project_, view_name, keys));
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeStateKeys(project_, view_name, keys, /*hash_tag=*/true, false));
   std::vector<Routed> commands;
   for (const std::string& key : encoded) commands.push_back({cluster_ ? KeySlot(key) : -1, {"GET", key}});
   if (commands.empty()) return Status::OK();
@@ -765,15 +750,8 @@ Status RedisOnlineStore::VisitStates(std::string_view view_name, std::span<const
 Status RedisOnlineStore::UpdateStates(std::string_view view_name, std::span<const EntityKey> keys,
                                       const OnlineStateUpdate& update,
                                       const OnlineWriteOptions& /*options*/) {
-  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded, StateKeys(project_, view_name, keys));
-  {
-    std::vector<std::string_view> sorted(encoded.begin(), encoded.end());
-    std::sort(sorted.begin(), sorted.end());
-    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-      return Status::InvalidArgument("feature view '" + std::string(view_name) +
-                                     "': an aggregation state update names a key twice");
-    }
-  }
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeStateKeys(project_, view_name, keys, /*hash_tag=*/true, true));
   const std::string what = "update aggregation states of '" + std::string(view_name) + "'";
   std::vector<size_t> pending(encoded.size());
   std::iota(pending.begin(), pending.end(), 0);

@@ -271,35 +271,13 @@ Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) 
   return Status::OK();
 }
 
-// The keys of `keys`' states in `view_name`.
-Result<std::vector<std::string>> StateKeys(const std::string& project, std::string_view view_name,
-                                           std::span<const EntityKey> keys) {
-  const std::string prefix = ViewKeyPrefix(project, StateKeyspace(view_name));
-  std::vector<std::string> encoded(keys.size(), prefix);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    Status s = EncodeEntityKey(keys[i], &encoded[i]);
-    if (!s.ok()) {
-      return s.WithContext("feature view '" + std::string(view_name) + "': entity key " +
-                           std::to_string(i));
-    }
-  }
-  return encoded;
-}
-
 Status RocksDbOnlineStore::UpdateStates(std::string_view view_name,
                                         std::span<const EntityKey> keys,
                                         const OnlineStateUpdate& update,
                                         const OnlineWriteOptions& options) {
-  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded, StateKeys(project_, view_name, keys));
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeStateKeys(project_, view_name, keys, /*hash_tag=*/false, true));
   if (encoded.empty()) return Status::OK();
-  {
-    std::vector<std::string_view> sorted(encoded.begin(), encoded.end());
-    std::sort(sorted.begin(), sorted.end());
-    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-      return Status::InvalidArgument("feature view '" + std::string(view_name) +
-                                     "': an aggregation state update names a key twice");
-    }
-  }
   std::vector<std::unique_lock<std::mutex>> locks = LockStripes(encoded);
   std::vector<rocksdb::Slice> slices(encoded.begin(), encoded.end());
   std::vector<rocksdb::PinnableSlice> stored(encoded.size());
@@ -347,7 +325,8 @@ Status RocksDbOnlineStore::UpdateStates(std::string_view view_name,
 Status RocksDbOnlineStore::VisitStates(std::string_view view_name,
                                        std::span<const EntityKey> keys,
                                        const OnlineStateVisit& visit) {
-  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded, StateKeys(project_, view_name, keys));
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeStateKeys(project_, view_name, keys, /*hash_tag=*/false, false));
   struct Miss {
     size_t index;
     size_t shard;
