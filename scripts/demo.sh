@@ -59,12 +59,13 @@ step "larder historical: a model_v4 training set with every rating as an entity 
   --output "$repo/data/training/model_v4.parquet"
 
 now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-step "larder materialize-incremental: the latest values of the 7 online views into RocksDB"
+step "larder materialize-incremental: the 7 online views into RocksDB (latest rows; tiles of the 3 aggregation views)"
 "$larder" -c "$repo" materialize-incremental "$now"
 
 # A (user, book) pair with every model_v4 feature present now: among the 200
 # latest ratings, the first whose point-in-time features at this instant are
-# all non-null (the ttl then holds online too).
+# all non-null (the ttl then holds online too, and the aggregations' windows,
+# rounded down to 10 minutes, hold the same ratings online as in training data).
 candidates="$repo/data/training/online_candidates.parquet"
 "$larder" -c "$repo" historical \
   --entity-sql "SELECT user_id, isbn, TIMESTAMPTZ '$now' AS event_timestamp FROM read_parquet('$repo/data/raw/ratings.parquet') ORDER BY rating_timestamp DESC, user_id, isbn LIMIT 200" \
@@ -74,7 +75,7 @@ candidates="$repo/data/training/online_candidates.parquet"
   --features book_features:language --output "$repo/data/training/sample_pair.csv" > /dev/null
 pair=$(sed -n 2p "$repo/data/training/sample_pair.csv")
 if [ -z "$pair" ]; then
-  echo "No recent (user, book) pair has every model_v4 feature within its ttl" >&2
+  echo "No recent (user, book) pair has every model_v4 feature within its ttl and window" >&2
   exit 1
 fi
 sample_user=${pair%%,*}
