@@ -20,9 +20,11 @@ twins below are such views, with the same output names. What Feast does with
 them differs from Larder:
 - only its Spark, Ray and Flink compute engines evaluate time windows; the
   local engine (the default, used with the file and DuckDB offline stores)
-  refuses an aggregation with a `time_window`, and its offline stores'
-  get_historical_features read the aggregated input column (`rating`), not
-  the windowed values;
+  refuses them: `feast materialize` of these views fails with "Time window
+  aggregation is not supported in the local compute engine";
+- with the file offline store, get_historical_features reads the aggregated
+  input column (`rating`), not the windowed values, and asking for an output
+  such as `agg_user_features_1d:avg_day_user_rating` fails with a KeyError;
 - its online store holds whatever a stream job last wrote for a key; Feast
   merges no tiles at read time, so the value is as fresh as that job;
 - its windows are not documented as end-exclusive: nothing in Feast keeps a
