@@ -50,6 +50,12 @@ def test_plan_apply_and_listings(store):
     assert [f.name for f in views["avg_book_category_rating_features"].features] == [
         "avg_yr_category_rating", "count_yr_category_rating"]
     assert views["avg_book_category_rating_features"].features[0].dtype == "Float64"
+    # An aggregation view's features are its aggregations' outputs.
+    day = views["agg_user_features_1d"]
+    assert day.schema == []
+    assert [(f.name, f.dtype) for f in day.features] == [
+        ("avg_day_user_rating", "Float64"), ("count_day_user_rating", "Int64"),
+        ("avg_week_user_rating", "Float64"), ("count_week_user_rating", "Int64")]
     services = {s.name for s in store.list_feature_services()}
     assert {"model_v1", "model_v2", "model_v3", "model_v4"} <= services
     v4 = store.get_feature_service("model_v4")
