@@ -65,17 +65,20 @@ step "larder materialize-incremental: the 7 online views into RocksDB (latest ro
 # A (user, book) pair with every model_v4 feature present now: among the 200
 # latest ratings, the first whose point-in-time features at this instant are
 # all non-null (the ttl then holds online too, and the aggregations' windows,
-# rounded down to 10 minutes, hold the same ratings online as in training data).
+# rounded down to 10 minutes, hold the same ratings online as in training
+# data). The user's means over the last day and week may be null (a count
+# of 0) when no such pair exists: the data ends at the start of today, so late
+# in the UTC day the day's window before now holds few ratings.
 candidates="$repo/data/training/online_candidates.parquet"
 "$larder" -c "$repo" historical \
   --entity-sql "SELECT user_id, isbn, TIMESTAMPTZ '$now' AS event_timestamp FROM read_parquet('$repo/data/raw/ratings.parquet') ORDER BY rating_timestamp DESC, user_id, isbn LIMIT 200" \
   --feature-service model_v4 --output "$candidates" > /dev/null
 "$larder" -c "$repo" historical \
-  --entity-sql "SELECT user_id, isbn, event_timestamp FROM read_parquet('$candidates') WHERE COLUMNS(*) IS NOT NULL LIMIT 1" \
+  --entity-sql "SELECT user_id, isbn, event_timestamp FROM read_parquet('$candidates', file_row_number = true) WHERE COLUMNS(* EXCLUDE (avg_day_user_rating, avg_week_user_rating)) IS NOT NULL ORDER BY avg_day_user_rating IS NULL, avg_week_user_rating IS NULL, file_row_number LIMIT 1" \
   --features book_features:language --output "$repo/data/training/sample_pair.csv" > /dev/null
 pair=$(sed -n 2p "$repo/data/training/sample_pair.csv")
 if [ -z "$pair" ]; then
-  echo "No recent (user, book) pair has every model_v4 feature within its ttl and window" >&2
+  echo "No recent (user, book) pair has every model_v4 feature within its ttl" >&2
   exit 1
 fi
 sample_user=${pair%%,*}
