@@ -59,18 +59,22 @@ step "larder historical: a model_v4 training set with every rating as an entity 
   --output "$repo/data/training/model_v4.parquet"
 
 now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-step "larder materialize-incremental: the latest values of the 7 online views into RocksDB"
+step "larder materialize-incremental: the 7 online views into RocksDB (latest rows; tiles of the 3 aggregation views)"
 "$larder" -c "$repo" materialize-incremental "$now"
 
 # A (user, book) pair with every model_v4 feature present now: among the 200
 # latest ratings, the first whose point-in-time features at this instant are
-# all non-null (the ttl then holds online too).
+# all non-null (the ttl then holds online too, and the aggregations' windows,
+# rounded down to 10 minutes, hold the same ratings online as in training
+# data). The user's means over the last day and week may be null (a count
+# of 0) when no such pair exists: the data ends at the start of today, so late
+# in the UTC day the day's window before now holds few ratings.
 candidates="$repo/data/training/online_candidates.parquet"
 "$larder" -c "$repo" historical \
   --entity-sql "SELECT user_id, isbn, TIMESTAMPTZ '$now' AS event_timestamp FROM read_parquet('$repo/data/raw/ratings.parquet') ORDER BY rating_timestamp DESC, user_id, isbn LIMIT 200" \
   --feature-service model_v4 --output "$candidates" > /dev/null
 "$larder" -c "$repo" historical \
-  --entity-sql "SELECT user_id, isbn, event_timestamp FROM read_parquet('$candidates') WHERE COLUMNS(*) IS NOT NULL LIMIT 1" \
+  --entity-sql "SELECT user_id, isbn, event_timestamp FROM read_parquet('$candidates', file_row_number = true) WHERE COLUMNS(* EXCLUDE (avg_day_user_rating, avg_week_user_rating)) IS NOT NULL ORDER BY avg_day_user_rating IS NULL, avg_week_user_rating IS NULL, file_row_number LIMIT 1" \
   --features book_features:language --output "$repo/data/training/sample_pair.csv" > /dev/null
 pair=$(sed -n 2p "$repo/data/training/sample_pair.csv")
 if [ -z "$pair" ]; then

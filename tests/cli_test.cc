@@ -221,7 +221,7 @@ TEST(Cli, BookRecsExampleAppliesWithGeneratedData) {
   EXPECT_EQ(CountLines(apply.out, "Created entity "), 2);
   EXPECT_EQ(CountLines(apply.out, "Created feature view "), 7);
   EXPECT_EQ(CountLines(apply.out, "Created feature service "), 4);
-  EXPECT_EQ(CountLines(apply.out, "Created sql model "), 5);
+  EXPECT_EQ(CountLines(apply.out, "Created sql model "), 2);
   EXPECT_THAT(RunLarder(c + "feature-services list").out, HasSubstr("model_v4"));
 }
 

@@ -70,7 +70,7 @@ TEST_F(HistoricalCli, ModelViewsNeedRunFirst) {
   r = RunLarder(c_ + "historical --entity-sql " + sql + " --feature-service model_v4 --output " +
                 out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("(14 columns)"));
+  EXPECT_THAT(r.out, HasSubstr("(16 columns)"));  // 3 of the entity rows, 13 features
   EXPECT_TRUE(std::filesystem::exists(out));
 }
 
@@ -88,24 +88,24 @@ TEST_F(HistoricalCli, EntitySqlCannotChangeTheStore) {
     std::string error;
   };
   const std::vector<Attempt> attempts = {
-      {row + "); DROP TABLE agg_user_features_1d; SELECT (1", "syntax error"},
+      {row + "); DROP TABLE bucketed_age; SELECT (1", "syntax error"},
       {row + "); COPY (SELECT 42) TO '" + x_csv + "'; SELECT (1", "syntax error"},
       {row + "); DETACH larder_offline; ATTACH '" + db +
-           "' AS o2; DROP TABLE o2.agg_user_features_1d; SELECT (1",
+           "' AS o2; DROP TABLE o2.bucketed_age; SELECT (1",
        "syntax error"},
-      {row + "; DROP TABLE agg_user_features_1d", "holds 2 statements"},
+      {row + "; DROP TABLE bucketed_age", "holds 2 statements"},
       {row + "; COPY (SELECT 42) TO '" + x_csv + "'", "holds 2 statements"},
-      {"DETACH larder_offline; ATTACH '" + db + "' AS o2; DROP TABLE o2.agg_user_features_1d; " +
+      {"DETACH larder_offline; ATTACH '" + db + "' AS o2; DROP TABLE o2.bucketed_age; " +
            row,
        "holds 4 statements"},
-      {"DROP TABLE agg_user_features_1d", "is a DROP statement; give one SELECT statement"},
+      {"DROP TABLE bucketed_age", "is a DROP statement; give one SELECT statement"},
       {"COPY (SELECT 42) TO '" + x_csv + "'", "is a COPY statement"},
   };
   const std::string out = tmp_.Join("train.csv");
   for (const Attempt& a : attempts) {
     SCOPED_TRACE(a.sql);
     CommandResult r = RunLarder(c_ + "historical --entity-sql \"" + a.sql +
-                                "\" --features agg_user_features_1d:count_day_user_rating "
+                                "\" --features user_age_features:bucketed_age "
                                 "--output " + out);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("entity SQL"));
@@ -116,7 +116,7 @@ TEST_F(HistoricalCli, EntitySqlCannotChangeTheStore) {
   // The model table is still there: a training set from it still works.
   CommandResult r = RunLarder(c_ + "historical --entity-sql \"" + row +
                               " -- a comment at the end\" --features "
-                              "agg_user_features_1d:count_day_user_rating --output " + out);
+                              "user_age_features:bucketed_age --output " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Wrote 1 rows (3 columns)"));
 }

@@ -148,36 +148,50 @@ TEST_F(ServeCli, BadRequestsGetAnErrorNamingTheField) {
 // Values that JSON numbers cannot carry come back as Feast's server sends
 // them; join keys come back typed; columns that are no join key are dropped.
 TEST_F(ServeCli, ServesNonFiniteFloatsNegativeZeroAndTypedKeys) {
+  // A plain Float64 view fed by a push source of its own (the example's
+  // floats are aggregates, which no push sets directly).
+  const std::string history = tmp_.Join("scores.csv");
+  std::ofstream(history) << "user_id,score_timestamp,score\n1,2022-01-01T00:00:00Z,0.5\n";
+  std::ofstream(repo_ + "/scores.yaml")
+      << "data_sources:\n"
+      << "  - {name: scores_source, type: file, path: " << history
+      << ", timestamp_field: score_timestamp}\n"
+      << "  - {name: scores_push, type: push, batch_source: scores_source}\n"
+      << "feature_views:\n"
+      << "  - {name: user_scores, entities: [user], source: scores_push,\n"
+      << "     schema: [{name: score, dtype: Float64}]}\n";
+  CommandResult apply = RunLarder(c_ + "apply");
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
   const std::string csv = tmp_.Join("odd.csv");
   // DuckDB's CSV sniffer reads the column as DOUBLE when a plain number
   // comes first.
-  // An hour ago: within the view's ttl, and not in the future (push refuses that).
+  // An hour ago: not in the future (push refuses that).
   const std::time_t hour_ago = std::time(nullptr) - 3600;
   std::tm utc{};
   gmtime_r(&hour_ago, &utc);
   char ts[32];
   std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &utc);
   const std::string t = ts;
-  std::ofstream(csv) << "user_id,rating_timestamp,avg_day_user_rating,count_day_user_rating\n"
-                     << "900004," << t << ",-0.0,1\n"
-                     << "900001," << t << ",inf,1\n"
-                     << "900002," << t << ",-inf,1\n"
-                     << "900003," << t << ",nan,1\n";
-  CommandResult push = RunLarder(c_ + "push user_ratings_push " + csv + " --to online");
+  std::ofstream(csv) << "user_id,score_timestamp,score\n"
+                     << "900004," << t << ",-0.0\n"
+                     << "900001," << t << ",inf\n"
+                     << "900002," << t << ",-inf\n"
+                     << "900003," << t << ",nan\n";
+  CommandResult push = RunLarder(c_ + "push scores_push " + csv + " --to online");
   ASSERT_EQ(push.exit_code, 0) << push.err;
-  CommandResult cli = RunLarder(c_ + "online --features agg_user_features_1d:avg_day_user_rating "
+  CommandResult cli = RunLarder(c_ + "online --features user_scores:score "
                                      "--entity user_id=900001 --entity isbn=0000000000 "
                                      "--entity colour=red");
   ASSERT_EQ(cli.exit_code, 0) << cli.err;
-  EXPECT_THAT(cli.out, HasSubstr(R"("feature_names":["isbn","user_id","avg_day_user_rating"])"));
+  EXPECT_THAT(cli.out, HasSubstr(R"("feature_names":["isbn","user_id","score"])"));
   EXPECT_THAT(cli.out, HasSubstr(R"({"values":[900001],)"));  // a number, not "900001"
   StartServer();
   online::HttpResponse r = Post("/get-online-features",
-                                R"({"features": ["agg_user_features_1d:avg_day_user_rating"],
+                                R"({"features": ["user_scores:score"],
                                     "entities": {"user_id": [900001, 900002, 900003, 900004],
                                                  "colour": ["a", "b", "c", "d"]}})");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_THAT(r.body, HasSubstr(R"("feature_names":["user_id","avg_day_user_rating"])"));
+  EXPECT_THAT(r.body, HasSubstr(R"("feature_names":["user_id","score"])"));
   EXPECT_THAT(r.body, HasSubstr(R"({"values":["Infinity","-Infinity","NaN",-0.0],)"
                                 R"("statuses":["PRESENT","PRESENT","PRESENT","PRESENT"])"));
 }

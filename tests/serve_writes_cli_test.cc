@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -22,65 +23,85 @@ using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
 
-// A push of agg_user_features_1d rows for `user`, one per (time, avg) pair.
+// An ISO 8601 UTC time `hours` before now: pushed ratings there fall in the
+// 1-day window that the server, reading at its clock, serves.
+std::string HoursAgo(int hours) {
+  const std::time_t t = std::time(nullptr) - static_cast<std::time_t>(hours) * 3600;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// A push of ratings by `user` of one book, one per (time, rating) pair, to
+// the ratings' push source, which feeds the three rating aggregation views.
 std::string PushBody(int64_t user, const std::vector<std::pair<std::string, Json>>& rows,
                      const std::string& to = "online") {
   Json df = {{"user_id", Json::array()},
+             {"isbn", Json::array()},
              {"rating_timestamp", Json::array()},
-             {"avg_day_user_rating", Json::array()},
-             {"count_day_user_rating", Json::array()}};
-  for (const auto& [time, avg] : rows) {
+             {"rating", Json::array()}};
+  for (const auto& [time, rating] : rows) {
     df["user_id"].push_back(user);
+    df["isbn"].push_back("0441172717");
     df["rating_timestamp"].push_back(time);
-    df["avg_day_user_rating"].push_back(avg);
-    df["count_day_user_rating"].push_back(3);
+    df["rating"].push_back(rating);
   }
   return Json{{"push_source_name", "user_ratings_push"}, {"df", df}, {"to", to}}.dump();
 }
 
 class ServeWrites : public testing::ServeFixture {
  protected:
-  // The served avg_day_user_rating of `user` (null when absent).
-  Json ServedAverage(int64_t user) {
+  // The served value of `feature` of agg_user_features_1d for `user`.
+  Json Served(int64_t user, const std::string& feature = "avg_day_user_rating") {
     online::HttpResponse r = Post("/get-online-features",
-                                  R"({"features": ["agg_user_features_1d:avg_day_user_rating"],
-                                      "entities": {"user_id": [)" +
+                                  R"({"features": ["agg_user_features_1d:)" + feature +
+                                      R"("], "entities": {"user_id": [)" +
                                       std::to_string(user) + "]}}");
     return r.status == 200 ? Json::parse(r.body)["results"][1]["values"][0] : Json(r.body);
   }
+  // The served 1-day mean of `user`'s ratings (null when it has none).
+  Json ServedAverage(int64_t user) { return Served(user); }
 };
 
-TEST_F(ServeWrites, PushedRowsAreServedNewestFirst) {
+TEST_F(ServeWrites, PushedRatingsUpdateTheAggregatesAtOnce) {
   StartServer();
-  online::HttpResponse r = Post("/push", PushBody(999999, {{"2025-01-01T00:00:00Z", 2.5},
-                                                           {"2025-01-03T00:00:00Z", 4.25},
-                                                           {"2025-01-02T00:00:00Z", 1.0}}));
+  online::HttpResponse r =
+      Post("/push", PushBody(999999, {{HoursAgo(3), 2}, {HoursAgo(2), 4}, {HoursAgo(5), 9}}));
   ASSERT_EQ(r.status, 200) << r.body;
   Json report = Json::parse(r.body);
   EXPECT_EQ(report["rows"], 3);
-  ASSERT_EQ(report["online"].size(), 1u);
-  EXPECT_EQ(report["online"][0]["feature_view"], "agg_user_features_1d");
-  EXPECT_EQ(report["online"][0]["written"], 2);  // the 01-02 row is older than 01-03
-  EXPECT_EQ(report["online"][0]["skipped"], 1);
-  EXPECT_EQ(ServedAverage(999999), 4.25);
+  std::vector<std::string> views;
+  for (const Json& v : report["online"]) views.push_back(v["feature_view"]);
+  EXPECT_THAT(views, ::testing::UnorderedElementsAre(
+                         "agg_user_features_1d", "user_agg_rating_features",
+                         "book_agg_rating_features"));
+  EXPECT_EQ(ServedAverage(999999), 5.0);
+  EXPECT_EQ(Served(999999, "count_day_user_rating"), 3);
+  // A late rating, older than a day, joins the week's window only.
+  ASSERT_EQ(Post("/push", PushBody(999999, {{HoursAgo(30), 1}})).status, 200);
+  EXPECT_EQ(ServedAverage(999999), 5.0);
+  EXPECT_EQ(Served(999999, "count_week_user_rating"), 4);
+  EXPECT_EQ(Served(999999, "avg_week_user_rating"), 4.0);
 
   // Every row is checked before any is written: a bad second row keeps the
-  // first (newer) one out too.
-  r = Post("/push", PushBody(999999, {{"2025-02-01T00:00:00Z", 9.0}, {"2025-02-02", "high"}}));
+  // first one out too.
+  r = Post("/push", PushBody(999999, {{HoursAgo(1), 10}, {HoursAgo(1), "high"}}));
   EXPECT_EQ(r.status, 400);
-  EXPECT_THAT(r.body, HasSubstr("df.avg_day_user_rating[1]"));
-  EXPECT_EQ(ServedAverage(999999), 4.25);
-  r = Post("/push", PushBody(999999, {{"2025-13-01", 9.0}}));
+  EXPECT_THAT(r.body, HasSubstr("df.rating[1]"));
+  EXPECT_EQ(ServedAverage(999999), 5.0);
+  r = Post("/push", PushBody(999999, {{"2025-13-01", 9}}));
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("df.rating_timestamp[0]"));
-  EXPECT_EQ(Post("/push", PushBody(1, {{"2025-01-01", 1.0}}, "sideways")).status, 400);
+  EXPECT_EQ(Post("/push", PushBody(1, {{"2025-01-01", 1}}, "sideways")).status, 400);
   r = Post("/push", R"({"push_source_name": "users_source", "df": {"user_id": [1]}})");
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr("users_source"));
   r = Post("/push", R"({"push_source_name": "user_ratings_push", "df": {"user_id": [1]}})");
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("rating_timestamp"));
-  EXPECT_EQ(ServedAverage(999999), 4.25);
+  EXPECT_EQ(Served(999999, "count_day_user_rating"), 3);
 
   // write-to-online-store: one view, named columns of its source.
   r = Post("/write-to-online-store",
@@ -98,32 +119,34 @@ TEST_F(ServeWrites, PushedRowsAreServedNewestFirst) {
 TEST_F(ServeWrites, OfflinePushesReachTrainingData) {
   StartServer();
   online::HttpResponse r =
-      Post("/push", PushBody(999998, {{"2025-01-01T00:00:00Z", 3.5}}, "online_and_offline"));
+      Post("/push", PushBody(999998, {{HoursAgo(2), 7}}, "online_and_offline"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Json::parse(r.body)["offline_rows"], 1);
-  EXPECT_EQ(ServedAverage(999998), 3.5);
-  r = Post("/push", PushBody(999997, {{"2025-01-01T00:00:00Z", 6.5}}, "offline"));
+  EXPECT_EQ(ServedAverage(999998), 7.0);
+  r = Post("/push", PushBody(999997, {{"2025-01-01T00:00:00Z", 6}}, "offline"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(Json::parse(r.body)["online"].empty());
   EXPECT_TRUE(ServedAverage(999997).is_null());
   StopServer();
 
+  // Training data sees both, each at a time after its rating.
   const std::string out = tmp_.Join("training.csv");
   CommandResult h = RunLarder(
       c_ + "historical --features agg_user_features_1d:avg_day_user_rating --output " + out +
-      " --entity-sql \"SELECT * FROM (VALUES (999998, TIMESTAMP '2025-01-02'), (999997, "
-      "TIMESTAMP '2025-01-02')) t(user_id, event_timestamp) ORDER BY user_id\"");
+      " --entity-sql \"SELECT * FROM (VALUES (999998, TIMESTAMPTZ '" + HoursAgo(1) +
+      "'), (999997, TIMESTAMPTZ '2025-01-01 12:00:00Z')) t(user_id, event_timestamp) ORDER BY "
+      "user_id\"");
   ASSERT_EQ(h.exit_code, 0) << h.err;
   const std::string csv = testing::ReadFileText(out);
-  EXPECT_THAT(csv, HasSubstr("999997,2025-01-02 00:00:00+00,6.5"));
-  EXPECT_THAT(csv, HasSubstr("999998,2025-01-02 00:00:00+00,3.5"));
+  EXPECT_THAT(csv, HasSubstr("999997,2025-01-01 12:00:00+00,6.0"));
+  EXPECT_THAT(csv, HasSubstr("+00,7.0"));
 }
 
 TEST_F(ServeWrites, RefusesFarFutureEventTimes) {
   StartServer();
-  // 9999-12-31 would win every later conditional write of user 999996.
-  online::HttpResponse r = Post("/push", PushBody(999996, {{"2025-01-01", 1.0},
-                                                           {"9999-12-31T00:00:00Z", 2.0}},
+  // A rating at 9999-12-31 would sit in a tile no window reaches for ages.
+  online::HttpResponse r = Post("/push", PushBody(999996, {{HoursAgo(2), 1},
+                                                           {"9999-12-31T00:00:00Z", 2}},
                                                   "online_and_offline"));
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("df.rating_timestamp[1]: event time 9999-12-31T00:00:00Z"));
@@ -137,8 +160,22 @@ TEST_F(ServeWrites, RefusesFarFutureEventTimes) {
 
 TEST_F(ServeWrites, DeletesOnlineRecords) {
   StartServer();
-  ASSERT_EQ(Post("/push", PushBody(999995, {{"2025-01-01", 1.5}})).status, 200);
-  ASSERT_EQ(Post("/push", PushBody(999994, {{"2025-01-01", 2.5}})).status, 200);
+  auto write_country = [&](int64_t user, const std::string& date, const std::string& country) {
+    return Post("/write-to-online-store",
+                R"({"feature_view_name": "user_features", "df": {"user_id": [)" +
+                    std::to_string(user) + R"(], "signup_date": [")" + date +
+                    R"("], "country": [")" + country + R"("]}})");
+  };
+  auto country = [&](int64_t user) {
+    online::HttpResponse r = Post("/get-online-features",
+                                  R"({"features": ["user_features:country"],
+                                      "entities": {"user_id": [)" +
+                                      std::to_string(user) + "]}}");
+    return r.status == 200 ? Json::parse(r.body)["results"][1]["values"][0] : Json(r.body);
+  };
+  const std::string today = HoursAgo(2).substr(0, 10);
+  ASSERT_EQ(write_country(999995, today, "narnia").status, 200);
+  ASSERT_EQ(write_country(999994, today, "oz").status, 200);
   online::HttpResponse r =
       Post("/delete-from-online-store", R"({"entities": {"user_id": [999995, 123456789]}})");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -149,17 +186,17 @@ TEST_F(ServeWrites, DeletesOnlineRecords) {
   EXPECT_THAT(views, ::testing::UnorderedElementsAre("user_features", "user_age_features",
                                                      "user_agg_rating_features",
                                                      "agg_user_features_1d"));
-  EXPECT_TRUE(ServedAverage(999995).is_null());
-  EXPECT_EQ(ServedAverage(999994), 2.5);
-  // A later push lands, whatever its event time.
-  ASSERT_EQ(Post("/push", PushBody(999995, {{"2024-01-01", 0.5}})).status, 200);
-  EXPECT_EQ(ServedAverage(999995), 0.5);
+  EXPECT_TRUE(country(999995).is_null());
+  EXPECT_EQ(country(999994), "oz");
+  // A later write lands, whatever its event time: no tombstone is kept.
+  ASSERT_EQ(write_country(999995, HoursAgo(48).substr(0, 10), "lilliput").status, 200);
+  EXPECT_EQ(country(999995), "lilliput");
 
   r = Post("/delete-from-online-store",
-           R"({"entities": {"user_id": [999995]}, "feature_views": ["agg_user_features_1d"]})");
+           R"({"entities": {"user_id": [999995]}, "feature_views": ["user_features"]})");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Json::parse(r.body)["feature_views"], Json::array({"agg_user_features_1d"}));
-  EXPECT_TRUE(ServedAverage(999995).is_null());
+  EXPECT_EQ(Json::parse(r.body)["feature_views"], Json::array({"user_features"}));
+  EXPECT_TRUE(country(999995).is_null());
 
   r = Post("/delete-from-online-store",
            R"({"entities": {"user_id": [1]}, "feature_views": ["book_features"]})");
@@ -214,7 +251,7 @@ TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
             401);
   EXPECT_EQ(Post("/get-online-features", read_body, reader).status, 200);
   EXPECT_EQ(Post("/get-online-features", read_body, writer).status, 200);
-  const std::string push = PushBody(999999, {{"2025-01-01", 1.0}});
+  const std::string push = PushBody(999999, {{HoursAgo(2), 1}});
   online::HttpResponse r = Post("/push", push, reader);
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(r.body, HasSubstr("write token"));
@@ -223,8 +260,7 @@ TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
   EXPECT_EQ(Post("/delete-from-online-store", del, reader).status, 401);
   EXPECT_EQ(Post("/delete-from-online-store", del, writer).status, 200);
   // max_entity_rows: 2 limits pushes too.
-  EXPECT_EQ(Post("/push", PushBody(1, {{"2025-01-01", 1.0}, {"2025-01-02", 1.0},
-                                       {"2025-01-03", 1.0}}),
+  EXPECT_EQ(Post("/push", PushBody(1, {{HoursAgo(2), 1}, {HoursAgo(3), 1}, {HoursAgo(4), 1}}),
                  writer)
                 .status,
             413);
@@ -244,7 +280,8 @@ TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
   EXPECT_THAT(metrics.body,
               HasSubstr("larder_requests_total{endpoint=\"/get-online-features\",status=\"200\"} 2"));
   EXPECT_THAT(metrics.body, HasSubstr("larder_requests_total{endpoint=\"/push\",status=\"413\"} 1"));
-  EXPECT_THAT(metrics.body, HasSubstr("larder_rows_pushed_total{target=\"online\"} 1"));
+  // The one pushed rating, written to each of the three views it feeds.
+  EXPECT_THAT(metrics.body, HasSubstr("larder_rows_pushed_total{target=\"online\"} 3"));
   EXPECT_THAT(metrics.body, HasSubstr("larder_request_duration_seconds_count{endpoint=\"/push\","
                                       "status=\"200\"} 1"));
   EXPECT_THAT(metrics.body, ::testing::ContainsRegex("larder_registry_version [1-9]"));

@@ -75,10 +75,14 @@ class FeatureView:
     description: str = ""
     tags: Dict[str, str] = field(default_factory=dict)
     owner: str = ""
+    # The outputs of the view's window aggregations (name and output dtype).
+    aggregations: List[Field] = field(default_factory=list)
 
     @property
     def features(self) -> List[Field]:
-        return self.schema
+        """schema's features, then the aggregations' outputs, as a feature
+        service that names the whole view gets them."""
+        return self.schema + self.aggregations
 
 
 @dataclass(frozen=True)
@@ -349,6 +353,7 @@ class FeatureStore:
             v["ttl"] = _dt.timedelta(seconds=v.pop("ttl_seconds"))
             v["schema"] = [Field(**f) for f in v["schema"]]
             v["entity_columns"] = [Field(**f) for f in v["entity_columns"]]
+            v["aggregations"] = [Field(**f) for f in v["aggregations"]]
             out.append(FeatureView(**v))
         return [v for v in out if self._tags_match(v, tags)]
 

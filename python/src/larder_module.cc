@@ -410,11 +410,20 @@ nb::dict RepoDict(const FeatureRepo& repo) {
     d["name"] = v.name;
     d["entities"] = v.entities;
     d["ttl_seconds"] = static_cast<double>(v.ttl.micros) / 1e6;
-    nb::list schema, entity_columns;
+    nb::list schema, entity_columns, aggregations;
     for (const auto& f : v.schema) schema.append(FieldDict(f));
     for (const auto& f : v.entity_columns) entity_columns.append(FieldDict(f));
+    // An aggregation's output, as a field of the view: its name and dtype.
+    for (const auto& a : v.aggregations) {
+      Field output;
+      output.name = a.name;
+      output.dtype = AggregationOutputType(a);
+      output.description = a.description;
+      aggregations.append(FieldDict(output));
+    }
     d["schema"] = schema;
     d["entity_columns"] = entity_columns;
+    d["aggregations"] = aggregations;
     d["source"] = v.source;
     d["online"] = v.online;
     d["description"] = v.description;

@@ -2,7 +2,10 @@
 
 LARDER_BINARY names the binary (ctest sets it); otherwise `larder` on the PATH.
 The repo is the usual test setup (tests/support/serve_fixture.cc): init from the
-book_recs template, demo data at scale 0.01, apply, run the SQL models.
+book_recs template, demo data at scale 0.01, apply, run the SQL models. One plain
+view is added, `user_scores` (a Float64 `score` per user) fed by the push source
+`scores_push`: the example's pushed ratings feed aggregation views, and the tests
+of plain pushed values (newest wins, floats as stored) need a plain view.
 """
 
 import json
@@ -45,6 +48,18 @@ def repo(tmp_path_factory) -> str:
     binary = larder_binary()
     subprocess.run([binary, "init", path, "--template", "book_recs"], check=True,
                    capture_output=True)
+    history = os.path.join(path, "data", "scores.csv")
+    os.makedirs(os.path.dirname(history), exist_ok=True)
+    with open(history, "w") as f:
+        f.write("user_id,score_timestamp,score\n1,2022-01-01T00:00:00Z,0.5\n")
+    with open(os.path.join(path, "scores.yaml"), "w") as f:
+        f.write("data_sources:\n"
+                "  - {name: scores_source, type: file, path: data/scores.csv,"
+                " timestamp_field: score_timestamp}\n"
+                "  - {name: scores_push, type: push, batch_source: scores_source}\n"
+                "feature_views:\n"
+                "  - {name: user_scores, entities: [user], source: scores_push,\n"
+                "     schema: [{name: score, dtype: Float64}]}\n")
     for step in (["demo-data", "--scale", "0.01", "--end", "2023-01-01T00:00:00Z"], ["apply"],
                  ["run"]):
         r = subprocess.run([binary, "-c", path, *step], capture_output=True, text=True)

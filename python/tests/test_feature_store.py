@@ -47,9 +47,15 @@ def test_plan_apply_and_listings(store):
     views = {v.name: v for v in store.list_feature_views()}
     assert "user_features" in views and "agg_user_features_1d" in views
     assert views["user_features"].ttl == dt.timedelta(days=1095)
-    assert [f.name for f in views["book_agg_rating_features"].features] == [
-        "avg_yr_book_rating", "count_yr_book_rating"]
-    assert views["book_agg_rating_features"].features[0].dtype == "Float64"
+    assert [f.name for f in views["avg_book_category_rating_features"].features] == [
+        "avg_yr_category_rating", "count_yr_category_rating"]
+    assert views["avg_book_category_rating_features"].features[0].dtype == "Float64"
+    # An aggregation view's features are its aggregations' outputs.
+    day = views["agg_user_features_1d"]
+    assert day.schema == []
+    assert [(f.name, f.dtype) for f in day.features] == [
+        ("avg_day_user_rating", "Float64"), ("count_day_user_rating", "Int64"),
+        ("avg_week_user_rating", "Float64"), ("count_week_user_rating", "Int64")]
     services = {s.name for s in store.list_feature_services()}
     assert {"model_v1", "model_v2", "model_v3", "model_v4"} <= services
     v4 = store.get_feature_service("model_v4")
@@ -164,7 +170,12 @@ def materialized(repo):
     with FeatureStore(repo_path=repo) as s:
         report = s.materialize(dt.datetime(1900, 1, 1), dt.datetime(2023, 1, 1))
     assert {r["view"] for r in report} >= {"user_features", "book_features"}
-    assert all(r["written"] == r["rows"] for r in report)
+    # A plain view writes a record per row; an aggregation view reads events
+    # (rows) and writes one record of tiles per entity.
+    aggregations = {"agg_user_features_1d", "user_agg_rating_features", "book_agg_rating_features"}
+    assert all(r["written"] == r["rows"] for r in report if r["view"] not in aggregations)
+    assert all(0 < r["written"] <= r["rows"] and r["skipped"] == 0 for r in report
+               if r["view"] in aggregations)
     return report
 
 
@@ -230,51 +241,87 @@ def test_materialize_incremental(online_store):
     assert report[0]["end"] == dt.datetime(2023, 1, 3, tzinfo=UTC)
 
 
-def test_push_and_write_to_online_store(online_store, cli, repo):
+def ratings(users, times, values, isbn="0441172717") -> pd.DataFrame:
+    """Rating events for the example's push source (which feeds its three
+    rating aggregation views)."""
+    return pd.DataFrame({"user_id": users, "isbn": [isbn] * len(users),
+                         "rating_timestamp": times, "rating": values})
+
+
+DAY = ["agg_user_features_1d:avg_day_user_rating", "agg_user_features_1d:count_day_user_rating"]
+
+
+def test_pushed_ratings_update_the_aggregates(online_store, cli, repo):
     store = online_store
     now = dt.datetime.now(UTC).replace(microsecond=0)
-    df = pd.DataFrame({
-        "user_id": [7, 8],
-        "rating_timestamp": [now - dt.timedelta(hours=1)] * 2,
-        "avg_day_user_rating": [9.5, 3.25],
-        "count_day_user_rating": [2, 4],
-    })
+    hour = dt.timedelta(hours=1)
+    df = ratings([7, 7, 8], [now - 2 * hour, now - 3 * hour, now - 2 * hour], [9, 4, 3])
     report = store.push("user_ratings_push", df, to="online_and_offline")
-    assert report["rows"] == 2 and report["offline_rows"] == 2
-    assert report["online"] == [{"view": "agg_user_features_1d", "written": 2, "skipped": 0}]
-    features = ["agg_user_features_1d:avg_day_user_rating", "agg_user_features_1d:count_day_user_rating"]
-    got = store.get_online_features(features=features,
+    assert report["rows"] == 3 and report["offline_rows"] == 3
+    assert sorted(r["view"] for r in report["online"]) == [
+        "agg_user_features_1d", "book_agg_rating_features", "user_agg_rating_features"]
+    got = store.get_online_features(features=DAY,
                                     entity_rows=[{"user_id": 7}, {"user_id": 8}]).to_dict()
-    assert got == {"user_id": [7, 8], "avg_day_user_rating": [9.5, 3.25],
-                   "count_day_user_rating": [2, 4]}
+    assert got == {"user_id": [7, 8], "avg_day_user_rating": [6.5, 3.0],
+                   "count_day_user_rating": [2, 1]}
     store.close()
     with pytest.raises(larder.FailedPreconditionError, match="closed"):
         store.plan()
+    assert cli_online_values(cli, ["--features", ",".join(DAY)], {"user_id": 8}) == {
+        "user_id": (8, "PRESENT"), "avg_day_user_rating": (3.0, "PRESENT"),
+        "count_day_user_rating": (1, "PRESENT")}
+    store = FeatureStore(repo_path=repo)
+
+    # Offline pushes reach training data: after the ratings, both count;
+    # at the second one's own time, only the first (the window ends before t).
+    job = store.get_historical_features(
+        entity_df=pd.DataFrame({"user_id": [7, 7], "event_timestamp": [now, now - 2 * hour]}),
+        features=DAY)
+    got = job.to_df()
+    assert got["count_day_user_rating"].tolist() == [2, 1]
+    assert got["avg_day_user_rating"].tolist() == [6.5, 4.0]
+
+    # A dict of columns works too; PushMode is accepted for `to`.
+    report = store.push("user_ratings_push", {"user_id": [9], "isbn": ["0441172717"],
+                                              "rating_timestamp": [(now - hour).isoformat()],
+                                              "rating": [5]},
+                        to=larder.PushMode.ONLINE)
+    assert report["offline_rows"] == 0 and len(report["online"]) == 3
+    got = store.get_online_features(features=DAY, entity_rows=[{"user_id": 9}]).to_dict()
+    assert got["count_day_user_rating"] == [1]
+    store.close()
+
+
+def test_push_and_write_to_online_store_plain_view(online_store, cli, repo):
+    store = online_store
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    df = pd.DataFrame({"user_id": [7, 8], "score_timestamp": [now - dt.timedelta(hours=1)] * 2,
+                       "score": [9.5, 3.25]})
+    report = store.push("scores_push", df, to="online_and_offline")
+    assert report["rows"] == 2 and report["offline_rows"] == 2
+    assert report["online"] == [{"view": "user_scores", "written": 2, "skipped": 0}]
+    features = ["user_scores:score"]
+    got = store.get_online_features(features=features,
+                                    entity_rows=[{"user_id": 7}, {"user_id": 8}]).to_dict()
+    assert got == {"user_id": [7, 8], "score": [9.5, 3.25]}
+    store.close()
     assert cli_online_values(cli, ["--features", ",".join(features)], {"user_id": 8}) == {
-        "user_id": (8, "PRESENT"), "avg_day_user_rating": (3.25, "PRESENT"),
-        "count_day_user_rating": (4, "PRESENT")}
+        "user_id": (8, "PRESENT"), "score": (3.25, "PRESENT")}
     store = FeatureStore(repo_path=repo)
 
     # write_to_online_store: the newer row lands, an older one is skipped.
-    newer = pd.DataFrame({"user_id": [7, 8], "rating_timestamp": [now, now - dt.timedelta(days=1)],
-                          "avg_day_user_rating": [1.0, 1.0], "count_day_user_rating": [1, 1]})
-    report = store.write_to_online_store("agg_user_features_1d", newer)
-    assert report["online"] == [{"view": "agg_user_features_1d", "written": 1, "skipped": 1}]
+    newer = pd.DataFrame({"user_id": [7, 8], "score_timestamp": [now, now - dt.timedelta(days=1)],
+                          "score": [1.0, 1.0]})
+    report = store.write_to_online_store("user_scores", newer)
+    assert report["online"] == [{"view": "user_scores", "written": 1, "skipped": 1}]
     got = store.get_online_features(features=features,
                                     entity_rows=[{"user_id": 7}, {"user_id": 8}]).to_dict()
-    assert got["avg_day_user_rating"] == [1.0, 3.25]
+    assert got["score"] == [1.0, 3.25]
 
     # Offline pushes reach training data.
     job = store.get_historical_features(
-        entity_df=pd.DataFrame({"user_id": [7], "event_timestamp": [now]}),
-        features=["agg_user_features_1d:avg_day_user_rating"])
-    assert job.to_df()["avg_day_user_rating"].tolist() == [9.5]
-
-    # A dict of columns works too; PushMode is accepted for `to`.
-    report = store.push("user_ratings_push", {"user_id": [9], "rating_timestamp": [now.isoformat()],
-                                              "avg_day_user_rating": [5], "count_day_user_rating": [1]},
-                        to=larder.PushMode.ONLINE)
-    assert report["online"][0]["written"] == 1
+        entity_df=pd.DataFrame({"user_id": [7], "event_timestamp": [now]}), features=features)
+    assert job.to_df()["score"].tolist() == [9.5]
     store.close()
 
 
@@ -282,24 +329,27 @@ def test_push_errors(online_store):
     store = online_store
     with pytest.raises(larder.NotFoundError):
         store.push("no_such_push_source", pd.DataFrame({"user_id": [1]}))
-    bad = pd.DataFrame({"user_id": [1], "rating_timestamp": ["not a time"],
-                        "avg_day_user_rating": [1.0], "count_day_user_rating": [1]})
+    bad = ratings([1], ["not a time"], [1])
     with pytest.raises(larder.InvalidArgumentError, match="rating_timestamp"):
         store.push("user_ratings_push", bad)
     with pytest.raises(larder.InvalidArgumentError):
         store.push("user_ratings_push", pd.DataFrame({"user_id": [1]}), to="sideways")
+    # A pushed rating needs the aggregated column.
+    with pytest.raises(larder.InvalidArgumentError, match="rating"):
+        store.push("user_ratings_push", ratings([1], [dt.datetime(2022, 1, 1)], [1]).drop(
+            columns=["rating"]))
     # DataFrames cross as Arrow and are read by the engine: types it cannot
     # read, and values that do not fit the declared dtype, name the column.
-    nested = pa.table({"user_id": [1], "rating_timestamp": [dt.datetime(2022, 1, 1)],
-                       "avg_day_user_rating": pa.array([{"a": 1}]), "count_day_user_rating": [1]})
-    with pytest.raises(larder.InvalidArgumentError, match="avg_day_user_rating"):
+    nested = pa.table({"user_id": [1], "isbn": ["x"], "rating_timestamp": [dt.datetime(2022, 1, 1)],
+                       "rating": pa.array([{"a": 1}])})
+    with pytest.raises(larder.InvalidArgumentError, match="rating"):
         store.push("user_ratings_push", nested)
-    wrong = pa.table({"user_id": [1], "rating_timestamp": [dt.datetime(2022, 1, 1)],
-                      "avg_day_user_rating": [[1.0, 2.0]], "count_day_user_rating": [1]})
-    with pytest.raises(larder.InvalidArgumentError, match="avg_day_user_rating"):
-        store.write_to_online_store("agg_user_features_1d", wrong)
+    wrong = pa.table({"user_id": [1], "score_timestamp": [dt.datetime(2022, 1, 1)],
+                      "score": [[1.0, 2.0]]})
+    with pytest.raises(larder.InvalidArgumentError, match="score"):
+        store.write_to_online_store("user_scores", wrong)
     with pytest.raises(TypeError, match="'df'"):
-        store.write_to_online_store("agg_user_features_1d", 42)
+        store.write_to_online_store("user_scores", 42)
     with pytest.raises(TypeError, match="'push_source_name'"):
         store.push(3, pd.DataFrame({"user_id": [1]}))
 
@@ -311,11 +361,10 @@ def test_online_keeps_non_finite_floats_and_negative_zero(online_store, cli):
     now = dt.datetime.now(UTC).replace(microsecond=0)
     users = [9101, 9102, 9103, 9104]
     odd = [math.inf, -math.inf, math.nan, -0.0]
-    rows = pa.table({"user_id": users, "rating_timestamp": [now - dt.timedelta(hours=1)] * 4,
-                     "avg_day_user_rating": pa.array(odd, pa.float64()),
-                     "count_day_user_rating": [1] * 4})
-    store.push("user_ratings_push", rows, to="online")
-    feature = "agg_user_features_1d:avg_day_user_rating"
+    rows = pa.table({"user_id": users, "score_timestamp": [now - dt.timedelta(hours=1)] * 4,
+                     "score": pa.array(odd, pa.float64())})
+    store.push("scores_push", rows, to="online")
+    feature = "user_scores:score"
     resp = store.get_online_features(features=[feature],
                                      entity_rows=[{"user_id": u} for u in users])
 
@@ -325,9 +374,9 @@ def test_online_keeps_non_finite_floats_and_negative_zero(online_store, cli):
         assert math.isnan(values[2])
         assert values[3] == 0.0 and math.copysign(1.0, values[3]) == -1.0
 
-    check(resp.to_dict()["avg_day_user_rating"])
-    check(resp.to_df()["avg_day_user_rating"])
-    assert resp.statuses["avg_day_user_rating"] == ["PRESENT"] * 4
+    check(resp.to_dict()["score"])
+    check(resp.to_df()["score"])
+    assert resp.statuses["score"] == ["PRESENT"] * 4
     store.close()
     spelled = [cli.online(["--features", feature], {"user_id": u})["results"][1]["values"][0]
                for u in users]
@@ -359,43 +408,40 @@ def test_push_takes_feasts_arguments_in_feasts_order():
 def test_push_positional_arguments_and_future_times(online_store):
     store = online_store
     now = dt.datetime.now(UTC).replace(microsecond=0)
-    row = {"user_id": [9000031], "rating_timestamp": [now - dt.timedelta(minutes=5)],
-           "avg_day_user_rating": [4.5], "count_day_user_rating": [2]}
+    row = ratings([9000031], [now - dt.timedelta(minutes=5)], [4])
     # The third positional argument is allow_registry_cache, as in Feast; a
     # target there is a TypeError, not a silently different push.
-    report = store.push("user_ratings_push", pd.DataFrame(row), True, "online")
-    assert report["offline_rows"] == 0 and report["online"][0]["written"] == 1
+    report = store.push("user_ratings_push", row, True, "online")
+    assert report["offline_rows"] == 0 and len(report["online"]) == 3
     with pytest.raises(TypeError, match="allow_registry_cache"):
-        store.push("user_ratings_push", pd.DataFrame(row), "offline")
-    # Far-future event times would pin the key: refused, naming column, row, value.
-    future = {"user_id": [9000032, 9000032],
-              "rating_timestamp": [now, dt.datetime(9999, 12, 31, tzinfo=UTC)],
-              "avg_day_user_rating": [1.0, 2.0], "count_day_user_rating": [1, 1]}
+        store.push("user_ratings_push", row, "offline")
+    # Far-future event times would sit in tiles no read reaches: refused,
+    # naming column, row, value.
+    future = ratings([9000032, 9000032],
+                     [now - dt.timedelta(hours=1), dt.datetime(9999, 12, 31, tzinfo=UTC)], [1, 2])
     with pytest.raises(larder.InvalidArgumentError,
                        match=r"df\.rating_timestamp\[1\]: event time 9999-12-31"):
-        store.push("user_ratings_push", pd.DataFrame(future), to="online_and_offline")
-    got = store.get_online_features(features=["agg_user_features_1d:avg_day_user_rating"],
-                                    entity_rows=[{"user_id": 9000032}]).to_dict()
-    assert got["avg_day_user_rating"] == [None]  # nothing of the refused push landed
+        store.push("user_ratings_push", future, to="online_and_offline")
+    got = store.get_online_features(features=DAY, entity_rows=[{"user_id": 9000032}]).to_dict()
+    assert got["count_day_user_rating"] == [0]  # nothing of the refused push landed
 
 
 def test_delete_from_online_store(online_store):
     store = online_store
     now = dt.datetime.now(UTC).replace(microsecond=0)
-    store.push("user_ratings_push", {"user_id": [9000041, 9000042], "rating_timestamp": [now.isoformat()] * 2,
-                                     "avg_day_user_rating": [1.5, 2.5],
-                                     "count_day_user_rating": [1, 1]})
-    feature = ["agg_user_features_1d:avg_day_user_rating"]
+    store.push("scores_push", {"user_id": [9000041, 9000042],
+                               "score_timestamp": [now.isoformat()] * 2, "score": [1.5, 2.5]})
+    feature = ["user_scores:score"]
     report = store.delete_from_online_store([{"user_id": 9000041}])
     assert report["entities"] == 1
-    assert "agg_user_features_1d" in report["feature_views"]
+    assert {"user_scores", "agg_user_features_1d"} <= set(report["feature_views"])
     assert "book_features" not in report["feature_views"]  # keyed by isbn
     got = store.get_online_features(features=feature,
                                     entity_rows=[{"user_id": 9000041}, {"user_id": 9000042}])
-    assert got.to_dict()["avg_day_user_rating"] == [None, 2.5]
-    assert got.statuses["avg_day_user_rating"] == ["NOT_FOUND", "PRESENT"]
-    report = store.delete_from_online_store([{"user_id": 9000042}], feature_views=["agg_user_features_1d"])
-    assert report == {"entities": 1, "feature_views": ["agg_user_features_1d"]}
+    assert got.to_dict()["score"] == [None, 2.5]
+    assert got.statuses["score"] == ["NOT_FOUND", "PRESENT"]
+    report = store.delete_from_online_store([{"user_id": 9000042}], feature_views=["user_scores"])
+    assert report == {"entities": 1, "feature_views": ["user_scores"]}
     with pytest.raises(larder.InvalidArgumentError, match="join keys"):
         store.delete_from_online_store([{"user_id": 9000042}], feature_views=["book_features"])
     with pytest.raises(larder.NotFoundError):

@@ -90,7 +90,7 @@ with FeatureStore(repo_path="repo") as store:
     training = store.get_historical_features(entity_df=entities, features=service).to_df()
     assert len(training) == 50, training
     features = [c for c in training.columns if c not in ("user_id", "isbn", "event_timestamp")]
-    assert len(features) == 11, features
+    assert len(features) == 13, features
     rows = [{"user_id": int(u), "isbn": str(i)} for u, i in zip(entities["user_id"], entities["isbn"])]
     online = store.get_online_features(features=service, entity_rows=rows)
     values, statuses = online.to_dict(), online.statuses
@@ -107,7 +107,7 @@ with FeatureStore(repo_path="repo") as store:
             else:
                 assert got == expected, (rows[k], name, got, expected)
             present += 1
-    assert present >= 50 * 11 // 2, f"only {present} values present"
+    assert present >= 50 * 13 // 2, f"only {present} values present"
     print(f"historical: {len(training)} rows x {len(features)} features; online: {present} values "
           "equal to them")
 PY

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include "larder/repo.h"
 #include "support/test_util.h"
@@ -545,7 +546,7 @@ TEST(BookRecsExample, DeclaresTheWorkshopObjects) {
   EXPECT_EQ(repo->entities.size(), 2u);
   EXPECT_EQ(repo->feature_views.size(), 7u);
   EXPECT_EQ(repo->feature_services.size(), 4u);
-  EXPECT_EQ(repo->models.size(), 5u);
+  EXPECT_EQ(repo->models.size(), 2u);
   auto views_of = [&](const char* service) {
     std::vector<std::string> names;
     for (const auto& item : repo->FindFeatureService(service)->features) {
@@ -562,6 +563,53 @@ TEST(BookRecsExample, DeclaresTheWorkshopObjects) {
   EXPECT_EQ(repo->FindFeatureView("user_features")->ttl.micros, 1095 * Duration::kDay);
   EXPECT_EQ(repo->FindFeatureView("book_features")->ttl.micros, 54750 * Duration::kDay);
   EXPECT_EQ(repo->FindEntity("book")->join_keys, std::vector<std::string>{"isbn"});
+}
+
+// The rating aggregates are aggregation views over the pushed ratings, on a
+// 10-minute interval, with the names the feature services and train.py use;
+// the SQL models that computed them (window frames that took in the rated
+// event itself) are gone.
+TEST(BookRecsExample, RatingAggregatesAreAggregationViews) {
+  Result<FeatureRepo> repo =
+      LoadFeatureRepo(::larder::testing::SourceDir() + "/examples/book_recs");
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  struct Expected {
+    const char* view;
+    std::vector<std::tuple<std::string, AggregationFunction, int64_t>> outputs;
+  };
+  const std::vector<Expected> expected = {
+      {"agg_user_features_1d",
+       {{"avg_day_user_rating", AggregationFunction::kMean, 1},
+        {"count_day_user_rating", AggregationFunction::kCount, 1},
+        {"avg_week_user_rating", AggregationFunction::kMean, 7},
+        {"count_week_user_rating", AggregationFunction::kCount, 7}}},
+      {"user_agg_rating_features",
+       {{"avg_yr_user_rating", AggregationFunction::kMean, 365},
+        {"count_yr_user_rating", AggregationFunction::kCount, 365}}},
+      {"book_agg_rating_features",
+       {{"avg_yr_book_rating", AggregationFunction::kMean, 365},
+        {"count_yr_book_rating", AggregationFunction::kCount, 365}}},
+  };
+  for (const Expected& e : expected) {
+    const FeatureView* view = repo->FindFeatureView(e.view);
+    ASSERT_NE(view, nullptr) << e.view;
+    EXPECT_EQ(view->source, "user_ratings_push") << e.view;
+    EXPECT_EQ(view->aggregation_interval.micros, 10 * Duration::kMinute) << e.view;
+    EXPECT_TRUE(view->schema.empty()) << e.view;
+    ASSERT_EQ(view->aggregations.size(), e.outputs.size()) << e.view;
+    for (size_t i = 0; i < e.outputs.size(); ++i) {
+      const Aggregation& a = view->aggregations[i];
+      EXPECT_EQ(a.name, std::get<0>(e.outputs[i])) << e.view;
+      EXPECT_EQ(a.function, std::get<1>(e.outputs[i])) << a.name;
+      EXPECT_EQ(a.window.micros, std::get<2>(e.outputs[i]) * Duration::kDay) << a.name;
+      EXPECT_EQ(a.column, "rating") << a.name;
+      EXPECT_EQ(a.column_dtype.scalar, ScalarType::kInt64) << a.name;
+    }
+  }
+  EXPECT_EQ(repo->FindDataSource("user_ratings_push")->batch_source, "ratings_source");
+  for (const char* gone : {"agg_book_features", "agg_user_features", "agg_user_features_1d"}) {
+    for (const SqlModel& model : repo->models) EXPECT_NE(model.name, gone);
+  }
 }
 
 }  // namespace

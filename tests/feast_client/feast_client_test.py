@@ -32,10 +32,11 @@ the comparison has to excuse:
   OUTSIDE_MAX_AGE become INVALID in Feast; the test compares them by name.
 
 The generated ratings end in 2022, so against today's clock every view with
-a 3-year ttl (user_features, user_agg_rating_features,
-avg_book_category_rating_features) reads OUTSIDE_MAX_AGE: those values are
-null on both sides. The test pushes fresh rows for three users so that
-agg_user_features_1d has PRESENT user-keyed values.
+a 3-year ttl (user_features, avg_book_category_rating_features) reads
+OUTSIDE_MAX_AGE, and the rating aggregation views' windows (1, 7 and 365 days
+before now) hold no generated rating: those means are null and counts 0 on
+both sides. The test pushes fresh ratings by three users, each of a book they
+rated, so that the aggregation views have PRESENT means per user and per book.
 
 Feast 0.67's client sends `"include_feature_view_version_metadata": false`
 in every /get-online-features body; the server must accept that field.
@@ -57,10 +58,11 @@ FEAST_VERSION = "0.67.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
 UNKNOWN_USER = 987654321
 UNKNOWN_ISBN = "not-an-isbn"
-# Users whose one-day aggregate the test pushes with a fresh timestamp, so
-# that agg_user_features_1d (ttl 3 years) has PRESENT user-keyed values: the
-# generated data ends in 2022, older than every 3-year ttl.
-PUSHED = [(1, 1.0 / 3.0, 3), (2, 7.25, 4), (3, 10.0, 1)]
+# Users whose fresh ratings the test pushes, so that the aggregation views
+# have PRESENT values now (the generated data ends in 2022, before every
+# window), and the day's mean and count those ratings give.
+PUSHED = [(1, [0, 0, 1]), (2, [7, 8, 6, 8]), (3, [10])]
+EXPECTED_DAY = {1: (1.0 / 3.0, 3), 2: (7.25, 4), 3: (10.0, 1)}
 
 
 def log(msg):
@@ -89,14 +91,29 @@ def set_up_larder_repo(larder, repo, now):
     run(c + ["apply"])
     run(c + ["run"])
     pushed = os.path.join(os.path.dirname(repo), "pushed.csv")
-    stamp = (now - dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
+    ratings = rated_books(repo)
     with open(pushed, "w") as f:
-        f.write("user_id,avg_day_user_rating,count_day_user_rating,rating_timestamp\n")
-        for user, avg, count in PUSHED:
-            f.write("%d,%r,%d,%s\n" % (user, avg, count, stamp))
+        f.write("user_id,isbn,rating_timestamp,rating\n")
+        for user, values in PUSHED:
+            # A minute apart: identical rows are one event.
+            for i, value in enumerate(values):
+                stamp = (now - dt.timedelta(hours=2, minutes=i)).strftime("%Y-%m-%d %H:%M:%S")
+                f.write("%d,%s,%s,%d\n" % (user, ratings[user], stamp, value))
     run(c + ["push", "user_ratings_push", pushed, "--to", "offline"])
     # Books are stamped Jan 1 of their publication year, back to 1815.
     log(run(c + ["materialize", "1800-01-01T00:00:00Z", iso(now)]).rstrip())
+
+
+def rated_books(repo):
+    """{user: the first book each pushed user rated in the generated data}."""
+    import pyarrow.parquet as pq
+
+    ratings = pq.read_table(os.path.join(repo, "data", "raw", "ratings.parquet"),
+                            columns=["user_id", "isbn"]).to_pylist()
+    first = {}
+    for user, _ in PUSHED:
+        first[user] = next((r["isbn"] for r in ratings if r["user_id"] == user), ratings[0]["isbn"])
+    return first
 
 
 def entity_rows(repo):
@@ -106,10 +123,7 @@ def entity_rows(repo):
     ratings = pq.read_table(os.path.join(repo, "data", "raw", "ratings.parquet"),
                             columns=["user_id", "isbn"]).to_pylist()
     assert len(ratings) > 1000, len(ratings)
-    pairs = []
-    for user, _, _ in PUSHED:  # a rated book of each pushed user
-        isbn = next((r["isbn"] for r in ratings if r["user_id"] == user), ratings[0]["isbn"])
-        pairs.append((user, isbn))
+    pairs = list(rated_books(repo).items())  # the book each pushed user rated again
     step = len(ratings) // 15
     for r in ratings[::step][:15]:
         if (r["user_id"], r["isbn"]) not in pairs:
@@ -273,14 +287,16 @@ def main():
         assert expected[unknown_user]["country"] == (None, "NOT_FOUND"), expected[unknown_user]
         assert expected[unknown_isbn]["category"] == (None, "NOT_FOUND"), expected[unknown_isbn]
         for name in ("language", "category", "avg_yr_book_rating", "count_yr_book_rating",
-                     "avg_day_user_rating", "count_day_user_rating"):
+                     "avg_yr_user_rating", "avg_day_user_rating", "count_day_user_rating",
+                     "avg_week_user_rating"):
             assert present[name] >= 3, "only %d PRESENT values of %s: %s" % (
                 present[name], name, present)
-        pushed = {u: (avg, count) for u, avg, count in PUSHED}
         for i, row in enumerate(rows):
-            if row["user_id"] in pushed:
-                assert (got["avg_day_user_rating"][i], got["count_day_user_rating"][i]) == \
-                    pushed[row["user_id"]], (row, got["avg_day_user_rating"][i])
+            if row["user_id"] in EXPECTED_DAY:
+                avg, count = EXPECTED_DAY[row["user_id"]]
+                assert math.isclose(got["avg_day_user_rating"][i], avg, rel_tol=1e-12), \
+                    (row, got["avg_day_user_rating"][i])
+                assert got["count_day_user_rating"][i] == count, row
         log("Feast's get_online_features(model_v4) equals larder online for %d rows x %d "
             "names; PRESENT values by name: %s" % (len(rows), len(names), present))
 

@@ -12,13 +12,34 @@ each to data/models/NAME.parquet, where the model FileSources point. The
 client test never opens a source, so there those files need not exist
 (`feast apply` does not read sources whose schema is given).
 
+The rating aggregates are Larder aggregation views (`aggregations:` with a
+10-minute `aggregation_interval`). Feast 0.67 declares those only on a
+StreamFeatureView, with `Aggregation` and tiling (`enable_tiling`,
+`tiling_hop_size`, its tile size), over a PushSource or KafkaSource; the
+twins below are such views, with the same output names. What Feast does with
+them differs from Larder:
+- only its Spark, Ray and Flink compute engines evaluate time windows; the
+  local engine (the default, used with the file and DuckDB offline stores)
+  refuses them: `feast materialize` of these views fails with "Time window
+  aggregation is not supported in the local compute engine";
+- with the file offline store, get_historical_features reads the aggregated
+  input column (`rating`), not the windowed values, and asking for an output
+  such as `agg_user_features_1d:avg_day_user_rating` fails with a KeyError;
+- its online store holds whatever a stream job last wrote for a key; Feast
+  merges no tiles at read time, so the value is as fresh as that job;
+- its windows are not documented as end-exclusive: nothing in Feast keeps a
+  rating out of its own training row.
+A Feast client reading through Larder's server (tests/feast_client) gets
+Larder's values, which follow Larder's semantics.
+
 LARDER_REPO is the Larder repo whose data/ the paths name.
 """
 
 import os
 from datetime import timedelta
 
-from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
+from feast import (Aggregation, Entity, FeatureService, FeatureView, Field, FileSource,
+                   PushSource, StreamFeatureView, ValueType)
 from feast.types import Float64, Int64, String
 
 DATA = os.path.join(os.environ.get("LARDER_REPO", "."), "data")
@@ -43,22 +64,14 @@ users_source = FileSource(name="users_source", path=_raw("users"),
                           timestamp_field="signup_date")
 books_source = FileSource(name="books_source", path=_raw("books"),
                           timestamp_field="created_at")
-agg_book_features_source = FileSource(name="agg_book_features_source",
-                                      path=_model("agg_book_features"),
-                                      timestamp_field="rating_timestamp")
-agg_user_features_source = FileSource(name="agg_user_features_source",
-                                      path=_model("agg_user_features"),
-                                      timestamp_field="rating_timestamp")
-agg_user_features_1d_source = FileSource(name="agg_user_features_1d_source",
-                                         path=_model("agg_user_features_1d"),
-                                         timestamp_field="rating_timestamp")
+ratings_source = FileSource(name="ratings_source", path=_raw("ratings"),
+                            timestamp_field="rating_timestamp")
 avg_book_category_ratings_source = FileSource(name="avg_book_category_ratings_source",
                                               path=_model("avg_book_category_ratings"),
                                               timestamp_field="rating_timestamp")
 bucketed_age_source = FileSource(name="bucketed_age_source", path=_model("bucketed_age"),
                                  timestamp_field="signup_date")
-user_ratings_push = PushSource(name="user_ratings_push",
-                               batch_source=agg_user_features_1d_source)
+user_ratings_push = PushSource(name="user_ratings_push", batch_source=ratings_source)
 
 # --- feature_views.yaml -----------------------------------------------------
 def _view(name, entity, ttl_days, features, source, **kwargs):
@@ -73,12 +86,34 @@ def _view(name, entity, ttl_days, features, source, **kwargs):
                        source=source, **kwargs)
 
 
+# Larder's aggregation_interval: the tile size.
+INTERVAL = timedelta(minutes=10)
+
+
+def _aggregation_view(name, entity, aggregations, **kwargs):
+    """A rating aggregation view; aggregations: (output name, function,
+    window in days) over the `rating` column. The schema lists the join key
+    and the outputs with their dtypes (mean: Float64, count: Int64)."""
+    key = entity.join_key
+    key_type = Int64 if entity.value_type == ValueType.INT64 else String
+    dtypes = {"mean": Float64, "count": Int64}
+    return StreamFeatureView(
+        name=name, entities=[entity], source=user_ratings_push,
+        schema=[Field(name=key, dtype=key_type)]
+        + [Field(name=n, dtype=dtypes[f]) for n, f, _ in aggregations],
+        aggregations=[Aggregation(column="rating", function=f, time_window=timedelta(days=d),
+                                  name=n)
+                      for n, f, d in aggregations],
+        timestamp_field="rating_timestamp", enable_tiling=True, tiling_hop_size=INTERVAL,
+        online=True, **kwargs)
+
+
 book_features = _view("book_features", book, 54750,
                       [("language", String), ("category", String)], books_source,
                       tags={"team": "book_recs"})
-book_agg_rating_features = _view(
-    "book_agg_rating_features", book, 54750,
-    [("avg_yr_book_rating", Float64), ("count_yr_book_rating", Int64)], agg_book_features_source)
+book_agg_rating_features = _aggregation_view(
+    "book_agg_rating_features", book,
+    [("avg_yr_book_rating", "mean", 365), ("count_yr_book_rating", "count", 365)])
 avg_book_category_rating_features = _view(
     "avg_book_category_rating_features", book, 1095,
     [("avg_yr_category_rating", Float64), ("count_yr_category_rating", Int64)],
@@ -86,12 +121,13 @@ avg_book_category_rating_features = _view(
 user_features = _view("user_features", user, 1095, [("country", String)], users_source)
 user_age_features = _view("user_age_features", user, 1095, [("bucketed_age", Int64)],
                           bucketed_age_source)
-user_agg_rating_features = _view(
-    "user_agg_rating_features", user, 1095,
-    [("avg_yr_user_rating", Float64), ("count_yr_user_rating", Int64)], agg_user_features_source)
-agg_user_features_1d = _view(
-    "agg_user_features_1d", user, 1095,
-    [("avg_day_user_rating", Float64), ("count_day_user_rating", Int64)], user_ratings_push)
+user_agg_rating_features = _aggregation_view(
+    "user_agg_rating_features", user,
+    [("avg_yr_user_rating", "mean", 365), ("count_yr_user_rating", "count", 365)])
+agg_user_features_1d = _aggregation_view(
+    "agg_user_features_1d", user,
+    [("avg_day_user_rating", "mean", 1), ("count_day_user_rating", "count", 1),
+     ("avg_week_user_rating", "mean", 7), ("count_week_user_rating", "count", 7)])
 
 # --- feature_services.yaml --------------------------------------------------
 model_v1 = FeatureService(

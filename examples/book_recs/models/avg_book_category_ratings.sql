@@ -1,6 +1,7 @@
 -- Per rating event: the average and count of ratings of every book in the
--- rated book's category over the 365 days up to and including that event,
--- keyed by the rated book.
+-- rated book's category over the 365 days before that event, keyed by the
+-- rated book. The window ends just before the event, as the aggregation
+-- views' windows do, so a rating never feeds its own training row.
 {{ config(materialized='table') }}
 SELECT
   r.isbn,
@@ -11,4 +12,4 @@ FROM {{ source('ratings_source') }} AS r
 JOIN {{ source('books_source') }} AS b ON b.isbn = r.isbn
 WINDOW yr AS (
   PARTITION BY b.category ORDER BY r.rating_timestamp
-  RANGE BETWEEN INTERVAL 365 DAYS PRECEDING AND CURRENT ROW)
+  RANGE BETWEEN INTERVAL 365 DAYS PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING)
