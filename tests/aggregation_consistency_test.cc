@@ -319,6 +319,35 @@ TEST_P(AggregationConsistency, TrainingDataOnlineAndPushesAgreeWithTheReference)
   }
 }
 
+// An online delete takes the entity's windows too, and materializing again
+// brings them back even though the view's watermark has not moved.
+TEST(AggregationConsistency, DeletedStatesComeBackWithTheNextMaterialization) {
+  std::mt19937_64 rng(7);
+  std::vector<ViewUnderTest> views = {{"agg_10m", 10 * kMin, {}}};
+  const TimestampMicros t = kBase + 2 * kDay;
+  const std::vector<UserEvent> events = RandomEvents(rng, {t - kHour, t - kDay});
+  Store store(&views, events);
+  store.now = t;
+  ASSERT_TRUE(store.fs->MaterializeIncremental(t).ok());
+  std::vector<Event> own;
+  for (const UserEvent& e : events) {
+    if (e.user == 1) own.push_back(e.event);
+  }
+  const std::vector<Value> want = aggregation::ReferenceAggregates(views[0].definition, own, t);
+  ExpectAgree(views[0], want, store.Online(views[0], 1, t), "materialized");
+  size_t lifetime_count = 0;
+  while (views[0].definition.aggregations[lifetime_count].name != "x_count_lifetime") {
+    ++lifetime_count;
+  }
+  ASSERT_GT(want[lifetime_count].int64_value(), 0);
+
+  auto deleted = store.fs->DeleteOnline({{"user_id", {Value::Int64(1)}}}, {"agg_10m"});
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(store.Online(views[0], 1, t)[lifetime_count], Value::Int64(0));
+  ASSERT_TRUE(store.fs->MaterializeIncremental(t).ok());  // the watermark is already t
+  ExpectAgree(views[0], want, store.Online(views[0], 1, t), "materialized again");
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, AggregationConsistency, ::testing::Values(1, 2, 3));
 
 }  // namespace

@@ -225,8 +225,8 @@ class OnlineStore {
   // probes a single table; other backends do nothing. Safe to call at any time, concurrently with reads and writes.
   [[nodiscard]] virtual Status Optimize() { return Status::OK(); }
 
-  // Deletes the records of `keys` for one view, so that reads of them give
-  // kNotFound. A key with no record is fine; duplicate keys are allowed. No
+  // Deletes the records of `keys` for one view, and their aggregation
+  // states, so that reads of them give kNotFound (and empty windows). A key with no record is fine; duplicate keys are allowed. No
   // tombstone is kept: a later write of the key lands whatever its
   // timestamps, as if the key were new. The keys are checked first: a bad
   // key fails the call with InvalidArgument and nothing is deleted. Backend

@@ -348,7 +348,10 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
       }
     }
     MaterializedView done{view->name, view_start, end, 0, 0, 0, 0};
-    if (view_start >= end) {  // nothing new since the watermark
+    // Nothing new since the watermark. (Aggregation views read every event
+    // that a read at now can see, whatever their watermark: see
+    // tile_materializer.h.)
+    if (view_start >= end && view->aggregations.empty()) {
       report.views.push_back(done);
       continue;
     }

@@ -702,6 +702,10 @@ Status RedisOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
 Status RedisOnlineStore::Delete(const OnlineView& view, std::span<const EntityKey> keys) {
   LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
                           EncodeViewKeys(project_, view, keys, /*hash_tag=*/true));
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> states,
+                          EncodeStateKeys(project_, view.name(), keys, /*hash_tag=*/true, false));
+  encoded.insert(encoded.end(), std::make_move_iterator(states.begin()),
+                 std::make_move_iterator(states.end()));
   std::map<int, std::vector<size_t>> groups;
   for (size_t i = 0; i < encoded.size(); ++i) {
     groups[cluster_ ? KeySlot(encoded[i]) : -1].push_back(i);

@@ -388,6 +388,10 @@ std::vector<std::unique_lock<std::mutex>> RocksDbOnlineStore::LockStripes(
 Status RocksDbOnlineStore::Delete(const OnlineView& view, std::span<const EntityKey> keys) {
   LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
                           EncodeViewKeys(project_, view, keys, /*hash_tag=*/false));
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> states,
+                          EncodeStateKeys(project_, view.name(), keys, /*hash_tag=*/false, false));
+  encoded.insert(encoded.end(), std::make_move_iterator(states.begin()),
+                 std::make_move_iterator(states.end()));
   if (encoded.empty()) return Status::OK();
   std::vector<std::unique_lock<std::mutex>> locks = LockStripes(encoded);
   rocksdb::WriteBatch batch;
