@@ -78,18 +78,14 @@ class Section {
   size_t n_ = 0, keys_ = 0, ends_ = 0, payload_ = 0;
 };
 
-// Appends a section whose entries are (key, payload) to `out`.
-void PutSection(const std::vector<int64_t>& keys, const std::vector<std::string>& payloads,
-                std::string* out) {
+// Appends a section to `out`: keys[i]'s payload is payloads[ends[i], ends[i+1]).
+// REQUIRES: ends.size() == keys.size() + 1, ends[0] == 0.
+void PutSection(const std::vector<int64_t>& keys, const std::vector<uint32_t>& ends,
+                std::string_view payloads, std::string* out) {
   online::PutFixed32(static_cast<uint32_t>(keys.size()), out);
   for (int64_t k : keys) online::PutFixed64(static_cast<uint64_t>(k), out);
-  uint32_t end = 0;
-  online::PutFixed32(0, out);
-  for (const std::string& p : payloads) {
-    end += static_cast<uint32_t>(p.size());
-    online::PutFixed32(end, out);
-  }
-  for (const std::string& p : payloads) out->append(p);
+  for (uint32_t end : ends) online::PutFixed32(end, out);
+  out->append(payloads);
 }
 
 struct Header {
@@ -135,7 +131,17 @@ void AddEvents(const TileLayout& layout, const std::vector<Event>& events, size_
   }
 }
 
-std::string Encode(const TileLayout& layout, const std::vector<Event>& events) {
+// What Encode may copy from the stored state instead of recomputing: its
+// level sections (same layout), and per level the starts of the tiles whose
+// events may differ (those holding an incoming event or a pruned one),
+// sorted.
+struct Reuse {
+  std::vector<Section> levels;
+  std::vector<std::vector<int64_t>> dirty;
+};
+
+std::string Encode(const TileLayout& layout, const std::vector<Event>& events,
+                   const Reuse* reuse) {
   const std::vector<Slot>& slots = layout.slots();
   const size_t levels = layout.level_sizes().size();
   std::string out;
@@ -145,37 +151,55 @@ std::string Encode(const TileLayout& layout, const std::vector<Event>& events) {
   out.append(4 * (1 + levels), '\0');
 
   std::vector<int64_t> keys;
-  std::vector<std::string> payloads;
+  std::vector<uint32_t> ends;
+  std::string payloads;
+  std::vector<Partial> partials;
   for (size_t k = 0; k < levels; ++k) {
     SetFixed32At(&out, kHeaderFixed + 4 * k, static_cast<uint32_t>(out.size()));
     const int64_t size = layout.level_sizes()[k];
     keys.clear();
+    ends.assign(1, 0);
     payloads.clear();
     for (size_t i = 0; i < events.size();) {
       const int64_t start = AlignDown(events[i].time, size);
       size_t j = i;
       while (j < events.size() && events[j].time < start + size) ++j;
-      std::vector<Partial> partials(slots.size());
-      AddEvents(layout, events, i, j, &partials);
-      std::string payload;
-      for (size_t s = 0; s < slots.size(); ++s) EncodePartial(slots[s], partials[s], &payload);
+      bool copied = false;
+      if (reuse != nullptr &&
+          !std::binary_search(reuse->dirty[k].begin(), reuse->dirty[k].end(), start)) {
+        // The tile's events are the stored ones: its stored bytes are what
+        // recomputing would give.
+        const Section& old = reuse->levels[k];
+        const size_t at = old.LowerBound(start);
+        if (at < old.size() && old.Key(at) == start) {
+          if (auto payload = old.Payload(at); payload.ok()) {
+            payloads.append(*payload);
+            copied = true;
+          }
+        }
+      }
+      if (!copied) {
+        partials.assign(slots.size(), Partial());
+        AddEvents(layout, events, i, j, &partials);
+        for (size_t s = 0; s < slots.size(); ++s) EncodePartial(slots[s], partials[s], &payloads);
+      }
       keys.push_back(start);
-      payloads.push_back(std::move(payload));
+      ends.push_back(static_cast<uint32_t>(payloads.size()));
       i = j;
     }
-    PutSection(keys, payloads, &out);
+    PutSection(keys, ends, payloads, &out);
   }
   SetFixed32At(&out, 17, static_cast<uint32_t>(out.size()));
   keys.clear();
+  ends.assign(1, 0);
   payloads.clear();
   for (const Event& e : events) {
-    std::string payload;
-    online::PutFixed64(e.tie, &payload);
-    for (const Value& v : e.values) online::EncodeValue(v, &payload);
+    online::PutFixed64(e.tie, &payloads);
+    for (const Value& v : e.values) online::EncodeValue(v, &payloads);
     keys.push_back(e.time);
-    payloads.push_back(std::move(payload));
+    ends.push_back(static_cast<uint32_t>(payloads.size()));
   }
-  PutSection(keys, payloads, &out);
+  PutSection(keys, ends, payloads, &out);
   return out;
 }
 
@@ -209,11 +233,29 @@ Status MergeEvents(const TileLayout& layout, const std::string* stored,
                    bool* changed) {
   std::vector<Event> events;
   bool same_layout = false;
+  Reuse reuse;
   if (stored != nullptr && !stored->empty()) {
     LARDER_ASSIGN_OR_RETURN(events, DecodeEvents(layout, *stored));
     LARDER_ASSIGN_OR_RETURN(Header h, ReadHeader(*stored, layout.level_sizes().size()));
     same_layout = h.columns == layout.columns_fingerprint() &&
                   h.tiles == layout.tiles_fingerprint();
+    // Stored tiles that do not parse are rebuilt, as with another layout.
+    for (size_t k = 0; same_layout && k < h.levels.size(); ++k) {
+      Result<Section> level = Section::At(*stored, h.levels[k]);
+      if (level.ok()) reuse.levels.push_back(*level);
+    }
+  }
+  const bool reusable = same_layout && reuse.levels.size() == layout.level_sizes().size();
+  const std::vector<int64_t>& sizes = layout.level_sizes();
+  if (reusable) {
+    // Tiles holding an incoming event are rebuilt (and, below, the one
+    // holding the newest pruned event, which may hold kept events too); the
+    // others keep their stored bytes.
+    reuse.dirty.resize(sizes.size());
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      reuse.dirty[k].reserve(incoming.size() + 1);
+      for (const Event& e : incoming) reuse.dirty[k].push_back(AlignDown(e.time, sizes[k]));
+    }
   }
   const size_t before = events.size();
   std::sort(incoming.begin(), incoming.end(), EventLess);
@@ -228,6 +270,14 @@ Status MergeEvents(const TileLayout& layout, const std::string* stored,
     const TimestampMicros horizon = layout.WindowEnd(now) - layout.retention();
     while (first < merged.size() && merged[first].time < horizon) ++first;
   }
+  if (reusable) {
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      std::vector<int64_t>& dirty = reuse.dirty[k];
+      if (first > 0) dirty.push_back(AlignDown(merged[first - 1].time, sizes[k]));
+      std::sort(dirty.begin(), dirty.end());
+      dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+    }
+  }
   merged.erase(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(first));
   if (merged.empty()) {
     out->clear();
@@ -240,7 +290,7 @@ Status MergeEvents(const TileLayout& layout, const std::string* stored,
     *changed = false;
     return Status::OK();
   }
-  *out = Encode(layout, merged);
+  *out = Encode(layout, merged, reusable ? &reuse : nullptr);
   *changed = stored == nullptr || *out != *stored;
   return Status::OK();
 }
