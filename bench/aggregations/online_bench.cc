@@ -3,11 +3,15 @@
 // service of aggregation views, next to today's model_v4 of SQL-model views.
 //
 //   larder_bench_aggregations_online [--scale S] [--dir DIR] [--batches 10000,100000]
-//                                    [--iters N] [--skip-push] [--skip-read]
+//                                    [--iters N] [--skip-push] [--skip-read] [--end-now]
 //
 // Setup (reused when present): the example repo at DIR (default
-// /tmp/larder_agg_online_bench_s<S>) as bench/bench_support.h prepares it
-// (data at scale S, applied, SQL models built), plus aggregation_views.yaml:
+// /tmp/larder_agg_online_bench_s<S>, or ..._s<S>_now with --end-now) as
+// bench/bench_support.h prepares it (data at scale S, applied, SQL models
+// built; with --end-now the data's timeline ends at the current second
+// instead of 2023-01-01, so that a server reading at the real clock, as
+// bench/serve_bench.sh --repo DIR runs one, sees the last year of ratings in
+// its windows), plus aggregation_views.yaml:
 // a push source over the ratings file and three aggregation views over it, at
 // a 10-minute aggregation_interval, as the new model_v4 declares them:
 //   agg_user_features_1d      per user: mean and count of rating over 1d and 7d
@@ -22,8 +26,8 @@
 //    --batches size, through aggregation::ApplyEvents into all three views of
 //    a fresh RocksDB store (DIR/push_store, recreated per batch size), "now"
 //    being the batch's last event. Reported separately: the ratings before
-//    2022-01-01 (into a store that starts empty) and those after (into a
-//    store already holding a year of events). Events/s counts ratings; each
+//    the last 365 days (into a store that starts empty) and the last 365
+//    days' (into a store already holding a year of events). Events/s counts ratings; each
 //    lands in three views. The time includes building the per-entity event
 //    lists from the in-memory ratings.
 // 2. Online reads: materializes every online view (history up to the last
@@ -46,9 +50,11 @@
 #include "aggregation/online_tiles.h"
 #include "aggregation/tile_layout.h"
 #include "bench_support.h"
+#include "book_recs/generator/book_recs_data.h"
 #include "larder/feature_store.h"
 #include "larder/online_store.h"
 #include "offline/duckdb/duckdb_connection.h"
+#include "repo/templates.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -58,7 +64,7 @@ using larder::Value;
 using larder::ValueType;
 using larder::bench::Fail;
 
-constexpr int64_t kSplit = 1'640'995'200'000'000;  // 2022-01-01T00:00:00Z
+constexpr int64_t kYear = 365LL * 86'400'000'000;
 
 struct Flags {
   double scale = 1.0;
@@ -67,13 +73,15 @@ struct Flags {
   int iters = 100000;
   bool skip_push = false;
   bool skip_read = false;
+  bool end_now = false;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--skip-push" || a == "--skip-read") {
-      (a == "--skip-push" ? flags->skip_push : flags->skip_read) = true;
+    if (a == "--skip-push" || a == "--skip-read" || a == "--end-now") {
+      (a == "--skip-push" ? flags->skip_push
+                          : a == "--skip-read" ? flags->skip_read : flags->end_now) = true;
       continue;
     }
     if (i + 1 >= argc) return false;
@@ -93,7 +101,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
   }
   if (flags->dir.empty()) {
     char name[64];
-    std::snprintf(name, sizeof name, "/tmp/larder_agg_online_bench_s%g", flags->scale);
+    std::snprintf(name, sizeof name, "/tmp/larder_agg_online_bench_s%g%s", flags->scale,
+                  flags->end_now ? "_now" : "");
     flags->dir = name;
   }
   return flags->scale > 0 && flags->iters >= 100 && !flags->batches.empty() &&
@@ -224,10 +233,10 @@ struct Layouts {
 
 int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings) {
   const size_t split = static_cast<size_t>(
-      std::lower_bound(ratings.begin(), ratings.end(), kSplit,
+      std::lower_bound(ratings.begin(), ratings.end(), ratings.back().time - kYear,
                        [](const Rating& r, int64_t t) { return r.time < t; }) -
       ratings.begin());
-  std::printf("\npush apply: %zu ratings (%zu before 2022-01-01), 3 views, one thread\n",
+  std::printf("\npush apply: %zu ratings (%zu before the last year), 3 views, one thread\n",
               ratings.size(), split);
   for (size_t batch_size : flags.batches) {
     const fs::path path = fs::path(flags.dir) / "push_store";
@@ -249,12 +258,12 @@ int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating
         }
       }
       const double s = larder::bench::Seconds(Clock::now() - start);
-      std::printf("  batch %6zu, %-44s %8zu events in %6.2f s: %9.0f events/s\n", batch_size,
+      std::printf("  batch %6zu, %-46s %8zu events in %6.2f s: %9.0f events/s\n", batch_size,
                   what, end - begin, s, static_cast<double>(end - begin) / s);
       return 0;
     };
-    if (int rc = run(0, split, "2020-2021, into an empty store"); rc != 0) return rc;
-    if (int rc = run(split, ratings.size(), "2022, into a store holding a year"); rc != 0) {
+    if (int rc = run(0, split, "all but the last year, into an empty store"); rc != 0) return rc;
+    if (int rc = run(split, ratings.size(), "the last year, into a store holding a year"); rc != 0) {
       return rc;
     }
   }
@@ -341,12 +350,27 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, &flags)) {
     std::fprintf(stderr,
                  "usage: %s [--scale S] [--dir DIR] [--batches N,N] [--iters N>=100] "
-                 "[--skip-push] [--skip-read]\n",
+                 "[--skip-push] [--skip-read] [--end-now]\n",
                  argv[0]);
     return 2;
   }
   fs::create_directories(flags.dir);
   flags.dir = fs::canonical(flags.dir).string();
+  if (flags.end_now && !fs::exists(fs::path(flags.dir) / "data/raw/ratings.parquet")) {
+    if (!fs::exists(fs::path(flags.dir) / "feature_store.yaml")) {
+      if (Status st = larder::repo::WriteTemplate("book_recs", flags.dir); !st.ok()) return Fail(st);
+    }
+    larder::book_recs::GenerateOptions gen;
+    gen.scale = flags.scale;
+    gen.out_dir = (fs::path(flags.dir) / "data/raw").string();
+    gen.end = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    auto stats = larder::book_recs::Generate(gen);
+    if (!stats.ok()) return Fail(stats.status());
+    std::printf("setup: generated %lld ratings ending now in %.1fs\n",
+                static_cast<long long>(stats->ratings), stats->seconds);
+  }
   if (Status st = larder::bench::PrepareBookRecsRepo(flags.scale, flags.dir); !st.ok()) {
     return Fail(st);
   }

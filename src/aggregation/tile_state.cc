@@ -203,15 +203,6 @@ std::string Encode(const TileLayout& layout, const std::vector<Event>& events,
   return out;
 }
 
-// Decodes slot `slot` of a tile's payload into *p (skipping earlier slots).
-Status TilePartial(const TileLayout& layout, std::string_view payload, size_t slot, Partial* p) {
-  online::ByteReader r(payload);
-  for (size_t s = 0; s <= slot; ++s) {
-    LARDER_RETURN_IF_ERROR(DecodePartial(layout.slots()[s], &r, p));
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 Result<std::vector<Event>> DecodeEvents(const TileLayout& layout, std::string_view stored) {
@@ -315,21 +306,29 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
   }
   const TimestampMicros end = layout.WindowEnd(t);
   const TimestampMicros oldest = events && events->size() > 0 ? events->Key(0) : end;
-  Partial tile;
+  // Aggregations of one window share its walk over the tiles: each tile is
+  // decoded once, into every slot, and each slot's partial takes the same
+  // merges in the same order as a walk of its own would.
+  std::vector<TimestampMicros> begins(aggs.size());
+  for (size_t i = 0; i < aggs.size(); ++i) begins[i] = layout.WindowBegin(i, end, oldest);
+  std::vector<bool> done(aggs.size(), false);
+  std::vector<Partial> partials;
+  std::vector<Partial> tile(slots.size());
   Event event;
   for (size_t i = 0; i < aggs.size(); ++i) {
-    const size_t slot = layout.slot_of()[i];
-    Partial p;
+    if (done[i]) continue;
+    partials.assign(slots.size(), Partial());
     if (events && events->size() > 0) {
-      const TimestampMicros begin = layout.WindowBegin(i, end, oldest);
-      for (const TileRange& range : layout.Cover(begin, end)) {
+      for (const TileRange& range : layout.Cover(begins[i], end)) {
         if (range.level == 0) {
           for (size_t e = events->LowerBound(range.begin);
                e < events->size() && events->Key(e) < range.end; ++e) {
             LARDER_ASSIGN_OR_RETURN(std::string_view payload, events->Payload(e));
             LARDER_RETURN_IF_ERROR(DecodeEvent(layout, events->Key(e), payload, &event));
-            const Value& v = event.values[slots[slot].column];
-            if (!v.is_null()) AddValue(slots[slot], v, event.time, event.tie, &p);
+            for (size_t slot = 0; slot < slots.size(); ++slot) {
+              const Value& v = event.values[slots[slot].column];
+              if (!v.is_null()) AddValue(slots[slot], v, event.time, event.tie, &partials[slot]);
+            }
           }
           continue;
         }
@@ -337,12 +336,20 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
         for (size_t k = level.LowerBound(range.begin);
              k < level.size() && level.Key(k) < range.end; ++k) {
           LARDER_ASSIGN_OR_RETURN(std::string_view payload, level.Payload(k));
-          LARDER_RETURN_IF_ERROR(TilePartial(layout, payload, slot, &tile));
-          MergePartial(slots[slot], tile, &p);
+          online::ByteReader r(payload);
+          for (size_t slot = 0; slot < slots.size(); ++slot) {
+            LARDER_RETURN_IF_ERROR(DecodePartial(slots[slot], &r, &tile[slot]));
+            MergePartial(slots[slot], tile[slot], &partials[slot]);
+          }
         }
       }
     }
-    LARDER_ASSIGN_OR_RETURN((*values)[i], FinalValue(aggs[i], slots[slot], p));
+    for (size_t j = i; j < aggs.size(); ++j) {
+      if (done[j] || begins[j] != begins[i]) continue;
+      const size_t slot = layout.slot_of()[j];
+      LARDER_ASSIGN_OR_RETURN((*values)[j], FinalValue(aggs[j], slots[slot], partials[slot]));
+      done[j] = true;
+    }
   }
   return Status::OK();
 }
