@@ -36,7 +36,10 @@
 //    ratings, alternating model_v4_agg and model_v4 call by call, with "now"
 //    just after the last rating, and prints p50/p99/p999/max in microseconds
 //    and each service's share of PRESENT values (exit code 1 if either is
-//    below 20%, so misses are not measured as reads).
+//    below 20%, so misses are not measured as reads). Unless --skip-push,
+//    the warm-up also compares every aggregation value of model_v4_agg with
+//    the one read from the push store at the same instant, and exits 1 if
+//    any differs: pushed and materialized events must give the same states.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -225,13 +228,20 @@ std::vector<larder::aggregation::EntityEvents> Group(const std::vector<Rating>& 
   return batch;
 }
 
+struct Pair {
+  int64_t user_id;
+  std::string isbn;
+};
+
 struct Layouts {
   std::vector<std::string> names;
   std::vector<larder::aggregation::TileLayout> layouts;
   std::vector<bool> by_book;
 };
 
-int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings) {
+// Leaves in *kept the store of the last batch size, holding every rating.
+int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings,
+              std::unique_ptr<larder::OnlineStore>* kept) {
   const size_t split = static_cast<size_t>(
       std::lower_bound(ratings.begin(), ratings.end(), ratings.back().time - kYear,
                        [](const Rating& r, int64_t t) { return r.time < t; }) -
@@ -240,6 +250,7 @@ int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating
               ratings.size(), split);
   for (size_t batch_size : flags.batches) {
     const fs::path path = fs::path(flags.dir) / "push_store";
+    kept->reset();
     fs::remove_all(path);
     larder::OnlineStoreOptions options;
     options.config = larder::StoreConfig{"rocksdb", {{"path", path.string()}}};
@@ -266,14 +277,37 @@ int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating
     if (int rc = run(split, ratings.size(), "the last year, into a store holding a year"); rc != 0) {
       return rc;
     }
+    *kept = std::move(*store);
   }
   return 0;
 }
 
-struct Pair {
-  int64_t user_id;
-  std::string isbn;
-};
+// The number of values of `response` (model_v4_agg for `p`) that differ
+// from the aggregates read from `pushed` (the store every rating was pushed
+// into) at `now`: pushed and materialized states must agree exactly.
+larder::Result<int64_t> CountPushedDifferences(larder::OnlineStore& pushed, const Layouts& views,
+                                               const Pair& p, int64_t now,
+                                               const larder::OnlineFeaturesResponse& response) {
+  int64_t differ = 0;
+  for (size_t v = 0; v < views.names.size(); ++v) {
+    larder::EntityKey key;
+    key.join_keys = {views.by_book[v] ? "isbn" : "user_id"};
+    key.values = {views.by_book[v] ? Value::String(p.isbn) : Value::Int64(p.user_id)};
+    std::vector<std::vector<Value>> values;
+    LARDER_RETURN_IF_ERROR(larder::aggregation::ReadAggregates(
+        pushed, views.names[v], views.layouts[v], std::span(&key, 1), now, &values));
+    const auto& aggs = views.layouts[v].aggregations();
+    for (size_t a = 0; a < aggs.size(); ++a) {
+      auto column = std::find_if(response.columns.begin(), response.columns.end(),
+                                 [&](const auto& c) { return c.name == aggs[a].name; });
+      if (column == response.columns.end()) {
+        return Status::NotFound("response column " + aggs[a].name);
+      }
+      differ += !(column->values[0] == values[0][a]);
+    }
+  }
+  return differ;
+}
 
 larder::OnlineFeaturesRequest Request(const std::string& service, const Pair& p) {
   larder::OnlineFeaturesRequest request;
@@ -283,8 +317,8 @@ larder::OnlineFeaturesRequest Request(const std::string& service, const Pair& p)
   return request;
 }
 
-int BenchRead(const Flags& flags, larder::FeatureStore& store,
-              const std::vector<Rating>& ratings) {
+int BenchRead(const Flags& flags, larder::FeatureStore& store, const std::vector<Rating>& ratings,
+              const Layouts& views, larder::OnlineStore* pushed) {
   const int64_t now = ratings.back().time + 1;
   const auto start = Clock::now();
   // Plain views up to far past the data; aggregation views pruned at "now".
@@ -305,6 +339,8 @@ int BenchRead(const Flags& flags, larder::FeatureStore& store,
   read_options.clock = [now] { return now; };
   const char* services[] = {"model_v4_agg", "model_v4"};
   int64_t values[2] = {0, 0};
+  int64_t checked = 0;
+  int64_t differ = 0;
   int64_t present[2] = {0, 0};
   std::vector<double> micros[2];
   for (int w = 0; w < 2; ++w) {
@@ -319,6 +355,12 @@ int BenchRead(const Flags& flags, larder::FeatureStore& store,
         auto response = store.GetOnlineFeatures(request, read_options);
         const auto took = Clock::now() - t0;
         if (!response.ok()) return Fail(response.status());
+        if (!timed && s == 0 && pushed != nullptr) {
+          auto d = CountPushedDifferences(*pushed, views, p, now, *response);
+          if (!d.ok()) return Fail(d.status());
+          differ += *d;
+          ++checked;
+        }
         if (!timed) {
           for (const auto& column : response->columns) {
             for (auto st : column.statuses) {
@@ -332,8 +374,12 @@ int BenchRead(const Flags& flags, larder::FeatureStore& store,
       }
     }
   }
+  bool ok = differ == 0;
+  if (pushed != nullptr) {
+    std::printf("\npushed vs materialized states: %lld pairs checked, %lld values differ\n",
+                static_cast<long long>(checked), static_cast<long long>(differ));
+  }
   std::printf("\nGetOnlineFeatures, 1 pair per call, RocksDB, calls alternating:\n");
-  bool ok = true;
   for (int s = 0; s < 2; ++s) {
     const double share = static_cast<double>(present[s]) / static_cast<double>(values[s]);
     std::printf("%s: %.1f%% of values PRESENT\n", services[s], 100 * share);
@@ -398,9 +444,10 @@ int main(int argc, char** argv) {
   if (!ratings.ok()) return Fail(ratings.status());
   if (ratings->size() < 100) return Fail(Status::Internal("too few ratings"));
 
+  std::unique_ptr<larder::OnlineStore> pushed;
   if (!flags.skip_push) {
-    if (int rc = BenchPush(flags, views, *ratings); rc != 0) return rc;
+    if (int rc = BenchPush(flags, views, *ratings, &pushed); rc != 0) return rc;
   }
-  if (!flags.skip_read) return BenchRead(flags, **store, *ratings);
+  if (!flags.skip_read) return BenchRead(flags, **store, *ratings, views, pushed.get());
   return 0;
 }
