@@ -29,7 +29,9 @@
 //    the last 365 days (into a store that starts empty) and the last 365
 //    days' (into a store already holding a year of events). Events/s counts ratings; each
 //    lands in three views. The time includes building the per-entity event
-//    lists from the in-memory ratings.
+//    lists from the in-memory ratings. Then the same batches through
+//    aggregation::MergeEvents alone, the states in a hash map (no store),
+//    with the bytes of the states it writes.
 // 2. Online reads: materializes every online view (history up to the last
 //    rating) into the repo's store, then times FeatureStore::GetOnlineFeatures
 //    for one (user_id, isbn) pair per call, pairs drawn from 20,000 real
@@ -51,6 +53,7 @@
 #include <vector>
 
 #include "aggregation/online_tiles.h"
+#include "aggregation/tile_state.h"
 #include "aggregation/tile_layout.h"
 #include "bench_support.h"
 #include "book_recs/generator/book_recs_data.h"
@@ -282,6 +285,40 @@ int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating
   return 0;
 }
 
+// The same batches through aggregation::MergeEvents alone, the states kept in
+// a hash map instead of a store: what the merge costs without RocksDB.
+int BenchMergeOnly(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings) {
+  std::printf("\nmerge only (states in memory, no store), one thread\n");
+  for (size_t batch_size : flags.batches) {
+    std::vector<std::unordered_map<std::string, std::string>> states(views.names.size());
+    const auto start = Clock::now();
+    size_t bytes = 0;
+    for (size_t b = 0; b < ratings.size(); b += batch_size) {
+      const size_t e = std::min(ratings.size(), b + batch_size);
+      const int64_t now = ratings[e - 1].time + 1;
+      for (size_t v = 0; v < views.names.size(); ++v) {
+        for (auto& entity : Group(ratings, b, e, views.by_book[v])) {
+          std::string& state = states[v][entity.key.values[0].DebugString()];
+          std::string next;
+          bool changed = false;
+          Status st = larder::aggregation::MergeEvents(views.layouts[v], &state,
+                                                       std::move(entity.events), now, &next,
+                                                       &changed);
+          if (!st.ok()) return Fail(st);
+          bytes += next.size();
+          state = std::move(next);
+        }
+      }
+    }
+    const double s = larder::bench::Seconds(Clock::now() - start);
+    std::printf("  batch %6zu, all ratings: %8zu events in %6.2f s: %9.0f events/s; %.0f MB of "
+                "states written\n",
+                batch_size, ratings.size(), s, static_cast<double>(ratings.size()) / s,
+                static_cast<double>(bytes) / 1e6);
+  }
+  return 0;
+}
+
 // The number of values of `response` (model_v4_agg for `p`) that differ
 // from the aggregates read from `pushed` (the store every rating was pushed
 // into) at `now`: pushed and materialized states must agree exactly.
@@ -447,6 +484,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<larder::OnlineStore> pushed;
   if (!flags.skip_push) {
     if (int rc = BenchPush(flags, views, *ratings, &pushed); rc != 0) return rc;
+    if (int rc = BenchMergeOnly(flags, views, *ratings); rc != 0) return rc;
   }
   if (!flags.skip_read) return BenchRead(flags, **store, *ratings, views, pushed.get());
   return 0;
