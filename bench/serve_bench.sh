@@ -3,7 +3,7 @@
 # full example, entities drawn at random from 20,000 real ratings.
 #
 #   bench/serve_bench.sh [SECONDS] [--online rocksdb|redis] [--pairs "1 100"]
-#                        [--connections N] [--repeat N]
+#                        [--connections N] [--repeat N] [--repo DIR] [--service NAME]
 #
 #   SECONDS        per run; default 20
 #   --online       the online store: rocksdb (default), the repo as prepared;
@@ -13,6 +13,8 @@
 #   --pairs        (user, isbn) pairs per request, one run per value; default "1 100"
 #   --connections  wrk connections; default 64
 #   --repeat       runs per pairs value; default 1
+#   --repo         the prepared, materialized repo; default /tmp/larder_bench_s1
+#   --service      the feature service requested; default model_v4
 #   --delay MS     each connection pauses MS ms between requests (caps the
 #                  rate near connections * 1000 / MS), for latency at a set
 #                  load: --connections 30 --delay 2 gives about 10,000 req/s
@@ -38,6 +40,8 @@ while [ $# -gt 0 ]; do
     --pairs) pair_counts="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
+    --repo) repo="$2"; shift 2 ;;
+    --service) export FEATURE_SERVICE="$2"; shift 2 ;;
     --delay) export DELAY_MS="$2"; shift 2 ;;
     [0-9]*) secs="$1"; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
@@ -115,7 +119,7 @@ done
 
 for n in $pair_counts; do
   for ((r = 1; r <= repeat; r++)); do
-    echo "== model_v4 ($online), $n pair(s) per request, ${secs}s, 2 threads, $connections connections${DELAY_MS:+, ${DELAY_MS} ms between requests}, run $r"
+    echo "== ${FEATURE_SERVICE:-model_v4} ($online), $n pair(s) per request, ${secs}s, 2 threads, $connections connections${DELAY_MS:+, ${DELAY_MS} ms between requests}, run $r"
     PAIRS_FILE="$pairs" PAIRS="$n" wrk -t2 -c"$connections" -d"${secs}s" --latency \
       -s "$root/bench/serve_wrk.lua" "http://127.0.0.1:$port" |
       grep -E "Requests/sec|Latency |50%|90%|99%|non-2xx|Socket errors"

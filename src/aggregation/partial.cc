@@ -133,6 +133,34 @@ Status Malformed(const char* what) {
 
 void AddValue(const Slot& slot, const Value& value, TimestampMicros time, uint64_t tie,
               Partial* p) {
+  // The numeric kinds update in place, with exactly the arithmetic of
+  // MergePartial(one value) below, so the bits come out the same.
+  if (p->count > 0) {
+    switch (slot.kind) {
+      case PartialKind::kCount:
+        ++p->count;
+        return;
+      case PartialKind::kIntSum:
+        p->int_sum += AsInt(value);
+        ++p->count;
+        return;
+      case PartialKind::kFloatSum:
+        p->sum += AsDouble(value);
+        ++p->count;
+        return;
+      case PartialKind::kMoments: {
+        const int64_t n = p->count + 1;
+        const double delta = AsDouble(value) - p->sum;
+        const double na = static_cast<double>(p->count), nb = 1.0;
+        p->m2 += 0.0 + delta * delta * na * nb / static_cast<double>(n);
+        p->sum += delta * nb / static_cast<double>(n);
+        p->count = n;
+        return;
+      }
+      default:
+        break;
+    }
+  }
   Partial one;
   one.count = 1;
   switch (slot.kind) {

@@ -78,18 +78,14 @@ class Section {
   size_t n_ = 0, keys_ = 0, ends_ = 0, payload_ = 0;
 };
 
-// Appends a section whose entries are (key, payload) to `out`.
-void PutSection(const std::vector<int64_t>& keys, const std::vector<std::string>& payloads,
-                std::string* out) {
+// Appends a section to `out`: keys[i]'s payload is payloads[ends[i], ends[i+1]).
+// REQUIRES: ends.size() == keys.size() + 1, ends[0] == 0.
+void PutSection(const std::vector<int64_t>& keys, const std::vector<uint32_t>& ends,
+                std::string_view payloads, std::string* out) {
   online::PutFixed32(static_cast<uint32_t>(keys.size()), out);
   for (int64_t k : keys) online::PutFixed64(static_cast<uint64_t>(k), out);
-  uint32_t end = 0;
-  online::PutFixed32(0, out);
-  for (const std::string& p : payloads) {
-    end += static_cast<uint32_t>(p.size());
-    online::PutFixed32(end, out);
-  }
-  for (const std::string& p : payloads) out->append(p);
+  for (uint32_t end : ends) online::PutFixed32(end, out);
+  out->append(payloads);
 }
 
 struct Header {
@@ -135,7 +131,17 @@ void AddEvents(const TileLayout& layout, const std::vector<Event>& events, size_
   }
 }
 
-std::string Encode(const TileLayout& layout, const std::vector<Event>& events) {
+// What Encode may copy from the stored state instead of recomputing: its
+// level sections (same layout), and per level the starts of the tiles whose
+// events may differ (those holding an incoming event or a pruned one),
+// sorted.
+struct Reuse {
+  std::vector<Section> levels;
+  std::vector<std::vector<int64_t>> dirty;
+};
+
+std::string Encode(const TileLayout& layout, const std::vector<Event>& events,
+                   const Reuse* reuse) {
   const std::vector<Slot>& slots = layout.slots();
   const size_t levels = layout.level_sizes().size();
   std::string out;
@@ -145,47 +151,56 @@ std::string Encode(const TileLayout& layout, const std::vector<Event>& events) {
   out.append(4 * (1 + levels), '\0');
 
   std::vector<int64_t> keys;
-  std::vector<std::string> payloads;
+  std::vector<uint32_t> ends;
+  std::string payloads;
+  std::vector<Partial> partials;
   for (size_t k = 0; k < levels; ++k) {
     SetFixed32At(&out, kHeaderFixed + 4 * k, static_cast<uint32_t>(out.size()));
     const int64_t size = layout.level_sizes()[k];
     keys.clear();
+    ends.assign(1, 0);
     payloads.clear();
     for (size_t i = 0; i < events.size();) {
       const int64_t start = AlignDown(events[i].time, size);
       size_t j = i;
       while (j < events.size() && events[j].time < start + size) ++j;
-      std::vector<Partial> partials(slots.size());
-      AddEvents(layout, events, i, j, &partials);
-      std::string payload;
-      for (size_t s = 0; s < slots.size(); ++s) EncodePartial(slots[s], partials[s], &payload);
+      bool copied = false;
+      if (reuse != nullptr &&
+          !std::binary_search(reuse->dirty[k].begin(), reuse->dirty[k].end(), start)) {
+        // The tile's events are the stored ones: its stored bytes are what
+        // recomputing would give.
+        const Section& old = reuse->levels[k];
+        const size_t at = old.LowerBound(start);
+        if (at < old.size() && old.Key(at) == start) {
+          if (auto payload = old.Payload(at); payload.ok()) {
+            payloads.append(*payload);
+            copied = true;
+          }
+        }
+      }
+      if (!copied) {
+        partials.assign(slots.size(), Partial());
+        AddEvents(layout, events, i, j, &partials);
+        for (size_t s = 0; s < slots.size(); ++s) EncodePartial(slots[s], partials[s], &payloads);
+      }
       keys.push_back(start);
-      payloads.push_back(std::move(payload));
+      ends.push_back(static_cast<uint32_t>(payloads.size()));
       i = j;
     }
-    PutSection(keys, payloads, &out);
+    PutSection(keys, ends, payloads, &out);
   }
   SetFixed32At(&out, 17, static_cast<uint32_t>(out.size()));
   keys.clear();
+  ends.assign(1, 0);
   payloads.clear();
   for (const Event& e : events) {
-    std::string payload;
-    online::PutFixed64(e.tie, &payload);
-    for (const Value& v : e.values) online::EncodeValue(v, &payload);
+    online::PutFixed64(e.tie, &payloads);
+    for (const Value& v : e.values) online::EncodeValue(v, &payloads);
     keys.push_back(e.time);
-    payloads.push_back(std::move(payload));
+    ends.push_back(static_cast<uint32_t>(payloads.size()));
   }
-  PutSection(keys, payloads, &out);
+  PutSection(keys, ends, payloads, &out);
   return out;
-}
-
-// Decodes slot `slot` of a tile's payload into *p (skipping earlier slots).
-Status TilePartial(const TileLayout& layout, std::string_view payload, size_t slot, Partial* p) {
-  online::ByteReader r(payload);
-  for (size_t s = 0; s <= slot; ++s) {
-    LARDER_RETURN_IF_ERROR(DecodePartial(layout.slots()[s], &r, p));
-  }
-  return Status::OK();
 }
 
 }  // namespace
@@ -209,11 +224,29 @@ Status MergeEvents(const TileLayout& layout, const std::string* stored,
                    bool* changed) {
   std::vector<Event> events;
   bool same_layout = false;
+  Reuse reuse;
   if (stored != nullptr && !stored->empty()) {
     LARDER_ASSIGN_OR_RETURN(events, DecodeEvents(layout, *stored));
     LARDER_ASSIGN_OR_RETURN(Header h, ReadHeader(*stored, layout.level_sizes().size()));
     same_layout = h.columns == layout.columns_fingerprint() &&
                   h.tiles == layout.tiles_fingerprint();
+    // Stored tiles that do not parse are rebuilt, as with another layout.
+    for (size_t k = 0; same_layout && k < h.levels.size(); ++k) {
+      Result<Section> level = Section::At(*stored, h.levels[k]);
+      if (level.ok()) reuse.levels.push_back(*level);
+    }
+  }
+  const bool reusable = same_layout && reuse.levels.size() == layout.level_sizes().size();
+  const std::vector<int64_t>& sizes = layout.level_sizes();
+  if (reusable) {
+    // Tiles holding an incoming event are rebuilt (and, below, the one
+    // holding the newest pruned event, which may hold kept events too); the
+    // others keep their stored bytes.
+    reuse.dirty.resize(sizes.size());
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      reuse.dirty[k].reserve(incoming.size() + 1);
+      for (const Event& e : incoming) reuse.dirty[k].push_back(AlignDown(e.time, sizes[k]));
+    }
   }
   const size_t before = events.size();
   std::sort(incoming.begin(), incoming.end(), EventLess);
@@ -228,6 +261,14 @@ Status MergeEvents(const TileLayout& layout, const std::string* stored,
     const TimestampMicros horizon = layout.WindowEnd(now) - layout.retention();
     while (first < merged.size() && merged[first].time < horizon) ++first;
   }
+  if (reusable) {
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      std::vector<int64_t>& dirty = reuse.dirty[k];
+      if (first > 0) dirty.push_back(AlignDown(merged[first - 1].time, sizes[k]));
+      std::sort(dirty.begin(), dirty.end());
+      dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+    }
+  }
   merged.erase(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(first));
   if (merged.empty()) {
     out->clear();
@@ -240,7 +281,7 @@ Status MergeEvents(const TileLayout& layout, const std::string* stored,
     *changed = false;
     return Status::OK();
   }
-  *out = Encode(layout, merged);
+  *out = Encode(layout, merged, reusable ? &reuse : nullptr);
   *changed = stored == nullptr || *out != *stored;
   return Status::OK();
 }
@@ -272,21 +313,29 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
   }
   const TimestampMicros end = layout.WindowEnd(t);
   const TimestampMicros oldest = events && events->size() > 0 ? events->Key(0) : end;
-  Partial tile;
+  // Aggregations of one window share its walk over the tiles: each tile is
+  // decoded once, into every slot, and each slot's partial takes the same
+  // merges in the same order as a walk of its own would.
+  std::vector<TimestampMicros> begins(aggs.size());
+  for (size_t i = 0; i < aggs.size(); ++i) begins[i] = layout.WindowBegin(i, end, oldest);
+  std::vector<bool> done(aggs.size(), false);
+  std::vector<Partial> partials;
+  std::vector<Partial> tile(slots.size());
   Event event;
   for (size_t i = 0; i < aggs.size(); ++i) {
-    const size_t slot = layout.slot_of()[i];
-    Partial p;
+    if (done[i]) continue;
+    partials.assign(slots.size(), Partial());
     if (events && events->size() > 0) {
-      const TimestampMicros begin = layout.WindowBegin(i, end, oldest);
-      for (const TileRange& range : layout.Cover(begin, end)) {
+      for (const TileRange& range : layout.Cover(begins[i], end)) {
         if (range.level == 0) {
           for (size_t e = events->LowerBound(range.begin);
                e < events->size() && events->Key(e) < range.end; ++e) {
             LARDER_ASSIGN_OR_RETURN(std::string_view payload, events->Payload(e));
             LARDER_RETURN_IF_ERROR(DecodeEvent(layout, events->Key(e), payload, &event));
-            const Value& v = event.values[slots[slot].column];
-            if (!v.is_null()) AddValue(slots[slot], v, event.time, event.tie, &p);
+            for (size_t slot = 0; slot < slots.size(); ++slot) {
+              const Value& v = event.values[slots[slot].column];
+              if (!v.is_null()) AddValue(slots[slot], v, event.time, event.tie, &partials[slot]);
+            }
           }
           continue;
         }
@@ -294,12 +343,20 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
         for (size_t k = level.LowerBound(range.begin);
              k < level.size() && level.Key(k) < range.end; ++k) {
           LARDER_ASSIGN_OR_RETURN(std::string_view payload, level.Payload(k));
-          LARDER_RETURN_IF_ERROR(TilePartial(layout, payload, slot, &tile));
-          MergePartial(slots[slot], tile, &p);
+          online::ByteReader r(payload);
+          for (size_t slot = 0; slot < slots.size(); ++slot) {
+            LARDER_RETURN_IF_ERROR(DecodePartial(slots[slot], &r, &tile[slot]));
+            MergePartial(slots[slot], tile[slot], &partials[slot]);
+          }
         }
       }
     }
-    LARDER_ASSIGN_OR_RETURN((*values)[i], FinalValue(aggs[i], slots[slot], p));
+    for (size_t j = i; j < aggs.size(); ++j) {
+      if (done[j] || begins[j] != begins[i]) continue;
+      const size_t slot = layout.slot_of()[j];
+      LARDER_ASSIGN_OR_RETURN((*values)[j], FinalValue(aggs[j], slots[slot], partials[slot]));
+      done[j] = true;
+    }
   }
   return Status::OK();
 }

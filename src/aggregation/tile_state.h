@@ -4,10 +4,13 @@
 // The events are the truth: a state is a function of its set of events
 // (event.h), and merging adds events to the set. Adding an event twice, or
 // in any order, or through a push and then a materialization, gives the same
-// bytes. The tiles are derived and rebuilt on every merge; reads use only
-// them (and, for continuous views, the events at the window's edges), so a
-// read costs a few binary searches and the partials of about a hundred tiles
-// at most, whatever the number of events.
+// bytes. The tiles are derived: a merge rebuilds those that hold an incoming
+// or a pruned event and keeps the stored bytes of the others (which are what
+// rebuilding would give). Reads use only the tiles (and, for continuous
+// views, the events at the window's edges), so a read costs a few binary
+// searches and the partials of about a hundred tiles at most, whatever the
+// number of events. A merge still reads and rewrites the entity's whole
+// state: its cost grows with the events kept (docs/BENCHMARKS.md).
 //
 // Layout (all integers little-endian):
 //   0   u8       format version, 0x01

@@ -206,6 +206,49 @@ TEST(TileState, ExpiredEventsAreDroppedAndAnEmptyStateIsCleared) {
   EXPECT_TRUE(later.empty());
 }
 
+// MergeEvents keeps the stored bytes of tiles that no incoming or pruned
+// event touches. Events arriving in time-ordered batches while "now" moves
+// on (so that pruning cuts through tiles of every level) must still give
+// the bytes of one merge of the kept events into an empty state.
+TEST(TileState, MergingBatchesAsTimePassesGivesTheBytesOfOneMerge) {
+  std::mt19937_64 rng(11);
+  for (int64_t interval : {10 * kMin, int64_t{0}}) {
+    FeatureView view = EveryFunctionView(interval);
+    // Bounded windows only, so that old events are pruned.
+    std::erase_if(view.aggregations, [](const Aggregation& a) { return a.lifetime; });
+    auto layout = TileLayout::ForView(view);
+    ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+    const TimestampMicros base = 1'600'000'000LL * kSec;
+    std::vector<Event> all;
+    for (int day = 0; day < 6; ++day) {
+      std::vector<Event> more = RandomEvents(rng, base + day * kDay, 150);
+      all.insert(all.end(), more.begin(), more.end());
+    }
+    std::sort(all.begin(), all.end(),
+              [](const Event& a, const Event& b) { return a.time < b.time; });
+    std::string state;
+    TimestampMicros now = base;
+    for (size_t i = 0; i < all.size();) {
+      const size_t take = std::min(all.size() - i, size_t{1} + rng() % 40);
+      std::vector<Event> batch(all.begin() + static_cast<std::ptrdiff_t>(i),
+                               all.begin() + static_cast<std::ptrdiff_t>(i + take));
+      i += take;
+      now = std::max(now, batch.back().time + 1);
+      std::string next;
+      bool changed = false;
+      ASSERT_TRUE(MergeEvents(*layout, &state, batch, now, &next, &changed).ok());
+      state = std::move(next);
+      std::string fresh;
+      ASSERT_TRUE(MergeEvents(*layout, nullptr,
+                              std::vector<Event>(all.begin(),
+                                                 all.begin() + static_cast<std::ptrdiff_t>(i)),
+                              now, &fresh, &changed)
+                      .ok());
+      ASSERT_EQ(state, fresh) << "interval " << interval << ", after " << i << " events";
+    }
+  }
+}
+
 TEST(TileState, ALongWindowReadsAboutAHundredTiles) {
   FeatureView view;
   view.name = "v";

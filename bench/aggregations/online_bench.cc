@@ -1,0 +1,491 @@
+// Benchmark: the online side of window aggregations on the book-recommendation
+// example: applying pushed events to tiles in RocksDB, and serving a feature
+// service of aggregation views, next to today's model_v4 of SQL-model views.
+//
+//   larder_bench_aggregations_online [--scale S] [--dir DIR] [--batches 10000,100000]
+//                                    [--iters N] [--skip-push] [--skip-read] [--end-now]
+//
+// Setup (reused when present): the example repo at DIR (default
+// /tmp/larder_agg_online_bench_s<S>, or ..._s<S>_now with --end-now) as
+// bench/bench_support.h prepares it (data at scale S, applied, SQL models
+// built; with --end-now the data's timeline ends at the current second
+// instead of 2023-01-01, so that a server reading at the real clock, as
+// bench/serve_bench.sh --repo DIR runs one, sees the last year of ratings in
+// its windows), plus aggregation_views.yaml:
+// a push source over the ratings file and three aggregation views over it, at
+// a 10-minute aggregation_interval, as the new model_v4 declares them:
+//   agg_user_features_1d      per user: mean and count of rating over 1d and 7d
+//   user_agg_rating_windows   per user: mean and count of rating over 365d
+//   book_agg_rating_windows   per book: mean and count of rating over 365d
+// and feature service model_v4_agg = book_features, user_features and those
+// three (5 views, 11 features). (The repo's own model_v4 keeps its SQL-model
+// views: the template's agg_user_features_1d is renamed here to
+// agg_user_features_1d_sql to free the name.)
+//
+// 1. Push apply: every rating as an event, in time order, in batches of each
+//    --batches size, through aggregation::ApplyEvents into all three views of
+//    a fresh RocksDB store (DIR/push_store, recreated per batch size), "now"
+//    being the batch's last event. Reported separately: the ratings before
+//    the last 365 days (into a store that starts empty) and the last 365
+//    days' (into a store already holding a year of events). Events/s counts ratings; each
+//    lands in three views. The time includes building the per-entity event
+//    lists from the in-memory ratings. Then the same batches through
+//    aggregation::MergeEvents alone, the states in a hash map (no store),
+//    with the bytes of the states it writes.
+// 2. Online reads: materializes every online view (history up to the last
+//    rating) into the repo's store, then times FeatureStore::GetOnlineFeatures
+//    for one (user_id, isbn) pair per call, pairs drawn from 20,000 real
+//    ratings, alternating model_v4_agg and model_v4 call by call, with "now"
+//    just after the last rating, and prints p50/p99/p999/max in microseconds
+//    and each service's share of PRESENT values (exit code 1 if either is
+//    below 20%, so misses are not measured as reads). Unless --skip-push,
+//    the warm-up also compares every aggregation value of model_v4_agg with
+//    the one read from the push store at the same instant, and exits 1 if
+//    any differs: pushed and materialized events must give the same states.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "aggregation/online_tiles.h"
+#include "aggregation/tile_state.h"
+#include "aggregation/tile_layout.h"
+#include "bench_support.h"
+#include "book_recs/generator/book_recs_data.h"
+#include "larder/feature_store.h"
+#include "larder/online_store.h"
+#include "offline/duckdb/duckdb_connection.h"
+#include "repo/templates.h"
+
+namespace {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using larder::Status;
+using larder::Value;
+using larder::ValueType;
+using larder::bench::Fail;
+
+constexpr int64_t kYear = 365LL * 86'400'000'000;
+
+struct Flags {
+  double scale = 1.0;
+  std::string dir;
+  std::vector<size_t> batches = {10000, 100000};
+  int iters = 100000;
+  bool skip_push = false;
+  bool skip_read = false;
+  bool end_now = false;
+};
+
+bool ParseFlags(int argc, char** argv, Flags* flags) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--skip-push" || a == "--skip-read" || a == "--end-now") {
+      (a == "--skip-push" ? flags->skip_push
+                          : a == "--skip-read" ? flags->skip_read : flags->end_now) = true;
+      continue;
+    }
+    if (i + 1 >= argc) return false;
+    std::string v = argv[++i];
+    if (a == "--scale") flags->scale = std::stod(v);
+    else if (a == "--dir") flags->dir = v;
+    else if (a == "--iters") flags->iters = std::stoi(v);
+    else if (a == "--batches") {
+      flags->batches.clear();
+      for (size_t start = 0; start < v.size();) {
+        size_t comma = std::min(v.find(',', start), v.size());
+        flags->batches.push_back(std::stoul(v.substr(start, comma - start)));
+        start = comma + 1;
+      }
+    }
+    else return false;
+  }
+  if (flags->dir.empty()) {
+    char name[64];
+    std::snprintf(name, sizeof name, "/tmp/larder_agg_online_bench_s%g%s", flags->scale,
+                  flags->end_now ? "_now" : "");
+    flags->dir = name;
+  }
+  return flags->scale > 0 && flags->iters >= 100 && !flags->batches.empty() &&
+         std::all_of(flags->batches.begin(), flags->batches.end(), [](size_t b) { return b > 0; });
+}
+
+constexpr const char* kAggregationViews = R"(# Written by larder_bench_aggregations_online.
+data_sources:
+  - name: ratings_push
+    type: push
+    batch_source: ratings_source
+feature_views:
+  - name: agg_user_features_1d
+    entities: [user]
+    source: ratings_push
+    aggregation_interval: 10m
+    aggregations:
+      - {column: rating, function: mean, time_window: 1d, name: avg_day_user_rating}
+      - {column: rating, function: count, time_window: 1d, name: count_day_user_rating}
+      - {column: rating, function: mean, time_window: 7d, name: avg_week_user_rating}
+      - {column: rating, function: count, time_window: 7d, name: count_week_user_rating}
+  - name: user_agg_rating_windows
+    entities: [user]
+    source: ratings_push
+    aggregation_interval: 10m
+    aggregations:
+      - {column: rating, function: mean, time_window: 365d, name: avg_yr_user_rating}
+      - {column: rating, function: count, time_window: 365d, name: count_yr_user_rating}
+  - name: book_agg_rating_windows
+    entities: [book]
+    source: ratings_push
+    aggregation_interval: 10m
+    aggregations:
+      - {column: rating, function: mean, time_window: 365d, name: avg_yr_book_rating}
+      - {column: rating, function: count, time_window: 365d, name: count_yr_book_rating}
+feature_services:
+  - name: model_v4_agg
+    features:
+      - book_features
+      - user_features
+      - book_agg_rating_windows
+      - user_agg_rating_windows
+      - agg_user_features_1d
+)";
+
+constexpr const char* kAggViewNames[] = {"agg_user_features_1d", "user_agg_rating_windows",
+                                         "book_agg_rating_windows"};
+
+// Adds aggregation_views.yaml to the prepared example repo, renaming the
+// template's plain agg_user_features_1d (once).
+Status AddAggregationViews(const fs::path& dir) {
+  const fs::path extra = dir / "aggregation_views.yaml";
+  if (fs::exists(extra)) return Status::OK();
+  for (const char* file : {"feature_views.yaml", "feature_services.yaml"}) {
+    std::ifstream in(dir / file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string out;
+    const std::string from = "agg_user_features_1d\n";
+    for (size_t pos = 0;;) {
+      size_t hit = text.find(from, pos);
+      // Only whole names: "agg_user_features_1d" followed by a newline.
+      if (hit == std::string::npos) {
+        out += text.substr(pos);
+        break;
+      }
+      out += text.substr(pos, hit - pos) + "agg_user_features_1d_sql\n";
+      pos = hit + from.size();
+    }
+    std::ofstream(dir / file, std::ios::trunc) << out;
+  }
+  std::ofstream(extra) << kAggregationViews;
+  return Status::OK();
+}
+
+struct Rating {
+  int64_t user_id;
+  std::string isbn;
+  int64_t time;
+  Value rating;
+};
+
+larder::Result<std::vector<Rating>> LoadRatings(const fs::path& dir, ValueType rating_type) {
+  LARDER_ASSIGN_OR_RETURN(auto conn, larder::duckdb::Connection::Open(":memory:"));
+  const std::string ratings =
+      "read_parquet(" +
+      larder::duckdb::QuoteLiteral((dir / "data/raw/ratings.parquet").string()) + ")";
+  const ValueType types[] = {{larder::ScalarType::kInt64}, {larder::ScalarType::kString},
+                             {larder::ScalarType::kInt64}, rating_type};
+  LARDER_ASSIGN_OR_RETURN(
+      auto rows, conn->QueryValues("SELECT user_id, isbn, epoch_us(rating_timestamp), rating FROM " +
+                                       ratings + " ORDER BY 3, 1, 2",
+                                   "ratings", types));
+  std::vector<Rating> out;
+  out.reserve(rows.size());
+  for (auto& row : rows) {
+    out.push_back({row[0].int64_value(), row[1].string_value(), row[2].int64_value(),
+                   std::move(row[3])});
+  }
+  return out;
+}
+
+// One view's events of ratings[begin, end), grouped by entity.
+std::vector<larder::aggregation::EntityEvents> Group(const std::vector<Rating>& ratings,
+                                                    size_t begin, size_t end, bool by_book) {
+  std::vector<larder::aggregation::EntityEvents> batch;
+  std::unordered_map<std::string, size_t> users_or_books;
+  users_or_books.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    const Rating& r = ratings[i];
+    std::string key = by_book ? r.isbn : std::to_string(r.user_id);
+    auto [it, inserted] = users_or_books.emplace(std::move(key), batch.size());
+    if (inserted) {
+      larder::aggregation::EntityEvents e;
+      e.key.join_keys = {by_book ? "isbn" : "user_id"};
+      e.key.values = {by_book ? Value::String(r.isbn) : Value::Int64(r.user_id)};
+      batch.push_back(std::move(e));
+    }
+    batch[it->second].events.push_back(larder::aggregation::MakeEvent(r.time, {r.rating}));
+  }
+  return batch;
+}
+
+struct Pair {
+  int64_t user_id;
+  std::string isbn;
+};
+
+struct Layouts {
+  std::vector<std::string> names;
+  std::vector<larder::aggregation::TileLayout> layouts;
+  std::vector<bool> by_book;
+};
+
+// Leaves in *kept the store of the last batch size, holding every rating.
+int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings,
+              std::unique_ptr<larder::OnlineStore>* kept) {
+  const size_t split = static_cast<size_t>(
+      std::lower_bound(ratings.begin(), ratings.end(), ratings.back().time - kYear,
+                       [](const Rating& r, int64_t t) { return r.time < t; }) -
+      ratings.begin());
+  std::printf("\npush apply: %zu ratings (%zu before the last year), 3 views, one thread\n",
+              ratings.size(), split);
+  for (size_t batch_size : flags.batches) {
+    const fs::path path = fs::path(flags.dir) / "push_store";
+    kept->reset();
+    fs::remove_all(path);
+    larder::OnlineStoreOptions options;
+    options.config = larder::StoreConfig{"rocksdb", {{"path", path.string()}}};
+    options.project = "agg_bench";
+    auto store = larder::OnlineStore::Open(options);
+    if (!store.ok()) return Fail(store.status());
+    auto run = [&](size_t begin, size_t end, const char* what) -> int {
+      const auto start = Clock::now();
+      for (size_t b = begin; b < end; b += batch_size) {
+        const size_t e = std::min(end, b + batch_size);
+        const int64_t now = ratings[e - 1].time + 1;
+        for (size_t v = 0; v < views.names.size(); ++v) {
+          Status st = larder::aggregation::ApplyEvents(**store, views.names[v], views.layouts[v],
+                                                       Group(ratings, b, e, views.by_book[v]), now);
+          if (!st.ok()) return Fail(st);
+        }
+      }
+      const double s = larder::bench::Seconds(Clock::now() - start);
+      std::printf("  batch %6zu, %-46s %8zu events in %6.2f s: %9.0f events/s\n", batch_size,
+                  what, end - begin, s, static_cast<double>(end - begin) / s);
+      return 0;
+    };
+    if (int rc = run(0, split, "all but the last year, into an empty store"); rc != 0) return rc;
+    if (int rc = run(split, ratings.size(), "the last year, into a store holding a year"); rc != 0) {
+      return rc;
+    }
+    *kept = std::move(*store);
+  }
+  return 0;
+}
+
+// The same batches through aggregation::MergeEvents alone, the states kept in
+// a hash map instead of a store: what the merge costs without RocksDB.
+int BenchMergeOnly(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings) {
+  std::printf("\nmerge only (states in memory, no store), one thread\n");
+  for (size_t batch_size : flags.batches) {
+    std::vector<std::unordered_map<std::string, std::string>> states(views.names.size());
+    const auto start = Clock::now();
+    size_t bytes = 0;
+    for (size_t b = 0; b < ratings.size(); b += batch_size) {
+      const size_t e = std::min(ratings.size(), b + batch_size);
+      const int64_t now = ratings[e - 1].time + 1;
+      for (size_t v = 0; v < views.names.size(); ++v) {
+        for (auto& entity : Group(ratings, b, e, views.by_book[v])) {
+          std::string& state = states[v][entity.key.values[0].DebugString()];
+          std::string next;
+          bool changed = false;
+          Status st = larder::aggregation::MergeEvents(views.layouts[v], &state,
+                                                       std::move(entity.events), now, &next,
+                                                       &changed);
+          if (!st.ok()) return Fail(st);
+          bytes += next.size();
+          state = std::move(next);
+        }
+      }
+    }
+    const double s = larder::bench::Seconds(Clock::now() - start);
+    std::printf("  batch %6zu, all ratings: %8zu events in %6.2f s: %9.0f events/s; %.0f MB of "
+                "states written\n",
+                batch_size, ratings.size(), s, static_cast<double>(ratings.size()) / s,
+                static_cast<double>(bytes) / 1e6);
+  }
+  return 0;
+}
+
+// The number of values of `response` (model_v4_agg for `p`) that differ
+// from the aggregates read from `pushed` (the store every rating was pushed
+// into) at `now`: pushed and materialized states must agree exactly.
+larder::Result<int64_t> CountPushedDifferences(larder::OnlineStore& pushed, const Layouts& views,
+                                               const Pair& p, int64_t now,
+                                               const larder::OnlineFeaturesResponse& response) {
+  int64_t differ = 0;
+  for (size_t v = 0; v < views.names.size(); ++v) {
+    larder::EntityKey key;
+    key.join_keys = {views.by_book[v] ? "isbn" : "user_id"};
+    key.values = {views.by_book[v] ? Value::String(p.isbn) : Value::Int64(p.user_id)};
+    std::vector<std::vector<Value>> values;
+    LARDER_RETURN_IF_ERROR(larder::aggregation::ReadAggregates(
+        pushed, views.names[v], views.layouts[v], std::span(&key, 1), now, &values));
+    const auto& aggs = views.layouts[v].aggregations();
+    for (size_t a = 0; a < aggs.size(); ++a) {
+      auto column = std::find_if(response.columns.begin(), response.columns.end(),
+                                 [&](const auto& c) { return c.name == aggs[a].name; });
+      if (column == response.columns.end()) {
+        return Status::NotFound("response column " + aggs[a].name);
+      }
+      differ += !(column->values[0] == values[0][a]);
+    }
+  }
+  return differ;
+}
+
+larder::OnlineFeaturesRequest Request(const std::string& service, const Pair& p) {
+  larder::OnlineFeaturesRequest request;
+  request.feature_service = service;
+  request.entity_rows["user_id"].push_back(Value::Int64(p.user_id));
+  request.entity_rows["isbn"].push_back(Value::String(p.isbn));
+  return request;
+}
+
+int BenchRead(const Flags& flags, larder::FeatureStore& store, const std::vector<Rating>& ratings,
+              const Layouts& views, larder::OnlineStore* pushed) {
+  const int64_t now = ratings.back().time + 1;
+  const auto start = Clock::now();
+  // Plain views up to far past the data; aggregation views pruned at "now".
+  auto report = store.Materialize(-2208988800LL * 1'000'000, now);
+  if (!report.ok()) return Fail(report.status());
+  int64_t rows = 0;
+  for (const auto& v : report->views) rows += v.rows;
+  std::printf("\nmaterialize: %zu views, %lld rows in %.2f s\n", report->views.size(),
+              static_cast<long long>(rows), larder::bench::Seconds(Clock::now() - start));
+
+  std::mt19937_64 rng(42);
+  std::vector<Pair> pairs;
+  for (int i = 0; i < 20000; ++i) {
+    const Rating& r = ratings[rng() % ratings.size()];
+    pairs.push_back({r.user_id, r.isbn});
+  }
+  larder::OnlineReadOptions read_options;
+  read_options.clock = [now] { return now; };
+  const char* services[] = {"model_v4_agg", "model_v4"};
+  int64_t values[2] = {0, 0};
+  int64_t checked = 0;
+  int64_t differ = 0;
+  int64_t present[2] = {0, 0};
+  std::vector<double> micros[2];
+  for (int w = 0; w < 2; ++w) {
+    // The first pass over every pair warms the caches; the second is timed.
+    const bool timed = w == 1;
+    const size_t n = timed ? static_cast<size_t>(flags.iters) : pairs.size();
+    for (size_t i = 0; i < n; ++i) {
+      const Pair& p = timed ? pairs[rng() % pairs.size()] : pairs[i];
+      for (int s = 0; s < 2; ++s) {
+        auto request = Request(services[s], p);
+        const auto t0 = Clock::now();
+        auto response = store.GetOnlineFeatures(request, read_options);
+        const auto took = Clock::now() - t0;
+        if (!response.ok()) return Fail(response.status());
+        if (!timed && s == 0 && pushed != nullptr) {
+          auto d = CountPushedDifferences(*pushed, views, p, now, *response);
+          if (!d.ok()) return Fail(d.status());
+          differ += *d;
+          ++checked;
+        }
+        if (!timed) {
+          for (const auto& column : response->columns) {
+            for (auto st : column.statuses) {
+              ++values[s];
+              present[s] += st == larder::FeatureStatus::kPresent;
+            }
+          }
+        } else {
+          micros[s].push_back(larder::bench::Micros(took));
+        }
+      }
+    }
+  }
+  bool ok = differ == 0;
+  if (pushed != nullptr) {
+    std::printf("\npushed vs materialized states: %lld pairs checked, %lld values differ\n",
+                static_cast<long long>(checked), static_cast<long long>(differ));
+  }
+  std::printf("\nGetOnlineFeatures, 1 pair per call, RocksDB, calls alternating:\n");
+  for (int s = 0; s < 2; ++s) {
+    const double share = static_cast<double>(present[s]) / static_cast<double>(values[s]);
+    std::printf("%s: %.1f%% of values PRESENT\n", services[s], 100 * share);
+    larder::bench::ReportLatency(services[s], std::move(micros[s]));
+    ok = ok && share > 0.2;
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  if (!ParseFlags(argc, argv, &flags)) {
+    std::fprintf(stderr,
+                 "usage: %s [--scale S] [--dir DIR] [--batches N,N] [--iters N>=100] "
+                 "[--skip-push] [--skip-read] [--end-now]\n",
+                 argv[0]);
+    return 2;
+  }
+  fs::create_directories(flags.dir);
+  flags.dir = fs::canonical(flags.dir).string();
+  if (flags.end_now && !fs::exists(fs::path(flags.dir) / "data/raw/ratings.parquet")) {
+    if (!fs::exists(fs::path(flags.dir) / "feature_store.yaml")) {
+      if (Status st = larder::repo::WriteTemplate("book_recs", flags.dir); !st.ok()) return Fail(st);
+    }
+    larder::book_recs::GenerateOptions gen;
+    gen.scale = flags.scale;
+    gen.out_dir = (fs::path(flags.dir) / "data/raw").string();
+    gen.end = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    auto stats = larder::book_recs::Generate(gen);
+    if (!stats.ok()) return Fail(stats.status());
+    std::printf("setup: generated %lld ratings ending now in %.1fs\n",
+                static_cast<long long>(stats->ratings), stats->seconds);
+  }
+  if (Status st = larder::bench::PrepareBookRecsRepo(flags.scale, flags.dir); !st.ok()) {
+    return Fail(st);
+  }
+  if (Status st = AddAggregationViews(flags.dir); !st.ok()) return Fail(st);
+  auto store = larder::FeatureStore::Open({.repo_dir = flags.dir});
+  if (!store.ok()) return Fail(store.status());
+  if (auto applied = (*store)->Apply(); !applied.ok()) return Fail(applied.status());
+  auto repo = (*store)->Registered();
+  if (!repo.ok()) return Fail(repo.status());
+
+  Layouts views;
+  for (const char* name : kAggViewNames) {
+    auto view = std::find_if(repo->feature_views.begin(), repo->feature_views.end(),
+                             [&](const larder::FeatureView& v) { return v.name == name; });
+    if (view == repo->feature_views.end()) {
+      return Fail(Status::NotFound(std::string("feature view ") + name));
+    }
+    auto layout = larder::aggregation::TileLayout::ForView(*view);
+    if (!layout.ok()) return Fail(layout.status());
+    views.names.push_back(name);
+    views.layouts.push_back(std::move(*layout));
+    views.by_book.push_back(view->entities == std::vector<std::string>{"book"});
+  }
+  auto ratings = LoadRatings(flags.dir, views.layouts[0].columns()[0].dtype);
+  if (!ratings.ok()) return Fail(ratings.status());
+  if (ratings->size() < 100) return Fail(Status::Internal("too few ratings"));
+
+  std::unique_ptr<larder::OnlineStore> pushed;
+  if (!flags.skip_push) {
+    if (int rc = BenchPush(flags, views, *ratings, &pushed); rc != 0) return rc;
+    if (int rc = BenchMergeOnly(flags, views, *ratings); rc != 0) return rc;
+  }
+  if (!flags.skip_read) return BenchRead(flags, **store, *ratings, views, pushed.get());
+  return 0;
+}
