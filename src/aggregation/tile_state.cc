@@ -300,7 +300,7 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
       // hold, so the tiles are rebuilt for this read (the next write stores them).
       LARDER_ASSIGN_OR_RETURN(std::vector<Event> events, DecodeEvents(layout, stored));
       if (events.empty()) return Evaluate(layout, {}, t, values);
-      return Evaluate(layout, Encode(layout, events), t, values);
+      return Evaluate(layout, Encode(layout, events, nullptr), t, values);
     }
     if (h.columns == layout.columns_fingerprint()) {
       for (uint32_t offset : h.levels) {
