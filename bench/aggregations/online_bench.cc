@@ -1,6 +1,7 @@
 // Benchmark: the online side of window aggregations on the book-recommendation
-// example: applying pushed events to tiles in RocksDB, and serving a feature
-// service of aggregation views, next to today's model_v4 of SQL-model views.
+// example: applying pushed events to tiles in RocksDB, and serving model_v4
+// (three aggregation views beside two plain ones) next to a service of plain
+// views only.
 //
 //   larder_bench_aggregations_online [--scale S] [--dir DIR] [--batches 10000,100000]
 //                                    [--iters N] [--skip-push] [--skip-read] [--end-now]
@@ -11,16 +12,14 @@
 // built; with --end-now the data's timeline ends at the current second
 // instead of 2023-01-01, so that a server reading at the real clock, as
 // bench/serve_bench.sh --repo DIR runs one, sees the last year of ratings in
-// its windows), plus aggregation_views.yaml:
-// a push source over the ratings file and three aggregation views over it, at
-// a 10-minute aggregation_interval, as the new model_v4 declares them:
+// its windows). Its aggregation views, at a 10-minute aggregation_interval,
+// over the push source user_ratings_push:
 //   agg_user_features_1d      per user: mean and count of rating over 1d and 7d
-//   user_agg_rating_windows   per user: mean and count of rating over 365d
-//   book_agg_rating_windows   per book: mean and count of rating over 365d
-// and feature service model_v4_agg = book_features, user_features and those
-// three (5 views, 11 features). (The repo's own model_v4 keeps its SQL-model
-// views: the template's agg_user_features_1d is renamed here to
-// agg_user_features_1d_sql to free the name.)
+//   user_agg_rating_features  per user: mean and count of rating over 365d
+//   book_agg_rating_features  per book: mean and count of rating over 365d
+// model_v4 = book_features, user_features and those three (5 views, 13
+// features); the bench adds model_v4_plain = book_features, user_features,
+// user_age_features and avg_book_category_rating_features (4 plain views).
 //
 // 1. Push apply: every rating as an event, in time order, in batches of each
 //    --batches size, through aggregation::ApplyEvents into all three views of
@@ -35,11 +34,11 @@
 // 2. Online reads: materializes every online view (history up to the last
 //    rating) into the repo's store, then times FeatureStore::GetOnlineFeatures
 //    for one (user_id, isbn) pair per call, pairs drawn from 20,000 real
-//    ratings, alternating model_v4_agg and model_v4 call by call, with "now"
+//    ratings, alternating model_v4 and model_v4_plain call by call, with "now"
 //    just after the last rating, and prints p50/p99/p999/max in microseconds
 //    and each service's share of PRESENT values (exit code 1 if either is
 //    below 20%, so misses are not measured as reads). Unless --skip-push,
-//    the warm-up also compares every aggregation value of model_v4_agg with
+//    the warm-up also compares every aggregation value of model_v4 with
 //    the one read from the push store at the same instant, and exits 1 if
 //    any differs: pushed and materialized events must give the same states.
 #include <algorithm>
@@ -115,71 +114,20 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
          std::all_of(flags->batches.begin(), flags->batches.end(), [](size_t b) { return b > 0; });
 }
 
-constexpr const char* kAggregationViews = R"(# Written by larder_bench_aggregations_online.
-data_sources:
-  - name: ratings_push
-    type: push
-    batch_source: ratings_source
-feature_views:
-  - name: agg_user_features_1d
-    entities: [user]
-    source: ratings_push
-    aggregation_interval: 10m
-    aggregations:
-      - {column: rating, function: mean, time_window: 1d, name: avg_day_user_rating}
-      - {column: rating, function: count, time_window: 1d, name: count_day_user_rating}
-      - {column: rating, function: mean, time_window: 7d, name: avg_week_user_rating}
-      - {column: rating, function: count, time_window: 7d, name: count_week_user_rating}
-  - name: user_agg_rating_windows
-    entities: [user]
-    source: ratings_push
-    aggregation_interval: 10m
-    aggregations:
-      - {column: rating, function: mean, time_window: 365d, name: avg_yr_user_rating}
-      - {column: rating, function: count, time_window: 365d, name: count_yr_user_rating}
-  - name: book_agg_rating_windows
-    entities: [book]
-    source: ratings_push
-    aggregation_interval: 10m
-    aggregations:
-      - {column: rating, function: mean, time_window: 365d, name: avg_yr_book_rating}
-      - {column: rating, function: count, time_window: 365d, name: count_yr_book_rating}
+constexpr const char* kPlainService = R"(# Written by larder_bench_aggregations_online.
 feature_services:
-  - name: model_v4_agg
-    features:
-      - book_features
-      - user_features
-      - book_agg_rating_windows
-      - user_agg_rating_windows
-      - agg_user_features_1d
+  - name: model_v4_plain
+    features: [book_features, user_features, user_age_features, avg_book_category_rating_features]
 )";
 
-constexpr const char* kAggViewNames[] = {"agg_user_features_1d", "user_agg_rating_windows",
-                                         "book_agg_rating_windows"};
+constexpr const char* kAggViewNames[] = {"agg_user_features_1d", "user_agg_rating_features",
+                                         "book_agg_rating_features"};
 
-// Adds aggregation_views.yaml to the prepared example repo, renaming the
-// template's plain agg_user_features_1d (once).
-Status AddAggregationViews(const fs::path& dir) {
-  const fs::path extra = dir / "aggregation_views.yaml";
+// Adds the plain baseline service to the prepared example repo (once).
+Status AddPlainService(const fs::path& dir) {
+  const fs::path extra = dir / "plain_service.yaml";
   if (fs::exists(extra)) return Status::OK();
-  for (const char* file : {"feature_views.yaml", "feature_services.yaml"}) {
-    std::ifstream in(dir / file);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::string out;
-    const std::string from = "agg_user_features_1d\n";
-    for (size_t pos = 0;;) {
-      size_t hit = text.find(from, pos);
-      // Only whole names: "agg_user_features_1d" followed by a newline.
-      if (hit == std::string::npos) {
-        out += text.substr(pos);
-        break;
-      }
-      out += text.substr(pos, hit - pos) + "agg_user_features_1d_sql\n";
-      pos = hit + from.size();
-    }
-    std::ofstream(dir / file, std::ios::trunc) << out;
-  }
-  std::ofstream(extra) << kAggregationViews;
+  std::ofstream(extra) << kPlainService;
   return Status::OK();
 }
 
@@ -319,7 +267,7 @@ int BenchMergeOnly(const Flags& flags, const Layouts& views, const std::vector<R
   return 0;
 }
 
-// The number of values of `response` (model_v4_agg for `p`) that differ
+// The number of values of `response` (model_v4 for `p`) that differ
 // from the aggregates read from `pushed` (the store every rating was pushed
 // into) at `now`: pushed and materialized states must agree exactly.
 larder::Result<int64_t> CountPushedDifferences(larder::OnlineStore& pushed, const Layouts& views,
@@ -374,7 +322,7 @@ int BenchRead(const Flags& flags, larder::FeatureStore& store, const std::vector
   }
   larder::OnlineReadOptions read_options;
   read_options.clock = [now] { return now; };
-  const char* services[] = {"model_v4_agg", "model_v4"};
+  const char* services[] = {"model_v4", "model_v4_plain"};
   int64_t values[2] = {0, 0};
   int64_t checked = 0;
   int64_t differ = 0;
@@ -457,7 +405,7 @@ int main(int argc, char** argv) {
   if (Status st = larder::bench::PrepareBookRecsRepo(flags.scale, flags.dir); !st.ok()) {
     return Fail(st);
   }
-  if (Status st = AddAggregationViews(flags.dir); !st.ok()) return Fail(st);
+  if (Status st = AddPlainService(flags.dir); !st.ok()) return Fail(st);
   auto store = larder::FeatureStore::Open({.repo_dir = flags.dir});
   if (!store.ok()) return Fail(store.status());
   if (auto applied = (*store)->Apply(); !applied.ok()) return Fail(applied.status());
