@@ -1,6 +1,7 @@
--- wrk script for `larder serve`: POST /get-online-features for model_v4 with
--- PAIRS (user_id, isbn) pairs per request, drawn at random from the CSV file
--- named by the PAIRS_FILE environment variable (header user_id,isbn,...).
+-- wrk script for `larder serve`: POST /get-online-features for the feature
+-- service FEATURE_SERVICE (default model_v4) with PAIRS (user_id, isbn)
+-- pairs per request, drawn at random from the CSV file named by the
+-- PAIRS_FILE environment variable (header user_id,isbn,...).
 --
 -- Each wrk thread builds BODIES (default 10,000) whole requests up front,
 -- each of PAIRS pairs drawn at random, and sends one picked at random per
@@ -9,6 +10,7 @@
 -- response through Lua); wrk's summary counts non-2xx answers itself.
 local pairs_file = os.getenv("PAIRS_FILE")
 local per_request = tonumber(os.getenv("PAIRS") or "1")
+local service = os.getenv("FEATURE_SERVICE") or "model_v4"
 local count = tonumber(os.getenv("BODIES") or "10000")
 local requests = {}
 
@@ -35,7 +37,7 @@ function init()
       u[i] = users[k]
       b[i] = '"' .. books[k] .. '"'
     end
-    local body = '{"feature_service":"model_v4","entities":{"user_id":[' ..
+    local body = '{"feature_service":"' .. service .. '","entities":{"user_id":[' ..
         table.concat(u, ",") .. '],"isbn":[' .. table.concat(b, ",") .. ']}}'
     requests[r] = wrk.format("POST", "/get-online-features",
                              {["Content-Type"] = "application/json"}, body)
