@@ -46,7 +46,9 @@ MODELS = ["avg_book_category_ratings", "bucketed_age"]
 # figure and cross-check: Feast 0.67 declares them (StreamFeatureView with
 # Aggregation) but cannot compute them, neither `feast materialize` ("Time
 # window aggregation is not supported in the local compute engine") nor
-# get_historical_features with the file offline store. Both systems are
+# get_historical_features with the file offline store (it looks for the
+# outputs, e.g. avg_day_user_rating, as columns of the source: KeyError
+# "[...] not in index"). Both systems are
 # measured on the views both compute: the plain views below, two of them over
 # the SQL models both have, served through the feature service SERVICE that
 # this harness adds to both repos.
@@ -61,8 +63,9 @@ PUSH_VIEW = "bench_user_last_rating"
 EXCLUDED = ("aggregation views (book_agg_rating_features, user_agg_rating_features, "
             "agg_user_features_1d) excluded from the Feast comparison: Feast 0.67 cannot compute "
             "them (`feast materialize`: \"Time window aggregation is not supported in the local "
-            "compute engine\"; get_historical_features with the file offline store does not "
-            "compute them either); every figure and cross-check uses the plain views both compute: "
+            "compute engine\"; get_historical_features with the file offline store looks for the "
+            "aggregations' output names as source columns: KeyError \"['avg_day_user_rating', ...] "
+            "not in index\"); every figure and cross-check uses the plain views both compute: "
             + ", ".join(SHARED_VIEWS))
 
 
