@@ -3,13 +3,17 @@
 //   larder_bench_historical [--scale S] [--dir DIR] [--reps N] [--memory-limit SIZE]
 //
 // Builds (or reuses) the example repo at DIR (default /tmp/larder_bench_s<S>):
-// data generated at scale S, definitions applied, the five SQL models run
+// data generated at scale S, definitions applied, the SQL models run
 // (FeatureStore::Run), and an entity file of every rating
 // (user_id, isbn, rating_timestamp AS event_timestamp). Setup runs in a
 // child process, so the peak memory reported below is the timed work's.
 //
+// The features are those of the example's plain (point-in-time join) views,
+// kFeatures below. The window aggregation views have their own benchmark
+// against a hand-written window query: bench/aggregations/historical_bench.cc.
+//
 // Then, N times each, in this process on the same data:
-//   (a) Larder: FeatureStore::GetHistoricalFeatures(model_v4), to parquet;
+//   (a) Larder: FeatureStore::GetHistoricalFeatures(kFeatures), to parquet;
 //   (b) a hand-written DuckDB ASOF LEFT JOIN query giving the same values
 //       (ttl included, input order kept), to parquet, with the same
 //       DuckDB settings (memory_limit, temp_directory);
@@ -39,6 +43,15 @@ using larder::bench::Median;
 using larder::bench::PeakRssMb;
 using larder::bench::ResetPeakRss;
 
+// Every feature of the example's plain views, in output order.
+const std::vector<std::string> kFeatures = {
+    "book_features:language",
+    "book_features:category",
+    "user_features:country",
+    "user_age_features:bucketed_age",
+    "avg_book_category_rating_features:avg_yr_category_rating",
+    "avg_book_category_rating_features:count_yr_category_rating"};
+
 struct Flags {
   double scale = 1.0;
   std::string dir;
@@ -66,7 +79,7 @@ int Setup(const Flags& flags) {
   return 0;
 }
 
-// (b): the query a DuckDB user would write by hand for model_v4, with the
+// (b): the query a DuckDB user would write by hand for kFeatures, with the
 // same values as Larder's: each view's latest row at or before the entity
 // row's time, nulled when older than the view's ttl; rows in input order.
 std::string HandWrittenSql(const fs::path& dir) {
@@ -84,12 +97,7 @@ std::string HandWrittenSql(const fs::path& dir) {
          "  CASE WHEN epoch_us(b.created_at) >= epoch_us(e.event_timestamp) - " + y150 + " THEN b.language END AS language,\n"
          "  CASE WHEN epoch_us(b.created_at) >= epoch_us(e.event_timestamp) - " + y150 + " THEN b.category END AS category,\n"
          "  CASE WHEN epoch_us(u.signup_date) >= epoch_us(e.event_timestamp) - " + y3 + " THEN u.country END AS country,\n"
-         "  CASE WHEN epoch_us(ab.rating_timestamp) >= epoch_us(e.event_timestamp) - " + y150 + " THEN ab.avg_yr_book_rating END AS avg_yr_book_rating,\n"
-         "  CASE WHEN epoch_us(ab.rating_timestamp) >= epoch_us(e.event_timestamp) - " + y150 + " THEN ab.count_yr_book_rating END AS count_yr_book_rating,\n"
-         "  CASE WHEN epoch_us(au.rating_timestamp) >= epoch_us(e.event_timestamp) - " + y3 + " THEN au.avg_yr_user_rating END AS avg_yr_user_rating,\n"
-         "  CASE WHEN epoch_us(au.rating_timestamp) >= epoch_us(e.event_timestamp) - " + y3 + " THEN au.count_yr_user_rating END AS count_yr_user_rating,\n"
-         "  CASE WHEN epoch_us(ad.rating_timestamp) >= epoch_us(e.event_timestamp) - " + y3 + " THEN ad.avg_day_user_rating END AS avg_day_user_rating,\n"
-         "  CASE WHEN epoch_us(ad.rating_timestamp) >= epoch_us(e.event_timestamp) - " + y3 + " THEN ad.count_day_user_rating END AS count_day_user_rating,\n"
+         "  CASE WHEN epoch_us(ba.signup_date) >= epoch_us(e.event_timestamp) - " + y3 + " THEN ba.bucketed_age END AS bucketed_age,\n"
          "  CASE WHEN epoch_us(ac.rating_timestamp) >= epoch_us(e.event_timestamp) - " + y3 + " THEN ac.avg_yr_category_rating END AS avg_yr_category_rating,\n"
          "  CASE WHEN epoch_us(ac.rating_timestamp) >= epoch_us(e.event_timestamp) - " + y3 + " THEN ac.count_yr_category_rating END AS count_yr_category_rating\n"
          "FROM e\n"
@@ -97,9 +105,7 @@ std::string HandWrittenSql(const fs::path& dir) {
          " b ON e.isbn = b.isbn AND e.event_timestamp >= b.created_at\n"
          "ASOF LEFT JOIN " + file("data/raw/users.parquet") +
          " u ON e.user_id = u.user_id AND e.event_timestamp >= u.signup_date\n"
-         "ASOF LEFT JOIN agg_book_features ab ON e.isbn = ab.isbn AND e.event_timestamp >= ab.rating_timestamp\n"
-         "ASOF LEFT JOIN agg_user_features au ON e.user_id = au.user_id AND e.event_timestamp >= au.rating_timestamp\n"
-         "ASOF LEFT JOIN agg_user_features_1d ad ON e.user_id = ad.user_id AND e.event_timestamp >= ad.rating_timestamp\n"
+         "ASOF LEFT JOIN bucketed_age ba ON e.user_id = ba.user_id AND e.event_timestamp >= ba.signup_date\n"
          "ASOF LEFT JOIN avg_book_category_ratings ac ON e.isbn = ac.isbn AND e.event_timestamp >= ac.rating_timestamp\n"
          "ORDER BY e.rn";
 }
@@ -161,7 +167,7 @@ int main(int argc, char** argv) {
   if (!store.ok()) return Fail(store.status());
   larder::HistoricalFeaturesRequest request;
   request.entity_path = (dir / "data/entities.parquet").string();
-  request.feature_service = "model_v4";
+  request.features = kFeatures;
   larder::HistoricalRetrievalOptions options;
   options.memory_limit = flags.memory_limit;
   options.temp_directory = spill;
@@ -226,9 +232,7 @@ int main(int argc, char** argv) {
       ")) a POSITIONAL JOIN (SELECT * FROM read_parquet(" + larder::duckdb::QuoteLiteral(out_b) +
       ")) b WHERE ";
   const char* cols[] = {"user_id", "isbn", "event_timestamp", "language", "category", "country",
-                        "avg_yr_book_rating", "count_yr_book_rating", "avg_yr_user_rating",
-                        "count_yr_user_rating", "avg_day_user_rating", "count_day_user_rating",
-                        "avg_yr_category_rating", "count_yr_category_rating"};
+                        "bucketed_age", "avg_yr_category_rating", "count_yr_category_rating"};
   std::string cond;
   for (const char* c : cols) {
     cond += std::string(cond.empty() ? "" : " OR ") + "a." + c + " IS DISTINCT FROM b." + c;
@@ -246,15 +250,16 @@ int main(int argc, char** argv) {
       "input order check");
   if (!misordered.ok()) return Fail(misordered.status());
   auto nonnull = (*conn)->QueryScalar(
-      "SELECT count(avg_yr_user_rating) || ' / ' || count(country) || ' / ' || "
+      "SELECT count(bucketed_age) || ' / ' || count(country) || ' / ' || "
       "count(avg_yr_category_rating) FROM read_parquet(" + larder::duckdb::QuoteLiteral(out_a) +
           ")",
       "non-null counts");
 
   double best_a = *std::min_element(times_a.begin(), times_a.end());
   double best_b = *std::min_element(times_b.begin(), times_b.end());
-  std::printf("\nscale %g, %lld entity rows, feature service model_v4 (6 views, 11 features), %d reps\n",
-              flags.scale, static_cast<long long>(rows_a), flags.reps);
+  std::printf("\nscale %g, %lld entity rows, the example's plain views (4 views, %zu features), "
+              "%d reps\n",
+              flags.scale, static_cast<long long>(rows_a), kFeatures.size(), flags.reps);
   std::printf("larder GetHistoricalFeatures: best %.2fs, median %.2fs, peak RSS %.0f MB\n",
               best_a, Median(times_a), peak_a);
   std::printf("hand-written ASOF LEFT JOIN:  best %.2fs, median %.2fs, peak RSS %.0f MB\n",
@@ -267,7 +272,7 @@ int main(int argc, char** argv) {
   std::printf("rows of (a) not in the entity file's order: %s\n",
               misordered->value_or("?").c_str());
   if (nonnull.ok()) {
-    std::printf("non-null avg_yr_user_rating / country / avg_yr_category_rating: %s\n",
+    std::printf("non-null bucketed_age / country / avg_yr_category_rating: %s\n",
                 nonnull->value_or("?").c_str());
   }
   std::printf("process peak RSS (VmHWM since last reset): %.0f MB\n", PeakRssMb());

@@ -1,6 +1,6 @@
 // Benchmark: materializing the book-recommendation example into an online
 // store, then FeatureStore::GetOnlineFeatures for feature service model_v4
-// (6 views, 11 features), in process.
+// (6 views, 3 of them window aggregations; 13 features), in process.
 //
 //   larder_bench_online_features [--scale S] [--dir DIR] [--online rocksdb|redis|dynamodb]
 //                                [--iters N] [--skip-materialize] [--views a,b]
@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
     if (!response.ok()) return Fail(response.status());
     hundred.push_back(larder::bench::Micros(took));
   }
-  std::printf("\nscale %g, %s, feature service model_v4 (6 views, 11 features); %.1f%% of "
+  std::printf("\nscale %g, %s, feature service model_v4 (6 views, 13 features); %.1f%% of "
               "values PRESENT\n",
               flags.scale, flags.online.c_str(), 100 * present_share);
   larder::bench::ReportLatency("GetOnlineFeatures 1 pair", std::move(one));

@@ -1,13 +1,16 @@
--- wrk script: POST /push of ROWS rows per request to the push source
--- user_ratings_push (view agg_user_features_1d), online, for Feast's and
--- Larder's feature servers alike. User ids come from the CSV file named by
--- PAIRS_FILE (header user_id,isbn,...).
+-- wrk script: POST /push of ROWS rating rows (user_id, rating,
+-- rating_timestamp) per request to the push source named by PUSH_SOURCE,
+-- online, for Feast's and Larder's feature servers alike. bench/feast/harness.py
+-- points it at a push source of its own whose one view is a plain view, which
+-- both systems compute. User ids come from the CSV file named by PAIRS_FILE
+-- (header user_id,isbn,...).
 --
 -- Every request carries a timestamp later than all before it from the same
 -- thread (up to 8 threads interleave theirs), so that no row is an older duplicate
 -- that a store could skip: each pushed row is a real write.
 local pairs_file = os.getenv("PAIRS_FILE")
 local rows = tonumber(os.getenv("ROWS") or "100")
+local push_source = os.getenv("PUSH_SOURCE")
 local count = 1000
 local heads, tails = {}, {}
 local sent = 0
@@ -30,15 +33,14 @@ function init()
   math.randomseed(os.time() * 100 + (thread_number or 0))
   -- The parts of each body around its timestamps, built once.
   for r = 1, count do
-    local u, avg, cnt = {}, {}, {}
+    local u, rating = {}, {}
     for i = 1, rows do
       u[i] = users[math.random(#users)]
-      avg[i] = string.format("%.2f", math.random() * 10)
-      cnt[i] = tostring(math.random(1, 20))
+      rating[i] = tostring(math.random(0, 10))
     end
-    heads[r] = '{"push_source_name":"user_ratings_push","to":"online","df":{"user_id":[' ..
-        table.concat(u, ",") .. '],"avg_day_user_rating":[' .. table.concat(avg, ",") ..
-        '],"count_day_user_rating":[' .. table.concat(cnt, ",") .. '],"rating_timestamp":['
+    heads[r] = '{"push_source_name":"' .. push_source .. '","to":"online","df":{"user_id":[' ..
+        table.concat(u, ",") .. '],"rating":[' .. table.concat(rating, ",") ..
+        '],"rating_timestamp":['
     tails[r] = ']}}'
   end
 end

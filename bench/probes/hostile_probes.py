@@ -250,20 +250,20 @@ def probe_sql_escapes(larder, repo):
         os.remove(marker)
     offline = os.path.join(repo, "data", "offline_store.duckdb")
     attempts = [
-        "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp); DROP TABLE agg_user_features_1d; SELECT (1",
+        "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp); DROP TABLE bucketed_age; SELECT (1",
         "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp); COPY (SELECT 42) TO '%s'; SELECT (1" % marker,
         "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp); DETACH o; ATTACH '%s' AS o2; "
-        "DROP TABLE o2.agg_user_features_1d; SELECT (1" % offline,
+        "DROP TABLE o2.bucketed_age; SELECT (1" % offline,
         "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp --",
-        "DROP TABLE agg_user_features_1d",
+        "DROP TABLE bucketed_age",
         "COPY (SELECT 42) TO '%s'" % marker,
-        "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp; DROP TABLE agg_user_features_1d",
+        "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp; DROP TABLE bucketed_age",
         "ATTACH '%s' AS o2" % offline,
     ]
     failures = []
     for sql in attempts:
         r = run([larder, "-c", repo, "historical", "--entity-sql", sql,
-                 "--features", "agg_user_features_1d:avg_day_user_rating",
+                 "--features", "user_age_features:bucketed_age",
                  "--output", os.path.join(os.path.dirname(repo), "out.csv")])
         if sql.endswith("--") and r.returncode == 0:
             continue  # a valid single SELECT with a trailing comment may be accepted
@@ -271,7 +271,7 @@ def probe_sql_escapes(larder, repo):
             failures.append("accepted: " + sql[:60])
     check = run([larder, "-c", repo, "historical", "--entity-sql",
                  "SELECT 1 AS user_id, TIMESTAMP '2022-01-01' AS event_timestamp",
-                 "--features", "agg_user_features_1d:avg_day_user_rating",
+                 "--features", "user_age_features:bucketed_age",
                  "--output", os.path.join(os.path.dirname(repo), "out.csv")])
     if check.returncode != 0:
         failures.append("the model table is gone: " + check.stderr.strip()[:200])
