@@ -103,6 +103,11 @@ class RocksDbOnlineStore final : public OnlineStore {
   static size_t StripeOf(const std::string& key) {
     return std::hash<std::string_view>{}(key) % kLockStripes;
   }
+  // Reads `keys`: cached ones from the record cache, the rest in one
+  // MultiGet (then cached). Calls found(k, bytes) for each key k that has a
+  // value; `what(k)` names the read in a database error.
+  template <typename Found, typename What>
+  Status ReadThrough(const std::vector<std::string>& keys, Found&& found, What&& what);
   // Locks the stripes of `keys`, in ascending stripe order (no deadlock).
   std::vector<std::unique_lock<std::mutex>> LockStripes(const std::vector<std::string>& keys);
 
@@ -214,61 +219,24 @@ Result<OnlineWriteSummary> RocksDbOnlineStore::Write(const OnlineView& view,
 Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) {
   LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
                           EncodeReadKeys(project_, reads, /*hash_tag=*/false));
-  auto decode = [&](const OnlineViewRead& r, size_t i, std::string_view bytes) {
-    Status s = DecodeRecord(*r.view, bytes, &(*r.results)[i]);
-    if (!s.ok()) {
-      return s.WithContext("rocksdb online store " + path_ + ": feature view '" +
-                           r.view->name() + "': entity key " + std::to_string(i));
-    }
-    return s;
-  };
-
-  // Cached records first; the rest from the database in one MultiGet.
-  struct Miss {
-    const OnlineViewRead* read;
-    size_t index;       // into read->keys
-    size_t key;         // into encoded
-    size_t shard;       // of the record cache
-    uint64_t generation;  // of that shard before the database read
-  };
-  std::vector<Miss> misses;
-  Status decoded;
-  size_t k = 0;
+  // The (read, key index) of each encoded key, in order.
+  std::vector<std::pair<const OnlineViewRead*, size_t>> owners;
+  owners.reserve(encoded.size());
   for (const OnlineViewRead& r : reads) {
-    for (size_t i = 0; i < r.keys.size(); ++i, ++k) {
-      if (cache_ == nullptr) {
-        misses.push_back({&r, i, k, 0, 0});
-        continue;
-      }
-      const size_t shard = StripeOf(encoded[k]);
-      const uint64_t generation = cache_->Generation(shard);
-      RecordCache::Lookup found = cache_->Get(
-          shard, encoded[k], [&](std::string_view bytes) { decoded = decode(r, i, bytes); });
-      LARDER_RETURN_IF_ERROR(decoded);
-      if (found == RecordCache::Lookup::kMiss) misses.push_back({&r, i, k, shard, generation});
-    }
+    for (size_t i = 0; i < r.keys.size(); ++i) owners.emplace_back(&r, i);
   }
-  if (misses.empty()) return Status::OK();
-  std::vector<rocksdb::Slice> slices;
-  slices.reserve(misses.size());
-  for (const Miss& m : misses) slices.emplace_back(encoded[m.key]);
-  std::vector<rocksdb::PinnableSlice> values(misses.size());
-  std::vector<rocksdb::Status> statuses(misses.size());
-  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), misses.size(), slices.data(),
-                values.data(), statuses.data(), /*sorted_input=*/false);
-  for (size_t j = 0; j < misses.size(); ++j) {
-    const Miss& m = misses[j];
-    const bool absent = statuses[j].IsNotFound();  // the result stays kNotFound
-    if (!absent && !statuses[j].ok()) {
-      return FromRocks(statuses[j], path_, "read feature view '" + m.read->view->name() + "'");
-    }
-    const std::string_view bytes(values[j].data(), values[j].size());
-    if (!absent) LARDER_RETURN_IF_ERROR(decode(*m.read, m.index, bytes));
-    if (cache_ != nullptr) {
-      cache_->InsertIfUnchanged(m.shard, m.generation, encoded[m.key], absent ? nullptr : &bytes);
-    }
-  }
-  return Status::OK();
+  return ReadThrough(
+      encoded,
+      [&](size_t k, std::string_view bytes) {
+        const auto& [r, i] = owners[k];
+        Status s = DecodeRecord(*r->view, bytes, &(*r->results)[i]);
+        if (!s.ok()) {
+          return s.WithContext("rocksdb online store " + path_ + ": feature view '" +
+                               r->view->name() + "': entity key " + std::to_string(i));
+        }
+        return s;
+      },
+      [&](size_t k) { return "read feature view '" + owners[k].first->view->name() + "'"; });
 }
 
 Status RocksDbOnlineStore::UpdateStates(std::string_view view_name,
@@ -327,29 +295,37 @@ Status RocksDbOnlineStore::VisitStates(std::string_view view_name,
                                        const OnlineStateVisit& visit) {
   LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
                           EncodeStateKeys(project_, view_name, keys, /*hash_tag=*/false, false));
+  return ReadThrough(encoded, visit, [&](size_t) {
+    return "read aggregation states of '" + std::string(view_name) + "'";
+  });
+}
+
+template <typename Found, typename What>
+Status RocksDbOnlineStore::ReadThrough(const std::vector<std::string>& keys, Found&& found,
+                                       What&& what) {
   struct Miss {
-    size_t index;
-    size_t shard;
-    uint64_t generation;
+    size_t key;           // into keys
+    size_t shard;         // of the record cache
+    uint64_t generation;  // of that shard before the database read
   };
   std::vector<Miss> misses;
-  Status visited;
-  for (size_t i = 0; i < encoded.size(); ++i) {
+  Status status;
+  for (size_t k = 0; k < keys.size(); ++k) {
     if (cache_ == nullptr) {
-      misses.push_back({i, 0, 0});
+      misses.push_back({k, 0, 0});
       continue;
     }
-    const size_t shard = StripeOf(encoded[i]);
+    const size_t shard = StripeOf(keys[k]);
     const uint64_t generation = cache_->Generation(shard);
-    RecordCache::Lookup found = cache_->Get(
-        shard, encoded[i], [&](std::string_view bytes) { visited = visit(i, bytes); });
-    LARDER_RETURN_IF_ERROR(visited);
-    if (found == RecordCache::Lookup::kMiss) misses.push_back({i, shard, generation});
+    RecordCache::Lookup hit =
+        cache_->Get(shard, keys[k], [&](std::string_view bytes) { status = found(k, bytes); });
+    LARDER_RETURN_IF_ERROR(status);
+    if (hit == RecordCache::Lookup::kMiss) misses.push_back({k, shard, generation});
   }
   if (misses.empty()) return Status::OK();
   std::vector<rocksdb::Slice> slices;
   slices.reserve(misses.size());
-  for (const Miss& m : misses) slices.emplace_back(encoded[m.index]);
+  for (const Miss& m : misses) slices.emplace_back(keys[m.key]);
   std::vector<rocksdb::PinnableSlice> values(misses.size());
   std::vector<rocksdb::Status> statuses(misses.size());
   db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), misses.size(), slices.data(),
@@ -357,15 +333,11 @@ Status RocksDbOnlineStore::VisitStates(std::string_view view_name,
   for (size_t j = 0; j < misses.size(); ++j) {
     const Miss& m = misses[j];
     const bool absent = statuses[j].IsNotFound();
-    if (!absent && !statuses[j].ok()) {
-      return FromRocks(statuses[j], path_,
-                       "read aggregation states of '" + std::string(view_name) + "'");
-    }
+    if (!absent && !statuses[j].ok()) return FromRocks(statuses[j], path_, what(m.key));
     const std::string_view bytes(values[j].data(), values[j].size());
-    if (!absent) LARDER_RETURN_IF_ERROR(visit(m.index, bytes));
+    if (!absent) LARDER_RETURN_IF_ERROR(found(m.key, bytes));
     if (cache_ != nullptr) {
-      cache_->InsertIfUnchanged(m.shard, m.generation, encoded[m.index],
-                                absent ? nullptr : &bytes);
+      cache_->InsertIfUnchanged(m.shard, m.generation, keys[m.key], absent ? nullptr : &bytes);
     }
   }
   return Status::OK();
