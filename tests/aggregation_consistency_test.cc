@@ -319,6 +319,31 @@ TEST_P(AggregationConsistency, TrainingDataOnlineAndPushesAgreeWithTheReference)
   }
 }
 
+// Reads within one interval are answered from the window value cache while
+// the state is unchanged; each push changes the state, so the next read at
+// the same instant must see it.
+TEST(AggregationConsistency, ReadsWithinAnIntervalSeeEveryPush) {
+  std::mt19937_64 rng(3);
+  std::vector<ViewUnderTest> views = {{"agg_10m", 10 * kMin, {}}};
+  const TimestampMicros t = kBase + 2 * kDay + 3 * kMin;
+  std::vector<UserEvent> events = RandomEvents(rng, {t - kHour, t - kDay});
+  std::erase_if(events, [&](const UserEvent& e) { return e.event.time >= t - 3 * kMin; });
+  Store store(&views, {});
+  store.now = t;
+  std::vector<Event> seen;
+  for (size_t i = 0; i < events.size() && i < 40; ++i) {
+    if (events[i].user != 1) continue;
+    ASSERT_TRUE(store.fs->Push("events_push", Rows({events[i]}), PushTarget::kOnline).ok());
+    seen.push_back(events[i].event);
+    const std::vector<Value> want = aggregation::ReferenceAggregates(views[0].definition, seen, t);
+    for (int read = 0; read < 2; ++read) {  // the second read is a cache hit
+      ExpectAgree(views[0], want, store.Online(views[0], 1, t),
+                  "after push " + std::to_string(i) + ", read " + std::to_string(read));
+    }
+  }
+  ASSERT_GE(seen.size(), 5u);
+}
+
 // An online delete takes the entity's windows too, and materializing again
 // brings them back even though the view's watermark has not moved.
 TEST(AggregationConsistency, DeletedStatesComeBackWithTheNextMaterialization) {

@@ -5,6 +5,7 @@
 //
 //   larder_bench_aggregations_online [--scale S] [--dir DIR] [--batches 10000,100000]
 //                                    [--iters N] [--skip-push] [--skip-read] [--end-now]
+//                                    [--no-window-cache]
 //
 // Setup (reused when present): the example repo at DIR (default
 // /tmp/larder_agg_online_bench_s<S>, or ..._s<S>_now with --end-now) as
@@ -18,8 +19,12 @@
 //   user_agg_rating_features  per user: mean and count of rating over 365d
 //   book_agg_rating_features  per book: mean and count of rating over 365d
 // model_v4 = book_features, user_features and those three (5 views, 13
-// features); the bench adds model_v4_plain = book_features, user_features,
-// user_age_features and avg_book_category_rating_features (4 plain views).
+// features); the bench adds model_v4_plain, its like-for-like twin of plain
+// views: book_features, user_features, avg_book_category_rating_features and
+// three plain views with the aggregation views' feature names and dtypes
+// (13 features, six views, as model_v4 was before its aggregations became
+// aggregation views), read from Parquet files of per-entity rating means and
+// counts that the bench writes with DuckDB.
 //
 // 1. Push apply: every rating as an event, in time order, in batches of each
 //    --batches size, through aggregation::ApplyEvents into all three views of
@@ -41,6 +46,9 @@
 //    the warm-up also compares every aggregation value of model_v4 with
 //    the one read from the push store at the same instant, and exits 1 if
 //    any differs: pushed and materialized events must give the same states.
+//    Pairs repeat across calls, so reads of unchanged states within the
+//    interval come from the window value cache (aggregation/value_cache.h);
+//    --no-window-cache evaluates every read.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -50,6 +58,9 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include "aggregation/online_tiles.h"
 #include "aggregation/tile_state.h"
@@ -79,14 +90,18 @@ struct Flags {
   bool skip_push = false;
   bool skip_read = false;
   bool end_now = false;
+  bool no_window_cache = false;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--skip-push" || a == "--skip-read" || a == "--end-now") {
-      (a == "--skip-push" ? flags->skip_push
-                          : a == "--skip-read" ? flags->skip_read : flags->end_now) = true;
+    if (a == "--skip-push" || a == "--skip-read" || a == "--end-now" ||
+        a == "--no-window-cache") {
+      (a == "--skip-push"   ? flags->skip_push
+       : a == "--skip-read" ? flags->skip_read
+       : a == "--end-now"   ? flags->end_now
+                            : flags->no_window_cache) = true;
       continue;
     }
     if (i + 1 >= argc) return false;
@@ -114,20 +129,78 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
          std::all_of(flags->batches.begin(), flags->batches.end(), [](size_t b) { return b > 0; });
 }
 
-constexpr const char* kPlainService = R"(# Written by larder_bench_aggregations_online.
+constexpr const char* kPlainTwin = R"(# Written by larder_bench_aggregations_online: model_v4 with its three
+# aggregation views replaced by plain views of the same features.
+data_sources:
+  - name: twin_user_ratings
+    type: file
+    path: data/bench_twin_users.parquet
+    timestamp_field: event_timestamp
+  - name: twin_book_ratings
+    type: file
+    path: data/bench_twin_books.parquet
+    timestamp_field: event_timestamp
+feature_views:
+  - name: twin_book_agg_rating_features
+    entities: [book]
+    ttl: 36500d
+    schema:
+      - {name: avg_yr_book_rating, dtype: Float64}
+      - {name: count_yr_book_rating, dtype: Int64}
+    source: twin_book_ratings
+  - name: twin_user_agg_rating_features
+    entities: [user]
+    ttl: 36500d
+    schema:
+      - {name: avg_yr_user_rating, dtype: Float64}
+      - {name: count_yr_user_rating, dtype: Int64}
+    source: twin_user_ratings
+  - name: twin_agg_user_features_1d
+    entities: [user]
+    ttl: 36500d
+    schema:
+      - {name: avg_day_user_rating, dtype: Float64}
+      - {name: count_day_user_rating, dtype: Int64}
+      - {name: avg_week_user_rating, dtype: Float64}
+      - {name: count_week_user_rating, dtype: Int64}
+    source: twin_user_ratings
 feature_services:
   - name: model_v4_plain
-    features: [book_features, user_features, user_age_features, avg_book_category_rating_features]
+    features: [book_features, user_features, twin_book_agg_rating_features,
+               twin_user_agg_rating_features, twin_agg_user_features_1d,
+               avg_book_category_rating_features]
 )";
 
 constexpr const char* kAggViewNames[] = {"agg_user_features_1d", "user_agg_rating_features",
                                          "book_agg_rating_features"};
 
-// Adds the plain baseline service to the prepared example repo (once).
-Status AddPlainService(const fs::path& dir) {
-  const fs::path extra = dir / "plain_service.yaml";
+// Adds model_v4_plain, its views and their data to the prepared example
+// repo (once).
+Status AddPlainTwin(const fs::path& dir) {
+  fs::remove(dir / "plain_service.yaml");  // the former, smaller baseline
+  const fs::path extra = dir / "plain_twin.yaml";
   if (fs::exists(extra)) return Status::OK();
-  std::ofstream(extra) << kPlainService;
+  LARDER_ASSIGN_OR_RETURN(auto conn, larder::duckdb::Connection::Open(":memory:"));
+  const std::string ratings =
+      "read_parquet(" +
+      larder::duckdb::QuoteLiteral((dir / "data/raw/ratings.parquet").string()) + ")";
+  const std::string users =
+      "COPY (SELECT user_id, max(rating_timestamp) AS event_timestamp, "
+      "avg(rating)::DOUBLE AS avg_yr_user_rating, count(rating) AS count_yr_user_rating, "
+      "avg(rating)::DOUBLE AS avg_day_user_rating, count(rating) AS count_day_user_rating, "
+      "avg(rating)::DOUBLE AS avg_week_user_rating, count(rating) AS count_week_user_rating "
+      "FROM " + ratings + " GROUP BY user_id) TO " +
+      larder::duckdb::QuoteLiteral((dir / "data/bench_twin_users.parquet").string()) +
+      " (FORMAT parquet)";
+  const std::string books =
+      "COPY (SELECT isbn, max(rating_timestamp) AS event_timestamp, "
+      "avg(rating)::DOUBLE AS avg_yr_book_rating, count(rating) AS count_yr_book_rating "
+      "FROM " + ratings + " GROUP BY isbn) TO " +
+      larder::duckdb::QuoteLiteral((dir / "data/bench_twin_books.parquet").string()) +
+      " (FORMAT parquet)";
+  LARDER_RETURN_IF_ERROR(conn->Execute(users, "twin users"));
+  LARDER_RETURN_IF_ERROR(conn->Execute(books, "twin books"));
+  std::ofstream(extra) << kPlainTwin;
   return Status::OK();
 }
 
@@ -235,12 +308,13 @@ int BenchPush(const Flags& flags, const Layouts& views, const std::vector<Rating
 
 // The same batches through aggregation::MergeEvents alone, the states kept in
 // a hash map instead of a store: what the merge costs without RocksDB.
-int BenchMergeOnly(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings) {
+int BenchMergeOnly(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings,
+                   size_t* state_bytes) {
   std::printf("\nmerge only (states in memory, no store), one thread\n");
   for (size_t batch_size : flags.batches) {
     std::vector<std::unordered_map<std::string, std::string>> states(views.names.size());
     const auto start = Clock::now();
-    size_t bytes = 0;
+    size_t bytes = 0, writes = 0;
     for (size_t b = 0; b < ratings.size(); b += batch_size) {
       const size_t e = std::min(ratings.size(), b + batch_size);
       const int64_t now = ratings[e - 1].time + 1;
@@ -254,6 +328,7 @@ int BenchMergeOnly(const Flags& flags, const Layouts& views, const std::vector<R
                                                        &changed);
           if (!st.ok()) return Fail(st);
           bytes += next.size();
+          ++writes;
           state = std::move(next);
         }
       }
@@ -263,7 +338,89 @@ int BenchMergeOnly(const Flags& flags, const Layouts& views, const std::vector<R
                 "states written\n",
                 batch_size, ratings.size(), s, static_cast<double>(ratings.size()) / s,
                 static_cast<double>(bytes) / 1e6);
+    *state_bytes = writes > 0 ? bytes / writes : 0;
   }
+  return 0;
+}
+
+// What the store costs for the keys a push touches, with no merge at all:
+// per batch and view, the distinct entities' keys (as ApplyEvents makes
+// them), each given a placeholder of the average state size. First through
+// OnlineStore::UpdateStates (the read-modify-write a push performs: MultiGet,
+// one write batch, the record cache), then as blind puts straight into a
+// fresh RocksDB (sorted, one write batch per batch and view; no read). The
+// second is a floor for any design that keeps a key per entity and view.
+int BenchStoreFloor(const Flags& flags, const Layouts& views, const std::vector<Rating>& ratings,
+                    size_t state_bytes) {
+  std::printf("\nthe store alone, the same keys per batch, %zu-byte values, one thread\n",
+              state_bytes);
+  for (size_t batch_size : flags.batches) {
+    for (const bool blind : {false, true}) {
+      const fs::path path = fs::path(flags.dir) / "floor_store";
+      fs::remove_all(path);
+      std::unique_ptr<larder::OnlineStore> store;
+      std::unique_ptr<rocksdb::DB> db;
+      if (blind) {
+        rocksdb::Options o;
+        o.create_if_missing = true;
+        rocksdb::DB* raw = nullptr;
+        if (!rocksdb::DB::Open(o, path.string(), &raw).ok()) {
+          return Fail(Status::IOError("cannot open " + path.string()));
+        }
+        db.reset(raw);
+      } else {
+        larder::OnlineStoreOptions options;
+        options.config = larder::StoreConfig{"rocksdb", {{"path", path.string()}}};
+        options.project = "agg_bench";
+        auto opened = larder::OnlineStore::Open(options);
+        if (!opened.ok()) return Fail(opened.status());
+        store = std::move(*opened);
+      }
+      size_t keys_written = 0;
+      const auto start = Clock::now();
+      for (size_t b = 0; b < ratings.size(); b += batch_size) {
+        const size_t e = std::min(ratings.size(), b + batch_size);
+        // Differs per batch, so that every update writes.
+        std::string value(state_bytes, static_cast<char>('a' + (b / batch_size) % 26));
+        for (size_t v = 0; v < views.names.size(); ++v) {
+          std::vector<larder::aggregation::EntityEvents> batch =
+              Group(ratings, b, e, views.by_book[v]);
+          keys_written += batch.size();
+          if (!blind) {
+            std::vector<larder::EntityKey> keys;
+            keys.reserve(batch.size());
+            for (auto& entity : batch) keys.push_back(std::move(entity.key));
+            Status st = store->UpdateStates(
+                views.names[v], keys,
+                [&](size_t, const std::string*, std::string* out) {
+                  *out = value;
+                  return Status::OK();
+                });
+            if (!st.ok()) return Fail(st);
+            continue;
+          }
+          std::vector<std::string> keys;
+          keys.reserve(batch.size());
+          for (const auto& entity : batch) {
+            keys.push_back(views.names[v] + "#states|" + entity.key.values[0].DebugString());
+          }
+          std::sort(keys.begin(), keys.end());
+          rocksdb::WriteBatch wb;
+          for (const std::string& k : keys) wb.Put(k, value);
+          if (!db->Write(rocksdb::WriteOptions(), &wb).ok()) {
+            return Fail(Status::IOError("rocksdb write failed"));
+          }
+        }
+      }
+      const double s = larder::bench::Seconds(Clock::now() - start);
+      std::printf("  batch %6zu, %-36s %8zu keys in %6.2f s: %9.0f events/s (%.2f keys per event)\n",
+                  batch_size, blind ? "blind sorted puts, RocksDB directly" :
+                                      "OnlineStore::UpdateStates, no merge",
+                  keys_written, s, static_cast<double>(ratings.size()) / s,
+                  static_cast<double>(keys_written) / static_cast<double>(ratings.size()));
+    }
+  }
+  fs::remove_all(fs::path(flags.dir) / "floor_store");
   return 0;
 }
 
@@ -405,8 +562,11 @@ int main(int argc, char** argv) {
   if (Status st = larder::bench::PrepareBookRecsRepo(flags.scale, flags.dir); !st.ok()) {
     return Fail(st);
   }
-  if (Status st = AddPlainService(flags.dir); !st.ok()) return Fail(st);
-  auto store = larder::FeatureStore::Open({.repo_dir = flags.dir});
+  if (Status st = AddPlainTwin(flags.dir); !st.ok()) return Fail(st);
+  larder::FeatureStoreOptions store_options;
+  store_options.repo_dir = flags.dir;
+  if (flags.no_window_cache) store_options.window_value_cache_bytes = 0;
+  auto store = larder::FeatureStore::Open(store_options);
   if (!store.ok()) return Fail(store.status());
   if (auto applied = (*store)->Apply(); !applied.ok()) return Fail(applied.status());
   auto repo = (*store)->Registered();
@@ -432,7 +592,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<larder::OnlineStore> pushed;
   if (!flags.skip_push) {
     if (int rc = BenchPush(flags, views, *ratings, &pushed); rc != 0) return rc;
-    if (int rc = BenchMergeOnly(flags, views, *ratings); rc != 0) return rc;
+    size_t state_bytes = 0;
+    if (int rc = BenchMergeOnly(flags, views, *ratings, &state_bytes); rc != 0) return rc;
+    if (int rc = BenchStoreFloor(flags, views, *ratings, state_bytes); rc != 0) return rc;
   }
   if (!flags.skip_read) return BenchRead(flags, **store, *ratings, views, pushed.get());
   return 0;

@@ -52,6 +52,11 @@ struct FeatureStoreOptions {
   // often (an Apply through this FeatureStore is seen at once). Default:
   // feature_store.yaml's registry.cache_ttl_seconds (0 = never), else 1 s.
   std::optional<std::chrono::milliseconds> registry_refresh_interval = std::nullopt;
+  // GetOnlineFeatures keeps the window values it evaluates from aggregation
+  // states, and answers a read of an unchanged state within the same
+  // aggregation_interval from them, up to this many bytes; 0 evaluates
+  // every read (docs/aggregations.md). Default: 64 MiB.
+  size_t window_value_cache_bytes = size_t{64} << 20;
   // The clock that push checks future event times against (microseconds
   // since the epoch, UTC). Default (empty): the system clock.
   std::function<TimestampMicros()> clock;

@@ -164,8 +164,12 @@ struct OnlineViewRead {
 using OnlineStateUpdate =
     std::function<Status(size_t key_index, const std::string* stored, std::string* out)>;
 // Called for each key that has a state; the bytes are valid only during the
-// call.
-using OnlineStateVisit = std::function<Status(size_t key_index, std::string_view stored)>;
+// call. `version` is nonzero when the store vouches that, for as long as this
+// store object lives, every visit with that version sees these same bytes
+// (RocksDB's record cache numbers each value it holds), so a caller may
+// keep what it derived from them under it; 0 when it cannot say.
+using OnlineStateVisit =
+    std::function<Status(size_t key_index, std::string_view stored, uint64_t version)>;
 
 // The interface every backend implements.
 //

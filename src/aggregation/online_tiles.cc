@@ -44,14 +44,19 @@ Status ApplyEvents(OnlineStore& store, const std::string& view_name, const TileL
 
 Status ReadAggregates(OnlineStore& store, const std::string& view_name, const TileLayout& layout,
                       std::span<const EntityKey> keys, TimestampMicros t,
-                      std::vector<std::vector<Value>>* values) {
+                      std::vector<std::vector<Value>>* values, WindowValueCache* cache) {
   values->assign(keys.size(), {});
   std::vector<bool> seen(keys.size(), false);
-  LARDER_RETURN_IF_ERROR(
-      store.VisitStates(view_name, keys, [&](size_t i, std::string_view stored) {
+  const TimestampMicros end = layout.WindowEnd(t);
+  LARDER_RETURN_IF_ERROR(store.VisitStates(
+      view_name, keys, [&](size_t i, std::string_view stored, uint64_t version) {
         seen[i] = true;
+        if (cache != nullptr && cache->Lookup(layout, version, end, &(*values)[i])) {
+          return Status::OK();
+        }
         Status s = Evaluate(layout, stored, t, &(*values)[i]);
         if (!s.ok()) return s.WithContext("feature view '" + view_name + "': entity key " + std::to_string(i));
+        if (cache != nullptr) cache->Insert(layout, version, end, (*values)[i]);
         return s;
       }));
   std::vector<Value> empty;

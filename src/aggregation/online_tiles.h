@@ -8,6 +8,7 @@
 
 #include "aggregation/event.h"
 #include "aggregation/tile_layout.h"
+#include "aggregation/value_cache.h"
 #include "larder/online_store.h"
 #include "larder/status.h"
 
@@ -28,9 +29,12 @@ Status ApplyEvents(OnlineStore& store, const std::string& view_name, const TileL
 
 // The aggregations' values at instant `t` for each key: (*values)[i] holds
 // one Value per layout.aggregations() entry for keys[i] (counts 0 and nulls
-// for a key with no state).
+// for a key with no state). With `cache` (which must serve only `store`),
+// values already evaluated from the same state version at the same window
+// end are taken from it, and new ones are added to it.
 Status ReadAggregates(OnlineStore& store, const std::string& view_name, const TileLayout& layout,
                       std::span<const EntityKey> keys, TimestampMicros t,
-                      std::vector<std::vector<Value>>* values);
+                      std::vector<std::vector<Value>>* values,
+                      WindowValueCache* cache = nullptr);
 
 }  // namespace larder::aggregation

@@ -12,6 +12,12 @@ namespace {
 
 constexpr uint8_t kStateVersion = 0x01;
 constexpr size_t kHeaderFixed = 21;
+// A state of at most this many events keeps no tiles: a read folds its
+// events directly, which costs less than walking a window's tiles, and the
+// state stays a few dozen bytes per event (most entities of a long window
+// have only a handful). Whether a state has tiles depends only on its set
+// of events, so merges in any order still give the same bytes.
+constexpr size_t kTilelessMaxEvents = 32;
 
 uint32_t Fixed32At(std::string_view s, size_t pos) {
   uint32_t v;
@@ -154,13 +160,14 @@ std::string Encode(const TileLayout& layout, const std::vector<Event>& events,
   std::vector<uint32_t> ends;
   std::string payloads;
   std::vector<Partial> partials;
+  const bool tileless = events.size() <= kTilelessMaxEvents;
   for (size_t k = 0; k < levels; ++k) {
     SetFixed32At(&out, kHeaderFixed + 4 * k, static_cast<uint32_t>(out.size()));
     const int64_t size = layout.level_sizes()[k];
     keys.clear();
     ends.assign(1, 0);
     payloads.clear();
-    for (size_t i = 0; i < events.size();) {
+    for (size_t i = 0; !tileless && i < events.size();) {
       const int64_t start = AlignDown(events[i].time, size);
       size_t j = i;
       while (j < events.size() && events[j].time < start + size) ++j;
@@ -217,6 +224,17 @@ Result<std::vector<Event>> DecodeEvents(const TileLayout& layout, std::string_vi
     LARDER_RETURN_IF_ERROR(DecodeEvent(layout, section.Key(i), payload, &events[i]));
   }
   return events;
+}
+
+Result<size_t> CountTiles(const TileLayout& layout, std::string_view stored) {
+  if (stored.empty()) return size_t{0};
+  LARDER_ASSIGN_OR_RETURN(Header h, ReadHeader(stored, layout.level_sizes().size()));
+  size_t tiles = 0;
+  for (uint32_t offset : h.levels) {
+    LARDER_ASSIGN_OR_RETURN(Section s, Section::At(stored, offset));
+    tiles += s.size();
+  }
+  return tiles;
 }
 
 Status MergeEvents(const TileLayout& layout, const std::string* stored,
@@ -313,6 +331,9 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
   }
   const TimestampMicros end = layout.WindowEnd(t);
   const TimestampMicros oldest = events && events->size() > 0 ? events->Key(0) : end;
+  // Level 1 holds a tile for every event of a tiled state; an empty level 1
+  // beside events marks a small state read from its events alone.
+  const bool tileless = events && events->size() > 0 && !levels.empty() && levels[0].size() == 0;
   // Aggregations of one window share its walk over the tiles: each tile is
   // decoded once, into every slot, and each slot's partial takes the same
   // merges in the same order as a walk of its own would.
@@ -325,18 +346,24 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
   for (size_t i = 0; i < aggs.size(); ++i) {
     if (done[i]) continue;
     partials.assign(slots.size(), Partial());
-    if (events && events->size() > 0) {
+    // Folds the events with time in [from, to) into `partials`.
+    auto add_events = [&](TimestampMicros from, TimestampMicros to) -> Status {
+      for (size_t e = events->LowerBound(from); e < events->size() && events->Key(e) < to; ++e) {
+        LARDER_ASSIGN_OR_RETURN(std::string_view payload, events->Payload(e));
+        LARDER_RETURN_IF_ERROR(DecodeEvent(layout, events->Key(e), payload, &event));
+        for (size_t slot = 0; slot < slots.size(); ++slot) {
+          const Value& v = event.values[slots[slot].column];
+          if (!v.is_null()) AddValue(slots[slot], v, event.time, event.tie, &partials[slot]);
+        }
+      }
+      return Status::OK();
+    };
+    if (tileless) {
+      LARDER_RETURN_IF_ERROR(add_events(begins[i], end));
+    } else if (events && events->size() > 0) {
       for (const TileRange& range : layout.Cover(begins[i], end)) {
         if (range.level == 0) {
-          for (size_t e = events->LowerBound(range.begin);
-               e < events->size() && events->Key(e) < range.end; ++e) {
-            LARDER_ASSIGN_OR_RETURN(std::string_view payload, events->Payload(e));
-            LARDER_RETURN_IF_ERROR(DecodeEvent(layout, events->Key(e), payload, &event));
-            for (size_t slot = 0; slot < slots.size(); ++slot) {
-              const Value& v = event.values[slots[slot].column];
-              if (!v.is_null()) AddValue(slots[slot], v, event.time, event.tie, &partials[slot]);
-            }
-          }
+          LARDER_RETURN_IF_ERROR(add_events(range.begin, range.end));
           continue;
         }
         const Section& level = levels[static_cast<size_t>(range.level - 1)];

@@ -60,4 +60,8 @@ Status Evaluate(const TileLayout& layout, std::string_view stored, TimestampMicr
 // The events of a state, in order (for tests and inspection).
 Result<std::vector<Event>> DecodeEvents(const TileLayout& layout, std::string_view stored);
 
+// The tiles a state keeps, over all levels (for tests and inspection): 0
+// for a state of at most 32 events, which is read from its events alone.
+Result<size_t> CountTiles(const TileLayout& layout, std::string_view stored);
+
 }  // namespace larder::aggregation

@@ -249,6 +249,67 @@ TEST(TileState, MergingBatchesAsTimePassesGivesTheBytesOfOneMerge) {
   }
 }
 
+// A state of up to 32 events keeps no tiles and is read from its events;
+// one more event makes every tile. Both kinds read the reference values, and
+// crossing the bound in either direction (an added event, a pruned one)
+// gives the bytes of one merge of the same events.
+TEST(TileState, SmallStatesKeepNoTilesAndCrossTheBoundExactly) {
+  std::mt19937_64 rng(5);
+  for (int64_t interval : {10 * kMin, int64_t{0}}) {
+    FeatureView view = EveryFunctionView(interval);
+    std::erase_if(view.aggregations, [](const Aggregation& a) { return a.lifetime; });
+    auto layout = TileLayout::ForView(view);
+    ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+    const TimestampMicros base = 1'600'000'000LL * kSec;
+    // 33 distinct events within a day, in time order.
+    std::vector<Event> events;
+    for (int i = 0; i < 33; ++i) {
+      events.push_back(MakeEvent(base + i * 7 * kMin + 13 * kSec,
+                                 {Value::Int64(i % 5), Value::Float64(0.5 * i),
+                                  Value::String(std::string(1, static_cast<char>('a' + i % 4)))}));
+    }
+    const TimestampMicros now = base + kDay;
+    auto merge = [&](const std::string* stored, std::vector<Event> incoming, TimestampMicros at) {
+      std::string out;
+      bool changed = false;
+      EXPECT_TRUE(MergeEvents(*layout, stored, std::move(incoming), at, &out, &changed).ok());
+      return out;
+    };
+    const std::string small = merge(nullptr, {events.begin(), events.end() - 1}, now);
+    const std::string tiled = merge(&small, {events.back()}, now);
+    EXPECT_EQ(tiled, merge(nullptr, events, now)) << "interval " << interval;
+    auto tiles = [&](const std::string& state) {
+      Result<size_t> n = CountTiles(*layout, state);
+      EXPECT_TRUE(n.ok());
+      return n.ok() ? *n : size_t{0};
+    };
+    EXPECT_EQ(tiles(small), 0u) << "interval " << interval;
+    EXPECT_GE(tiles(tiled), layout->level_sizes().size()) << "interval " << interval;
+    for (TimestampMicros t : {now, base + 2 * kHour + 5 * kMin, base + 90 * kMin}) {
+      std::vector<Value> got;
+      ASSERT_TRUE(Evaluate(*layout, small, t, &got).ok());
+      ExpectAgree(view, ReferenceAggregates(view, {events.begin(), events.end() - 1}, t), got,
+                  "32 events, t=" + std::to_string(t));
+      ASSERT_TRUE(Evaluate(*layout, tiled, t, &got).ok());
+      ExpectAgree(view, ReferenceAggregates(view, events, t), got,
+                  "33 events, t=" + std::to_string(t));
+    }
+    // Pruning the oldest event takes the state back under the bound: the
+    // bytes of a fresh merge of the 32 kept events.
+    const TimestampMicros later = layout->WindowEnd(events.front().time) + layout->retention() +
+                                  std::max<int64_t>(layout->interval(), kMin);
+    std::string pruned = merge(&tiled, {}, later);
+    std::vector<Event> kept;
+    const TimestampMicros horizon = layout->WindowEnd(later) - layout->retention();
+    for (const Event& e : events) {
+      if (e.time >= horizon) kept.push_back(e);
+    }
+    ASSERT_FALSE(kept.empty());
+    ASSERT_LT(kept.size(), events.size());
+    EXPECT_EQ(pruned, merge(nullptr, kept, later)) << "interval " << interval;
+  }
+}
+
 TEST(TileState, ALongWindowReadsAboutAHundredTiles) {
   FeatureView view;
   view.name = "v";

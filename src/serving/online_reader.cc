@@ -75,7 +75,7 @@ struct TypedKeys {
 Result<OnlineFeaturesResponse> ReadOnlineFeatures(
     const OnlinePlan& plan, OnlineStore& store,
     const std::map<std::string, std::vector<Value>>& entity_rows,
-    const OnlineReadOptions& options) {
+    const OnlineReadOptions& options, aggregation::WindowValueCache* window_values) {
   size_t rows = 0;
   bool first = true;
   for (const auto& [key, column] : entity_rows) {
@@ -144,7 +144,8 @@ Result<OnlineFeaturesResponse> ReadOnlineFeatures(
     const OnlineViewPlan& view = plan.views[v];
     if (!view.reads_aggregations) continue;
     LARDER_RETURN_IF_ERROR(aggregation::ReadAggregates(store, view.view.name(), *view.tiles,
-                                                       keys[key_set[v]], now, &aggregates[v]));
+                                                       keys[key_set[v]], now, &aggregates[v],
+                                                       window_values));
   }
   OnlineFeaturesResponse response;
   response.columns.reserve(entity_rows.size() + plan.outputs.size());

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregation/value_cache.h"
 #include "larder/online_features.h"
 #include "larder/online_store.h"
 #include "larder/repo.h"
@@ -27,10 +28,13 @@ namespace larder::serving {
 // as given otherwise (no view reads them).
 // Errors: InvalidArgument for unequal entity columns, a null key value or a
 // missing join key (naming it and the view that needs it); the store's errors.
+// Aggregation views' values come from `window_values` when it holds them
+// (aggregation/value_cache.h; it must serve only `store`), and are added
+// to it otherwise.
 Result<OnlineFeaturesResponse> ReadOnlineFeatures(
     const OnlinePlan& plan, OnlineStore& store,
     const std::map<std::string, std::vector<Value>>& entity_rows,
-    const OnlineReadOptions& options);
+    const OnlineReadOptions& options, aggregation::WindowValueCache* window_values = nullptr);
 
 // The value of join key `key` (of entity type `type`) as given, converted as
 // ReadOnlineFeatures converts entity values; InvalidArgument naming the key

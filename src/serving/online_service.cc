@@ -24,7 +24,9 @@ std::string ShapeKey(const OnlineFeaturesRequest& request) {
 }  // namespace
 
 OnlineService::OnlineService(OnlineStore* store, OnlineServiceOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store),
+      options_(std::move(options)),
+      window_values_(options_.window_value_cache_bytes) {}
 
 void OnlineService::Invalidate() {
   std::lock_guard lock(mu_);
@@ -118,7 +120,7 @@ OnlineService::CacheStats OnlineService::PlanCacheStats() {
 Result<OnlineFeaturesResponse> OnlineService::GetOnlineFeatures(
     const OnlineFeaturesRequest& request, const OnlineReadOptions& options) {
   LARDER_ASSIGN_OR_RETURN(std::shared_ptr<const OnlinePlan> plan, Plan(request));
-  return ReadOnlineFeatures(*plan, *store_, request.entity_rows, options);
+  return ReadOnlineFeatures(*plan, *store_, request.entity_rows, options, &window_values_);
 }
 
 }  // namespace larder::serving

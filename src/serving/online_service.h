@@ -33,6 +33,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "aggregation/value_cache.h"
 #include "larder/online_features.h"
 #include "larder/online_store.h"
 #include "larder/repo.h"
@@ -57,6 +58,10 @@ struct OnlineServiceOptions {
   size_t max_plan_bytes = size_t{32} << 20;
   // The most references a request's `features` may list. Default: 10,000.
   size_t max_features = kDefaultMaxFeatures;
+  // Bytes of aggregation window values kept for reads of unchanged states
+  // within an interval (aggregation/value_cache.h); 0 evaluates every read.
+  // Default: 64 MiB.
+  size_t window_value_cache_bytes = size_t{64} << 20;
 };
 
 class OnlineService {
@@ -107,6 +112,7 @@ class OnlineService {
 
   OnlineStore* const store_;
   const OnlineServiceOptions options_;
+  aggregation::WindowValueCache window_values_;  // of store_
   std::mutex mu_;  // guards the three below, and serialises reloads
   std::shared_ptr<Snapshot> snapshot_;
   std::chrono::steady_clock::time_point checked_{};

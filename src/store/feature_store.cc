@@ -542,6 +542,7 @@ Result<serving::OnlineService*> FeatureStore::OnlineServing() {
     };
     service.load = [registry, project = config_.project] { return registry->Load(project); };
     service.refresh_interval = RegistryRefreshInterval();
+    service.window_value_cache_bytes = options_.window_value_cache_bytes;
     online_service_ = std::make_unique<serving::OnlineService>(online, std::move(service));
   }
   return online_service_.get();

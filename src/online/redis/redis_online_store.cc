@@ -746,7 +746,7 @@ Status RedisOnlineStore::VisitStates(std::string_view view_name, std::span<const
     if (r->type != REDIS_REPLY_STRING) {
       return Status::IOError("redis online store " + Where() + ": " + what + ": not a string");
     }
-    LARDER_RETURN_IF_ERROR(visit(i, std::string_view(r->str, r->len)));
+    LARDER_RETURN_IF_ERROR(visit(i, std::string_view(r->str, r->len), /*version=*/0));
   }
   return Status::OK();
 }

@@ -13,6 +13,7 @@ void RecordCache::InsertIfUnchanged(size_t shard, uint64_t generation, std::stri
   Shard& s = *shards_[shard];
   Entry entry;
   entry.present = bytes != nullptr;
+  entry.version = versions_.fetch_add(1, std::memory_order_relaxed) + 1;
   entry.key_size = key.size();
   entry.blob.reserve(key.size() + (bytes != nullptr ? bytes->size() : 0));
   entry.blob.append(key);
@@ -53,6 +54,7 @@ void RecordCache::Update(size_t shard, std::string_view key, std::string_view by
   s.bytes -= Charge(node.mapped());
   Entry& e = node.mapped();
   e.present = true;
+  e.version = versions_.fetch_add(1, std::memory_order_relaxed) + 1;
   e.blob.resize(e.key_size);
   e.blob.append(bytes);
   node.key() = e.key();

@@ -43,8 +43,10 @@ class RecordCache {
   // The result of a lookup.
   enum class Lookup { kMiss, kAbsent, kFound };
 
-  // Looks `key` up in `shard`; on kFound calls `use(bytes)` while the entry is
-  // held (the bytes are valid only during the call).
+  // Looks `key` up in `shard`; on kFound calls `use(bytes, version)` while the
+  // entry is held (the bytes are valid only during the call). `version`
+  // numbers the cached bytes: every insert and update takes a new one from
+  // a counter of this cache, so equal versions mean equal bytes.
   template <typename Use>
   Lookup Get(size_t shard, std::string_view key, Use&& use) {
     Shard& s = *shards_[shard];
@@ -52,7 +54,7 @@ class RecordCache {
     auto it = s.entries.find(key);
     if (it == s.entries.end()) return Lookup::kMiss;
     if (!it->second.present) return Lookup::kAbsent;
-    use(it->second.bytes());
+    use(it->second.bytes(), it->second.version);
     return Lookup::kFound;
   }
 
@@ -82,6 +84,7 @@ class RecordCache {
   // touches the table, the node and this one block.
   struct Entry {
     bool present = false;
+    uint64_t version = 0;
     size_t key_size = 0;
     std::string blob;  // key bytes, then record bytes
     std::string_view key() const { return std::string_view(blob).substr(0, key_size); }
@@ -103,6 +106,7 @@ class RecordCache {
 
   std::vector<std::unique_ptr<Shard>> shards_;
   size_t shard_capacity_;
+  std::atomic<uint64_t> versions_{0};  // the last version given out
 };
 
 }  // namespace larder::online

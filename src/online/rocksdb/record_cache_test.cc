@@ -10,7 +10,7 @@ namespace {
 std::string GetText(RecordCache& cache, size_t shard, std::string_view key,
                     RecordCache::Lookup* found) {
   std::string out;
-  *found = cache.Get(shard, key, [&](std::string_view bytes) { out = std::string(bytes); });
+  *found = cache.Get(shard, key, [&](std::string_view bytes, uint64_t) { out = std::string(bytes); });
   return out;
 }
 
@@ -29,6 +29,33 @@ TEST(RecordCache, MissAbsentAndFound) {
   // Shards are separate.
   GetText(cache, 2, "k", &found);
   EXPECT_EQ(found, RecordCache::Lookup::kMiss);
+}
+
+// Equal versions mean equal bytes: a key's version holds while its bytes
+// do, and every insert or update (of any key) takes a new one.
+TEST(RecordCache, VersionsNameTheCachedBytes) {
+  RecordCache cache(1 << 20, 2);
+  auto version = [&](size_t shard, std::string_view key) {
+    uint64_t v = 0;
+    cache.Get(shard, key, [&](std::string_view, uint64_t got) { v = got; });
+    return v;
+  };
+  const std::string_view a = "a", b = "b";
+  cache.InsertIfUnchanged(0, cache.Generation(0), "k", &a);
+  cache.InsertIfUnchanged(1, cache.Generation(1), "j", &a);
+  const uint64_t first = version(0, "k");
+  EXPECT_NE(first, 0u);
+  EXPECT_EQ(version(0, "k"), first);
+  EXPECT_NE(version(1, "j"), first);  // the same bytes under another key
+  cache.Update(0, "k", "b");
+  const uint64_t second = version(0, "k");
+  EXPECT_NE(second, first);
+  cache.Update(0, "k", "a");  // the old bytes again: still a new version
+  EXPECT_NE(version(0, "k"), first);
+  EXPECT_NE(version(0, "k"), second);
+  cache.Erase(0, "k");
+  cache.InsertIfUnchanged(0, cache.Generation(0), "k", &b);
+  EXPECT_NE(version(0, "k"), second);
 }
 
 TEST(RecordCache, AWriteDuringAReadKeepsTheReadOut) {

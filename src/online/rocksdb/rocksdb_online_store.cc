@@ -227,7 +227,7 @@ Status RocksDbOnlineStore::MultiGetViews(std::span<const OnlineViewRead> reads) 
   }
   return ReadThrough(
       encoded,
-      [&](size_t k, std::string_view bytes) {
+      [&](size_t k, std::string_view bytes, uint64_t /*version*/) {
         const auto& [r, i] = owners[k];
         Status s = DecodeRecord(*r->view, bytes, &(*r->results)[i]);
         if (!s.ok()) {
@@ -247,21 +247,31 @@ Status RocksDbOnlineStore::UpdateStates(std::string_view view_name,
                           EncodeStateKeys(project_, view_name, keys, /*hash_tag=*/false, true));
   if (encoded.empty()) return Status::OK();
   std::vector<std::unique_lock<std::mutex>> locks = LockStripes(encoded);
-  std::vector<rocksdb::Slice> slices(encoded.begin(), encoded.end());
+  // Keys in sorted order: MultiGet skips its own sort, and the write batch
+  // inserts into the memtable in order, which reuses the skip list's search
+  // path from one key to the next (about twice as fast as random order).
+  std::vector<size_t> order(encoded.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return encoded[a] < encoded[b]; });
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(order.size());
+  for (size_t i : order) slices.emplace_back(encoded[i]);
   std::vector<rocksdb::PinnableSlice> stored(encoded.size());
   std::vector<rocksdb::Status> statuses(encoded.size());
   db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), encoded.size(),
-                slices.data(), stored.data(), statuses.data(), /*sorted_input=*/false);
+                slices.data(), stored.data(), statuses.data(), /*sorted_input=*/true);
   rocksdb::WriteBatch batch;
   std::vector<std::string> states(encoded.size());
   std::vector<size_t> changed;
   std::string old;
-  for (size_t i = 0; i < encoded.size(); ++i) {
-    const bool found = statuses[i].ok();
-    if (!found && !statuses[i].IsNotFound()) {
-      return FromRocks(statuses[i], path_, "read aggregation state");
+  for (size_t at = 0; at < order.size(); ++at) {
+    const size_t i = order[at];
+    const bool found = statuses[at].ok();
+    if (!found && !statuses[at].IsNotFound()) {
+      return FromRocks(statuses[at], path_, "read aggregation state");
     }
-    if (found) old.assign(stored[i].data(), stored[i].size());
+    if (found) old.assign(stored[at].data(), stored[at].size());
     LARDER_RETURN_IF_ERROR(update(i, found ? &old : nullptr, &states[i]));
     if (found && states[i] == old) continue;
     if (!found && states[i].empty()) continue;
@@ -318,7 +328,9 @@ Status RocksDbOnlineStore::ReadThrough(const std::vector<std::string>& keys, Fou
     const size_t shard = StripeOf(keys[k]);
     const uint64_t generation = cache_->Generation(shard);
     RecordCache::Lookup hit =
-        cache_->Get(shard, keys[k], [&](std::string_view bytes) { status = found(k, bytes); });
+        cache_->Get(shard, keys[k], [&](std::string_view bytes, uint64_t version) {
+          status = found(k, bytes, version);
+        });
     LARDER_RETURN_IF_ERROR(status);
     if (hit == RecordCache::Lookup::kMiss) misses.push_back({k, shard, generation});
   }
@@ -335,7 +347,7 @@ Status RocksDbOnlineStore::ReadThrough(const std::vector<std::string>& keys, Fou
     const bool absent = statuses[j].IsNotFound();
     if (!absent && !statuses[j].ok()) return FromRocks(statuses[j], path_, what(m.key));
     const std::string_view bytes(values[j].data(), values[j].size());
-    if (!absent) LARDER_RETURN_IF_ERROR(found(m.key, bytes));
+    if (!absent) LARDER_RETURN_IF_ERROR(found(m.key, bytes, /*version=*/0));
     if (cache_ != nullptr) {
       cache_->InsertIfUnchanged(m.shard, m.generation, keys[m.key], absent ? nullptr : &bytes);
     }
