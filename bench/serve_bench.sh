@@ -20,7 +20,8 @@
 #                  load: --connections 30 --delay 2 gives about 10,000 req/s
 #
 # Environment: LARDER (the binary; default $BUILD_DIR/larder, BUILD_DIR
-# defaulting to build/), WORKERS (server workers, default 2), PORT.
+# defaulting to build/), WORKERS (server workers, default 2), PORT,
+# SERVE_FLAGS (more flags for `larder serve`, e.g. "--window-value-cache-mb 0").
 #
 # Needs the example prepared and materialized at /tmp/larder_bench_s1, which
 # `build/larder_bench_online_features --scale 1` does. wrk runs with 2 threads
@@ -109,7 +110,8 @@ case "$online" in
 esac
 
 port="${PORT:-$(free_port)}"
-"$larder" serve -c "$serve_repo" --port "$port" --workers "$workers" >/dev/null \
+# shellcheck disable=SC2086  # SERVE_FLAGS is a list of flags
+"$larder" serve -c "$serve_repo" --port "$port" --workers "$workers" ${SERVE_FLAGS:-} >/dev/null \
   2>"$serve_repo/data/serve_bench.log" &
 pids+=($!)
 for _ in $(seq 100); do

@@ -93,6 +93,10 @@ constexpr FlagSpec kServeFlags[] = {
     {"--max-inflight-bytes", "BYTES",
      "memory for request bodies being read and parsed, all at once; over it, 503",
      "max(128 MiB, 4 x max_request_bytes)"},
+    {"--window-value-cache-mb", "MB",
+     "aggregation window values kept for reads of unchanged states within an interval; 0 "
+     "evaluates every read",
+     "64"},
 };
 
 const std::array<CommandSpec, 24> kCommands{{

@@ -62,7 +62,16 @@ int ServeCommand(const Invocation& inv, Output& o) {
     o.err << "larder: --max-inflight-bytes takes a positive number of bytes\n";
     return kExitUsage;
   }
-  auto store = OpenStore(inv, o);
+  FeatureStoreOptions store_options;
+  if (inv.Has("--window-value-cache-mb")) {
+    size_t mb = 0;
+    if (!ParseInt<size_t>(inv.Flag("--window-value-cache-mb"), 0, size_t{1} << 20, &mb)) {
+      o.err << "larder: --window-value-cache-mb takes 0..1048576\n";
+      return kExitUsage;
+    }
+    store_options.window_value_cache_bytes = mb << 20;
+  }
+  auto store = OpenStore(inv, o, store_options);
   if (!store) return kExitError;
   Result<serving::OnlineService*> service = store->OnlineServing();
   if (!service.ok()) return ReportError(o, service.status());
