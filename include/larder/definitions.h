@@ -37,10 +37,16 @@ struct Entity {
 
 enum class DataSourceKind {
   kFile,   // parquet or csv files: a path or a glob
-  kPush,   // rows pushed through the API; history lands in batch_source
-  kModel,  // the output table of a SQL model in models/
-  kQuery,  // a SQL query over the offline store and files
+  kPush,     // rows pushed through the API; history lands in batch_source
+  kModel,    // the output table of a SQL model in models/
+  kQuery,    // a SQL query over the offline store and files
+  kKinesis,  // JSON records of a Kinesis stream (`larder stream`), pushed as
+             // rows of batch_source's columns; history lands in batch_source
 };
+
+// Whether rows reach a source of `kind` from outside (a push, a stream),
+// with their columns and history in its batch_source.
+bool ReceivesRows(DataSourceKind kind);
 
 enum class FileFormat { kParquet, kCsv };
 
@@ -51,15 +57,28 @@ struct DataSource {
   // kFile: the path or glob, relative to the repo root unless absolute.
   std::string path;
   FileFormat file_format = FileFormat::kParquet;  // Default: from extension
-  // kPush: the name of the source that holds the pushed rows' history.
+  // kPush, kKinesis: the name of the source that holds the rows' history
+  // and declares their columns.
   std::string batch_source;
+  // kKinesis (docs/stream.md): the stream, its region and, for a local or
+  // private endpoint, its URL ("" = https://kinesis.<region>.amazonaws.com,
+  // which is refused until TLS is supported); where a new consumer starts
+  // ("trim_horizon" or "latest"); the record format ("json"); and where the
+  // rows go ("online_and_offline", "online" or "offline").
+  std::string stream_name;
+  std::string region;
+  std::string endpoint_url;
+  std::string starting_position;
+  std::string record_format;
+  std::string stream_to;
   // kModel: the model's name (models/<model>.sql).
   std::string model;
   // kQuery: a DuckDB SELECT; it may read files and model tables.
   std::string query;
 
   // kFile, kModel and kQuery: the event-time column, and the optional column that
-  // breaks ties between rows of the same event time.
+  // breaks ties between rows of the same event time. kKinesis: the record's
+  // field holding the event time, which becomes batch_source's.
   std::string timestamp_field;
   std::string created_timestamp_column;
   // Source column name -> feature or join-key name.

@@ -11,8 +11,13 @@ std::string_view DataSourceKindName(DataSourceKind kind) {
     case DataSourceKind::kPush: return "push";
     case DataSourceKind::kModel: return "model";
     case DataSourceKind::kQuery: return "query";
+    case DataSourceKind::kKinesis: return "kinesis";
   }
   return "file";
+}
+
+bool ReceivesRows(DataSourceKind kind) {
+  return kind == DataSourceKind::kPush || kind == DataSourceKind::kKinesis;
 }
 
 std::string_view FileFormatName(FileFormat format) {

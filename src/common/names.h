@@ -11,4 +11,12 @@ namespace larder {
 // column names.
 bool IsIdentifier(std::string_view name);
 
+// A Kinesis stream name: 1 to 128 of ASCII letters, digits, `_`, `.`, `-`.
+bool IsKinesisStreamName(std::string_view name);
+
+// An AWS region name: lower-case letters, digits and `-`, starting with a
+// letter, at most 32 characters (us-east-1, eu-west-3, ...). Regions reach
+// URLs and signatures, so nothing else is accepted.
+bool IsAwsRegion(std::string_view name);
+
 }  // namespace larder

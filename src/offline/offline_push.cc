@@ -35,7 +35,7 @@ struct PushSources {
 
 Result<PushSources> FindPushSources(const FeatureRepo& repo, const std::string& push_source) {
   const DataSource* push = repo.FindDataSource(push_source);
-  if (push == nullptr || push->kind != DataSourceKind::kPush) {
+  if (push == nullptr || !ReceivesRows(push->kind)) {
     return Status::NotFound("no push source '" + push_source + "'" +
                             (push ? " ('" + push_source + "' is a " +
                                         std::string(DataSourceKindName(push->kind)) + " source)"

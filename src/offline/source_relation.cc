@@ -26,7 +26,7 @@ std::string PushTableName(std::string_view push_source) {
 }
 
 const DataSource* SchemaOwner(const FeatureRepo& repo, const DataSource& source) {
-  if (source.kind != DataSourceKind::kPush) return &source;
+  if (!ReceivesRows(source.kind)) return &source;
   return repo.FindDataSource(source.batch_source);
 }
 
@@ -47,10 +47,11 @@ Result<std::string> RawSourceSql(const FeatureRepo& repo, const DataSource& sour
       return "(SELECT * FROM " + ModelTableName(source.model) + ")";
     case DataSourceKind::kQuery:
       return "(" + source.query + ")";
-    case DataSourceKind::kPush: {
+    case DataSourceKind::kPush:
+    case DataSourceKind::kKinesis: {
       const DataSource* batch = repo.FindDataSource(source.batch_source);
-      if (batch == nullptr || batch->kind == DataSourceKind::kPush) {
-        return Status::InvalidArgument("push source '" + source.name +
+      if (batch == nullptr || ReceivesRows(batch->kind)) {
+        return Status::InvalidArgument(std::string(DataSourceKindName(source.kind)) + " source '" + source.name +
                                        "' has no usable batch_source '" + source.batch_source +
                                        "'");
       }

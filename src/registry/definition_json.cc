@@ -395,6 +395,12 @@ json ToJson(const DataSource& source) {
   PutString(j, "path", source.path);
   j["file_format"] = std::string(FileFormatName(source.file_format));
   PutString(j, "batch_source", source.batch_source);
+  PutString(j, "stream_name", source.stream_name);
+  PutString(j, "region", source.region);
+  PutString(j, "endpoint_url", source.endpoint_url);
+  PutString(j, "starting_position", source.starting_position);
+  PutString(j, "record_format", source.record_format);
+  PutString(j, "to", source.stream_to);
   PutString(j, "model", source.model);
   PutString(j, "query", source.query);
   PutString(j, "timestamp_field", source.timestamp_field);
@@ -503,7 +509,7 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(ReadEnum(
         r, "type", "source type",
         {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
-         DataSourceKind::kQuery},
+         DataSourceKind::kQuery, DataSourceKind::kKinesis},
         DataSourceKindName, &s.kind));
     LARDER_RETURN_IF_ERROR(ReadEnum(r, "file_format", "file_format",
                                     {FileFormat::kParquet, FileFormat::kCsv},
@@ -512,6 +518,13 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(r.String("path", &s.path, /*required=*/false));
     LARDER_RETURN_IF_ERROR(
         r.String("batch_source", &s.batch_source, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("stream_name", &s.stream_name, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("region", &s.region, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("endpoint_url", &s.endpoint_url, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(
+        r.String("starting_position", &s.starting_position, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("record_format", &s.record_format, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("to", &s.stream_to, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("model", &s.model, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("query", &s.query, /*required=*/false));
     LARDER_RETURN_IF_ERROR(

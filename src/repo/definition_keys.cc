@@ -18,15 +18,21 @@ constexpr std::array<KeySpec, 6> kEntityKeys{{
     kCommon[0], kCommon[1], kCommon[2],
 }};
 
-constexpr std::array<KeySpec, 13> kDataSourceKeys{{
+constexpr std::array<KeySpec, 19> kDataSourceKeys{{
     {"name", true, "data source name"},
-    {"type", true, "file, push, model or query"},
+    {"type", true, "file, push, model, query or kinesis"},
     {"path", false, "file: parquet or csv path or glob, relative to the repo"},
     {"file_format", false, "file: parquet or csv (default: from the path's extension)"},
-    {"batch_source", false, "push: the source that keeps pushed rows' history"},
+    {"batch_source", false, "push, kinesis: the source that keeps the rows' history"},
+    {"stream_name", false, "kinesis: the stream"},
+    {"region", false, "kinesis: the AWS region, e.g. us-east-1"},
+    {"endpoint_url", false, "kinesis: http://host:port of a local or private endpoint"},
+    {"starting_position", false, "kinesis: trim_horizon (default) or latest"},
+    {"record_format", false, "kinesis: json (the only format)"},
+    {"to", false, "kinesis: online_and_offline (default), online or offline"},
     {"model", false, "model: name of the SQL model in models/"},
     {"query", false, "query: a SELECT over files and model tables"},
-    {"timestamp_field", false, "file, model, query: event time column"},
+    {"timestamp_field", false, "file, model, query: event time column; kinesis: its record field"},
     {"created_timestamp_column", false,
      "file, model, query: column breaking ties of equal event time"},
     {"field_mapping", false, "mapping of source column names to feature names"},

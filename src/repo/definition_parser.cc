@@ -6,6 +6,7 @@
 
 #include "repo/definition_keys.h"
 #include "common/names.h"
+#include "larder/push.h"
 #include "repo/yaml_reader.h"
 
 namespace larder::repo {
@@ -78,6 +79,55 @@ std::optional<FileFormat> FormatFromPath(const std::string& path) {
   return std::nullopt;
 }
 
+// The fields of a `type: kinesis` source (docs/stream.md).
+void ParseKinesisSource(MapReader& r, DataSource* s) {
+  for (auto key : {"batch_source", "stream_name", "region", "timestamp_field"}) {
+    if (!r.Has(key)) {
+      r.ObjectError("missing field `" + std::string(key) + "`, required for `kinesis` sources");
+    }
+  }
+  for (auto key : {"path", "file_format", "model", "query", "created_timestamp_column"}) {
+    if (r.Has(key)) r.FieldError(key, "does not apply to `kinesis` sources");
+  }
+  s->batch_source = r.String("batch_source");
+  s->stream_name = r.String("stream_name");
+  if (r.Has("stream_name") && !IsKinesisStreamName(s->stream_name)) {
+    r.FieldError("stream_name", "`" + s->stream_name +
+                                    "` is not a Kinesis stream name (1 to 128 of a-z, A-Z, "
+                                    "0-9, _ . -)");
+  }
+  s->region = r.String("region");
+  if (r.Has("region") && !IsAwsRegion(s->region)) {
+    r.FieldError("region", "`" + s->region + "` is not an AWS region name, e.g. us-east-1");
+  }
+  s->endpoint_url = r.String("endpoint_url");
+  if (!s->endpoint_url.empty() && s->endpoint_url.rfind("http://", 0) != 0) {
+    r.FieldError("endpoint_url", "`" + s->endpoint_url +
+                                     "` is not supported: only http://host:port endpoints "
+                                     "(a local or private endpoint); TLS is not available yet");
+  }
+  if (r.Has("region") && r.Has("stream_name") && s->endpoint_url.empty()) {
+    r.FieldError("endpoint_url", "is required for now: AWS's own endpoints need TLS, which is "
+                                 "not available yet");
+  }
+  s->starting_position = r.String("starting_position");
+  if (s->starting_position.empty()) s->starting_position = "trim_horizon";
+  if (s->starting_position != "trim_horizon" && s->starting_position != "latest") {
+    r.FieldError("starting_position",
+                 "`" + s->starting_position + "` is not trim_horizon or latest");
+  }
+  s->record_format = r.String("record_format");
+  if (s->record_format.empty()) s->record_format = "json";
+  if (s->record_format != "json") {
+    r.FieldError("record_format", "`" + s->record_format + "` is not supported (json)");
+  }
+  s->stream_to = r.String("to");
+  if (s->stream_to.empty()) s->stream_to = "online_and_offline";
+  if (!ParsePushTarget(s->stream_to).ok()) {
+    r.FieldError("to", "`" + s->stream_to + "` is not online_and_offline, online or offline");
+  }
+}
+
 void ParseDataSource(const YAML::Node& node, const std::string& file,
                      FeatureRepo* repo, Diagnostics* diag) {
   MapReader r(node, file, "data source", KeysOf("data_sources"), diag);
@@ -123,6 +173,12 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     } else {
       r.FieldError("file_format", "unknown format `" + format + "` (parquet or csv)");
     }
+  } else if (type == "kinesis") {
+    s.kind = DataSourceKind::kKinesis;
+    ParseKinesisSource(r, &s);
+  } else if (type == "kafka") {
+    r.FieldError("type", "`kafka` sources are not available yet; stream from Kinesis "
+                         "(`type: kinesis`) or push rows (`type: push`)");
   } else if (type == "push") {
     s.kind = DataSourceKind::kPush;
     require("batch_source");
@@ -153,7 +209,13 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     forbid("model", "model");
     s.query = r.String("query");
   } else if (!type.empty()) {
-    r.FieldError("type", "unknown source type `" + type + "` (file, push, model or query)");
+    r.FieldError("type", "unknown source type `" + type + "` (file, push, model, query or kinesis)");
+  }
+  if (s.kind != DataSourceKind::kKinesis) {
+    for (auto key : {"stream_name", "region", "endpoint_url", "starting_position",
+                     "record_format", "to"}) {
+      forbid(key, "kinesis");
+    }
   }
   s.timestamp_field = r.String("timestamp_field");
   s.created_timestamp_column = r.String("created_timestamp_column");

@@ -113,7 +113,7 @@ Result<JoinKeys> ViewJoinKeys(const FeatureRepo& repo, const FeatureView& view) 
 
 Result<const DataSource*> RowSource(const FeatureRepo& repo, const FeatureView& view) {
   const DataSource* source = repo.FindDataSource(view.source);
-  if (source != nullptr && source->kind == DataSourceKind::kPush) {
+  if (source != nullptr && ReceivesRows(source->kind)) {
     source = repo.FindDataSource(source->batch_source);
   }
   if (source == nullptr) {

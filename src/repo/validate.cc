@@ -135,14 +135,15 @@ class Validator {
 
   void CheckSource(const DataSource& s) {
     std::string what = "data source '" + s.name + "'";
-    if (s.kind == DataSourceKind::kPush) {
+    if (ReceivesRows(s.kind)) {
       const DataSource* batch = repo_.FindDataSource(s.batch_source);
       if (batch == nullptr) {
         Error(s.location, what + ": field `batch_source`: unknown data source '" +
                               s.batch_source + "'");
-      } else if (batch->kind == DataSourceKind::kPush) {
-        Error(s.location, what + ": field `batch_source`: '" + s.batch_source +
-                              "' is a push source; it must be a file or model source");
+      } else if (ReceivesRows(batch->kind)) {
+        Error(s.location, what + ": field `batch_source`: '" + s.batch_source + "' is a " +
+                              std::string(DataSourceKindName(batch->kind)) +
+                              " source; it must be a file or model source");
       }
     }
     if (s.kind == DataSourceKind::kModel && repo_.FindModel(s.model) == nullptr) {
@@ -185,7 +186,7 @@ class Validator {
     }
     // A push source's columns are those of its batch source.
     const DataSource* data = source;
-    if (source->kind == DataSourceKind::kPush) data = repo_.FindDataSource(source->batch_source);
+    if (ReceivesRows(source->kind)) data = repo_.FindDataSource(source->batch_source);
     CheckAggregations(v, *source, data);
     if (data == nullptr || data->kind != DataSourceKind::kFile) return;
     const SourceColumns* cols = Columns(*data);
@@ -219,7 +220,7 @@ class Validator {
   void CheckAggregations(FeatureView& v, const DataSource& source, const DataSource* data) {
     if (v.aggregations.empty()) return;
     const std::string what = "feature view '" + v.name + "'";
-    const bool push = source.kind == DataSourceKind::kPush;
+    const bool push = ReceivesRows(source.kind);
     if (source.kind != DataSourceKind::kFile && !push) {
       Error(v.location, what + ": field `source`: a view with aggregations reads a file source "
                                "or a push source, not " +

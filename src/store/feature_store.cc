@@ -310,7 +310,7 @@ Result<PushReport> FeatureStore::Push(const std::string& push_source, const Colu
                                       PushTarget to) {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   const DataSource* source = repo.FindDataSource(push_source);
-  if (source == nullptr || source->kind != DataSourceKind::kPush) {
+  if (source == nullptr || !ReceivesRows(source->kind)) {
     return Status::NotFound("push_source_name: no push source '" + push_source + "'");
   }
   const TimestampMicros latest = LatestEventTime();

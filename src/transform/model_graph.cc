@@ -11,7 +11,7 @@ namespace {
 // whose history is a model's output).
 std::string SourceModel(const FeatureRepo& repo, const DataSource& source) {
   if (source.kind == DataSourceKind::kModel) return source.model;
-  if (source.kind == DataSourceKind::kPush) {
+  if (ReceivesRows(source.kind)) {
     const DataSource* batch = repo.FindDataSource(source.batch_source);
     if (batch != nullptr && batch->kind == DataSourceKind::kModel) return batch->model;
   }

@@ -365,7 +365,7 @@ Status CheckModelSources(const FeatureRepo& repo, duckdb::Connection& conn,
     for (const FeatureView& v : repo.feature_views) {
       const DataSource* vs = repo.FindDataSource(v.source);
       if (vs == nullptr) continue;
-      if (vs->kind == DataSourceKind::kPush) vs = repo.FindDataSource(vs->batch_source);
+      if (ReceivesRows(vs->kind)) vs = repo.FindDataSource(vs->batch_source);
       if (vs == nullptr || vs->name != ds.name) continue;
       for (const auto& entity : v.entities) {
         const Entity* e = repo.FindEntity(entity);
