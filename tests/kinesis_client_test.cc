@@ -5,6 +5,8 @@
 #include "stream/kinesis/kinesis_client.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +19,7 @@
 
 #include "support/kinesalite_server.h"
 #include "support/scripted_server.h"
+#include "support/server_process.h"
 
 namespace larder::testing {
 namespace {
@@ -326,6 +329,29 @@ TEST(KinesisClient, MissingStreamIsNotFoundNamingIt) {
   EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition) << again.ToString();
   EXPECT_NE(again.message().find("ResourceInUseException"), std::string::npos) << again.ToString();
   EXPECT_TRUE(client->DeleteStream(name).ok());
+}
+
+TEST(KinesaliteServer, SurvivesAClientThatResetsMidRequest) {
+  // Plain kinesalite dies of an uncaught ECONNRESET here; the launcher
+  // keeps it up for the tests that follow.
+  auto server = KinesaliteServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const int fd = ConnectLoopback((*server)->port(), /*receive_timeout_seconds=*/1);
+  ASSERT_GE(fd, 0);
+  const std::string partial =
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
+      "X-Amz-Target: Kinesis_20131202.ListShards\r\nContent-Length: 1000\r\n\r\n{\"Stream";
+  ASSERT_EQ(write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  usleep(200'000);
+  const linger reset{1, 0};  // close with RST
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  close(fd);
+  usleep(300'000);
+  auto client = MustOpen((*server)->endpoint_url());
+  ASSERT_NE(client, nullptr);
+  Status s = client->DeleteStream("after-reset");
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString() << "; server output: "
+                                             << ReadFileText((*server)->LogPath());
 }
 
 // ---------------------------------------------------------------- no server
