@@ -435,7 +435,8 @@ constexpr char kThrottled[] =
 TEST(KinesisClientScripted, ThrottlingIsRetriedAndOtherErrorsAreNot) {
   ScriptedServer server({
       {400, kThrottled},
-      {400, R"({"__type":"LimitExceededException","message":"slow down"})"},
+      {400, R"({"__type":"com.amazonaws.kinesis.v20131202#LimitExceededException:)"
+            R"(http://internal.amazon.com/coral/","message":"slow down"})"},
       {200, R"({"ShardIterator":"it-1"})"},
       {400, R"({"__type":"ExpiredIteratorException","message":"Iterator expired"})"},
   });

@@ -26,13 +26,13 @@ std::string EnvOr(const char* name, std::string def) {
   return v != nullptr && *v != '\0' ? std::string(v) : def;
 }
 
-// "a#B" -> "B": some services send the error type with a namespace.
+// The bare error code: without a namespace ("aws.kinesis#Code") or a
+// trailing URL ("Code:http://internal.amazon.com/...").
 std::string ShortErrorType(std::string_view type) {
-  const size_t hash = type.rfind('#');
-  const size_t colon = type.find(':');  // "Type:http://internal.amazon.com/..."
-  std::string_view t = hash == std::string_view::npos ? type : type.substr(hash + 1);
-  if (colon != std::string_view::npos && hash == std::string_view::npos) t = t.substr(0, colon);
-  return std::string(t);
+  if (const size_t hash = type.rfind('#'); hash != std::string_view::npos) {
+    type = type.substr(hash + 1);
+  }
+  return std::string(type.substr(0, type.find(':')));
 }
 
 bool IsRetryable(int http_status, std::string_view type) {
