@@ -154,7 +154,8 @@ TEST(KinesisClient, PutsOverTheRequestLimitAndReadsEveryShardInOrder) {
   for (const KinesisShard& shard : *shards) {
     EXPECT_TRUE(shard.parent_shard_id.empty());
     EXPECT_TRUE(shard.ending_sequence_number.empty()) << "an open shard";
-    const ShardRead read = ReadShard(*client, name, shard.shard_id, ShardIteratorType::kTrimHorizon);
+    const ShardRead read =
+        ReadShard(*client, name, shard.shard_id, ShardIteratorType::kTrimHorizon);
     EXPECT_FALSE(read.closed);
     const std::vector<size_t>& expected = put_by_shard[shard.shard_id];
     EXPECT_GT(expected.size(), 100u) << "the partition keys spread over both shards";
@@ -377,7 +378,8 @@ TEST(KinesisClientOptions, MalformedEndpointsAndBadOptionsAreRefused) {
 
   // Credentials come from the environment when the options have none.
   const char* saved_id = std::getenv("AWS_ACCESS_KEY_ID");
-  const std::optional<std::string> id = saved_id ? std::optional(std::string(saved_id)) : std::nullopt;
+  const std::optional<std::string> id =
+      saved_id != nullptr ? std::optional(std::string(saved_id)) : std::nullopt;
   unsetenv("AWS_ACCESS_KEY_ID");
   o = Options("http://127.0.0.1:1");
   o.credentials = {};

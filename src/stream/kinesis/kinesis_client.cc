@@ -3,13 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdlib>
 #include <random>
 #include <thread>
 #include <utility>
 
 #include "common/base64.h"
+#include "stream/kinesis/kinesis_json.h"
 
 namespace larder::stream {
 namespace {
@@ -24,15 +24,6 @@ constexpr auto kPollInterval = std::chrono::milliseconds(50);
 std::string EnvOr(const char* name, std::string def) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::string(v) : def;
-}
-
-// The bare error code: without a namespace ("aws.kinesis#Code") or a
-// trailing URL ("Code:http://internal.amazon.com/...").
-std::string ShortErrorType(std::string_view type) {
-  if (const size_t hash = type.rfind('#'); hash != std::string_view::npos) {
-    type = type.substr(hash + 1);
-  }
-  return std::string(type.substr(0, type.find(':')));
 }
 
 bool IsRetryable(int http_status, std::string_view type) {
@@ -81,21 +72,6 @@ Result<std::string> Dump(std::string_view op, const json& request) {
   }
 }
 
-// The string member `key` of `object`, or "" when absent or null. False when
-// present with another type.
-bool OptionalString(const json& object, std::string_view key, std::string* out) {
-  out->clear();
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return true;
-  if (!it->is_string()) return false;
-  *out = it->get<std::string>();
-  return true;
-}
-
-bool RequiredString(const json& object, std::string_view key, std::string* out) {
-  return OptionalString(object, key, out) && !out->empty();
-}
-
 }  // namespace
 
 std::string_view ShardIteratorTypeName(ShardIteratorType type) {
@@ -112,28 +88,12 @@ std::string_view ShardIteratorTypeName(ShardIteratorType type) {
   return "TRIM_HORIZON";
 }
 
-bool IsDecimalString(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-int CompareSequenceNumbers(std::string_view a, std::string_view b) {
-  const auto strip = [](std::string_view s) {
-    const size_t first = s.find_first_not_of('0');
-    return first == std::string_view::npos ? std::string_view() : s.substr(first);
-  };
-  a = strip(a);
-  b = strip(b);
-  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
-  const int c = a.compare(b);
-  return c < 0 ? -1 : (c > 0 ? 1 : 0);
-}
-
 // The outcome of one call: the parsed body of a 200 answer, or an error;
 // `error_type` is the AWS error type when the server answered with one.
 struct KinesisClient::Reply {
   Status status;
   std::string error_type;
-  json body;
+  std::string body;  // of a 200 answer, parsed by the operation (kinesis_json.h)
 };
 
 Result<std::unique_ptr<KinesisClient>> KinesisClient::Open(KinesisClientOptions options) {
@@ -187,8 +147,8 @@ KinesisClient::KinesisClient(KinesisClientOptions options, online::HttpUrl url)
 
 void KinesisClient::Backoff(int attempt) const {
   thread_local std::mt19937 rng(std::random_device{}());
-  const int64_t step = std::min<int64_t>(
-      options_.backoff_cap_ms, static_cast<int64_t>(options_.backoff_base_ms) << std::min(attempt, 20));
+  const int64_t base = options_.backoff_base_ms;
+  const int64_t step = std::min<int64_t>(options_.backoff_cap_ms, base << std::min(attempt, 20));
   std::uniform_int_distribution<int64_t> jitter(step / 2, step);
   std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng)));
 }
@@ -204,10 +164,9 @@ KinesisClient::Reply KinesisClient::Call(std::string_view op, std::string_view s
                    {"Content-Type", "application/x-amz-json-1.1"},
                    {"X-Amz-Target", std::string(kTargetPrefix) + std::string(op)}};
     req.payload = body;
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    online::SignRequest(options_.credentials, scope_,
-                        online::AmzDate(std::chrono::duration_cast<std::chrono::seconds>(now).count()),
-                        &req);
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    online::SignRequest(options_.credentials, scope_, online::AmzDate(now.count()), &req);
     auto response = http_.Post(http_.url().path, req.headers, body);
     bool retry = false;
     std::string text;  // the error, when there is one
@@ -216,35 +175,18 @@ KinesisClient::Reply KinesisClient::Call(std::string_view op, std::string_view s
       text = where + ": " + response.status().message();
       retry = true;
     } else {
-      // CreateStream, DeleteStream, SplitShard and MergeShards answer 200
-      // with an empty body.
-      json parsed = response->body.find_first_not_of(" \t\r\n") == std::string::npos
-                        ? json::object()
-                        : json::parse(response->body, nullptr, /*allow_exceptions=*/false);
       if (response->status == 200) {
-        if (parsed.is_discarded() || !parsed.is_object()) {
-          reply.status = Status::Corruption(where + ": the response is not a JSON object: " +
-                                            response->body.substr(0, 200));
-          return reply;
-        }
         reply.status = Status::OK();
-        reply.body = std::move(parsed);
+        reply.body = std::move(response->body);
         return reply;
       }
-      std::string message;
-      if (parsed.is_object()) {
-        if (auto t = parsed.find("__type"); t != parsed.end() && t->is_string()) {
-          reply.error_type = ShortErrorType(t->get_ref<const std::string&>());
-        }
-        for (const char* key : {"message", "Message"}) {
-          if (auto m = parsed.find(key); m != parsed.end() && m->is_string()) {
-            message = m->get<std::string>();
-          }
-        }
+      AwsErrorBody error = ParseAwsError(response->body);
+      if (error.type.empty() && error.message.empty()) {
+        error.message = response->body.substr(0, 200);
       }
-      if (reply.error_type.empty() && message.empty()) message = response->body.substr(0, 200);
+      reply.error_type = error.type;
       text = where + ": HTTP " + std::to_string(response->status) + ": " +
-             (reply.error_type.empty() ? "" : reply.error_type + ": ") + message;
+             (error.type.empty() ? "" : error.type + ": ") + error.message;
       retry = IsRetryable(response->status, reply.error_type);
     }
     if (!retry || attempt + 1 >= options_.max_attempts) {
@@ -272,16 +214,11 @@ Status KinesisClient::WaitForActive(std::string_view stream, std::chrono::millis
   LARDER_RETURN_IF_ERROR(CheckStreamName("DescribeStreamSummary", stream));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string body = json{{"StreamName", stream}}.dump();
-  std::string status;
+  const std::string what = "kinesis DescribeStreamSummary stream '" + std::string(stream) + "'";
   for (;;) {
     Reply r = Call("DescribeStreamSummary", stream, body);
     if (!r.status.ok()) return r.status;
-    auto summary = r.body.find("StreamDescriptionSummary");
-    if (summary == r.body.end() || !summary->is_object() ||
-        !RequiredString(*summary, "StreamStatus", &status)) {
-      return Status::Corruption("kinesis DescribeStreamSummary stream '" + std::string(stream) +
-                                "': the response has no StreamDescriptionSummary.StreamStatus");
-    }
+    LARDER_ASSIGN_OR_RETURN(std::string status, ParseStreamStatus(r.body, what));
     if (status == "ACTIVE") return Status::OK();
     if (status == "DELETING") {
       return Status::NotFound("kinesis stream '" + std::string(stream) + "' is being deleted");
@@ -301,10 +238,7 @@ Status KinesisClient::DeleteStream(std::string_view stream) {
 
 Result<std::vector<KinesisShard>> KinesisClient::ListShards(std::string_view stream) {
   LARDER_RETURN_IF_ERROR(CheckStreamName("ListShards", stream));
-  const auto corrupt = [&](const std::string& why) {
-    return Status::Corruption("kinesis ListShards stream '" + std::string(stream) +
-                              "': the response " + why);
-  };
+  const std::string what = "kinesis ListShards stream '" + std::string(stream) + "'";
   std::vector<KinesisShard> shards;
   std::string token;
   for (;;) {
@@ -313,32 +247,13 @@ Result<std::vector<KinesisShard>> KinesisClient::ListShards(std::string_view str
     LARDER_ASSIGN_OR_RETURN(std::string body, Dump("ListShards", request));
     Reply r = Call("ListShards", stream, body);
     if (!r.status.ok()) return r.status;
-    auto list = r.body.find("Shards");
-    if (list == r.body.end() || !list->is_array()) return corrupt("has no Shards array");
-    for (const json& s : *list) {
-      if (!s.is_object()) return corrupt("has a shard that is not an object");
-      KinesisShard shard;
-      if (!RequiredString(s, "ShardId", &shard.shard_id)) return corrupt("has a shard without ShardId");
-      if (!OptionalString(s, "ParentShardId", &shard.parent_shard_id) ||
-          !OptionalString(s, "AdjacentParentShardId", &shard.adjacent_parent_shard_id)) {
-        return corrupt("has a non-string parent of shard " + shard.shard_id);
-      }
-      auto hash = s.find("HashKeyRange");
-      auto seq = s.find("SequenceNumberRange");
-      if (hash == s.end() || !hash->is_object() || seq == s.end() || !seq->is_object() ||
-          !RequiredString(*hash, "StartingHashKey", &shard.starting_hash_key) ||
-          !RequiredString(*hash, "EndingHashKey", &shard.ending_hash_key) ||
-          !RequiredString(*seq, "StartingSequenceNumber", &shard.starting_sequence_number) ||
-          !OptionalString(*seq, "EndingSequenceNumber", &shard.ending_sequence_number)) {
-        return corrupt("lacks the hash key or sequence number range of shard " + shard.shard_id);
-      }
-      shards.push_back(std::move(shard));
+    LARDER_ASSIGN_OR_RETURN(ListShardsPage page, ParseListShards(r.body, what));
+    for (KinesisShard& shard : page.shards) shards.push_back(std::move(shard));
+    if (page.next_token.empty()) return shards;
+    if (page.next_token == token) {
+      return Status::Corruption(what + ": the response repeats its NextToken");
     }
-    std::string next;
-    if (!OptionalString(r.body, "NextToken", &next)) return corrupt("has a non-string NextToken");
-    if (next.empty()) return shards;
-    if (next == token) return corrupt("repeats its NextToken");
-    token = std::move(next);
+    token = std::move(page.next_token);
   }
 }
 
@@ -364,11 +279,7 @@ Result<std::string> KinesisClient::GetShardIterator(std::string_view stream,
   LARDER_ASSIGN_OR_RETURN(std::string body, Dump("GetShardIterator", request));
   Reply r = Call("GetShardIterator", stream, body);
   if (!r.status.ok()) return r.status;
-  std::string iterator;
-  if (!RequiredString(r.body, "ShardIterator", &iterator)) {
-    return Status::Corruption(where + ": the response has no ShardIterator");
-  }
-  return iterator;
+  return ParseShardIterator(r.body, where);
 }
 
 Result<GetRecordsResult> KinesisClient::GetRecords(std::string_view iterator, int limit) {
@@ -381,66 +292,7 @@ Result<GetRecordsResult> KinesisClient::GetRecords(std::string_view iterator, in
                           Dump("GetRecords", {{"ShardIterator", iterator}, {"Limit", limit}}));
   Reply r = Call("GetRecords", "", body);
   if (!r.status.ok()) return r.status;
-  const auto corrupt = [](const std::string& why) {
-    return Status::Corruption("kinesis GetRecords: the response " + why);
-  };
-  GetRecordsResult out;
-  auto records = r.body.find("Records");
-  if (records == r.body.end() || !records->is_array()) return corrupt("has no Records array");
-  out.records.reserve(records->size());
-  for (const json& rec : *records) {
-    if (!rec.is_object()) return corrupt("has a record that is not an object");
-    KinesisRecord record;
-    std::string data;
-    if (!RequiredString(rec, "SequenceNumber", &record.sequence_number) ||
-        !IsDecimalString(record.sequence_number)) {
-      return corrupt("has a record without a decimal SequenceNumber");
-    }
-    if (!RequiredString(rec, "PartitionKey", &record.partition_key) ||
-        !OptionalString(rec, "Data", &data) || !Base64Decode(data, &record.data)) {
-      return corrupt("has record " + record.sequence_number +
-                     " without a PartitionKey or base64 Data");
-    }
-    if (auto ts = rec.find("ApproximateArrivalTimestamp"); ts != rec.end() && !ts->is_null()) {
-      const double seconds = ts->is_number() ? ts->get<double>() : NAN;
-      if (!std::isfinite(seconds) || std::fabs(seconds) > 1e12) {
-        return corrupt("has record " + record.sequence_number +
-                       " with an ApproximateArrivalTimestamp that is not epoch seconds");
-      }
-      record.approximate_arrival_timestamp_ms = std::llround(seconds * 1000);
-    }
-    out.records.push_back(std::move(record));
-  }
-  if (!OptionalString(r.body, "NextShardIterator", &out.next_shard_iterator)) {
-    return corrupt("has a non-string NextShardIterator");
-  }
-  if (auto m = r.body.find("MillisBehindLatest"); m != r.body.end() && !m->is_null()) {
-    if (!m->is_number_integer()) return corrupt("has a non-integer MillisBehindLatest");
-    out.millis_behind_latest = m->get<int64_t>();
-  }
-  if (auto children = r.body.find("ChildShards"); children != r.body.end() && !children->is_null()) {
-    if (!children->is_array()) return corrupt("has a ChildShards that is not an array");
-    for (const json& c : *children) {
-      KinesisChildShard child;
-      if (!c.is_object() || !RequiredString(c, "ShardId", &child.shard_id)) {
-        return corrupt("has a child shard without ShardId");
-      }
-      if (auto parents = c.find("ParentShards"); parents != c.end() && parents->is_array()) {
-        for (const json& p : *parents) {
-          if (!p.is_string()) return corrupt("has a non-string parent of " + child.shard_id);
-          child.parent_shards.push_back(p.get<std::string>());
-        }
-      }
-      if (auto hash = c.find("HashKeyRange"); hash != c.end() && hash->is_object()) {
-        if (!OptionalString(*hash, "StartingHashKey", &child.starting_hash_key) ||
-            !OptionalString(*hash, "EndingHashKey", &child.ending_hash_key)) {
-          return corrupt("has a malformed HashKeyRange of " + child.shard_id);
-        }
-      }
-      out.child_shards.push_back(std::move(child));
-    }
-  }
-  return out;
+  return ParseGetRecords(r.body, "kinesis GetRecords");
 }
 
 Result<PutRecordsResult> KinesisClient::PutRecords(std::string_view stream,
@@ -476,30 +328,13 @@ Result<PutRecordsResult> KinesisClient::PutRecords(std::string_view stream,
           std::string body, Dump("PutRecords", {{"StreamName", stream}, {"Records", records}}));
       Reply r = Call("PutRecords", stream, body);
       if (!r.status.ok()) return r.status;
-      auto answers = r.body.find("Records");
-      if (answers == r.body.end() || !answers->is_array() || answers->size() != pending.size()) {
-        return Status::Corruption(where + ": the response does not have one Records entry per "
-                                          "record sent (" +
-                                  std::to_string(pending.size()) + ")");
-      }
+      LARDER_ASSIGN_OR_RETURN(std::vector<PutRecordResult> answers,
+                              ParsePutRecords(r.body, pending.size(), where));
       std::vector<size_t> again;
       for (size_t k = 0; k < pending.size(); ++k) {
-        const json& a = (*answers)[k];
-        PutRecordResult& out = result.records[pending[k]];
-        if (!a.is_object() || !OptionalString(a, "ErrorCode", &out.error_code) ||
-            !OptionalString(a, "ErrorMessage", &out.error_message)) {
-          return Status::Corruption(where + ": a Records entry of the response is malformed");
-        }
-        if (!out.error_code.empty()) {
-          if (IsRetryableRecordError(out.error_code)) again.push_back(pending[k]);
-          continue;
-        }
-        if (!RequiredString(a, "ShardId", &out.shard_id) ||
-            !RequiredString(a, "SequenceNumber", &out.sequence_number) ||
-            !IsDecimalString(out.sequence_number)) {
-          return Status::Corruption(where + ": a Records entry of the response has neither an "
-                                            "ErrorCode nor a ShardId and decimal SequenceNumber");
-        }
+        const bool retry = IsRetryableRecordError(answers[k].error_code);
+        result.records[pending[k]] = std::move(answers[k]);
+        if (retry) again.push_back(pending[k]);
       }
       if (again.empty() || attempt + 1 >= options_.max_attempts) break;
       Backoff(attempt);
