@@ -30,28 +30,37 @@ ensure_debian_packages "${apt_packages[@]}"
 cmake -DDEST="$root/third_party/duckdb" -P "$root/cmake/duckdb_fetch.cmake" \
   | sed 's/^-- /[bootstrap] /'
 
-# --- dynalite (a DynamoDB-compatible server) for the dynamodb online store tests
-# Installed with npm into third_party/node/ (ignored by git); the tests run
-# third_party/node/node_modules/dynalite/cli.js with `node`, in memory.
-# dynalite 4 needs Node.js >= 20, newer than Debian 12's nodejs (18): install
-# Node.js 20+ (e.g. from NodeSource) when `node --version` says otherwise.
-DYNALITE_VERSION="4.0.0"
+# --- npm test servers: dynalite (DynamoDB) and kinesalite (Kinesis) ---------
+# Installed with npm into third_party/node/ (ignored by git), each with its
+# own stamp file, and run in memory with `node` by the tests:
+# third_party/node/node_modules/dynalite/cli.js for the dynamodb online store
+# tests, and kinesalite through tests/support/kinesalite_launcher.js for the
+# Kinesis client tests. dynalite 4 needs Node.js >= 20, newer than Debian
+# 12's nodejs (18): install Node.js 20+ (e.g. from NodeSource) when
+# `node --version` says otherwise.
 node_dir="$root/third_party/node"
-stamp="$node_dir/.dynalite-version"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$DYNALITE_VERSION" ] \
-   && [ -f "$node_dir/node_modules/dynalite/cli.js" ]; then
-  log "dynalite $DYNALITE_VERSION present"
-else
+# ensure_npm_package <name> <version> <file under the package that must exist>
+ensure_npm_package() {
+  local name="$1" version="$2" entry="$3"
+  local stamp="$node_dir/.$name-version"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$version" ] \
+     && [ -f "$node_dir/node_modules/$name/$entry" ]; then
+    log "$name $version present"
+    return
+  fi
   command -v node >/dev/null && command -v npm >/dev/null \
-    || { log "node and npm (Node.js >= 20) are required for dynalite"; exit 1; }
+    || { log "node and npm (Node.js >= 20) are required for $name"; exit 1; }
+  local node_major
   node_major="$(node -p 'process.versions.node.split(".")[0]')"
   if [ "$node_major" -lt 20 ]; then
-    log "dynalite $DYNALITE_VERSION needs Node.js >= 20; found $(node --version)"
+    log "$name $version needs Node.js >= 20; found $(node --version)"
     exit 1
   fi
-  log "installing dynalite $DYNALITE_VERSION from the npm registry"
+  log "installing $name $version from the npm registry"
   mkdir -p "$node_dir"
-  npm install --prefix "$node_dir" --no-audit --no-fund --silent "dynalite@$DYNALITE_VERSION"
-  echo "$DYNALITE_VERSION" > "$stamp"
-  log "dynalite installed in third_party/node"
-fi
+  npm install --prefix "$node_dir" --no-audit --no-fund --silent "$name@$version"
+  echo "$version" > "$stamp"
+  log "$name installed in third_party/node"
+}
+ensure_npm_package dynalite 4.0.0 cli.js
+ensure_npm_package kinesalite 3.3.3 index.js

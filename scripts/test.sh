@@ -2,7 +2,7 @@
 # The test command: installs what is missing, builds, and runs every test.
 #   scripts/test.sh              all tests
 #   scripts/test.sh -R Registry  tests whose name matches a regex (ctest -R)
-# A full run ends with the request parsers' fuzz target for FUZZ_SECONDS
+# A full run ends with the fuzz targets, each for FUZZ_SECONDS
 # (default 60; scripts/fuzz.sh, which installs clang on first use).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -12,23 +12,6 @@
 #include "support/server_process.h"
 
 namespace larder::testing {
-namespace {
-
-// True when something on the port answers an HTTP request with a status line.
-bool Answers(int port) {
-  const int fd = ConnectLoopback(port, /*receive_timeout_seconds=*/1);
-  if (fd < 0) return false;
-  const char request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  bool ok = false;
-  if (write(fd, request, sizeof(request) - 1) == static_cast<ssize_t>(sizeof(request) - 1)) {
-    char buf[5] = {};
-    ok = read(fd, buf, sizeof(buf)) == 5 && std::string(buf, 5) == "HTTP/";
-  }
-  close(fd);
-  return ok;
-}
-
-}  // namespace
 
 void DynaliteServer::SetFakeCredentials() {
   setenv("AWS_ACCESS_KEY_ID", "AKIDLARDERTEST", /*overwrite=*/0);
@@ -63,7 +46,7 @@ Result<std::unique_ptr<DynaliteServer>> DynaliteServer::Start() {
                                      "--updateTableMs", "0"};
     LARDER_ASSIGN_OR_RETURN(server->pid_, SpawnProcess(std::move(args), server->LogPath()));
     const WaitOutcome outcome = WaitUntilAnswering(
-        server->pid_, [&] { return Answers(server->port_); }, std::chrono::seconds(20));
+        server->pid_, [&] { return AnswersHttp(server->port_); }, std::chrono::seconds(20));
     if (outcome == WaitOutcome::kAnswering) return server;
     if (outcome == WaitOutcome::kExited) server->pid_ = -1;  // reaped already
     last_error = std::string(outcome == WaitOutcome::kExited ? "dynalite exited"

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <string>
 #include <thread>
 
 namespace larder::testing {
@@ -96,6 +97,19 @@ int ConnectLoopback(int port, int receive_timeout_seconds) {
   timeval tv{receive_timeout_seconds, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   return fd;
+}
+
+bool AnswersHttp(int port) {
+  const int fd = ConnectLoopback(port, /*receive_timeout_seconds=*/1);
+  if (fd < 0) return false;
+  const char request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  bool ok = false;
+  if (write(fd, request, sizeof(request) - 1) == static_cast<ssize_t>(sizeof(request) - 1)) {
+    char buf[5] = {};
+    ok = read(fd, buf, sizeof(buf)) == 5 && std::string(buf, 5) == "HTTP/";
+  }
+  close(fd);
+  return ok;
 }
 
 }  // namespace larder::testing

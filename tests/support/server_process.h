@@ -63,6 +63,10 @@ void StopProcess(pid_t pid);
 // nothing accepts.
 int ConnectLoopback(int port, int receive_timeout_seconds);
 
+// True when something on 127.0.0.1:port answers a GET / with an HTTP
+// status line (any status).
+bool AnswersHttp(int port);
+
 // The one `Server` (from `Server::Start()`) shared by every test of this
 // process that asks for it: started on first use, stopped by static
 // destruction at exit. Null, with `*error` set, when it cannot start; a

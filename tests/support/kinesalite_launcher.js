@@ -1,0 +1,27 @@
+// Starts kinesalite (a Kinesis-compatible server, in memory) on 127.0.0.1
+// for tests: node kinesalite_launcher.js <kinesalite module dir> <port>.
+// Streams are created, updated and deleted at once. Prints
+// "kinesalite listening on 127.0.0.1:<port>" when ready.
+'use strict'
+
+const [moduleDir, port] = process.argv.slice(2)
+if (!moduleDir || !/^[0-9]+$/.test(port || '')) {
+  console.error('usage: node kinesalite_launcher.js <kinesalite module dir> <port>')
+  process.exit(2)
+}
+
+// A client that disconnects mid-request makes kinesalite throw ECONNRESET
+// outside any handler; that must not stop the server under the other tests.
+process.on('uncaughtException', (err) => {
+  console.error('kinesalite: ignored uncaught exception: ' + (err && err.stack || err))
+})
+
+const kinesalite = require(moduleDir)
+const server = kinesalite({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100})
+server.on('error', (err) => {
+  console.error('kinesalite: ' + err.message)
+  process.exit(1)
+})
+server.listen(Number(port), '127.0.0.1', () => {
+  console.log('kinesalite listening on 127.0.0.1:' + port)
+})
