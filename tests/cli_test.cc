@@ -246,9 +246,9 @@ TEST(Cli, InitRefusesANonEmptyDirectoryAndUnknownTemplate) {
 }
 
 TEST(Cli, UnknownCommandWithHelpIsAnError) {
-  CommandResult r = RunLarder("stream --help");
+  CommandResult r = RunLarder("replicate --help");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("unknown command `stream`"));
+  EXPECT_THAT(r.err, HasSubstr("unknown command `replicate`"));
   EXPECT_THAT(r.out, Not(HasSubstr("Commands:")));
   // A group word with --help lists its commands.
   CommandResult group = RunLarder("entities --help");

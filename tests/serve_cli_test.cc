@@ -220,12 +220,16 @@ TEST_F(ServeCli, IdleConnectionsUnderALowFileLimitNeitherSpinNorLockOutHealth) {
     if (fd >= 0) idle.push_back(fd);
   }
   EXPECT_EQ(idle.size(), 600u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   // Idle connections cost the server no CPU: it neither spins on accept
-  // nor on them.
-  const double before = CpuSeconds(pid_);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  const double used = CpuSeconds(pid_) - before;
+  // nor on them. On a loaded machine the server may still be working
+  // through the 600 connects for a while, so it gets up to 5 windows of 2 s
+  // to show an idle one; a server that spins never does.
+  double before = -1, used = 1e9;
+  for (int window = 0; window < 5 && used >= 0.1; ++window) {
+    before = CpuSeconds(pid_);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    used = CpuSeconds(pid_) - before;
+  }
   EXPECT_GE(before, 0);
   EXPECT_LT(used, 0.1) << "CPU seconds used in 2 s by a server holding idle connections";
   // A new connection closes an idle one, so /health answers at once.

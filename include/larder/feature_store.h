@@ -19,6 +19,7 @@
 
 #include "larder/config.h"
 #include "larder/offline_store.h"
+#include "larder/stream.h"
 #include "larder/online_store.h"
 #include "larder/push.h"
 #include "larder/registry.h"
@@ -126,6 +127,11 @@ class FeatureStore {
   // InvalidArgument naming the column and row (`df.<column>[<row>]`).
   Result<PushReport> Push(const std::string& push_source, const ColumnTable& rows,
                           PushTarget to = PushTarget::kOnline);
+  // Consumes the kinesis sources' streams into the stores, checkpointing
+  // per shard, until options.stop (or, with until_idle, until caught up);
+  // larder/stream.h. Errors: NotFound for an unknown source; the stream's
+  // and the stores' errors (the checkpoint keeps what landed).
+  Result<StreamProgress> Stream(const StreamOptions& options);
   // Writes rows (column-wise) into the online store for one feature view,
   // with the conditional-write rule (Feast's write_to_online_store). Columns
   // are named as in the view's source. Future event times and errors as Push.

@@ -99,7 +99,17 @@ constexpr FlagSpec kServeFlags[] = {
      "64"},
 };
 
-const std::array<CommandSpec, 24> kCommands{{
+constexpr FlagSpec kStreamFlags[] = {
+    {"--sources", "NAMES", "kinesis sources to consume, comma-separated",
+     "those that online views read"},
+    {"--shard-index", "I", "this consumer's share of the shards: those whose id hashes to I", "0"},
+    {"--shard-count", "N", "consumers sharing the shards", "1"},
+    {"--until-idle", "", "stop once every shard is caught up (a replay, a test)", ""},
+    {"--records-per-call", "N", "records per GetRecords call, 1..10000", "1000"},
+    {"--poll-ms", "MS", "wait after a pass that found no record", "200"},
+};
+
+const std::array<CommandSpec, 25> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -134,6 +144,8 @@ const std::array<CommandSpec, 24> kCommands{{
      kOnlineDeleteFlags, OnlineDeleteCommand},
     {"serve", "Serve online features over HTTP, as Feast's feature server does", {},
      kServeFlags, ServeCommand},
+    {"stream", "Consume the kinesis sources' streams into the online and offline stores", {},
+     kStreamFlags, StreamCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
      DemoDataCommand},
     {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},

@@ -32,6 +32,7 @@ int MaterializeCommand(const Invocation& inv, Output& o);
 int MaterializeIncrementalCommand(const Invocation& inv, Output& o);
 int OnlineCommand(const Invocation& inv, Output& o);
 int ServeCommand(const Invocation& inv, Output& o);
+int StreamCommand(const Invocation& inv, Output& o);
 int VersionCommand(const Invocation& inv, Output& o);
 
 }  // namespace larder::cli

@@ -19,12 +19,6 @@
 namespace larder::cli {
 namespace {
 
-template <typename Int>
-bool ParseInt(const std::string& text, Int lo, Int hi, Int* out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size() && *out >= lo && *out <= hi;
-}
-
 // The value of environment variable `name` when set and non-empty, else
 // `fallback`.
 std::string EnvOr(const char* name, const std::string& fallback) {

@@ -2,6 +2,7 @@
 // Status the same way everywhere.
 #pragma once
 
+#include <charconv>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,6 +12,13 @@
 #include "larder/feature_store.h"
 
 namespace larder::cli {
+
+// Parses all of `text` as an integer in [lo, hi] into *out.
+template <typename Int>
+bool ParseInt(const std::string& text, Int lo, Int hi, Int* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size() && *out >= lo && *out <= hi;
+}
 
 // Prints "Error: <message>" to o.err and returns kExitError.
 int ReportError(Output& o, const Status& status);

@@ -614,3 +614,48 @@ TEST(BookRecsExample, RatingAggregatesAreAggregationViews) {
 
 }  // namespace
 }  // namespace larder
+
+namespace larder {
+namespace {
+
+// A kinesis source loads with its defaults, and each bad field is named.
+TEST_F(RepoLoaderTest, KinesisSourcesLoadAndBadFieldsAreNamed) {
+  const std::string good =
+      "  - name: s\n    type: kinesis\n    stream_name: book_ratings\n    region: us-east-1\n"
+      "    endpoint_url: http://127.0.0.1:4567\n    timestamp_field: ts\n"
+      "    batch_source: users_source\n";
+  dir_.Write("stream.yaml", "data_sources:\n" + good);
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path(), WithFakeSchema());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  const DataSource* s = repo->FindDataSource("s");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->kind, DataSourceKind::kKinesis);
+  EXPECT_EQ(s->starting_position, "trim_horizon");
+  EXPECT_EQ(s->record_format, "json");
+  EXPECT_EQ(s->stream_to, "online_and_offline");
+
+  struct Case {
+    std::string yaml;
+    std::string says;
+  };
+  const Case cases[] = {
+      {"  - {name: s, type: kafka, batch_source: users_source}", "stream.yaml:2: data source 's': field `type`: `kafka` sources are not available yet"},
+      {"  - {name: s, type: kinesis, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "missing field `stream_name`"},
+      {"  - {name: s, type: kinesis, stream_name: 'a b', region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "field `stream_name`: `a b` is not a Kinesis stream name"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: 'us east', endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "field `region`: `us east` is not an AWS region"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'https://h:1', timestamp_field: ts, batch_source: users_source}", "field `endpoint_url`: `https://h:1` is not supported"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, timestamp_field: ts, batch_source: users_source}", "field `endpoint_url`: is required for now"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source, starting_position: earliest}", "field `starting_position`: `earliest` is not trim_horizon or latest"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source, record_format: avro}", "field `record_format`: `avro` is not supported"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source, to: everywhere}", "field `to`: `everywhere` is not online_and_offline"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: nowhere}", "field `batch_source`: unknown data source 'nowhere'"},
+      {"  - {name: s, type: file, path: data/x.parquet, timestamp_field: ts, stream_name: a}", "field `stream_name`: only applies to kinesis sources"},
+  };
+  for (const Case& c : cases) {
+    dir_.Write("stream.yaml", "data_sources:\n" + c.yaml + "\n");
+    EXPECT_THAT(LoadError(WithFakeSchema()), HasSubstr(c.says)) << c.yaml;
+  }
+}
+
+}  // namespace
+}  // namespace larder

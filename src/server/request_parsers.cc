@@ -1,5 +1,7 @@
 #include "server/request_parsers.h"
 
+#include "common/json_cell.h"
+
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -209,14 +211,6 @@ Result<Json> ParseObject(std::string_view body, ParseBudget* budget) {
   return doc;
 }
 
-// An integer j as an Int64; nullopt above the Int64 range.
-std::optional<int64_t> JsonInt64(const Json& j) {
-  if (j.is_number_integer() && !j.is_number_unsigned()) return j.get<int64_t>();
-  const uint64_t u = j.get<uint64_t>();
-  if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-  return static_cast<int64_t>(u);
-}
-
 Status OutOfInt64Range(const Json& j, const std::string& where) {
   return Bad(where, j.dump() + " is out of the Int64 range");
 }
@@ -244,47 +238,6 @@ Result<Value> EntityValue(const Json& j, const std::string& prefix, size_t index
   }
 }
 
-// A JSON array (prefix[index]) as an array Value: all integers ->
-// Array(Int64), integers and fractions -> Array(Float64), strings ->
-// Array(String), booleans -> Array(Bool); [] -> an empty array (which fits
-// every array dtype).
-Result<Value> ArrayCell(const Json& j, const std::string& prefix, size_t index) {
-  bool ints = true, numbers = true, strings = true, bools = true;
-  for (size_t i = 0; i < j.size(); ++i) {
-    const Json& e = j[i];
-    if (e.is_null()) return Bad(At(At(prefix, index), i), "array elements cannot be null");
-    ints = ints && e.is_number_integer();
-    numbers = numbers && e.is_number();
-    strings = strings && e.is_string();
-    bools = bools && e.is_boolean();
-  }
-  if (ints) {
-    std::vector<int64_t> out;
-    for (size_t i = 0; i < j.size(); ++i) {
-      const std::optional<int64_t> v = JsonInt64(j[i]);
-      if (!v) return OutOfInt64Range(j[i], At(At(prefix, index), i));
-      out.push_back(*v);
-    }
-    return Value::Int64Array(std::move(out));
-  }
-  if (numbers) {
-    std::vector<double> out;
-    for (const Json& e : j) out.push_back(e.get<double>());
-    return Value::Float64Array(std::move(out));
-  }
-  if (strings) {
-    std::vector<std::string> out;
-    for (const Json& e : j) out.push_back(e.get<std::string>());
-    return Value::StringArray(std::move(out));
-  }
-  if (bools) {
-    std::vector<bool> out;
-    for (const Json& e : j) out.push_back(e.get<bool>());
-    return Value::BoolArray(std::move(out));
-  }
-  return Bad(At(prefix, index), "array elements must all be numbers, all strings or all booleans");
-}
-
 // One df cell (prefix[index]): null, a number, a string, a boolean or an
 // array of those.
 Result<Value> DfCell(const Json& j, const std::string& prefix, size_t index) {
@@ -294,7 +247,7 @@ Result<Value> DfCell(const Json& j, const std::string& prefix, size_t index) {
     case Json::value_t::number_float:
       return Value::Float64(j.get<double>());
     case Json::value_t::array:
-      return ArrayCell(j, prefix, index);
+      return JsonArrayCell(j, At(prefix, index));
     case Json::value_t::object:
     case Json::value_t::binary:
     case Json::value_t::discarded:
