@@ -250,6 +250,37 @@ TEST(KinesisStream, RecordsLandOnlineAndOfflineAndBadOnesAreDeadLetters) {
   EXPECT_EQ(done->records, 0);
   fs.reset();
   EXPECT_EQ(repo.Online(users, base + kDay), Expected(good));
+
+  // The stream deleted and created again: the old checkpoints are not its
+  // own, so its shards start over, and its records land.
+  ASSERT_TRUE(client->DeleteStream("events_a").ok());
+  // Deleting finishes in the background: create once the name is free.
+  Status created = client->CreateStream("events_a", 2);
+  for (int i = 0; i < 100 && !created.ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    created = client->CreateStream("events_a", 2);
+  }
+  ASSERT_TRUE(created.ok()) << created.ToString();
+  ASSERT_TRUE(client->WaitForActive("events_a", std::chrono::seconds(10)).ok());
+  const std::vector<Good> more = GoodEvents(rng, base, 20, 1000);
+  Put(*client, "events_a", more, {}, rng, /*duplicates=*/false);
+  fs = repo.Open();
+  done = fs->Stream(options);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->records, 20);
+  fs.reset();
+  std::vector<Good> all = good;
+  all.insert(all.end(), more.begin(), more.end());
+  EXPECT_EQ(repo.Online(users, base + kDay), Expected(all));
+
+  // Teardown forgets the checkpoints (and keeps the dead letters).
+  fs = repo.Open();
+  ASSERT_TRUE(fs->Teardown().ok());
+  fs.reset();
+  auto left = repo.Query("SELECT count(*)::BIGINT FROM larder_stream_checkpoints",
+                         {{ScalarType::kInt64}});
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0][0].int64_value(), 0);
 }
 
 TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASplit) {
@@ -267,8 +298,12 @@ TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASp
   const std::vector<Good> second = GoodEvents(rng, base, 400, 400);
   Put(*client, "events_k", first, {kBad[0], kBad[2]}, rng, /*duplicates=*/true);
 
+  // Small batches make a replay take many checkpoints; a 1 s poll makes even
+  // a run with nothing left outlast every kill delay below, so each round
+  // is killed whatever the machine's speed.
   const std::string command = std::string(LARDER_BINARY) + " -c " + repo.dir.path() +
-                              " stream --until-idle --records-per-call 25 >/dev/null 2>&1";
+                              " stream --until-idle --records-per-call 10 --poll-ms 1000"
+                              " >/dev/null 2>&1";
   std::uniform_int_distribution<int> delay_ms(30, 400);
   int kills = 0, mid_replay = 0;
   for (int round = 0; round < 30; ++round) {

@@ -101,11 +101,11 @@ class FeatureStore {
   // records are removed after the registry changed. Plan and result carry
   // the loader's warnings.
   Result<ApplyResult> Apply();
-  // Removes the project: its registry entries, its online records and its
-  // materialization watermarks. The online store is opened first, so when
-  // another process holds it (Busy) nothing has changed. Safe to rerun: a
-  // project no longer (or never) registered still has any online records
-  // and watermarks left for it removed.
+  // Removes the project: its registry entries, its online records, its
+  // materialization watermarks and its stream checkpoints. The online store
+  // is opened first, so when another process holds it (Busy) nothing has
+  // changed. Safe to rerun: a project no longer (or never) registered still
+  // has any online records, watermarks and checkpoints left for it removed.
   Result<TeardownReport> Teardown();
   // The definitions as last applied. NotFound when never applied.
   Result<FeatureRepo> Registered();

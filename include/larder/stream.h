@@ -32,6 +32,8 @@
 #include <string>
 #include <vector>
 
+#include "larder/status.h"
+
 namespace larder {
 
 struct StreamShardProgress {
@@ -86,5 +88,10 @@ struct StreamOptions {
 // dead letters with their reasons and bytes.
 inline constexpr const char* kStreamCheckpointTable = "larder_stream_checkpoints";
 inline constexpr const char* kStreamDeadLetterTable = "larder_stream_dead_letters";
+
+// Deletes `project`'s checkpoints from the offline store database at
+// `db_path` (teardown calls it; dead letters stay, as offline history does).
+// OK when the database or the table does not exist.
+Status ForgetStreamCheckpoints(const std::string& db_path, const std::string& project);
 
 }  // namespace larder

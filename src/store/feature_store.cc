@@ -219,6 +219,10 @@ Result<TeardownReport> FeatureStore::Teardown() {
       materialize::ForgetWatermarks(OfflineDatabasePath(), config_.project, nullptr)
           .WithContext("removing the project's materialization watermarks (run `larder "
                        "teardown` again to finish)"));
+  LARDER_RETURN_IF_ERROR(
+      ForgetStreamCheckpoints(OfflineDatabasePath(), config_.project)
+          .WithContext("removing the project's stream checkpoints (run `larder teardown` "
+                       "again to finish)"));
   return report;
 }
 

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "larder/feature_store.h"
@@ -136,6 +138,21 @@ struct SourceState {
 };
 
 }  // namespace
+
+Status ForgetStreamCheckpoints(const std::string& db_path, const std::string& project) {
+  std::error_code ec;
+  if (!std::filesystem::exists(db_path, ec)) return Status::OK();
+  LARDER_ASSIGN_OR_RETURN(auto conn, duckdb::Connection::Open(db_path));
+  LARDER_ASSIGN_OR_RETURN(
+      std::optional<std::string> exists,
+      conn->QueryScalar(std::string("SELECT count(*) FROM duckdb_tables() WHERE table_name = ") +
+                            QuoteLiteral(kStreamCheckpointTable),
+                        "stream checkpoints"));
+  if (!exists || *exists == "0") return Status::OK();
+  return conn->Execute(std::string("DELETE FROM ") + kStreamCheckpointTable +
+                           " WHERE project = " + QuoteLiteral(project),
+                       "stream checkpoints of project '" + project + "'");
+}
 
 Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
   if (options.shard_count < 1 || options.shard_index < 0 ||
@@ -297,16 +314,24 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
       sh.progress.shard = s.shard_id;
       auto cp = st.checkpoints.find(s.shard_id);
       const bool child = !s.parent_shard_id.empty();
+      const stream::ShardIteratorType fresh =
+          child || st.source->starting_position == "trim_horizon"
+              ? stream::ShardIteratorType::kTrimHorizon
+              : stream::ShardIteratorType::kLatest;
       Result<std::string> it =
           cp != st.checkpoints.end() && !cp->second.sequence_number.empty()
               ? st.client->GetShardIterator(st.source->stream_name, s.shard_id,
                                             stream::ShardIteratorType::kAfterSequenceNumber,
                                             cp->second.sequence_number)
-              : st.client->GetShardIterator(
-                    st.source->stream_name, s.shard_id,
-                    child || st.source->starting_position == "trim_horizon"
-                        ? stream::ShardIteratorType::kTrimHorizon
-                        : stream::ShardIteratorType::kLatest);
+              : st.client->GetShardIterator(st.source->stream_name, s.shard_id, fresh);
+      if (!it.ok() && it.status().code() == StatusCode::kInvalidArgument &&
+          cp != st.checkpoints.end()) {
+        // The checkpoint is of another stream of that name (deleted and
+        // created again): this shard starts over, which pushes nothing twice.
+        cp->second.sequence_number.clear();
+        it = st.client->GetShardIterator(st.source->stream_name, s.shard_id,
+                                         stream::ShardIteratorType::kTrimHorizon);
+      }
       if (!it.ok()) return it.status().WithContext("kinesis source '" + st.source->name + "'");
       if (cp != st.checkpoints.end()) sh.progress.checkpoint = cp->second.sequence_number;
       sh.iterator = *it;
