@@ -64,6 +64,14 @@ FeatureView EveryFunctionView(int64_t interval) {
   return v;
 }
 
+// EveryFunctionView without its lifetime windows, so that old events are
+// pruned.
+FeatureView BoundedEveryFunctionView(int64_t interval) {
+  FeatureView view = EveryFunctionView(interval);
+  std::erase_if(view.aggregations, [](const Aggregation& a) { return a.lifetime; });
+  return view;
+}
+
 // Random events around `base`: out of order, repeated times, sub-second
 // times, times at and next to the `edges` (window bounds), nulls, exact
 // duplicates, -0.0 beside 0.0.
@@ -213,9 +221,7 @@ TEST(TileState, ExpiredEventsAreDroppedAndAnEmptyStateIsCleared) {
 TEST(TileState, MergingBatchesAsTimePassesGivesTheBytesOfOneMerge) {
   std::mt19937_64 rng(11);
   for (int64_t interval : {10 * kMin, int64_t{0}}) {
-    FeatureView view = EveryFunctionView(interval);
-    // Bounded windows only, so that old events are pruned.
-    std::erase_if(view.aggregations, [](const Aggregation& a) { return a.lifetime; });
+    const FeatureView view = BoundedEveryFunctionView(interval);
     auto layout = TileLayout::ForView(view);
     ASSERT_TRUE(layout.ok()) << layout.status().ToString();
     const TimestampMicros base = 1'600'000'000LL * kSec;
@@ -254,10 +260,8 @@ TEST(TileState, MergingBatchesAsTimePassesGivesTheBytesOfOneMerge) {
 // crossing the bound in either direction (an added event, a pruned one)
 // gives the bytes of one merge of the same events.
 TEST(TileState, SmallStatesKeepNoTilesAndCrossTheBoundExactly) {
-  std::mt19937_64 rng(5);
   for (int64_t interval : {10 * kMin, int64_t{0}}) {
-    FeatureView view = EveryFunctionView(interval);
-    std::erase_if(view.aggregations, [](const Aggregation& a) { return a.lifetime; });
+    const FeatureView view = BoundedEveryFunctionView(interval);
     auto layout = TileLayout::ForView(view);
     ASSERT_TRUE(layout.ok()) << layout.status().ToString();
     const TimestampMicros base = 1'600'000'000LL * kSec;

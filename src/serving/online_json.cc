@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base64.h"
 #include "larder/online_features.h"
 
 namespace larder {
@@ -26,27 +27,6 @@ const char* FeatureStatusName(FeatureStatus status) {
 }
 
 namespace {
-
-std::string Base64(const std::string& in) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                 static_cast<uint8_t>(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(n >> s) & 63]);
-  }
-  if (i < in.size()) {
-    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8;
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
 
 // Appends `s` as a JSON string: quotes, backslashes and control characters
 // escaped; bytes that are not valid UTF-8 replaced by U+FFFD.
@@ -202,7 +182,7 @@ void AppendValue(const Value& v, std::string& out) {
   }
   const ValueType t = v.type();
   auto seconds = [](int64_t micros, std::string& o) { AppendInt(micros / 1'000'000, o); };
-  auto base64 = [](const std::string& b, std::string& o) { AppendString(Base64(b), o); };
+  auto base64 = [](const std::string& b, std::string& o) { AppendString(Base64Encode(b), o); };
   if (!t.is_array) {
     switch (t.scalar) {
       case ScalarType::kInt32: return AppendInt(v.int32_value(), out);

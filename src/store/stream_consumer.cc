@@ -352,7 +352,6 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
         const auto read_start = Clock::now();
         LARDER_RETURN_IF_ERROR(refresh(st));
         total.read_seconds += std::chrono::duration<double>(Clock::now() - read_start).count();
-        if (!st.active.empty()) busy = busy || relist;
       }
       for (auto it = st.active.begin(); it != st.active.end();) {
         if (options.stop && options.stop()) break;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/base64.h"
+#include "common/names.h"
 #include "stream/kinesis/kinesis_json.h"
 
 namespace larder::stream {
@@ -46,14 +47,8 @@ Status StatusForType(std::string_view type, std::string message) {
   return Status::IOError(std::move(message));
 }
 
-bool IsStreamNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
-}
-
 Status CheckStreamName(std::string_view op, std::string_view stream) {
-  if (stream.empty() || stream.size() > 128 ||
-      !std::all_of(stream.begin(), stream.end(), IsStreamNameChar)) {
+  if (!IsKinesisStreamName(stream)) {
     return Status::InvalidArgument("kinesis " + std::string(op) + ": '" + std::string(stream) +
                                    "' is not a stream name: 1 to 128 characters of A-Z a-z 0-9 "
                                    "_ . -");
