@@ -1,5 +1,6 @@
 #include "online/record_codec.h"
 
+#include "common/fnv.h"
 #include "online/value_codec.h"
 
 namespace larder::online {
@@ -16,23 +17,12 @@ TimestampMicros FromOrdered(uint64_t u) { return static_cast<TimestampMicros>(u 
 
 }  // namespace
 
-uint64_t RecordTieKey(std::string_view value_section) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : value_section) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
+uint64_t RecordTieKey(std::string_view value_section) { return Fnv1a64(value_section); }
 
 uint64_t SchemaFingerprint(const std::vector<OnlineFeature>& features) {
-  uint64_t h = 0xcbf29ce484222325ull;
+  uint64_t h = kFnvOffsetBasis;
   auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 0x100000001b3ull;
-    }
-    h *= 0x100000001b3ull;  // the 0x00 separator: h ^= 0 changes nothing
+    h = Fnv1a64(s, h) * kFnvPrime;  // the 0x00 separator: h ^= 0 changes nothing
   };
   for (const OnlineFeature& f : features) {
     mix(f.name);
