@@ -3,6 +3,8 @@
 // letters; a consumer killed at random points and restarted (with a shard
 // split in the middle of the stream) ends with the state of one clean run.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -16,6 +18,9 @@
 #include "offline/duckdb/duckdb_connection.h"
 #include "stream/kinesis/kinesis_client.h"
 #include "support/kinesalite_server.h"
+#include "support/redis_server.h"
+#include "support/serve_fixture.h"
+#include "support/server_process.h"
 #include "support/test_util.h"
 
 namespace larder {
@@ -283,7 +288,7 @@ TEST(KinesisStream, RecordsLandOnlineAndOfflineAndBadOnesAreDeadLetters) {
   EXPECT_EQ(left[0][0].int64_value(), 0);
 }
 
-TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASplit) {
+TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASplitAndAMerge) {
   std::string error;
   KinesaliteServer* server = KinesaliteServer::Shared(&error);
   ASSERT_NE(server, nullptr) << error;
@@ -296,6 +301,7 @@ TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASp
   const TimestampMicros base = (Now() - kDay) / (10 * kMin) * (10 * kMin);
   const std::vector<Good> first = GoodEvents(rng, base, 400, 0);
   const std::vector<Good> second = GoodEvents(rng, base, 400, 400);
+  const std::vector<Good> third = GoodEvents(rng, base, 400, 800);
   Put(*client, "events_k", first, {kBad[0], kBad[2]}, rng, /*duplicates=*/true);
 
   // Small batches make a replay take many checkpoints; a 1 s poll makes even
@@ -317,6 +323,21 @@ TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASp
       ASSERT_TRUE(client->WaitForActive("events_k", std::chrono::seconds(10)).ok());
       Put(*client, "events_k", second, {kBad[1]}, rng, /*duplicates=*/true);
     }
+    if (round == 20) {
+      // Merge the split's two children (open and adjacent), then put the rest.
+      auto shards = client->ListShards("events_k");
+      ASSERT_TRUE(shards.ok()) << shards.status().ToString();
+      std::vector<std::string> children;
+      for (const stream::KinesisShard& s : *shards) {
+        if (!s.parent_shard_id.empty() && s.ending_sequence_number.empty()) {
+          children.push_back(s.shard_id);
+        }
+      }
+      ASSERT_EQ(children.size(), 2u);
+      ASSERT_TRUE(client->MergeShards("events_k", children[0], children[1]).ok());
+      ASSERT_TRUE(client->WaitForActive("events_k", std::chrono::seconds(10)).ok());
+      Put(*client, "events_k", third, {}, rng, /*duplicates=*/true);
+    }
     const std::string timed = "timeout -s KILL " + std::to_string(delay_ms(rng) / 1000.0) + " " +
                               command;
     const int rc = std::system(timed.c_str());
@@ -332,7 +353,7 @@ TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASp
       auto rows = repo.Query("SELECT count(*)::BIGINT FROM \"push__events_stream\"",
                              {{ScalarType::kInt64}});
       const int64_t n = rows.empty() ? 0 : rows[0][0].int64_value();
-      if (n > 0 && n < (round < 10 ? 400 : 800)) ++mid_replay;
+      if (n > 0 && n < (round < 10 ? 400 : round < 20 ? 800 : 1200)) ++mid_replay;
     }
   }
   EXPECT_GE(kills, 20) << "the consumer was killed too rarely to test restarts";
@@ -341,12 +362,13 @@ TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASp
 
   std::vector<Good> all = first;
   all.insert(all.end(), second.begin(), second.end());
+  all.insert(all.end(), third.begin(), third.end());
   const std::vector<int64_t> users = {1, 2, 3, 4, 5, 6, 7};
   EXPECT_EQ(repo.Online(users, base + kDay), Expected(all));
   auto rows = repo.Query("SELECT count(*)::BIGINT FROM \"push__events_stream\"",
                          {{ScalarType::kInt64}});
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0][0].int64_value(), 800);
+  EXPECT_EQ(rows[0][0].int64_value(), 1200);
   auto dead = repo.Query("SELECT count(*)::BIGINT FROM larder_stream_dead_letters",
                          {{ScalarType::kInt64}});
   ASSERT_EQ(dead.size(), 1u);
@@ -355,7 +377,118 @@ TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASp
       "SELECT count(*)::BIGINT FROM larder_stream_checkpoints WHERE closed",
       {{ScalarType::kInt64}});
   ASSERT_EQ(drained.size(), 1u);
-  EXPECT_EQ(drained[0][0].int64_value(), 1);  // the split parent
+  EXPECT_EQ(drained[0][0].int64_value(), 3);  // the split's parent, the merge's two
+}
+
+// The sum over every series of metric `name` (of any labels) in a
+// Prometheus text exposition; -1 when no series has that name.
+double MetricSum(const std::string& text, const std::string& name) {
+  double sum = -1;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    if (line.rfind(name, 0) != 0 || (line.size() > name.size() && line[name.size()] != '{' &&
+                                      line[name.size()] != ' ')) {
+      continue;
+    }
+    sum = std::max(sum, 0.0) + std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// Polls GET /metrics on `port` until metric `name` sums to `want` (20 s at
+// most); returns the last exposition.
+std::string AwaitMetric(int port, const std::string& name, double want) {
+  std::string text;
+  for (int i = 0; i < 400; ++i) {
+    text = testing::RawRequest(port, "GET", "/metrics").body;
+    if (MetricSum(text, name) == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return text;
+}
+
+TEST(KinesisStream, MetricsPortAndServeStreamReportTheConsumer) {
+  std::string error;
+  KinesaliteServer* server = KinesaliteServer::Shared(&error);
+  ASSERT_NE(server, nullptr) << error;
+  auto client = Client(*server);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->CreateStream("events_m", 2).ok());
+  ASSERT_TRUE(client->WaitForActive("events_m", std::chrono::seconds(10)).ok());
+  Repo repo(server->endpoint_url(), "events_m");
+  std::mt19937_64 rng(3);
+  const TimestampMicros base = (Now() - kDay) / (10 * kMin) * (10 * kMin);
+  const std::vector<Good> first = GoodEvents(rng, base, 60, 0);
+  const std::vector<Good> second = GoodEvents(rng, base, 60, 60);
+  Put(*client, "events_m", first, {kBad[0]}, rng, /*duplicates=*/false);
+
+  // `larder stream --metrics-port`: the consumer's metrics while it runs.
+  const int metrics_port = testing::RedisServer::FreePort();
+  auto pid = testing::SpawnProcess({LARDER_BINARY, "-c", repo.dir.path(), "stream", "--poll-ms",
+                                    "100", "--metrics-port", std::to_string(metrics_port)},
+                                   repo.dir.Join("stream.log"));
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  std::string text = AwaitMetric(metrics_port, "larder_stream_records_total", 61);
+  EXPECT_EQ(MetricSum(text, "larder_stream_records_total"), 61) << text;
+  EXPECT_EQ(MetricSum(text, "larder_stream_dead_letters_total"), 1) << text;
+  EXPECT_EQ(MetricSum(text, "larder_stream_running"), 1) << text;
+  EXPECT_NE(text.find("larder_stream_view_rows_total{view=\"agg\",outcome=\"written\"} 60"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("larder_stream_records_total{source=\"events_stream\",shard=\"shardId-"),
+            std::string::npos)
+      << text;
+  EXPECT_GT(MetricSum(text, "larder_stream_last_checkpoint_timestamp_seconds"), 0) << text;
+  ::kill(*pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(*pid, &status, 0), *pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << testing::ReadFileText(repo.dir.Join("stream.log"));
+
+  // `larder serve --stream`: the server consumes the stream, its reads see
+  // each record once applied, and /metrics carries the consumer's series.
+  const int port = testing::RedisServer::FreePort();
+  pid = testing::SpawnProcess({LARDER_BINARY, "serve", "-c", repo.dir.path(), "--port",
+                               std::to_string(port), "--workers", "2", "--stream"},
+                              repo.dir.Join("serve.log"));
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  ASSERT_EQ(testing::WaitUntilAnswering(*pid, [port] { return testing::Healthy(port); },
+                                        std::chrono::seconds(20)),
+            testing::WaitOutcome::kAnswering)
+      << testing::ReadFileText(repo.dir.Join("serve.log"));
+  Put(*client, "events_m", second, {kBad[3]}, rng, /*duplicates=*/false);
+  // The restarted consumer reads only what came after its checkpoints.
+  text = AwaitMetric(port, "larder_stream_records_total", 61);
+  EXPECT_EQ(MetricSum(text, "larder_stream_records_total"), 61) << text;
+  EXPECT_EQ(MetricSum(text, "larder_stream_dead_letters_total"), 1) << text;
+  EXPECT_NE(text.find("larder_requests_total"), std::string::npos);
+
+  std::vector<Good> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  const auto expected = Expected(all);
+  nlohmann::json request = {{"features", {"agg:n", "agg:total", "latest:x"}},
+                            {"entities", {{"user_id", nlohmann::json::array()}}}};
+  for (const auto& [user, values] : expected) request["entities"]["user_id"].push_back(user);
+  const auto got = testing::RawRequest(port, "POST", "/get-online-features",
+                                       "Content-Type: application/json\r\n", request.dump());
+  ASSERT_EQ(got.status, 200) << got.body;
+  const auto body = nlohmann::json::parse(got.body);
+  size_t row = 0;
+  for (const auto& [user, values] : expected) {
+    for (size_t f = 0; f < 3; ++f) {
+      EXPECT_EQ(Value::Int64(body["results"][f + 1]["values"][row].get<int64_t>()).DebugString(),
+                values[f])
+          << "user " << user << " feature " << f;
+    }
+    ++row;
+  }
+  testing::StopProcess(*pid);
+  EXPECT_NE(testing::ReadFileText(repo.dir.Join("serve.log")).find("stream consumer stopped"),
+            std::string::npos);
 }
 
 }  // namespace

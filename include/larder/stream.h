@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,17 @@ struct StreamShardProgress {
   std::string checkpoint;   // the last sequence number checkpointed
   int64_t millis_behind_latest = 0;
   bool closed = false;      // drained after a reshard
+  // When the stream service received the last record read (ms since the
+  // epoch; 0 before any), and when the last checkpoint was committed.
+  int64_t last_arrival_ms = 0;
+  int64_t checkpointed_at_ms = 0;
+};
+
+// What the consumer's pushes did to one online feature view.
+struct StreamViewProgress {
+  std::string view;
+  int64_t written = 0;  // rows that landed (newer than the stored record)
+  int64_t skipped = 0;  // rows dropped by the conditional write
 };
 
 struct StreamProgress {
@@ -56,12 +68,17 @@ struct StreamProgress {
   double read_seconds = 0;
   double apply_seconds = 0;
   std::vector<StreamShardProgress> shards;
+  std::vector<StreamViewProgress> views;  // by view name
 };
 
 struct StreamOptions {
   // The stream sources to consume. Default: every kinesis source that an
   // online feature view reads (or every kinesis source, when none does).
   std::vector<std::string> sources;
+  // Or the sources of these feature views. Every online view of a source
+  // gets its rows, so each such view must be named (InvalidArgument
+  // otherwise). REQUIRES: not both sources and views.
+  std::vector<std::string> views;
   // This consumer's share of the shards: those whose id hashes to
   // shard_index modulo shard_count. REQUIRES: 0 <= shard_index < shard_count.
   int shard_index = 0;
@@ -81,6 +98,10 @@ struct StreamOptions {
   std::function<bool()> stop;
   // Called after each checkpoint with the totals so far.
   std::function<void(const StreamProgress&)> progress;
+  // When given, held while a batch is applied and checkpointed, so that
+  // other writers of the same FeatureStore (the feature server's write
+  // endpoints in `larder serve --stream`) take turns with the consumer.
+  std::timed_mutex* write_mutex = nullptr;
 };
 
 // The offline store's tables (DuckDB): per (project, source, shard) the

@@ -97,16 +97,24 @@ constexpr FlagSpec kServeFlags[] = {
      "aggregation window values kept for reads of unchanged states within an interval; 0 "
      "evaluates every read",
      "64"},
+    {"--stream", "", "also consume the stream sources, as `larder stream` (metrics in /metrics)",
+     ""},
+    {"--stream-sources", "NAMES", "with --stream: the stream sources, comma-separated",
+     "those that online views read"},
 };
 
 constexpr FlagSpec kStreamFlags[] = {
-    {"--sources", "NAMES", "kinesis sources to consume, comma-separated",
+    {"--sources", "NAMES", "stream sources to consume, comma-separated",
      "those that online views read"},
+    {"--views", "NAMES",
+     "or the sources of these feature views (name every online view of those sources)", ""},
     {"--shard-index", "I", "this consumer's share of the shards: those whose id hashes to I", "0"},
     {"--shard-count", "N", "consumers sharing the shards", "1"},
     {"--until-idle", "", "stop once every shard is caught up (a replay, a test)", ""},
     {"--records-per-call", "N", "records per GetRecords call, 1..10000", "10000"},
     {"--poll-ms", "MS", "wait after a pass that found no record", "200"},
+    {"--metrics-port", "PORT", "serve GET /metrics (Prometheus) on this port; 0 picks one", "none"},
+    {"--metrics-host", "ADDRESS", "IP address of the metrics port", "127.0.0.1"},
 };
 
 const std::array<CommandSpec, 25> kCommands{{

@@ -11,6 +11,7 @@
 
 #include "cli/handlers.h"
 #include "cli/store_access.h"
+#include "cli/stream_flags.h"
 #include "server/feature_endpoints.h"
 #include "server/http_server.h"
 #include "server/line_log.h"
@@ -80,6 +81,17 @@ int ServeCommand(const Invocation& inv, Output& o) {
   endpoints.write_token = EnvOr("LARDER_WRITE_TOKEN", config.write_token);
   server::ServerMetrics metrics;
   http.counters = &metrics.http_counters();
+  const bool stream = inv.Has("--stream");
+  StreamOptions stream_options;
+  stream_options.sources = SplitCommaList(inv.Flag("--stream-sources"));
+  if (!stream && inv.Has("--stream-sources")) {
+    o.err << "larder: --stream-sources needs --stream\n";
+    return kExitUsage;
+  }
+  // Writes of the endpoints and of the stream consumer take turns.
+  std::timed_mutex write_mutex;
+  server::StreamMetrics stream_metrics;
+  if (stream) metrics.AttachStream(&stream_metrics);
   // Writes wait for each other and materializations take seconds: they run
   // off the workers' event loops, so reads on the same worker go on.
   http.runs_long = [](std::string_view path) {
@@ -102,7 +114,7 @@ int ServeCommand(const Invocation& inv, Output& o) {
   // The endpoints write through `store` from one thread at a time; reads go
   // through the service, which has its own registry connection.
   server::FeatureServerHandlers handlers =
-      server::FeatureEndpointHandlers({*service, store.get(), &metrics}, endpoints);
+      server::FeatureEndpointHandlers({*service, store.get(), &metrics, &write_mutex}, endpoints);
   http.check_head = std::move(handlers.check_head);
   auto server = server::HttpServer::Start(http, std::move(handlers.handler));
   if (!server.ok()) return ReportError(o, server.status());
@@ -116,10 +128,21 @@ int ServeCommand(const Invocation& inv, Output& o) {
         << (endpoints.auth_token.empty() && endpoints.write_token.empty() ? "" : ", tokens required")
         << "; stop with Ctrl-C or SIGTERM\n"
         << std::flush;
+  std::unique_ptr<BackgroundStream> consumer;
+  if (stream) {
+    stream_options.write_mutex = &write_mutex;
+    consumer = std::make_unique<BackgroundStream>(*store, stream_options, stream_metrics,
+                                                  [&log](const std::string& line) { log.Add(line); });
+    log.Add("larder serve: consuming the stream sources (larder_stream_* in /metrics)");
+  }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log.Add("larder serve: signal " + std::to_string(signal_number) +
           ", draining in-flight requests");
+  if (consumer) {
+    consumer->Stop();  // after its current batch and checkpoint
+    log.Add("larder serve: stream consumer stopped");
+  }
   (*server)->Stop();
   log.Add("larder serve: stopped");
   return kExitOk;

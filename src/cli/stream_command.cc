@@ -8,6 +8,9 @@
 
 #include "cli/handlers.h"
 #include "cli/store_access.h"
+#include "cli/stream_flags.h"
+#include "server/http_server.h"
+#include "server/stream_metrics.h"
 #include "common/progress.h"
 
 namespace larder::cli {
@@ -36,29 +39,16 @@ std::string StatusLine(const StreamProgress& p, double rate) {
 int StreamCommand(const Invocation& inv, Output& o) {
   StreamOptions options;
   options.sources = SplitCommaList(inv.Flag("--sources"));
-  if (inv.Has("--shard-count") && !ParseInt(inv.Flag("--shard-count"), 1, 1 << 20,
-                                            &options.shard_count)) {
-    o.err << "larder: --shard-count takes 1..1048576\n";
+  options.views = SplitCommaList(inv.Flag("--views"));
+  if (!options.sources.empty() && !options.views.empty()) {
+    o.err << "larder: give --sources or --views, not both\n";
     return kExitUsage;
   }
-  if (inv.Has("--shard-index") &&
-      !ParseInt(inv.Flag("--shard-index"), 0, options.shard_count - 1, &options.shard_index)) {
-    o.err << "larder: --shard-index takes 0.." << options.shard_count - 1
-          << " (one less than --shard-count)\n";
+  if (!ParseStreamFlags(inv, o, &options)) return kExitUsage;
+  int metrics_port = -1;
+  if (inv.Has("--metrics-port") && !ParseInt(inv.Flag("--metrics-port"), 0, 65535, &metrics_port)) {
+    o.err << "larder: --metrics-port takes 0..65535\n";
     return kExitUsage;
-  }
-  if (inv.Has("--records-per-call") &&
-      !ParseInt(inv.Flag("--records-per-call"), 1, 10000, &options.records_per_call)) {
-    o.err << "larder: --records-per-call takes 1..10000\n";
-    return kExitUsage;
-  }
-  if (inv.Has("--poll-ms")) {
-    int ms = 0;
-    if (!ParseInt(inv.Flag("--poll-ms"), 1, 60000, &ms)) {
-      o.err << "larder: --poll-ms takes 1..60000\n";
-      return kExitUsage;
-    }
-    options.poll_interval = std::chrono::milliseconds(ms);
   }
   options.until_idle = inv.Has("--until-idle");
   // SIGINT and SIGTERM finish the current batch and its checkpoint, then stop.
@@ -84,7 +74,43 @@ int StreamCommand(const Invocation& inv, Output& o) {
 
   auto store = OpenStore(inv, o);
   if (!store) return kExitError;
+  // GET /metrics (server/stream_metrics.h) and /health, while consuming.
+  server::StreamMetrics metrics;
+  std::unique_ptr<server::HttpServer> metrics_server;
+  if (metrics_port >= 0) {
+    server::HttpServerOptions http;
+    http.host = inv.Has("--metrics-host") ? inv.Flag("--metrics-host") : "127.0.0.1";
+    http.port = metrics_port;
+    http.workers = 1;
+    // The server's thread leaves SIGINT and SIGTERM to this one.
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+    auto started = server::HttpServer::Start(http, [&metrics](const server::HttpRequest& r) {
+      const std::string path = r.target.substr(0, r.target.find('?'));
+      if (r.method != "GET") return server::HttpResponse{405, R"({"error":"use GET"})"};
+      if (path == "/metrics") return server::HttpResponse{200, metrics.Render(), "text/plain; version=0.0.4"};
+      if (path == "/health") return server::HttpResponse{200, R"({"status":"ok"})"};
+      return server::HttpResponse{404, R"({"error":"endpoints: GET /metrics, /health"})"};
+    });
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    if (!started.ok()) return ReportError(o, started.status().WithContext("--metrics-port"));
+    metrics_server = std::move(*started);
+    o.err << "larder stream: metrics on http://" << http.host << ":" << metrics_server->port()
+          << "/metrics\n";
+    o.err.flush();
+  }
+  auto progress = std::move(options.progress);
+  options.progress = [&](const StreamProgress& p) {
+    metrics.Update(p);
+    progress(p);
+  };
+  metrics.SetRunning(true);
   Result<StreamProgress> done = store->Stream(options);
+  metrics.SetRunning(false);
+  if (metrics_server) metrics_server->Stop();
   if (interactive) o.err << "\n";
   if (!done.ok()) return ReportError(o, done.status());
   o.out << "Streamed " << StatusLine(*done, done->seconds > 0

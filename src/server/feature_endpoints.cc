@@ -82,7 +82,9 @@ Json MaterializeJson(const MaterializeReport& report) {
 class Endpoints {
  public:
   Endpoints(FeatureEndpointTargets targets, FeatureEndpointOptions options)
-      : targets_(targets), options_(std::move(options)) {}
+      : targets_(targets),
+        options_(std::move(options)),
+        write_mu_(targets.write_mutex != nullptr ? *targets.write_mutex : own_write_mu_) {}
 
   HttpResponse Handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();
@@ -283,7 +285,8 @@ class Endpoints {
 
   const FeatureEndpointTargets targets_;
   const FeatureEndpointOptions options_;
-  std::timed_mutex write_mu_;
+  std::timed_mutex own_write_mu_;
+  std::timed_mutex& write_mu_;
 };
 
 }  // namespace

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -56,6 +57,10 @@ struct FeatureEndpointTargets {
   FeatureStore* store = nullptr;
   // Counts every request; may be null.
   ServerMetrics* metrics = nullptr;
+  // Held by each write; give one to share it with other writers of `store`
+  // (the stream consumer of `larder serve --stream`). May be null: the
+  // handler then has its own.
+  std::timed_mutex* write_mutex = nullptr;
 };
 
 // Routes requests to the endpoints. Thread-safe.

@@ -10,6 +10,7 @@
 //   larder_connections_refused_total{reason=...}              counter
 //   larder_idle_connections_closed_total                      counter
 //   larder_requests_refused_for_memory_total{reason=...}      counter
+//   larder_stream_*, when a stream consumer runs in the server (server/stream_metrics.h)
 //
 // The connection and memory counts are HttpServerCounters that the
 // HttpServer keeps (give it http_counters()).
@@ -25,6 +26,7 @@
 #include <string_view>
 
 #include "server/http_server.h"
+#include "server/stream_metrics.h"
 
 namespace larder::server {
 
@@ -48,6 +50,9 @@ class ServerMetrics {
   void SetRegistryVersion(int64_t version);
   // What the HttpServer counts of connections and memory refusals.
   HttpServerCounters& http_counters() { return http_; }
+  // The stream consumer's metrics, rendered after the server's (`larder
+  // serve --stream`); not owned, must outlive this.
+  void AttachStream(const StreamMetrics* stream) { stream_ = stream; }
 
   // The text exposition of every metric.
   std::string Render() const;
@@ -67,6 +72,7 @@ class ServerMetrics {
   std::atomic<int64_t> store_errors_{0};
   std::atomic<int64_t> registry_version_{0};
   HttpServerCounters http_;
+  const StreamMetrics* stream_ = nullptr;
 };
 
 }  // namespace larder::server

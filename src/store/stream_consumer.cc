@@ -29,12 +29,45 @@ Result<std::unique_ptr<StreamReader>> OpenReader(const DataSource& source,
   }
 }
 
-// The sources to consume: those named, or every stream source that an
-// online feature view reads (every stream source, when none does).
+int64_t UnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The sources to consume: those named; or those of the views named (which
+// must name every online view of those sources, since a push writes them
+// all); or every stream source that an online feature view reads (every
+// stream source, when none does).
 Result<std::vector<std::string>> SelectSources(const FeatureRepo& repo,
-                                               const std::vector<std::string>& given) {
-  if (!given.empty()) return given;
+                                               const StreamOptions& options) {
+  if (!options.sources.empty() && !options.views.empty()) {
+    return Status::InvalidArgument("give stream sources or feature views, not both");
+  }
+  if (!options.sources.empty()) return options.sources;
   std::set<std::string> read;
+  if (!options.views.empty()) {
+    const std::set<std::string> named(options.views.begin(), options.views.end());
+    for (const std::string& name : options.views) {
+      const FeatureView* v = repo.FindFeatureView(name);
+      if (v == nullptr) return Status::NotFound("views: no feature view '" + name + "'");
+      const DataSource* s = repo.FindDataSource(v->source);
+      if (s == nullptr || !IsStreamKind(s->kind)) {
+        return Status::InvalidArgument("views: feature view '" + name +
+                                       "' does not read a stream source (its source is '" +
+                                       v->source + "')");
+      }
+      read.insert(s->name);
+    }
+    for (const FeatureView& v : repo.feature_views) {
+      if (v.online && read.contains(v.source) && !named.contains(v.name)) {
+        return Status::InvalidArgument("views: feature view '" + v.name +
+                                       "' also reads stream source '" + v.source +
+                                       "' and would get its rows too; name it as well");
+      }
+    }
+    return std::vector<std::string>(read.begin(), read.end());
+  }
   for (const FeatureView& v : repo.feature_views) {
     const DataSource* s = repo.FindDataSource(v.source);
     if (v.online && s != nullptr && IsStreamKind(s->kind)) read.insert(s->name);
@@ -65,7 +98,7 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
                                    " is not in 0.." + std::to_string(options.shard_count - 1));
   }
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
-  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectSources(repo, options.sources));
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectSources(repo, options));
   stream_consumer::CheckpointStore checkpoints(offline::OfflineDatabasePath(repo), config_.project);
   std::vector<Source> sources;
   for (const std::string& name : names) {
@@ -89,10 +122,13 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
   StreamProgress total;
   const auto started = Clock::now();
   std::map<std::pair<std::string, std::string>, StreamShardProgress> shard_totals;
+  std::map<std::string, StreamViewProgress> view_totals;
   auto report = [&] {
     total.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     total.shards.clear();
     for (const auto& [key, p] : shard_totals) total.shards.push_back(p);
+    total.views.clear();
+    for (const auto& [name, p] : view_totals) total.views.push_back(p);
     if (options.progress) options.progress(total);
   };
 
@@ -104,16 +140,29 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
       const DataSource& src = *st.source;
       const PushTarget to = *ParsePushTarget(src.stream_to);
       // Pushes one batch of a shard's records, then checkpoints it.
+      auto push = [&](const ColumnTable& rows) -> Result<PushReport> {
+        LARDER_ASSIGN_OR_RETURN(PushReport pushed, Push(src.name, rows, to));
+        for (const OnlineViewWrite& w : pushed.online) {
+          StreamViewProgress& v = view_totals[w.view];
+          v.view = w.view;
+          v.written += w.written;
+          v.skipped += w.skipped;
+        }
+        return pushed;
+      };
       auto sink = [&](stream_consumer::StreamBatch& batch) -> Status {
         const auto apply_start = Clock::now();
-        LARDER_ASSIGN_OR_RETURN(
-            stream_consumer::AppliedRecords applied,
-            stream_consumer::ApplyStreamRecords(
-                src, *st.batch, batch.records, options.max_record_bytes,
-                [&](const ColumnTable& rows) { return Push(src.name, rows, to); }));
+        std::unique_lock<std::timed_mutex> lock;
+        if (options.write_mutex != nullptr) lock = std::unique_lock(*options.write_mutex);
+        LARDER_ASSIGN_OR_RETURN(stream_consumer::AppliedRecords applied,
+                                stream_consumer::ApplyStreamRecords(
+                                    src, *st.batch, batch.records, options.max_record_bytes, push));
         LARDER_RETURN_IF_ERROR(
             checkpoints.Commit(src.name, batch.shard, batch.checkpoint, applied.dead));
+        if (lock.owns_lock()) lock.unlock();
         StreamShardProgress& sh = shard_totals[{src.name, batch.shard}];
+        if (!batch.records.empty()) sh.last_arrival_ms = batch.records.back().arrival_ms;
+        sh.checkpointed_at_ms = UnixMillis();
         sh.source = src.name;
         sh.shard = batch.shard;
         sh.records += static_cast<int64_t>(batch.records.size());
