@@ -1,6 +1,7 @@
 // Benchmark: `larder stream`'s consumer reading from a real kinesalite.
 //
 //   bench/stream/run.sh [--records N] [--shards N] [--records-per-call N]
+//                       [--to online|online_and_offline]
 //
 // run.sh starts kinesalite (npm, installed by scripts/bootstrap.sh) on a
 // free loopback port and runs this program with --endpoint. It writes a
@@ -13,12 +14,9 @@
 // time (kinesalite runs in its own process), and how the wall time splits
 // between waiting on kinesalite (ListShards, GetShardIterator, GetRecords)
 // and decoding, pushing and checkpointing.
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,17 +24,12 @@
 #include "larder/feature_store.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "stream/kinesis/kinesis_client.h"
+#include "stream_bench_repo.h"
 
 namespace {
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
+using larder::bench::CpuSeconds;
 
 int Fail(const larder::Status& s) {
   std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
@@ -46,12 +39,13 @@ int Fail(const larder::Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string endpoint, dir = "/tmp/larder_stream_bench";
+  std::string endpoint, dir = "/tmp/larder_stream_bench", to = "online_and_offline";
   int records = 50000, shards = 4, per_call = 10000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--endpoint") endpoint = v;
     else if (a == "--dir") dir = v;
+    else if (a == "--to") to = v;
     else if (a == "--records") records = std::stoi(v);
     else if (a == "--shards") shards = std::stoi(v);
     else if (a == "--records-per-call") per_call = std::stoi(v);
@@ -67,42 +61,12 @@ int main(int argc, char** argv) {
   }
   setenv("AWS_ACCESS_KEY_ID", "AKIDLARDERBENCH", 0);
   setenv("AWS_SECRET_ACCESS_KEY", "larder-bench", 0);
-  fs::remove_all(dir);
-  fs::create_directories(dir + "/data");
   const std::string stream = "bench_ratings";
-  std::ofstream(dir + "/feature_store.yaml")
-      << "project: stream_bench\nregistry: data/registry.db\nprovider: local\n"
-         "online_store: {type: rocksdb, path: data/online}\n"
-         "offline_store: {type: duckdb, path: data/offline.duckdb}\n";
-  std::ofstream(dir + "/repo.yaml")
-      << "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n"
-         "data_sources:\n"
-         "  - {name: events, type: file, path: data/events.parquet, timestamp_field: ts}\n"
-         "  - {name: ratings_stream, type: kinesis, stream_name: " << stream
-      << ", region: us-east-1, endpoint_url: '" << endpoint
-      << "', timestamp_field: ts, batch_source: events}\n"
-         "feature_views:\n"
-         "  - name: agg\n    entities: [user]\n    source: ratings_stream\n"
-         "    aggregation_interval: 10m\n    aggregations:\n"
-         "      - {column: x, function: mean, time_window: 1d}\n"
-         "      - {column: x, function: count, time_window: 1d}\n"
-         "      - {column: x, function: mean, time_window: 7d}\n"
-         "      - {column: x, function: count, time_window: 7d}\n"
-         "  - name: latest\n    entities: [user]\n    source: ratings_stream\n"
-         "    schema: [{name: x, dtype: Int64}]\n";
-  {
-    auto conn = larder::duckdb::Connection::Open(":memory:");
-    if (!conn.ok()) return Fail(conn.status());
-    larder::Status s = (*conn)->Execute(
-        "COPY (SELECT 1::BIGINT AS user_id, TIMESTAMP '2000-01-01' AS ts, 1::BIGINT AS x "
-        "WHERE false) TO " + larder::duckdb::QuoteLiteral(dir + "/data/events.parquet") +
-            " (FORMAT parquet)",
-        "bench");
-    if (!s.ok()) return Fail(s);
+  if (auto s = larder::bench::WriteStreamBenchRepo(dir, endpoint, stream, to); !s.ok()) {
+    return Fail(s);
   }
   auto store = larder::FeatureStore::Open({.repo_dir = dir, .clock = {}, .after_offline_push = {}});
   if (!store.ok()) return Fail(store.status());
-  if (auto applied = (*store)->Apply(); !applied.ok()) return Fail(applied.status());
 
   larder::stream::KinesisClientOptions co;
   co.endpoint_url = endpoint;

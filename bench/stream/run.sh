@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Starts kinesalite on a free loopback port and runs larder_bench_stream_kinesis
-# against it (bench/stream/kinesis_bench.cc says what it measures).
+# Starts kinesalite on a free loopback port and runs a stream benchmark
+# against it: the consumer's throughput (bench/stream/kinesis_bench.cc), or
+# with `freshness` first, event-to-online freshness through `larder serve
+# --stream` (bench/stream/freshness_bench.cc).
 #
-#   bench/stream/run.sh [--records N] [--shards N] [--records-per-call N] [--dir DIR]
+#   bench/stream/run.sh [--records N] [--shards N] [--records-per-call N] [--to T] [--dir DIR]
+#   bench/stream/run.sh freshness [--rate N] [--seconds S] [--shards N] [--to T]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-bench="${BUILD_DIR:-$root/build}/larder_bench_stream_kinesis"
+name=kinesis
+if [ "${1:-}" = freshness ]; then
+  name=freshness
+  shift
+fi
+bench="${BUILD_DIR:-$root/build}/larder_bench_stream_$name"
 module="$root/third_party/node/node_modules/kinesalite"
-[ -x "$bench" ] || { echo "build it first: scripts/build.sh larder_bench_stream_kinesis" >&2; exit 1; }
+[ -x "$bench" ] || { echo "build it first: scripts/build.sh larder_bench_stream_$name" >&2; exit 1; }
 [ -d "$module" ] || { echo "kinesalite is missing: run scripts/bootstrap.sh" >&2; exit 1; }
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 log="$(mktemp)"

@@ -101,6 +101,8 @@ constexpr FlagSpec kServeFlags[] = {
      ""},
     {"--stream-sources", "NAMES", "with --stream: the stream sources, comma-separated",
      "those that online views read"},
+    {"--poll-ms", "MS", "with --stream: wait after a pass that found no record", "200"},
+    {"--records-per-call", "N", "with --stream: records per GetRecords call, 1..10000", "10000"},
 };
 
 constexpr FlagSpec kStreamFlags[] = {

@@ -84,10 +84,13 @@ int ServeCommand(const Invocation& inv, Output& o) {
   const bool stream = inv.Has("--stream");
   StreamOptions stream_options;
   stream_options.sources = SplitCommaList(inv.Flag("--stream-sources"));
-  if (!stream && inv.Has("--stream-sources")) {
-    o.err << "larder: --stream-sources needs --stream\n";
-    return kExitUsage;
+  for (const char* flag : {"--stream-sources", "--poll-ms", "--records-per-call"}) {
+    if (!stream && inv.Has(flag)) {
+      o.err << "larder: " << flag << " needs --stream\n";
+      return kExitUsage;
+    }
   }
+  if (!ParseStreamFlags(inv, o, &stream_options)) return kExitUsage;
   // Writes of the endpoints and of the stream consumer take turns.
   std::timed_mutex write_mutex;
   server::StreamMetrics stream_metrics;

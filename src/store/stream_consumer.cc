@@ -6,6 +6,7 @@
 
 #include "larder/feature_store.h"
 #include "larder/stream.h"
+#include "offline/duckdb/duckdb_connection.h"
 #include "offline/source_relation.h"
 #include "store/kinesis_reader.h"
 #include "store/stream_reader.h"
@@ -132,6 +133,12 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
     if (options.progress) options.progress(total);
   };
 
+  // The offline store stays open while records flow, so that each batch's
+  // push and checkpoint share its database (duckdb::Connection::Open) rather
+  // than open and checkpoint the file again; it is closed after a pass that
+  // found nothing, which lets other processes in.
+  const std::string offline_path = offline::OfflineDatabasePath(repo);
+  std::unique_ptr<duckdb::Connection> offline_held;
   int idle_passes = 0;
   while (true) {
     if (options.stop && options.stop()) break;
@@ -154,6 +161,9 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
         const auto apply_start = Clock::now();
         std::unique_lock<std::timed_mutex> lock;
         if (options.write_mutex != nullptr) lock = std::unique_lock(*options.write_mutex);
+        if (offline_held == nullptr) {
+          LARDER_ASSIGN_OR_RETURN(offline_held, duckdb::Connection::Open(offline_path));
+        }
         LARDER_ASSIGN_OR_RETURN(stream_consumer::AppliedRecords applied,
                                 stream_consumer::ApplyStreamRecords(
                                     src, *st.batch, batch.records, options.max_record_bytes, push));
@@ -188,6 +198,7 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
       idle_passes = 0;
       continue;
     }
+    offline_held.reset();
     if (options.until_idle && ++idle_passes >= 2) break;
     std::this_thread::sleep_for(options.poll_interval);
   }

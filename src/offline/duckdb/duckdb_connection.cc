@@ -4,8 +4,12 @@
 
 #include <array>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <system_error>
 #include <utility>
 
@@ -633,10 +637,41 @@ int QueryResult::ColumnIndex(std::string_view name) const {
 
 // ---- Connection -------------------------------------------------------------
 
+namespace {
+
+// The database files open for writing in this process, by absolute path. A
+// second Open of such a file shares the first's database: DuckDB's file
+// lock keeps other processes out but not this one, and two instances of one
+// file in one process would both write it. A database closes (under the
+// mutex, so that no Open of its file starts meanwhile) when its last
+// connection does.
+struct WritableRegistry {
+  std::mutex mu;
+  std::condition_variable closed;
+  std::map<std::string, std::weak_ptr<void>> open;
+};
+// Never destroyed: databases may close during static destruction.
+WritableRegistry& Writable() {
+  static auto* registry = new WritableRegistry;
+  return *registry;
+}
+
+}  // namespace
+
 struct Connection::Database {
   duckdb_database handle = nullptr;
+  std::string shared_path;  // its key in WritableDatabases(), when there
   ~Database() {
-    if (handle != nullptr) duckdb_close(&handle);
+    if (handle == nullptr) return;
+    if (shared_path.empty()) {
+      duckdb_close(&handle);
+      return;
+    }
+    WritableRegistry& w = Writable();
+    std::lock_guard lock(w.mu);
+    duckdb_close(&handle);
+    w.open.erase(shared_path);
+    w.closed.notify_all();
   }
 };
 
@@ -667,6 +702,24 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
       }
     }
   }
+  std::unique_lock<std::mutex> shared_lock;
+  std::string shared_path;
+  if (!in_memory && !options.read_only) {
+    std::error_code ec;
+    shared_path = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec).string();
+    if (ec) shared_path = path;
+    WritableRegistry& w = Writable();
+    shared_lock = std::unique_lock(w.mu);
+    while (true) {
+      auto it = w.open.find(shared_path);
+      if (it == w.open.end()) break;
+      if (auto held = std::static_pointer_cast<Database>(it->second.lock())) {
+        shared_lock.unlock();
+        return Connect(std::move(held), path);
+      }
+      w.closed.wait(shared_lock);  // its last connection is closing it
+    }
+  }
   auto db = std::make_shared<Database>();
   // Larder never downloads DuckDB extensions at run time: what it needs
   // (parquet, json, ICU) is built in, and production hosts may be offline.
@@ -690,6 +743,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
       return Status::Busy(std::move(msg));
     }
     return Status::IOError(std::move(msg));
+  }
+  if (shared_lock.owns_lock()) {
+    db->shared_path = shared_path;
+    Writable().open[shared_path] = db;
+    shared_lock.unlock();
   }
   return Connect(std::move(db), in_memory ? std::string() : path);
 }

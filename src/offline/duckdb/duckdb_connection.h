@@ -88,6 +88,10 @@ class Connection {
   // (with options.read_only: also when it does not exist), Busy when another
   // process holds the database's lock, InvalidArgument for read_only on an
   // in-memory database.
+  // A file already open for writing in this process (by a Connection still
+  // alive) is not opened again: the new Connection shares its database, as
+  // NewConnection does. Two DuckDB instances of one file in one process
+  // would both write it; DuckDB's lock only keeps other processes out.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path,
                                                   const OpenOptions& options = {});
 

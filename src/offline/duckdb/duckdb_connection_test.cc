@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace larder::duckdb {
 namespace {
@@ -66,6 +67,45 @@ TEST(DuckDbConnection, OpenCreatesParentDirectoryAndPersists) {
   auto x = (*conn)->QueryScalar("SELECT x FROM t", "check");
   ASSERT_TRUE(x.ok());
   EXPECT_EQ(x->value_or(""), "42");
+}
+
+// Two instances of one file in one process would both write it: a second
+// Open shares the first's database, and so sees its writes at once.
+TEST(DuckDbConnection, OpensOfOneFileInOneProcessShareItsDatabase) {
+  TempDir dir;
+  const std::string path = dir.path() + "/store.duckdb";
+  auto first = Connection::Open(path);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = Connection::Open(dir.path() + "/./store.duckdb");  // the same file
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_TRUE((*first)->Execute("CREATE TABLE t AS SELECT 7 AS x", "setup").ok());
+  auto x = (*second)->QueryScalar("SELECT x FROM t", "check");
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  EXPECT_EQ(x->value_or(""), "7");
+  // Closed by its last connection, the file opens afresh, from many threads at once.
+  first->reset();
+  second->reset();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < 20; ++round) {
+        auto conn = Connection::Open(path);
+        if (!conn.ok()) return;
+        if (!(*conn)->Execute("INSERT INTO t VALUES (" + std::to_string(i) + ")", "insert").ok()) {
+          return;
+        }
+      }
+      ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  auto n = Connection::Open(path);
+  ASSERT_TRUE(n.ok());
+  auto count = (*n)->QueryScalar("SELECT count(*) FROM t", "count");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->value_or(""), "161");
 }
 
 TEST(DuckDbConnection, OpenFailsWhenParentIsAFile) {
