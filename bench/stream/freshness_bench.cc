@@ -39,17 +39,18 @@
 
 namespace {
 
+using larder::bench::Fail;
+
 using Clock = std::chrono::steady_clock;
 using larder::online::HttpClient;
 
-int Fail(const larder::Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
-  return 1;
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
-std::string IsoNow() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+std::string Iso(int64_t us) {
   const time_t secs = static_cast<time_t>(us / 1'000'000);
   struct tm tm {};
   gmtime_r(&secs, &tm);
@@ -111,19 +112,9 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  setenv("AWS_ACCESS_KEY_ID", "AKIDLARDERBENCH", 0);
-  setenv("AWS_SECRET_ACCESS_KEY", "larder-bench", 0);
   const std::string stream = "freshness_ratings";
-  if (auto s = larder::bench::WriteStreamBenchRepo(dir, endpoint, stream, to); !s.ok()) {
-    return Fail(s);
-  }
-  larder::stream::KinesisClientOptions co;
-  co.endpoint_url = endpoint;
-  co.region = "us-east-1";
-  auto client = larder::stream::KinesisClient::Open(co);
+  auto client = larder::bench::SetUpStreamBench(dir, endpoint, stream, to, shards);
   if (!client.ok()) return Fail(client.status());
-  if (auto s = (*client)->CreateStream(stream, shards); !s.ok()) return Fail(s);
-  if (auto s = (*client)->WaitForActive(stream, std::chrono::seconds(30)); !s.ok()) return Fail(s);
 
   const int port = FreePort();
   const std::string log = dir + "/serve.log";
@@ -169,8 +160,10 @@ int main(int argc, char** argv) {
       next += std::chrono::milliseconds(10);
       std::vector<larder::stream::PutRecordsEntry> batch;
       std::vector<Probe> probes;
-      const std::string ts = IsoNow();
+      // Distinct event times: of two records of a user, the later wins.
+      const int64_t tick_us = NowMicros();
       for (int i = 0; i < per_tick; ++i) {
+        const std::string ts = Iso(tick_us + i);
         const int64_t user = 1 + static_cast<int64_t>(rng() % 100000);
         ++x;
         batch.push_back({std::to_string(user), "{\"user_id\": " + std::to_string(user) +

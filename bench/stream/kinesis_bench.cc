@@ -27,14 +27,11 @@
 #include "stream_bench_repo.h"
 
 namespace {
+
+using larder::bench::Fail;
 using Clock = std::chrono::steady_clock;
 
 using larder::bench::CpuSeconds;
-
-int Fail(const larder::Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
-  return 1;
-}
 
 }  // namespace
 
@@ -59,22 +56,12 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  setenv("AWS_ACCESS_KEY_ID", "AKIDLARDERBENCH", 0);
-  setenv("AWS_SECRET_ACCESS_KEY", "larder-bench", 0);
   const std::string stream = "bench_ratings";
-  if (auto s = larder::bench::WriteStreamBenchRepo(dir, endpoint, stream, to); !s.ok()) {
-    return Fail(s);
-  }
+  auto client = larder::bench::SetUpStreamBench(dir, endpoint, stream, to, shards);
+  if (!client.ok()) return Fail(client.status());
   auto store = larder::FeatureStore::Open({.repo_dir = dir, .clock = {}, .after_offline_push = {}});
   if (!store.ok()) return Fail(store.status());
 
-  larder::stream::KinesisClientOptions co;
-  co.endpoint_url = endpoint;
-  co.region = "us-east-1";
-  auto client = larder::stream::KinesisClient::Open(co);
-  if (!client.ok()) return Fail(client.status());
-  if (auto s = (*client)->CreateStream(stream, shards); !s.ok()) return Fail(s);
-  if (auto s = (*client)->WaitForActive(stream, std::chrono::seconds(30)); !s.ok()) return Fail(s);
   std::mt19937_64 rng(7);
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())

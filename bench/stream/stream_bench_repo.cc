@@ -2,6 +2,9 @@
 
 #include <sys/resource.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -45,6 +48,28 @@ Status WriteStreamBenchRepo(const std::string& dir, const std::string& endpoint,
   options.repo_dir = dir;
   LARDER_ASSIGN_OR_RETURN(auto store, FeatureStore::Open(options));
   return store->Apply().status();
+}
+
+Result<std::unique_ptr<stream::KinesisClient>> SetUpStreamBench(const std::string& dir,
+                                                                const std::string& endpoint,
+                                                                const std::string& stream,
+                                                                const std::string& to,
+                                                                int shards) {
+  setenv("AWS_ACCESS_KEY_ID", "AKIDLARDERBENCH", 0);
+  setenv("AWS_SECRET_ACCESS_KEY", "larder-bench", 0);
+  LARDER_RETURN_IF_ERROR(WriteStreamBenchRepo(dir, endpoint, stream, to));
+  stream::KinesisClientOptions options;
+  options.endpoint_url = endpoint;
+  options.region = "us-east-1";
+  LARDER_ASSIGN_OR_RETURN(auto client, stream::KinesisClient::Open(options));
+  LARDER_RETURN_IF_ERROR(client->CreateStream(stream, shards));
+  LARDER_RETURN_IF_ERROR(client->WaitForActive(stream, std::chrono::seconds(30)));
+  return client;
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+  return 1;
 }
 
 double CpuSeconds() {

@@ -4,9 +4,11 @@
 // user, with an empty parquet file as the batch source.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "larder/status.h"
+#include "stream/kinesis/kinesis_client.h"
 
 namespace larder::bench {
 
@@ -14,6 +16,18 @@ namespace larder::bench {
 // source's push target ("online", "online_and_offline").
 Status WriteStreamBenchRepo(const std::string& dir, const std::string& endpoint,
                             const std::string& stream, const std::string& to);
+
+// Sets test credentials (kinesalite checks only that requests are signed),
+// writes the repo as above, and creates its stream of `shards` shards on
+// `endpoint`; returns a client of it.
+Result<std::unique_ptr<stream::KinesisClient>> SetUpStreamBench(const std::string& dir,
+                                                                const std::string& endpoint,
+                                                                const std::string& stream,
+                                                                const std::string& to,
+                                                                int shards);
+
+// Prints `s` to stderr; returns the exit code 1.
+int Fail(const Status& s);
 
 // Process CPU time (user + system), in seconds.
 double CpuSeconds();
