@@ -295,6 +295,105 @@ TEST(KinesisDemoStream, SendsRecordsInTimeOrderRestampedAndDuplicated) {
             latest.back()[3].int64_value() - latest.front()[3].int64_value());
 }
 
+// A source with field_mapping and its own event-time field: demo-stream
+// writes each column under the field the consumer maps back, nulls and all
+// column types included, so every record lands and none is a dead letter.
+// With two kinesis sources, --source chooses.
+TEST(KinesisDemoStream, MappedFieldsRoundTripThroughTheConsumer) {
+  std::string error;
+  KinesaliteServer* server = KinesaliteServer::Shared(&error);
+  ASSERT_NE(server, nullptr) << error;
+  SetTestCredentials();
+  TempDir dir;
+  const std::string kinesis = "    type: kinesis\n    region: us-east-1\n    endpoint_url: " +
+                              server->endpoint_url() + "\n    batch_source: events\n";
+  dir.Write("feature_store.yaml",
+            "project: mapped\nregistry: data/registry.db\nprovider: local\n"
+            "online_store: {type: rocksdb, path: data/online}\n"
+            "offline_store: {type: duckdb, path: data/offline.duckdb}\n");
+  dir.Write("repo.yaml",
+            "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n"
+            "data_sources:\n"
+            "  - {name: events, type: file, path: data/events.parquet, timestamp_field: ts}\n"
+            "  - name: events_stream\n    stream_name: mapped_events\n" + kinesis +
+            "    timestamp_field: event_time\n    field_mapping: {uid: user_id}\n"
+            "  - name: other_stream\n    stream_name: mapped_other\n" + kinesis +
+            "    timestamp_field: ts\n"
+            "feature_views:\n"
+            "  - name: agg\n    entities: [user]\n    source: events_stream\n"
+            "    aggregation_interval: 10m\n    aggregations:\n"
+            "      - {column: x, function: count, time_window: 1d, name: n}\n"
+            "      - {column: x, function: sum, time_window: 1d, name: total}\n"
+            "  - name: latest\n    entities: [user]\n    source: events_stream\n"
+            "    schema: [{name: label, dtype: String}, {name: score, dtype: Float64}, "
+            "{name: flag, dtype: Bool}]\n");
+  // 60 events of 5 users over the last day (all before the last 10-minute
+  // mark), one of every column type, with nulls.
+  const TimestampMicros t = Now();
+  const TimestampMicros mark = t / (600 * kSecond) * (600 * kSecond);
+  dir.Write("data/.keep", "");
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  const std::string events =
+      "COPY (SELECT (i % 5 + 1)::BIGINT AS user_id, make_timestamptz(" +
+      std::to_string(mark - 20 * 3600 * kSecond) +
+      ") + to_seconds(i * 600) AS ts, (i * 7 % 11)::INTEGER AS x, "
+      "CASE WHEN i % 4 = 0 THEN NULL ELSE 'l\"' || i END AS label, i / 3.0 AS score, "
+      "i % 2 = 0 AS flag FROM range(60) t(i)) TO " +
+      duckdb::QuoteLiteral(dir.Join("data/events.parquet")) + " (FORMAT parquet)";
+  Status written = (*conn)->Execute(events, "test");
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  const std::string c = "-c " + dir.path() + " ";
+  CommandResult r = RunLarder(c + "apply");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = RunLarder(c + "demo-stream");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("several kinesis sources (events_stream, other_stream): choose "
+                               "one with --source"));
+  r = RunLarder(c + "demo-stream --source events_stream --rate 100000 --shards 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Put 60 records"));
+  // --shards for a stream that exists with another count is refused.
+  r = RunLarder(c + "demo-stream --source events_stream --limit 0 --shards 3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("stream 'mapped_events' exists with 1 open shards; --shards 3 "
+                               "applies only when the stream is created"));
+  r = RunLarder(c + "stream --until-idle --sources events_stream");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Streamed 60 records"));
+  EXPECT_THAT(r.out, HasSubstr(" 0 dead letters"));
+
+  FeatureStoreOptions o;
+  o.repo_dir = dir.path();
+  auto fs = FeatureStore::Open(o);
+  ASSERT_TRUE(fs.ok()) << fs.status().ToString();
+  OnlineFeaturesRequest req;
+  req.features = {"agg:n", "agg:total", "latest:label", "latest:score", "latest:flag"};
+  for (int64_t u = 1; u <= 5; ++u) req.entity_rows["user_id"].push_back(Value::Int64(u));
+  OnlineReadOptions read;
+  read.clock = [t] { return t; };
+  auto got = (*fs)->GetOnlineFeatures(req, read);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  // Per user u (i % 5 == u - 1): 12 events; the latest is i = 55 + u - 1.
+  for (int64_t u = 1; u <= 5; ++u) {
+    int64_t total = 0;
+    for (int64_t i = u - 1; i < 60; i += 5) total += i * 7 % 11;
+    const int64_t last = 55 + u - 1;
+    std::map<std::string, Value> want = {
+        {"n", Value::Int64(12)},
+        {"total", Value::Int64(total)},
+        {"label", last % 4 == 0 ? Value::Null() : Value::String("l\"" + std::to_string(last))},
+        {"score", Value::Float64(static_cast<double>(last) / 3.0)},
+        {"flag", Value::Bool(last % 2 == 0)}};
+    for (const OnlineFeatureColumn& col : got->columns) {
+      if (col.name == "user_id") continue;
+      EXPECT_EQ(col.values[u - 1], want.at(col.name))
+          << "user " << u << " " << col.name << ": " << col.values[u - 1].DebugString();
+    }
+  }
+}
+
 TEST(KinesisDemoStream, RefusesBadFlagsUnknownSourcesAndUnreachableEndpoints) {
   // An endpoint where nothing listens: a port of a server started and
   // stopped.
