@@ -148,7 +148,7 @@ stream_pid=$!
 "$larder" -c "$repo" demo-stream --rate "$stream_rate" --limit "$stream_count" --restamp-to-now \
   --late-fraction 0.02 --duplicate-fraction 0.02
 sleep 1
-kill -TERM "$stream_pid"  # finishes its batch and checkpoint
+kill -TERM "$stream_pid" 2>/dev/null || true  # finishes its batch and checkpoint
 wait "$stream_pid" || { cat "$repo/data/stream.log" >&2; exit 1; }
 stream_pid=""
 cat "$repo/data/stream.log"

@@ -28,20 +28,29 @@ fi
 
 # What answers on the port: a Kinesis endpoint replies to an unsigned
 # ListStreams with a JSON error whose __type names the missing signature.
+# (Node, which kinesalite needs anyway, asks: curl may not be installed.)
 what_listens() {
-  local reply rc=0
-  reply=$(curl -s -m 3 -X POST -H 'X-Amz-Target: Kinesis_20131202.ListStreams' \
-    -H 'Content-Type: application/x-amz-json-1.1' -d '{}' "http://127.0.0.1:$port/" 2>/dev/null) ||
-    rc=$?
-  if [ "$rc" -eq 7 ]; then
-    echo free  # connection refused
-  elif [ "$rc" -eq 0 ] && [[ "$reply" == *'"__type"'* || "$reply" == *'"StreamNames"'* ]]; then
-    echo kinesis
-  else
-    echo other
-  fi
+  node -e '
+    let said = false;
+    const say = (what) => { if (!said) { said = true; console.log(what); } };
+    const req = require("http").request({
+      host: "127.0.0.1", port: Number(process.argv[1]), method: "POST", path: "/", timeout: 3000,
+      headers: {"X-Amz-Target": "Kinesis_20131202.ListStreams",
+                "Content-Type": "application/x-amz-json-1.1"}}, (res) => {
+      let body = "";
+      res.on("data", (d) => { body += d; });
+      res.on("end", () => say(/"__type"|"StreamNames"/.test(body) ? "kinesis" : "other"));
+    });
+    req.on("timeout", () => { say("other"); req.destroy(); });
+    req.on("error", (e) => say(e.code === "ECONNREFUSED" ? "free" : "other"));
+    req.end("{}");
+  ' "$port"
 }
 
+if ! command -v node >/dev/null; then
+  echo "scripts/kinesalite.sh: node is not installed (scripts/bootstrap.sh installs it)" >&2
+  exit 1
+fi
 state=$(what_listens)
 if [ "$probe" = 1 ]; then
   echo "$state"
@@ -59,10 +68,6 @@ case "$state" in
 esac
 
 module="$root/third_party/node/node_modules/kinesalite"
-if ! command -v node >/dev/null; then
-  echo "scripts/kinesalite.sh: node is not installed (apt-get install nodejs)" >&2
-  exit 1
-fi
 if [ ! -f "$module/package.json" ]; then
   echo "scripts/kinesalite.sh: kinesalite is not installed at $module: run scripts/bootstrap.sh" >&2
   exit 1
