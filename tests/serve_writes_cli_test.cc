@@ -35,9 +35,12 @@ std::string HoursAgo(int hours) {
 }
 
 // A push of ratings by `user` of one book, one per (time, rating) pair, to
-// the ratings' push source, which feeds the three rating aggregation views.
+// `source`: by default the ratings' kinesis source, which a push may name too
+// and which feeds agg_user_features_1d; user_ratings_push feeds the 365-day
+// aggregation views.
 std::string PushBody(int64_t user, const std::vector<std::pair<std::string, Json>>& rows,
-                     const std::string& to = "online") {
+                     const std::string& to = "online",
+                     const std::string& source = "book_ratings_stream") {
   Json df = {{"user_id", Json::array()},
              {"isbn", Json::array()},
              {"rating_timestamp", Json::array()},
@@ -48,7 +51,7 @@ std::string PushBody(int64_t user, const std::vector<std::pair<std::string, Json
     df["rating_timestamp"].push_back(time);
     df["rating"].push_back(rating);
   }
-  return Json{{"push_source_name", "user_ratings_push"}, {"df", df}, {"to", to}}.dump();
+  return Json{{"push_source_name", source}, {"df", df}, {"to", to}}.dump();
 }
 
 class ServeWrites : public testing::ServeFixture {
@@ -74,9 +77,14 @@ TEST_F(ServeWrites, PushedRatingsUpdateTheAggregatesAtOnce) {
   EXPECT_EQ(report["rows"], 3);
   std::vector<std::string> views;
   for (const Json& v : report["online"]) views.push_back(v["feature_view"]);
-  EXPECT_THAT(views, ::testing::UnorderedElementsAre(
-                         "agg_user_features_1d", "user_agg_rating_features",
-                         "book_agg_rating_features"));
+  EXPECT_THAT(views, ::testing::ElementsAre("agg_user_features_1d"));
+  r = Post("/push", PushBody(999999, {{HoursAgo(3), 2}}, "online", "user_ratings_push"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  views.clear();
+  report = Json::parse(r.body);
+  for (const Json& v : report["online"]) views.push_back(v["feature_view"]);
+  EXPECT_THAT(views, ::testing::UnorderedElementsAre("user_agg_rating_features",
+                                                     "book_agg_rating_features"));
   EXPECT_EQ(ServedAverage(999999), 5.0);
   EXPECT_EQ(Served(999999, "count_day_user_rating"), 3);
   // A late rating, older than a day, joins the week's window only.
@@ -98,7 +106,7 @@ TEST_F(ServeWrites, PushedRatingsUpdateTheAggregatesAtOnce) {
   r = Post("/push", R"({"push_source_name": "users_source", "df": {"user_id": [1]}})");
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr("users_source"));
-  r = Post("/push", R"({"push_source_name": "user_ratings_push", "df": {"user_id": [1]}})");
+  r = Post("/push", R"({"push_source_name": "book_ratings_stream", "df": {"user_id": [1]}})");
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("rating_timestamp"));
   EXPECT_EQ(Served(999999, "count_day_user_rating"), 3);
@@ -251,7 +259,7 @@ TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
             401);
   EXPECT_EQ(Post("/get-online-features", read_body, reader).status, 200);
   EXPECT_EQ(Post("/get-online-features", read_body, writer).status, 200);
-  const std::string push = PushBody(999999, {{HoursAgo(2), 1}});
+  const std::string push = PushBody(999999, {{HoursAgo(2), 1}}, "online", "user_ratings_push");
   online::HttpResponse r = Post("/push", push, reader);
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(r.body, HasSubstr("write token"));
@@ -280,8 +288,8 @@ TEST_F(ServeWrites, TokensGuardEveryEndpointButHealthAndMetricsCountRequests) {
   EXPECT_THAT(metrics.body,
               HasSubstr("larder_requests_total{endpoint=\"/get-online-features\",status=\"200\"} 2"));
   EXPECT_THAT(metrics.body, HasSubstr("larder_requests_total{endpoint=\"/push\",status=\"413\"} 1"));
-  // The one pushed rating, written to each of the three views it feeds.
-  EXPECT_THAT(metrics.body, HasSubstr("larder_rows_pushed_total{target=\"online\"} 3"));
+  // The one pushed rating, written to each of the two views it feeds.
+  EXPECT_THAT(metrics.body, HasSubstr("larder_rows_pushed_total{target=\"online\"} 2"));
   EXPECT_THAT(metrics.body, HasSubstr("larder_request_duration_seconds_count{endpoint=\"/push\","
                                       "status=\"200\"} 1"));
   EXPECT_THAT(metrics.body, ::testing::ContainsRegex("larder_registry_version [1-9]"));

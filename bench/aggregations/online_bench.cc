@@ -14,7 +14,8 @@
 // instead of 2023-01-01, so that a server reading at the real clock, as
 // bench/serve_bench.sh --repo DIR runs one, sees the last year of ratings in
 // its windows). Its aggregation views, at a 10-minute aggregation_interval,
-// over the push source user_ratings_push:
+// over the ratings (the push source user_ratings_push; agg_user_features_1d
+// over the kinesis source book_ratings_stream, whose rows are the same):
 //   agg_user_features_1d      per user: mean and count of rating over 1d and 7d
 //   user_agg_rating_features  per user: mean and count of rating over 365d
 //   book_agg_rating_features  per book: mean and count of rating over 365d

@@ -245,7 +245,9 @@ class Bench:
         for source, path, ts in raw:
             text += ("  - name: %s\n    type: file\n    path: %s\n    timestamp_field: %s\n"
                      % (source, os.path.join(src, "data", path + ".parquet"), ts))
-        for push in ["user_ratings_push", PUSH_SOURCE]:
+        # The example's kinesis source (agg_user_features_1d reads it) is a
+        # push source of the same name here: the bench streams nothing.
+        for push in ["user_ratings_push", "book_ratings_stream", PUSH_SOURCE]:
             text += "  - name: %s\n    type: push\n    batch_source: ratings_source\n" % push
         write(os.path.join(repo, "data_sources.yaml"), text)
         # The bench's push view and the service of the shared views.

@@ -242,8 +242,10 @@ def test_materialize_incremental(online_store):
 
 
 def ratings(users, times, values, isbn="0441172717") -> pd.DataFrame:
-    """Rating events for the example's push source (which feeds its three
-    rating aggregation views)."""
+    """Rating events for the example's push source user_ratings_push (which
+    feeds its 365-day rating aggregation views) or its kinesis source
+    book_ratings_stream (which a push may name too; it feeds
+    agg_user_features_1d)."""
     return pd.DataFrame({"user_id": users, "isbn": [isbn] * len(users),
                          "rating_timestamp": times, "rating": values})
 
@@ -256,10 +258,9 @@ def test_pushed_ratings_update_the_aggregates(online_store, cli, repo):
     now = dt.datetime.now(UTC).replace(microsecond=0)
     hour = dt.timedelta(hours=1)
     df = ratings([7, 7, 8], [now - 2 * hour, now - 3 * hour, now - 2 * hour], [9, 4, 3])
-    report = store.push("user_ratings_push", df, to="online_and_offline")
+    report = store.push("book_ratings_stream", df, to="online_and_offline")
     assert report["rows"] == 3 and report["offline_rows"] == 3
-    assert sorted(r["view"] for r in report["online"]) == [
-        "agg_user_features_1d", "book_agg_rating_features", "user_agg_rating_features"]
+    assert [r["view"] for r in report["online"]] == ["agg_user_features_1d"]
     got = store.get_online_features(features=DAY,
                                     entity_rows=[{"user_id": 7}, {"user_id": 8}]).to_dict()
     assert got == {"user_id": [7, 8], "avg_day_user_rating": [6.5, 3.0],
@@ -282,11 +283,11 @@ def test_pushed_ratings_update_the_aggregates(online_store, cli, repo):
     assert got["avg_day_user_rating"].tolist() == [6.5, 4.0]
 
     # A dict of columns works too; PushMode is accepted for `to`.
-    report = store.push("user_ratings_push", {"user_id": [9], "isbn": ["0441172717"],
-                                              "rating_timestamp": [(now - hour).isoformat()],
-                                              "rating": [5]},
+    report = store.push("book_ratings_stream", {"user_id": [9], "isbn": ["0441172717"],
+                                                "rating_timestamp": [(now - hour).isoformat()],
+                                                "rating": [5]},
                         to=larder.PushMode.ONLINE)
-    assert report["offline_rows"] == 0 and len(report["online"]) == 3
+    assert report["offline_rows"] == 0 and len(report["online"]) == 1
     got = store.get_online_features(features=DAY, entity_rows=[{"user_id": 9}]).to_dict()
     assert got["count_day_user_rating"] == [1]
     store.close()
@@ -412,7 +413,7 @@ def test_push_positional_arguments_and_future_times(online_store):
     # The third positional argument is allow_registry_cache, as in Feast; a
     # target there is a TypeError, not a silently different push.
     report = store.push("user_ratings_push", row, True, "online")
-    assert report["offline_rows"] == 0 and len(report["online"]) == 3
+    assert report["offline_rows"] == 0 and len(report["online"]) == 2
     with pytest.raises(TypeError, match="allow_registry_cache"):
         store.push("user_ratings_push", row, "offline")
     # Far-future event times would sit in tiles no read reaches: refused,
@@ -421,7 +422,7 @@ def test_push_positional_arguments_and_future_times(online_store):
                      [now - dt.timedelta(hours=1), dt.datetime(9999, 12, 31, tzinfo=UTC)], [1, 2])
     with pytest.raises(larder.InvalidArgumentError,
                        match=r"df\.rating_timestamp\[1\]: event time 9999-12-31"):
-        store.push("user_ratings_push", future, to="online_and_offline")
+        store.push("book_ratings_stream", future, to="online_and_offline")
     got = store.get_online_features(features=DAY, entity_rows=[{"user_id": 9000032}]).to_dict()
     assert got["count_day_user_rating"] == [0]  # nothing of the refused push landed
 

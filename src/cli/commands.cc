@@ -119,7 +119,25 @@ constexpr FlagSpec kStreamFlags[] = {
     {"--metrics-host", "ADDRESS", "IP address of the metrics port", "127.0.0.1"},
 };
 
-const std::array<CommandSpec, 25> kCommands{{
+constexpr FlagSpec kDemoStreamFlags[] = {
+    {"--source", "NAME", "the kinesis source whose stream gets its batch_source's rows",
+     "the repo's only kinesis source"},
+    {"--rate", "N", "records per second, 1..100000", "1000"},
+    {"--limit", "K", "send only the K latest rows (in event-time order); 0 only creates the stream",
+     "every row"},
+    {"--seconds", "S", "stop after S seconds", "when every record is sent"},
+    {"--restamp-to-now", "",
+     "move every event time by one shift so that the last record is 1 s before now: new "
+     "events, as a live stream would bring",
+     ""},
+    {"--late-fraction", "F", "this share of records is sent after up to 1,000 later ones", "0"},
+    {"--duplicate-fraction", "F", "this share of records is sent twice, the copy up to 1,000 later",
+     "0"},
+    {"--shards", "K", "shards of the stream when it is created (1..100)", "2"},
+    {"--seed", "N", "random seed of the late and duplicate records", "42"},
+};
+
+const std::array<CommandSpec, 26> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -158,6 +176,9 @@ const std::array<CommandSpec, 25> kCommands{{
      kStreamFlags, StreamCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
      DemoDataCommand},
+    {"demo-stream",
+     "Replay a kinesis source's batch rows (the example's ratings) into its stream, in time order",
+     {}, kDemoStreamFlags, DemoStreamCommand},
     {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},
      {}, RepoFormatCommand},
     {"version", "Print Larder's version (also --version)", {}, {}, VersionCommand},

@@ -22,6 +22,7 @@ int FeatureViewsDescribeCommand(const Invocation& inv, Output& o);
 int FeatureServicesListCommand(const Invocation& inv, Output& o);
 int FeatureServicesDescribeCommand(const Invocation& inv, Output& o);
 int DemoDataCommand(const Invocation& inv, Output& o);
+int DemoStreamCommand(const Invocation& inv, Output& o);
 int RepoFormatCommand(const Invocation& inv, Output& o);
 int RunCommand(const Invocation& inv, Output& o);
 int TestCommand(const Invocation& inv, Output& o);

@@ -565,8 +565,8 @@ TEST(BookRecsExample, DeclaresTheWorkshopObjects) {
   EXPECT_EQ(repo->FindEntity("book")->join_keys, std::vector<std::string>{"isbn"});
 }
 
-// The rating aggregates are aggregation views over the pushed ratings, on a
-// 10-minute interval, with the names the feature services and train.py use;
+// The rating aggregates are aggregation views over the pushed ratings (the
+// day and week ones over the streamed ratings), on a 10-minute interval, with the names the feature services and train.py use;
 // the SQL models that computed them (window frames that took in the rated
 // event itself) are gone.
 TEST(BookRecsExample, RatingAggregatesAreAggregationViews) {
@@ -575,25 +575,26 @@ TEST(BookRecsExample, RatingAggregatesAreAggregationViews) {
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   struct Expected {
     const char* view;
+    const char* source;
     std::vector<std::tuple<std::string, AggregationFunction, int64_t>> outputs;
   };
   const std::vector<Expected> expected = {
-      {"agg_user_features_1d",
+      {"agg_user_features_1d", "book_ratings_stream",
        {{"avg_day_user_rating", AggregationFunction::kMean, 1},
         {"count_day_user_rating", AggregationFunction::kCount, 1},
         {"avg_week_user_rating", AggregationFunction::kMean, 7},
         {"count_week_user_rating", AggregationFunction::kCount, 7}}},
-      {"user_agg_rating_features",
+      {"user_agg_rating_features", "user_ratings_push",
        {{"avg_yr_user_rating", AggregationFunction::kMean, 365},
         {"count_yr_user_rating", AggregationFunction::kCount, 365}}},
-      {"book_agg_rating_features",
+      {"book_agg_rating_features", "user_ratings_push",
        {{"avg_yr_book_rating", AggregationFunction::kMean, 365},
         {"count_yr_book_rating", AggregationFunction::kCount, 365}}},
   };
   for (const Expected& e : expected) {
     const FeatureView* view = repo->FindFeatureView(e.view);
     ASSERT_NE(view, nullptr) << e.view;
-    EXPECT_EQ(view->source, "user_ratings_push") << e.view;
+    EXPECT_EQ(view->source, e.source) << e.view;
     EXPECT_EQ(view->aggregation_interval.micros, 10 * Duration::kMinute) << e.view;
     EXPECT_TRUE(view->schema.empty()) << e.view;
     ASSERT_EQ(view->aggregations.size(), e.outputs.size()) << e.view;
@@ -607,6 +608,13 @@ TEST(BookRecsExample, RatingAggregatesAreAggregationViews) {
     }
   }
   EXPECT_EQ(repo->FindDataSource("user_ratings_push")->batch_source, "ratings_source");
+  const DataSource* stream = repo->FindDataSource("book_ratings_stream");
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(stream->kind, DataSourceKind::kKinesis);
+  EXPECT_EQ(stream->batch_source, "ratings_source");
+  EXPECT_EQ(stream->stream_name, "book_ratings");
+  EXPECT_EQ(stream->endpoint_url, "http://127.0.0.1:4567");  // scripts/demo.sh's kinesalite
+  EXPECT_EQ(stream->timestamp_field, "rating_timestamp");
   for (const char* gone : {"agg_book_features", "agg_user_features", "agg_user_features_1d"}) {
     for (const SqlModel& model : repo->models) EXPECT_NE(model.name, gone);
   }

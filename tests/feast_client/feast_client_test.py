@@ -99,7 +99,11 @@ def set_up_larder_repo(larder, repo, now):
             for i, value in enumerate(values):
                 stamp = (now - dt.timedelta(hours=2, minutes=i)).strftime("%Y-%m-%d %H:%M:%S")
                 f.write("%d,%s,%s,%d\n" % (user, ratings[user], stamp, value))
-    run(c + ["push", "user_ratings_push", pushed, "--to", "offline"])
+    # The same ratings to both sources that hold ratings: user_ratings_push
+    # feeds the 365-day aggregates, the kinesis source book_ratings_stream
+    # (whose name a push takes too) agg_user_features_1d.
+    for source in ["user_ratings_push", "book_ratings_stream"]:
+        run(c + ["push", source, pushed, "--to", "offline"])
     # Books are stamped Jan 1 of their publication year, back to 1815.
     log(run(c + ["materialize", "1800-01-01T00:00:00Z", iso(now)]).rstrip())
 

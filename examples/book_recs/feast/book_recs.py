@@ -16,7 +16,10 @@ The rating aggregates are Larder aggregation views (`aggregations:` with a
 10-minute `aggregation_interval`). Feast 0.67 declares those only on a
 StreamFeatureView, with `Aggregation` and tiling (`enable_tiling`,
 `tiling_hop_size`, its tile size), over a PushSource or KafkaSource; the
-twins below are such views, with the same output names. What Feast does with
+twins below are such views, with the same output names, all over
+user_ratings_push. (Larder's agg_user_features_1d reads the kinesis source
+book_ratings_stream, whose rows are the same ratings; a Feast
+StreamFeatureView does not take a KinesisSource.) What Feast does with
 them differs from Larder:
 - only its Spark, Ray and Flink compute engines evaluate time windows; the
   local engine (the default, used with the file and DuckDB offline stores)
