@@ -2,10 +2,11 @@
 //
 //   bench/stream/run.sh freshness [--rate 5000] [--seconds 30] [--shards 2]
 //                                 [--to online_and_offline] [--probe-every 10]
+//                                 [--poll-ms 20]
 //
 // run.sh starts kinesalite on a free loopback port. This program writes
 // the stream benchmark repo (stream_bench_repo.h) into DIR, creates the
-// stream, and starts `larder serve --stream` on it. A producer thread then
+// stream, and starts `larder serve --stream --poll-ms P` on it. A producer thread then
 // puts JSON records at --rate records/s (a PutRecords call every 10 ms),
 // each for one of 100,000 users, with the time of the put as its event
 // time and a counter as x. Every --probe-every-th record is a probe: a
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
   std::string endpoint, dir = "/tmp/larder_freshness_bench", to = "online_and_offline";
   std::string larder = LARDER_BINARY;
   int rate = 5000, seconds = 30, shards = 2, probe_every = 10;
+  std::string poll_ms = "20";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--endpoint") endpoint = v;
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
     else if (a == "--seconds") seconds = std::stoi(v);
     else if (a == "--shards") shards = std::stoi(v);
     else if (a == "--probe-every") probe_every = std::stoi(v);
+    else if (a == "--poll-ms") poll_ms = std::to_string(std::stoi(v));
     else {
       std::fprintf(stderr, "unknown flag %s\n", a.c_str());
       return 2;
@@ -123,7 +126,7 @@ int main(int argc, char** argv) {
     freopen(log.c_str(), "w", stdout);
     freopen(log.c_str(), "a", stderr);
     execl(larder.c_str(), larder.c_str(), "serve", "-c", dir.c_str(), "--port",
-          std::to_string(port).c_str(), "--workers", "1", "--stream", "--poll-ms", "5",
+          std::to_string(port).c_str(), "--workers", "1", "--stream", "--poll-ms", poll_ms.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }

@@ -10,13 +10,20 @@ if (!moduleDir || !/^[0-9]+$/.test(port || '')) {
   process.exit(2)
 }
 
+let kinesalite
+try {
+  kinesalite = require(require('path').resolve(moduleDir))
+} catch (err) {
+  console.error('kinesalite: cannot load the module at ' + moduleDir + ': ' + err.message)
+  process.exit(1)
+}
+
 // A client that disconnects mid-request makes kinesalite throw ECONNRESET
 // outside any handler; that must not stop the server under the other tests.
 process.on('uncaughtException', (err) => {
   console.error('kinesalite: ignored uncaught exception: ' + (err && err.stack || err))
 })
 
-const kinesalite = require(moduleDir)
 const server = kinesalite({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100})
 server.on('error', (err) => {
   console.error('kinesalite: ' + err.message)
