@@ -380,6 +380,71 @@ TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASp
   EXPECT_EQ(drained[0][0].int64_value(), 3);  // the split's parent, the merge's two
 }
 
+// Consumers keep their checkpoints to themselves: a child shard whose
+// parent another consumer reads starts at once (every write is
+// order-independent). shardId-000000000000 hashes to consumer 1 and its
+// split's child shardId-000000000003 to consumer 0 (FNV-1a modulo 2), so
+// consumer 0, run first, must read the child without the parent's
+// checkpoint.
+TEST(KinesisStream, ConsumersSharingAStreamNeedNotSeeEachOthersParents) {
+  std::string error;
+  KinesaliteServer* server = KinesaliteServer::Shared(&error);
+  ASSERT_NE(server, nullptr) << error;
+  auto client = Client(*server);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->CreateStream("events_c", 2).ok());
+  ASSERT_TRUE(client->WaitForActive("events_c", std::chrono::seconds(10)).ok());
+  Repo repo(server->endpoint_url(), "events_c");
+  std::mt19937_64 rng(4);
+  const TimestampMicros base = (Now() - kDay) / (10 * kMin) * (10 * kMin);
+  const std::vector<Good> first = GoodEvents(rng, base, 100, 0);
+  const std::vector<Good> second = GoodEvents(rng, base, 200, 100);
+  // Partition keys spread over the hash range, so that every shard gets records.
+  auto put = [&](const std::vector<Good>& good) {
+    std::vector<stream::PutRecordsEntry> entries;
+    for (size_t i = 0; i < good.size(); ++i) {
+      const Good& g = good[i];
+      entries.push_back({"key-" + std::to_string(i) + "-" + std::to_string(g.time),
+                         "{\"uid\": " + std::to_string(g.user) + ", \"event_time\": \"" +
+                             Iso(g.time) + "\", \"x\": " + std::to_string(g.x) + "}"});
+    }
+    auto done = client->PutRecords("events_c", entries);
+    ASSERT_TRUE(done.ok()) << done.status().ToString();
+    ASSERT_EQ(done->failed, 0u);
+  };
+  put(first);
+  ASSERT_TRUE(client->SplitShard("events_c", "shardId-000000000000",
+                                 "85070591730234615865843651857942052864")
+                  .ok());
+  ASSERT_TRUE(client->WaitForActive("events_c", std::chrono::seconds(10)).ok());
+  put(second);
+  auto shards = client->ListShards("events_c");
+  ASSERT_TRUE(shards.ok());
+  ASSERT_EQ(shards->size(), 4u);
+  EXPECT_EQ((*shards)[3].shard_id, "shardId-000000000003");
+  EXPECT_EQ((*shards)[3].parent_shard_id, "shardId-000000000000");
+
+  for (const char* index : {"0", "1"}) {
+    const std::string command = std::string(LARDER_BINARY) + " -c " + repo.dir.path() +
+                                " stream --until-idle --poll-ms 50 --shard-count 2 --shard-index " +
+                                index + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  std::vector<Good> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  EXPECT_EQ(repo.Online({1, 2, 3, 4, 5, 6, 7}, base + kDay), Expected(all));
+  auto rows = repo.Query("SELECT count(*)::BIGINT FROM \"push__events_stream\"",
+                         {{ScalarType::kInt64}});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0].int64_value(), 300);
+  auto child = repo.Query(
+      "SELECT count(*)::BIGINT FROM larder_stream_checkpoints WHERE shard = "
+      "'shardId-000000000003' AND sequence_number <> ''",
+      {{ScalarType::kInt64}});
+  ASSERT_EQ(child.size(), 1u);
+  EXPECT_EQ(child[0][0].int64_value(), 1) << "the child shard got no records to test with";
+}
+
 // The sum over every series of metric `name` (of any labels) in a
 // Prometheus text exposition; -1 when no series has that name.
 double MetricSum(const std::string& text, const std::string& name) {

@@ -83,25 +83,29 @@ class KinesisReader final : public StreamReader {
     std::string position;  // of the last record applied
   };
 
-  // Starts the shards that are this consumer's, not drained, and whose
-  // parents are drained (or gone from the stream).
+  // Starts the shards that are this consumer's and not drained, a child
+  // once those of its parents that this consumer reads are drained. A parent
+  // that another consumer reads does not hold a child back: every write is
+  // order-independent (conditional latest-row writes, set-union merges,
+  // distinct offline rows), so reading a child early changes no result, and
+  // consumers need not see each other's checkpoints.
   Status Refresh() {
     LARDER_ASSIGN_OR_RETURN(std::vector<stream::KinesisShard> shards,
                             client_->ListShards(source_.stream_name));
     last_list_ = Clock::now();
     std::set<std::string> listed;
     for (const auto& s : shards) listed.insert(s.shard_id);
+    auto mine = [&](const std::string& id) {
+      return static_cast<int>(Fnv1a64(id) % static_cast<uint64_t>(options_.shard_count)) ==
+             options_.shard_index;
+    };
     auto drained = [&](const std::string& id) {
-      if (id.empty() || !listed.contains(id)) return true;
+      if (id.empty() || !listed.contains(id) || !mine(id)) return true;
       auto it = checkpoints_.find(id);
       return it != checkpoints_.end() && it->second.closed;
     };
     for (const stream::KinesisShard& s : shards) {
-      if (static_cast<int>(Fnv1a64(s.shard_id) % static_cast<uint64_t>(options_.shard_count)) !=
-          options_.shard_index) {
-        continue;
-      }
-      if (active_.contains(s.shard_id) || drained(s.shard_id)) continue;
+      if (!mine(s.shard_id) || active_.contains(s.shard_id) || drained(s.shard_id)) continue;
       if (!drained(s.parent_shard_id) || !drained(s.adjacent_parent_shard_id)) continue;
       auto cp = checkpoints_.find(s.shard_id);
       const bool child = !s.parent_shard_id.empty();
