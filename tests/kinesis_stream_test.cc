@@ -15,141 +15,35 @@
 #include <vector>
 
 #include "larder/feature_store.h"
-#include "offline/duckdb/duckdb_connection.h"
 #include "stream/kinesis/kinesis_client.h"
 #include "support/kinesalite_server.h"
 #include "support/redis_server.h"
 #include "support/serve_fixture.h"
 #include "support/server_process.h"
+#include "support/stream_test_repo.h"
 #include "support/test_util.h"
 
 namespace larder {
 namespace {
 
 using ::larder::testing::KinesaliteServer;
-using ::larder::testing::TempDir;
 
-constexpr int64_t kMin = 60'000'000;
-constexpr int64_t kHour = 60 * kMin;
-constexpr int64_t kDay = 24 * kHour;
+using Good = ::larder::testing::StreamEvent;
+using ::larder::testing::StreamTestRepo;
 
-TimestampMicros Now() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+constexpr int64_t kMin = testing::kStreamMinute;
+constexpr int64_t kDay = testing::kStreamDay;
 
-std::string Iso(TimestampMicros t) {
-  const time_t secs = static_cast<time_t>(t / 1'000'000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(t % 1'000'000));
-  return buf;
-}
-
-struct Good {
-  int64_t user;
-  TimestampMicros time;
-  int64_t x;
-};
+TimestampMicros Now() { return testing::NowMicros(); }
 
 // A repo whose views read the kinesis source `events_stream` of `stream`.
-struct Repo {
-  TempDir dir;
-  Repo(const std::string& endpoint, const std::string& stream) {
-    dir.Write("feature_store.yaml",
-              "project: st\nregistry: data/registry.db\nprovider: local\n"
-              "online_store: {type: rocksdb, path: data/online}\n"
-              "offline_store: {type: duckdb, path: data/offline.duckdb}\n");
-    dir.Write("repo.yaml",
-              "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n"
-              "data_sources:\n"
-              "  - {name: events, type: file, path: data/events.parquet, timestamp_field: ts}\n"
-              "  - name: events_stream\n    type: kinesis\n    stream_name: " + stream +
-              "\n    region: us-east-1\n    endpoint_url: " + endpoint +
-              "\n    timestamp_field: event_time\n    field_mapping: {uid: user_id}\n"
-              "    batch_source: events\n"
-              "feature_views:\n"
-              "  - name: agg\n    entities: [user]\n    source: events_stream\n"
-              "    aggregation_interval: 10m\n    aggregations:\n"
-              "      - {column: x, function: count, time_window: 1d, name: n}\n"
-              "      - {column: x, function: sum, time_window: 1d, name: total}\n"
-              "  - name: latest\n    entities: [user]\n    source: events_stream\n"
-              "    schema: [{name: x, dtype: Int64}]\n");
-    dir.Write("data/.keep", "");
-    auto conn = duckdb::Connection::Open(":memory:");
-    EXPECT_TRUE(conn.ok());
-    EXPECT_TRUE((*conn)->Execute("COPY (SELECT 1::BIGINT AS user_id, TIMESTAMP '2000-01-01' AS ts, "
-                                 "1::BIGINT AS x WHERE false) TO " +
-                                     duckdb::QuoteLiteral(dir.Join("data/events.parquet")) +
-                                     " (FORMAT parquet)",
-                                 "test")
-                    .ok());
-    auto fs = Open();
-    auto applied = fs->Apply();
-    EXPECT_TRUE(applied.ok()) << applied.status().ToString();
-  }
-  std::unique_ptr<FeatureStore> Open() {
-    FeatureStoreOptions o;
-    o.repo_dir = dir.path();
-    auto fs = FeatureStore::Open(o);
-    EXPECT_TRUE(fs.ok()) << fs.status().ToString();
-    return fs.ok() ? std::move(*fs) : nullptr;
-  }
-  // (n, total, latest x) per user, read online at `t`.
-  std::map<int64_t, std::vector<std::string>> Online(const std::vector<int64_t>& users,
-                                                     TimestampMicros t) {
-    auto fs = Open();
-    OnlineFeaturesRequest req;
-    req.features = {"agg:n", "agg:total", "latest:x"};
-    for (int64_t u : users) req.entity_rows["user_id"].push_back(Value::Int64(u));
-    OnlineReadOptions options;
-    options.clock = [t] { return t; };
-    auto got = fs->GetOnlineFeatures(req, options);
-    EXPECT_TRUE(got.ok()) << got.status().ToString();
-    std::map<int64_t, std::vector<std::string>> out;
-    if (!got.ok()) return out;
-    for (size_t i = 0; i < users.size(); ++i) {
-      for (const OnlineFeatureColumn& c : got->columns) {
-        if (c.name != "user_id") out[users[i]].push_back(c.values[i].DebugString());
-      }
-    }
-    return out;
-  }
-  std::vector<std::vector<Value>> Query(const std::string& sql,
-                                        std::vector<ValueType> types) {
-    // A consumer just killed may hold the file's lock for a moment longer.
-    auto conn = duckdb::Connection::Open(dir.Join("data/offline.duckdb"));
-    for (int i = 0; i < 100 && !conn.ok() && conn.status().code() == StatusCode::kBusy; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      conn = duckdb::Connection::Open(dir.Join("data/offline.duckdb"));
-    }
-    EXPECT_TRUE(conn.ok()) << conn.status().ToString();
-    if (!conn.ok()) return {};
-    auto rows = (*conn)->QueryValues(sql, "test", types);
-    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-    return rows.ok() ? *rows : std::vector<std::vector<Value>>{};
-  }
+struct Repo : StreamTestRepo {
+  Repo(const std::string& endpoint, const std::string& stream)
+      : StreamTestRepo(testing::KinesisSourceYaml(endpoint, stream)) {}
 };
 
-// The expected (n, total, latest x) per user, as the online reads print them.
 std::map<int64_t, std::vector<std::string>> Expected(const std::vector<Good>& good) {
-  std::map<int64_t, int64_t> n, total;
-  std::map<int64_t, Good> latest;
-  for (const Good& g : good) {
-    ++n[g.user];
-    total[g.user] += g.x;
-    if (!latest.contains(g.user) || latest[g.user].time < g.time) latest[g.user] = g;
-  }
-  std::map<int64_t, std::vector<std::string>> out;
-  for (const auto& [user, count] : n) {
-    out[user] = {Value::Int64(count).DebugString(), Value::Int64(total[user]).DebugString(),
-                 Value::Int64(latest[user].x).DebugString()};
-  }
-  return out;
+  return testing::ExpectedOnline(good);
 }
 
 // kinesalite checks only that requests are signed; the consumer (in this
@@ -176,8 +70,7 @@ void Put(stream::KinesisClient& client, const std::string& stream, std::vector<G
   std::vector<stream::PutRecordsEntry> entries;
   std::shuffle(good.begin(), good.end(), rng);
   for (const Good& g : good) {
-    const std::string json = "{\"uid\": " + std::to_string(g.user) + ", \"event_time\": \"" +
-                             Iso(g.time) + "\", \"x\": " + std::to_string(g.x) + "}";
+    const std::string json = testing::StreamRecordJson(g);
     entries.push_back({std::to_string(g.user), json});
     if (duplicates && rng() % 4 == 0) entries.push_back({std::to_string(g.user), json});
   }
@@ -188,23 +81,10 @@ void Put(stream::KinesisClient& client, const std::string& stream, std::vector<G
 }
 
 std::vector<Good> GoodEvents(std::mt19937_64& rng, TimestampMicros base, int count, int offset) {
-  std::vector<Good> out;
-  for (int i = 0; i < count; ++i) {
-    out.push_back({1 + static_cast<int64_t>(rng() % 7),
-                   base + kHour + (offset + i) * 37 * 1'000'000LL + static_cast<int64_t>(rng() % 1000),
-                   static_cast<int64_t>(rng() % 100) - 20});
-  }
-  return out;
+  return testing::StreamEvents(rng, base, count, offset);
 }
 
-const std::vector<std::string> kBad = {
-    "{\"uid\": 1, \"event_time\": ",                                     // malformed JSON
-    "{\"uid\": 2, \"x\": 5}",                                            // no event time
-    "{\"uid\": 3, \"event_time\": \"2024-01-01T00:00:00Z\", \"x\": \"many\"}",  // wrong type
-    "{\"event_time\": \"2024-01-01T00:00:00Z\", \"x\": 1}",             // no join key
-    "{\"uid\": 4, \"event_time\": \"2024-01-01T00:00:00Z\", \"x\": 1, \"pad\": \"" +
-        std::string(70'000, 'p') + "\"}",  // oversized: over max_record_bytes below
-};
+const std::vector<std::string>& kBad = testing::BadStreamRecords();
 
 TEST(KinesisStream, RecordsLandOnlineAndOfflineAndBadOnesAreDeadLetters) {
   std::string error;
@@ -405,8 +285,7 @@ TEST(KinesisStream, ConsumersSharingAStreamNeedNotSeeEachOthersParents) {
     for (size_t i = 0; i < good.size(); ++i) {
       const Good& g = good[i];
       entries.push_back({"key-" + std::to_string(i) + "-" + std::to_string(g.time),
-                         "{\"uid\": " + std::to_string(g.user) + ", \"event_time\": \"" +
-                             Iso(g.time) + "\", \"x\": " + std::to_string(g.x) + "}"});
+                         testing::StreamRecordJson(g)});
     }
     auto done = client->PutRecords("events_c", entries);
     ASSERT_TRUE(done.ok()) << done.status().ToString();

@@ -42,6 +42,7 @@ enum class DataSourceKind {
   kQuery,    // a SQL query over the offline store and files
   kKinesis,  // JSON records of a Kinesis stream (`larder stream`), pushed as
              // rows of batch_source's columns; history lands in batch_source
+  kKafka,    // the same, from a Kafka topic read in a consumer group
 };
 
 // Whether rows reach a source of `kind` from outside (a push, a stream),
@@ -57,8 +58,8 @@ struct DataSource {
   // kFile: the path or glob, relative to the repo root unless absolute.
   std::string path;
   FileFormat file_format = FileFormat::kParquet;  // Default: from extension
-  // kPush, kKinesis: the name of the source that holds the rows' history
-  // and declares their columns.
+  // kPush, kKinesis, kKafka: the name of the source that holds the rows'
+  // history and declares their columns.
   std::string batch_source;
   // kKinesis (docs/stream.md): the stream, its region and, for a local or
   // private endpoint, its URL ("" = https://kinesis.<region>.amazonaws.com,
@@ -71,13 +72,19 @@ struct DataSource {
   std::string starting_position;
   std::string record_format;
   std::string stream_to;
+  // kKafka (docs/stream.md): the brokers ("host:port,host:port"), the topic
+  // and the consumer group; starting_position is "earliest" or "latest", and
+  // record_format and stream_to are as for kKinesis.
+  std::string bootstrap_servers;
+  std::string topic;
+  std::string group_id;
   // kModel: the model's name (models/<model>.sql).
   std::string model;
   // kQuery: a DuckDB SELECT; it may read files and model tables.
   std::string query;
 
   // kFile, kModel and kQuery: the event-time column, and the optional column that
-  // breaks ties between rows of the same event time. kKinesis: the record's
+  // breaks ties between rows of the same event time. kKinesis, kKafka: the record's
   // field holding the event time, which becomes batch_source's.
   std::string timestamp_field;
   std::string created_timestamp_column;

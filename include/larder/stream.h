@@ -79,11 +79,18 @@ struct StreamOptions {
   // gets its rows, so each such view must be named (InvalidArgument
   // otherwise). REQUIRES: not both sources and views.
   std::vector<std::string> views;
-  // This consumer's share of the shards: those whose id hashes to
-  // shard_index modulo shard_count. REQUIRES: 0 <= shard_index < shard_count.
+  // This consumer's share of a Kinesis source's shards: those whose id
+  // hashes to shard_index modulo shard_count. REQUIRES: 0 <= shard_index <
+  // shard_count. (A Kafka source's partitions are spread by its consumer
+  // group instead; a shard_count above 1 is refused for it.)
   int shard_index = 0;
   int shard_count = 1;
-  // Records asked for per GetRecords call (Kinesis allows up to 10,000).
+  // Kafka: this consumer's static member id in the group (group.instance.id),
+  // so that a restart takes its partitions back at once rather than after
+  // the session timeout. Empty: a dynamic member.
+  std::string consumer_id;
+  // Records asked for per GetRecords call (Kinesis allows up to 10,000), or
+  // taken per pass from a Kafka consumer (up to 100,000).
   int records_per_call = 10000;
   // A record larger than this is a dead letter. Default: 1 MiB, Kinesis's
   // own limit.

@@ -26,6 +26,8 @@ std::string SourceDetail(const DataSource& s) {
     case DataSourceKind::kPush: return "batch_source: " + s.batch_source;
     case DataSourceKind::kKinesis:
       return "stream " + s.stream_name + " (" + s.region + "), batch_source: " + s.batch_source;
+    case DataSourceKind::kKafka:
+      return "topic " + s.topic + " (" + s.bootstrap_servers + "), batch_source: " + s.batch_source;
     case DataSourceKind::kModel: return "models/" + s.model + ".sql";
     case DataSourceKind::kQuery: return s.query.size() > 60 ? s.query.substr(0, 57) + "..." : s.query;
   }

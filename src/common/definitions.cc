@@ -12,12 +12,14 @@ std::string_view DataSourceKindName(DataSourceKind kind) {
     case DataSourceKind::kModel: return "model";
     case DataSourceKind::kQuery: return "query";
     case DataSourceKind::kKinesis: return "kinesis";
+    case DataSourceKind::kKafka: return "kafka";
   }
   return "file";
 }
 
 bool ReceivesRows(DataSourceKind kind) {
-  return kind == DataSourceKind::kPush || kind == DataSourceKind::kKinesis;
+  return kind == DataSourceKind::kPush || kind == DataSourceKind::kKinesis ||
+         kind == DataSourceKind::kKafka;
 }
 
 std::string_view FileFormatName(FileFormat format) {

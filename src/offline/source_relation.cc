@@ -48,7 +48,8 @@ Result<std::string> RawSourceSql(const FeatureRepo& repo, const DataSource& sour
     case DataSourceKind::kQuery:
       return "(" + source.query + ")";
     case DataSourceKind::kPush:
-    case DataSourceKind::kKinesis: {
+    case DataSourceKind::kKinesis:
+    case DataSourceKind::kKafka: {
       const DataSource* batch = repo.FindDataSource(source.batch_source);
       if (batch == nullptr || ReceivesRows(batch->kind)) {
         return Status::InvalidArgument(std::string(DataSourceKindName(source.kind)) + " source '" + source.name +

@@ -401,6 +401,9 @@ json ToJson(const DataSource& source) {
   PutString(j, "starting_position", source.starting_position);
   PutString(j, "record_format", source.record_format);
   PutString(j, "to", source.stream_to);
+  PutString(j, "bootstrap_servers", source.bootstrap_servers);
+  PutString(j, "topic", source.topic);
+  PutString(j, "group_id", source.group_id);
   PutString(j, "model", source.model);
   PutString(j, "query", source.query);
   PutString(j, "timestamp_field", source.timestamp_field);
@@ -509,7 +512,7 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(ReadEnum(
         r, "type", "source type",
         {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
-         DataSourceKind::kQuery, DataSourceKind::kKinesis},
+         DataSourceKind::kQuery, DataSourceKind::kKinesis, DataSourceKind::kKafka},
         DataSourceKindName, &s.kind));
     LARDER_RETURN_IF_ERROR(ReadEnum(r, "file_format", "file_format",
                                     {FileFormat::kParquet, FileFormat::kCsv},
@@ -525,6 +528,10 @@ Status FromJson(const json& j, DataSource* out) {
         r.String("starting_position", &s.starting_position, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("record_format", &s.record_format, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("to", &s.stream_to, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(
+        r.String("bootstrap_servers", &s.bootstrap_servers, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("topic", &s.topic, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("group_id", &s.group_id, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("model", &s.model, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("query", &s.query, /*required=*/false));
     LARDER_RETURN_IF_ERROR(

@@ -127,11 +127,29 @@ TEST(DefinitionJson, EntityRoundTrips) {
 TEST(DefinitionJson, DataSourceRoundTrips) {
   for (DataSourceKind kind :
        {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
-        DataSourceKind::kQuery}) {
+        DataSourceKind::kQuery, DataSourceKind::kKinesis, DataSourceKind::kKafka}) {
     DataSource in = FullSource();
     in.kind = kind;
     in.query = "SELECT 1 AS user_id";
+    in.stream_name = "book_ratings";
+    in.region = "us-east-1";
+    in.endpoint_url = "http://127.0.0.1:4567";
+    in.starting_position = "latest";
+    in.record_format = "json";
+    in.stream_to = "online";
+    in.bootstrap_servers = "127.0.0.1:9092";
+    in.topic = "book_ratings";
+    in.group_id = "recs";
     DataSource out = RoundTrip(in);
+    EXPECT_EQ(out.stream_name, in.stream_name);
+    EXPECT_EQ(out.region, in.region);
+    EXPECT_EQ(out.endpoint_url, in.endpoint_url);
+    EXPECT_EQ(out.starting_position, in.starting_position);
+    EXPECT_EQ(out.record_format, in.record_format);
+    EXPECT_EQ(out.stream_to, in.stream_to);
+    EXPECT_EQ(out.bootstrap_servers, in.bootstrap_servers);
+    EXPECT_EQ(out.topic, in.topic);
+    EXPECT_EQ(out.group_id, in.group_id);
     EXPECT_EQ(out.name, in.name);
     EXPECT_EQ(out.kind, in.kind);
     EXPECT_EQ(out.path, in.path);
@@ -410,11 +428,11 @@ TEST(DefinitionJson, CorruptInputNamesTheObject) {
       << s.message();
 
   DataSource src;
-  s = FromJson(json::parse(R"({"name":"s","type":"kafka",)"
+  s = FromJson(json::parse(R"({"name":"s","type":"pulsar",)"
                            R"("file_format":"parquet"})"),
                &src);
   EXPECT_EQ(s.code(), StatusCode::kCorruption);
-  EXPECT_NE(s.message().find("data source s: unknown source type 'kafka'"),
+  EXPECT_NE(s.message().find("data source s: unknown source type 'pulsar'"),
             std::string::npos)
       << s.message();
 

@@ -1,6 +1,8 @@
 #include "repo/definition_parser.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <initializer_list>
 #include <optional>
 #include <set>
 
@@ -79,17 +81,45 @@ std::optional<FileFormat> FormatFromPath(const std::string& path) {
   return std::nullopt;
 }
 
-// The fields of a `type: kinesis` source (docs/stream.md).
-void ParseKinesisSource(MapReader& r, DataSource* s) {
-  for (auto key : {"batch_source", "stream_name", "region", "timestamp_field"}) {
+// The fields that every stream source (`kinesis`, `kafka`) has: `required`
+// must be present; `positions` are the accepted starting positions, the
+// first being the default.
+void ParseStreamFields(MapReader& r, DataSource* s, std::string_view type,
+                       std::initializer_list<const char*> required,
+                       std::initializer_list<const char*> positions) {
+  for (const char* key : required) {
     if (!r.Has(key)) {
-      r.ObjectError("missing field `" + std::string(key) + "`, required for `kinesis` sources");
+      r.ObjectError("missing field `" + std::string(key) + "`, required for `" +
+                    std::string(type) + "` sources");
     }
   }
   for (auto key : {"path", "file_format", "model", "query", "created_timestamp_column"}) {
-    if (r.Has(key)) r.FieldError(key, "does not apply to `kinesis` sources");
+    if (r.Has(key)) r.FieldError(key, "does not apply to `" + std::string(type) + "` sources");
   }
   s->batch_source = r.String("batch_source");
+  s->starting_position = r.String("starting_position");
+  if (s->starting_position.empty()) s->starting_position = *positions.begin();
+  if (std::find(positions.begin(), positions.end(), s->starting_position) == positions.end()) {
+    std::string accepted;
+    for (const char* p : positions) accepted += (accepted.empty() ? "" : " or ") + std::string(p);
+    r.FieldError("starting_position", "`" + s->starting_position + "` is not " + accepted);
+  }
+  s->record_format = r.String("record_format");
+  if (s->record_format.empty()) s->record_format = "json";
+  if (s->record_format != "json") {
+    r.FieldError("record_format", "`" + s->record_format + "` is not supported (json)");
+  }
+  s->stream_to = r.String("to");
+  if (s->stream_to.empty()) s->stream_to = "online_and_offline";
+  if (!ParsePushTarget(s->stream_to).ok()) {
+    r.FieldError("to", "`" + s->stream_to + "` is not online_and_offline, online or offline");
+  }
+}
+
+// The fields of a `type: kinesis` source (docs/stream.md).
+void ParseKinesisSource(MapReader& r, DataSource* s) {
+  ParseStreamFields(r, s, "kinesis", {"batch_source", "stream_name", "region", "timestamp_field"},
+                    {"trim_horizon", "latest"});
   s->stream_name = r.String("stream_name");
   if (r.Has("stream_name") && !IsKinesisStreamName(s->stream_name)) {
     r.FieldError("stream_name", "`" + s->stream_name +
@@ -110,21 +140,29 @@ void ParseKinesisSource(MapReader& r, DataSource* s) {
     r.FieldError("endpoint_url", "is required for now: AWS's own endpoints need TLS, which is "
                                  "not available yet");
   }
-  s->starting_position = r.String("starting_position");
-  if (s->starting_position.empty()) s->starting_position = "trim_horizon";
-  if (s->starting_position != "trim_horizon" && s->starting_position != "latest") {
-    r.FieldError("starting_position",
-                 "`" + s->starting_position + "` is not trim_horizon or latest");
+}
+
+// The fields of a `type: kafka` source (docs/stream.md).
+void ParseKafkaSource(MapReader& r, DataSource* s) {
+  ParseStreamFields(r, s, "kafka", {"batch_source", "bootstrap_servers", "topic", "timestamp_field"},
+                    {"earliest", "latest"});
+  s->bootstrap_servers = r.String("bootstrap_servers");
+  if (r.Has("bootstrap_servers") && !IsKafkaBootstrapServers(s->bootstrap_servers)) {
+    r.FieldError("bootstrap_servers",
+                 "`" + s->bootstrap_servers +
+                     "` is not a list of brokers, host:port[,host:port...] (plaintext; TLS "
+                     "and SASL are not available yet)");
   }
-  s->record_format = r.String("record_format");
-  if (s->record_format.empty()) s->record_format = "json";
-  if (s->record_format != "json") {
-    r.FieldError("record_format", "`" + s->record_format + "` is not supported (json)");
+  s->topic = r.String("topic");
+  if (r.Has("topic") && !IsKafkaName(s->topic)) {
+    r.FieldError("topic", "`" + s->topic +
+                              "` is not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, _ . -)");
   }
-  s->stream_to = r.String("to");
-  if (s->stream_to.empty()) s->stream_to = "online_and_offline";
-  if (!ParsePushTarget(s->stream_to).ok()) {
-    r.FieldError("to", "`" + s->stream_to + "` is not online_and_offline, online or offline");
+  s->group_id = r.String("group_id");
+  if (r.Has("group_id") && !IsKafkaName(s->group_id)) {
+    r.FieldError("group_id", "`" + s->group_id +
+                                 "` is not a consumer group name Larder accepts (1 to 249 of "
+                                 "a-z, A-Z, 0-9, _ . -)");
   }
 }
 
@@ -177,8 +215,8 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     s.kind = DataSourceKind::kKinesis;
     ParseKinesisSource(r, &s);
   } else if (type == "kafka") {
-    r.FieldError("type", "`kafka` sources are not available yet; stream from Kinesis "
-                         "(`type: kinesis`) or push rows (`type: push`)");
+    s.kind = DataSourceKind::kKafka;
+    ParseKafkaSource(r, &s);
   } else if (type == "push") {
     s.kind = DataSourceKind::kPush;
     require("batch_source");
@@ -209,13 +247,17 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     forbid("model", "model");
     s.query = r.String("query");
   } else if (!type.empty()) {
-    r.FieldError("type", "unknown source type `" + type + "` (file, push, model, query or kinesis)");
+    r.FieldError("type", "unknown source type `" + type +
+                             "` (file, push, model, query, kinesis or kafka)");
   }
   if (s.kind != DataSourceKind::kKinesis) {
-    for (auto key : {"stream_name", "region", "endpoint_url", "starting_position",
-                     "record_format", "to"}) {
-      forbid(key, "kinesis");
-    }
+    for (auto key : {"stream_name", "region", "endpoint_url"}) forbid(key, "kinesis");
+  }
+  if (s.kind != DataSourceKind::kKafka) {
+    for (auto key : {"bootstrap_servers", "topic", "group_id"}) forbid(key, "kafka");
+  }
+  if (s.kind != DataSourceKind::kKinesis && s.kind != DataSourceKind::kKafka) {
+    for (auto key : {"starting_position", "record_format", "to"}) forbid(key, "kinesis and kafka");
   }
   s.timestamp_field = r.String("timestamp_field");
   s.created_timestamp_column = r.String("created_timestamp_column");

@@ -647,7 +647,7 @@ TEST_F(RepoLoaderTest, KinesisSourcesLoadAndBadFieldsAreNamed) {
     std::string says;
   };
   const Case cases[] = {
-      {"  - {name: s, type: kafka, batch_source: users_source}", "stream.yaml:2: data source 's': field `type`: `kafka` sources are not available yet"},
+      {"  - {name: s, type: pulsar, batch_source: users_source}", "stream.yaml:2: data source 's': field `type`: unknown source type `pulsar`"},
       {"  - {name: s, type: kinesis, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "missing field `stream_name`"},
       {"  - {name: s, type: kinesis, stream_name: 'a b', region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "field `stream_name`: `a b` is not a Kinesis stream name"},
       {"  - {name: s, type: kinesis, stream_name: a, region: 'us east', endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "field `region`: `us east` is not an AWS region"},
@@ -658,6 +658,54 @@ TEST_F(RepoLoaderTest, KinesisSourcesLoadAndBadFieldsAreNamed) {
       {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source, to: everywhere}", "field `to`: `everywhere` is not online_and_offline"},
       {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: nowhere}", "field `batch_source`: unknown data source 'nowhere'"},
       {"  - {name: s, type: file, path: data/x.parquet, timestamp_field: ts, stream_name: a}", "field `stream_name`: only applies to kinesis sources"},
+      {"  - {name: s, type: file, path: data/x.parquet, timestamp_field: ts, to: online}", "field `to`: only applies to kinesis and kafka sources"},
+  };
+  for (const Case& c : cases) {
+    dir_.Write("stream.yaml", "data_sources:\n" + c.yaml + "\n");
+    EXPECT_THAT(LoadError(WithFakeSchema()), HasSubstr(c.says)) << c.yaml;
+  }
+}
+
+// A kafka source loads with its defaults, and each bad field is named:
+// strings that reach librdkafka's configuration are checked, not passed on.
+TEST_F(RepoLoaderTest, KafkaSourcesLoadAndBadFieldsAreNamed) {
+  dir_.Write("stream.yaml",
+             "data_sources:\n"
+             "  - name: s\n    type: kafka\n    bootstrap_servers: 127.0.0.1:9092,broker-2.local:9093\n"
+             "    topic: book_ratings\n    timestamp_field: ts\n    batch_source: users_source\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path(), WithFakeSchema());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  const DataSource* s = repo->FindDataSource("s");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->kind, DataSourceKind::kKafka);
+  EXPECT_EQ(s->bootstrap_servers, "127.0.0.1:9092,broker-2.local:9093");
+  EXPECT_EQ(s->topic, "book_ratings");
+  EXPECT_EQ(s->group_id, "");  // the consumer's default: larder.<project>.<source>
+  EXPECT_EQ(s->starting_position, "earliest");
+  EXPECT_EQ(s->record_format, "json");
+  EXPECT_EQ(s->stream_to, "online_and_offline");
+
+  struct Case {
+    std::string yaml;
+    std::string says;
+  };
+  const std::string base = "name: s, type: kafka, timestamp_field: ts, batch_source: users_source";
+  const Case cases[] = {
+      {"  - {name: s, type: kafka, batch_source: users_source}", "stream.yaml:2: data source 's': missing field `bootstrap_servers`, required for `kafka` sources"},
+      {"  - {" + base + ", bootstrap_servers: 'h:1'}", "missing field `topic`"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h'}", "field `bootstrap_servers`: `h` is not a list of brokers"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h:99999'}", "field `bootstrap_servers`: `h:99999` is not"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h:1,'}", "is not a list of brokers"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h:1;debug=all'}", "is not a list of brokers"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'ssl://h:1'}", "TLS and SASL are not available yet"},
+      {"  - {" + base + ", topic: 'a b', bootstrap_servers: 'h:1'}", "field `topic`: `a b` is not a Kafka topic name"},
+      {"  - {" + base + ", topic: '..', bootstrap_servers: 'h:1'}", "field `topic`: `..` is not a Kafka topic name"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h:1', group_id: 'g\"x'}", "field `group_id`"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h:1', starting_position: trim_horizon}", "field `starting_position`: `trim_horizon` is not earliest or latest"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h:1', record_format: avro}", "field `record_format`: `avro` is not supported"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h:1', stream_name: x}", "field `stream_name`: only applies to kinesis sources"},
+      {"  - {" + base + ", topic: t, bootstrap_servers: 'h:1', path: x.parquet}", "field `path`: does not apply to `kafka` sources"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source, topic: t}", "field `topic`: only applies to kafka sources"},
   };
   for (const Case& c : cases) {
     dir_.Write("stream.yaml", "data_sources:\n" + c.yaml + "\n");

@@ -25,7 +25,7 @@ Result<AppliedRecords> ApplyStreamRecords(
       row->insert(std::move(node));
     }
     if (!reason.empty()) {
-      out.dead.push_back({rec.position, rec.arrival_ms, reason, std::string(rec.data)});
+      out.dead.push_back({i, rec.position, rec.arrival_ms, reason, std::string(rec.data)});
       continue;
     }
     std::vector<std::string> fields;
@@ -51,8 +51,8 @@ Result<AppliedRecords> ApplyStreamRecords(
       if (single.ok()) {
         ++out.rows_pushed;
       } else if (single.status().code() == StatusCode::kInvalidArgument) {
-        out.dead.push_back(
-            {rec.position, rec.arrival_ms, single.status().message(), std::string(rec.data)});
+        out.dead.push_back({indexes[r], rec.position, rec.arrival_ms, single.status().message(),
+                            std::string(rec.data)});
       } else {
         return single.status();
       }

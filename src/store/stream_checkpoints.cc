@@ -54,21 +54,26 @@ Result<std::map<std::string, Checkpoint>> CheckpointStore::Load(const std::strin
   return out;
 }
 
-Status CheckpointStore::Commit(const std::string& source, const std::string& shard,
-                               const Checkpoint& cp, const std::vector<DeadLetter>& dead) {
+Status CheckpointStore::Commit(const std::string& source, const std::vector<ShardCommit>& commits) {
+  if (commits.empty()) return Status::OK();
   LARDER_ASSIGN_OR_RETURN(auto conn, Open());
   std::string sql = "BEGIN TRANSACTION;\n";
-  for (const DeadLetter& d : dead) {
-    sql += std::string("INSERT INTO ") + kStreamDeadLetterTable + " VALUES (" +
-           QuoteLiteral(project_) + ", " + QuoteLiteral(source) + ", " + QuoteLiteral(shard) +
-           ", " + QuoteLiteral(d.position) + ", make_timestamp(" +
-           std::to_string(d.arrival_ms * 1000) + "), " + QuoteLiteral(Printable(d.reason)) +
-           ", from_hex(" + QuoteLiteral(Hex(d.data)) + ")) ON CONFLICT DO NOTHING;\n";
+  for (const ShardCommit& c : commits) {
+    const std::string shard = QuoteLiteral(c.shard);
+    for (const DeadLetter& d : c.dead) {
+      sql += std::string("INSERT INTO ") + kStreamDeadLetterTable + " VALUES (" +
+             QuoteLiteral(project_) + ", " + QuoteLiteral(source) + ", " + shard + ", " +
+             QuoteLiteral(d.position) + ", make_timestamp(" + std::to_string(d.arrival_ms * 1000) +
+             "), " + QuoteLiteral(Printable(d.reason)) + ", from_hex(" + QuoteLiteral(Hex(d.data)) +
+             ")) ON CONFLICT DO NOTHING;\n";
+    }
+    sql += std::string("INSERT OR REPLACE INTO ") + kStreamCheckpointTable + " VALUES (" +
+           QuoteLiteral(project_) + ", " + QuoteLiteral(source) + ", " + shard + ", " +
+           QuoteLiteral(c.checkpoint.position) + ", " + (c.checkpoint.closed ? "true" : "false") +
+           ", now());\n";
   }
-  sql += std::string("INSERT OR REPLACE INTO ") + kStreamCheckpointTable + " VALUES (" +
-         QuoteLiteral(project_) + ", " + QuoteLiteral(source) + ", " + QuoteLiteral(shard) + ", " +
-         QuoteLiteral(cp.position) + ", " + (cp.closed ? "true" : "false") + ", now());\nCOMMIT;";
-  return conn->Execute(sql, "stream checkpoint of " + source + "/" + shard);
+  sql += "COMMIT;";
+  return conn->Execute(sql, "stream checkpoints of " + source);
 }
 
 Result<std::unique_ptr<duckdb::Connection>> CheckpointStore::Open() {

@@ -2,6 +2,7 @@
 // (project, source, shard) the last position applied, and the dead letters.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,10 +27,18 @@ struct Checkpoint {
 
 // A record that did not decode or that the push refused.
 struct DeadLetter {
+  size_t index = 0;  // in the records applied
   std::string position;
   int64_t arrival_ms = 0;
   std::string reason;
   std::string data;
+};
+
+// What a batch of a shard leaves in the offline store.
+struct ShardCommit {
+  std::string shard;
+  Checkpoint checkpoint;
+  std::vector<DeadLetter> dead;
 };
 
 class CheckpointStore {
@@ -40,9 +49,11 @@ class CheckpointStore {
   // The checkpoints of `source`, by shard.
   Result<std::map<std::string, Checkpoint>> Load(const std::string& source);
 
-  // In one transaction: the dead letters (each once), then the checkpoint.
-  Status Commit(const std::string& source, const std::string& shard, const Checkpoint& cp,
-                const std::vector<DeadLetter>& dead);
+  // In one transaction, for each shard: its dead letters (each once), then
+  // its checkpoint.
+  Status Commit(const std::string& source, const std::vector<ShardCommit>& commits);
+
+  const std::string& project() const { return project_; }
 
  private:
   Result<std::unique_ptr<duckdb::Connection>> Open();

@@ -1,5 +1,7 @@
 // FeatureStore::Stream: the stream consumer (larder/stream.h).
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <set>
 #include <thread>
@@ -8,6 +10,7 @@
 #include "larder/stream.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/source_relation.h"
+#include "store/kafka_reader.h"
 #include "store/kinesis_reader.h"
 #include "store/stream_reader.h"
 
@@ -17,7 +20,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using stream_consumer::StreamReader;
 
-bool IsStreamKind(DataSourceKind kind) { return kind == DataSourceKind::kKinesis; }
+bool IsStreamKind(DataSourceKind kind) {
+  return kind == DataSourceKind::kKinesis || kind == DataSourceKind::kKafka;
+}
 
 Result<std::unique_ptr<StreamReader>> OpenReader(const DataSource& source,
                                                  stream_consumer::CheckpointStore& checkpoints,
@@ -25,6 +30,8 @@ Result<std::unique_ptr<StreamReader>> OpenReader(const DataSource& source,
   switch (source.kind) {
     case DataSourceKind::kKinesis:
       return stream_consumer::OpenKinesisReader(source, checkpoints, options);
+    case DataSourceKind::kKafka:
+      return stream_consumer::OpenKafkaReader(source, checkpoints, options);
     default:
       return Status::InvalidArgument("'" + source.name + "' is not a stream source");
   }
@@ -146,7 +153,6 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
     for (Source& st : sources) {
       const DataSource& src = *st.source;
       const PushTarget to = *ParsePushTarget(src.stream_to);
-      // Pushes one batch of a shard's records, then checkpoints it.
       auto push = [&](const ColumnTable& rows) -> Result<PushReport> {
         LARDER_ASSIGN_OR_RETURN(PushReport pushed, Push(src.name, rows, to));
         for (const OnlineViewWrite& w : pushed.online) {
@@ -157,37 +163,84 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
         }
         return pushed;
       };
-      auto sink = [&](stream_consumer::StreamBatch& batch) -> Status {
+      // Batches read and not yet applied: the shards of a pass are applied
+      // together, in one push per field set and one checkpoint transaction,
+      // since each push and each commit costs milliseconds whatever its size.
+      std::deque<std::string> held_bytes;  // the records' bytes (a deque keeps them in place)
+      std::vector<stream_consumer::StreamBatch> pending;
+      size_t pending_records = 0;
+      auto flush = [&]() -> Status {
+        if (pending.empty()) return Status::OK();
         const auto apply_start = Clock::now();
         std::unique_lock<std::timed_mutex> lock;
         if (options.write_mutex != nullptr) lock = std::unique_lock(*options.write_mutex);
         if (offline_held == nullptr) {
           LARDER_ASSIGN_OR_RETURN(offline_held, duckdb::Connection::Open(offline_path));
         }
+        std::vector<stream_consumer::StreamRecord> records;
+        records.reserve(pending_records);
+        for (const auto& batch : pending) {
+          records.insert(records.end(), batch.records.begin(), batch.records.end());
+        }
         LARDER_ASSIGN_OR_RETURN(stream_consumer::AppliedRecords applied,
                                 stream_consumer::ApplyStreamRecords(
-                                    src, *st.batch, batch.records, options.max_record_bytes, push));
-        LARDER_RETURN_IF_ERROR(
-            checkpoints.Commit(src.name, batch.shard, batch.checkpoint, applied.dead));
+                                    src, *st.batch, records, options.max_record_bytes, push));
+        // Each dead letter to its batch's shard, by its index in `records`.
+        std::vector<stream_consumer::ShardCommit> commits(pending.size());
+        std::vector<size_t> ends;
+        size_t end = 0;
+        for (size_t i = 0; i < pending.size(); ++i) {
+          end += pending[i].records.size();
+          ends.push_back(end);
+          commits[i].shard = pending[i].shard;
+          commits[i].checkpoint = pending[i].checkpoint;
+        }
+        for (stream_consumer::DeadLetter& d : applied.dead) {
+          const size_t b = static_cast<size_t>(
+              std::upper_bound(ends.begin(), ends.end(), d.index) - ends.begin());
+          commits[b].dead.push_back(std::move(d));
+        }
+        LARDER_RETURN_IF_ERROR(checkpoints.Commit(src.name, commits));
         if (lock.owns_lock()) lock.unlock();
-        StreamShardProgress& sh = shard_totals[{src.name, batch.shard}];
-        if (!batch.records.empty()) sh.last_arrival_ms = batch.records.back().arrival_ms;
-        sh.checkpointed_at_ms = UnixMillis();
-        sh.source = src.name;
-        sh.shard = batch.shard;
-        sh.records += static_cast<int64_t>(batch.records.size());
-        sh.dead_letters += static_cast<int64_t>(applied.dead.size());
-        sh.checkpoint = batch.checkpoint.position;
-        sh.millis_behind_latest = batch.millis_behind_latest;
-        sh.closed = batch.checkpoint.closed;
-        total.records += static_cast<int64_t>(batch.records.size());
+        const int64_t now_ms = UnixMillis();
+        for (size_t i = 0; i < pending.size(); ++i) {
+          const stream_consumer::StreamBatch& batch = pending[i];
+          StreamShardProgress& sh = shard_totals[{src.name, batch.shard}];
+          if (!batch.records.empty()) sh.last_arrival_ms = batch.records.back().arrival_ms;
+          sh.checkpointed_at_ms = now_ms;
+          sh.source = src.name;
+          sh.shard = batch.shard;
+          sh.records += static_cast<int64_t>(batch.records.size());
+          sh.dead_letters += static_cast<int64_t>(commits[i].dead.size());
+          sh.checkpoint = batch.checkpoint.position;
+          sh.millis_behind_latest = batch.millis_behind_latest;
+          sh.closed = batch.checkpoint.closed;
+          total.records += static_cast<int64_t>(batch.records.size());
+          total.dead_letters += static_cast<int64_t>(commits[i].dead.size());
+        }
         total.rows_pushed += applied.rows_pushed;
-        total.dead_letters += static_cast<int64_t>(applied.dead.size());
         total.apply_seconds += std::chrono::duration<double>(Clock::now() - apply_start).count();
+        pending.clear();
+        held_bytes.clear();
+        pending_records = 0;
         report();
         return Status::OK();
       };
+      // Keeps a batch (its records' bytes copied, since the reader's buffer
+      // goes) until the pass ends or enough records wait.
+      auto sink = [&](stream_consumer::StreamBatch& batch) -> Status {
+        for (stream_consumer::StreamRecord& r : batch.records) {
+          r.data = held_bytes.emplace_back(r.data);
+        }
+        pending_records += batch.records.size();
+        pending.push_back(std::move(batch));
+        if (pending_records >= static_cast<size_t>(options.records_per_call)) return flush();
+        return Status::OK();
+      };
       Result<bool> pass = st.reader->Pass(sink, options.stop, &total.read_seconds);
+      if (pass.ok()) {
+        if (Status flushed = flush(); !flushed.ok()) pass = flushed;
+      }
       if (!pass.ok()) {
         return pass.status().WithContext(std::string(DataSourceKindName(src.kind)) +
                                          " source '" + src.name + "'");
@@ -200,7 +253,10 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
     }
     offline_held.reset();
     if (options.until_idle && ++idle_passes >= 2) break;
-    std::this_thread::sleep_for(options.poll_interval);
+    const bool readers_wait = std::all_of(sources.begin(), sources.end(), [](const Source& s) {
+      return s.reader->WaitsForRecords();
+    });
+    if (!readers_wait) std::this_thread::sleep_for(options.poll_interval);
   }
   report();
   return total;

@@ -45,6 +45,9 @@ class StreamReader {
   // `stop` is asked between shards.
   virtual Result<bool> Pass(const BatchSink& sink, const std::function<bool()>& stop,
                             double* read_seconds) = 0;
+  // True when Pass itself waits (up to the poll interval) for records to
+  // arrive, so that the consumer need not sleep after a pass that found none.
+  virtual bool WaitsForRecords() const { return false; }
 };
 
 // What applying a batch's records did.

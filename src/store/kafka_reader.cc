@@ -1,0 +1,173 @@
+#include "store/kafka_reader.h"
+
+#include <charconv>
+#include <chrono>
+#include <map>
+
+#include "common/names.h"
+#include "stream/kafka/kafka_client.h"
+
+namespace larder::stream_consumer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int64_t UnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// How long a consumer may wait for its first assignment from the group.
+constexpr auto kJoinTimeout = std::chrono::seconds(60);
+
+class KafkaReader final : public StreamReader {
+ public:
+  KafkaReader(const DataSource& source, CheckpointStore& checkpoints, const StreamOptions& options)
+      : source_(source), checkpoints_(checkpoints), options_(options) {}
+
+  Status Open() {
+    stream::KafkaConsumerOptions co;
+    co.bootstrap_servers = source_.bootstrap_servers;
+    co.topic = source_.topic;
+    co.group_id = source_.group_id.empty()
+                      ? "larder." + checkpoints_.project() + "." + source_.name
+                      : source_.group_id;
+    co.group_instance_id = options_.consumer_id;
+    LARDER_ASSIGN_OR_RETURN(
+        consumer_, stream::KafkaConsumer::Open(co, [this](const std::vector<int32_t>& parts) {
+          return StartOffsets(parts);
+        }));
+    return Status::OK();
+  }
+
+  bool WaitsForRecords() const override { return true; }
+
+  Result<bool> Pass(const BatchSink& sink, const std::function<bool()>& /*stop*/,
+                    double* read_seconds) override {
+    // What the previous pass applied is checkpointed by now (the consumer
+    // flushes at the end of each pass): tell the group, for its lag tools.
+    consumer_->CommitAsync(checkpointed_);
+    checkpointed_.clear();
+
+    // One poll per pass, so that a rebalance (served inside the poll) finds
+    // nothing read and not yet checkpointed.
+    const auto start = Clock::now();
+    LARDER_ASSIGN_OR_RETURN(
+        std::vector<stream::KafkaMessage> messages,
+        consumer_->Poll(static_cast<size_t>(options_.records_per_call), options_.poll_interval));
+    *read_seconds += SecondsSince(start);
+    if (messages.empty()) return Idle(read_seconds);
+
+    std::map<int32_t, StreamBatch> batches;
+    for (const stream::KafkaMessage& m : messages) {
+      StreamBatch& b = batches[m.partition];
+      b.records.push_back({m.value, std::to_string(m.offset), m.timestamp_ms});
+    }
+    const int64_t now_ms = UnixMillis();
+    for (auto& [partition, batch] : batches) {
+      batch.shard = std::to_string(partition);
+      batch.checkpoint.position = batch.records.back().position;
+      const int64_t next = std::stoll(batch.checkpoint.position) + 1;
+      // Records remain past this batch: its last record's age is the lag.
+      const int64_t arrival = batch.records.back().arrival_ms;
+      batch.millis_behind_latest = consumer_->CachedHighWatermark(partition) > next && arrival > 0
+                                       ? std::max<int64_t>(0, now_ms - arrival)
+                                       : 0;
+      LARDER_RETURN_IF_ERROR(sink(batch));
+      next_[partition] = next;
+      checkpointed_[partition] = next;
+    }
+    return true;
+  }
+
+ private:
+  // Where each newly assigned partition starts: after its checkpoint, or
+  // at the source's starting position when it has none.
+  Result<std::map<int32_t, int64_t>> StartOffsets(const std::vector<int32_t>& parts) {
+    LARDER_ASSIGN_OR_RETURN(auto loaded, checkpoints_.Load(source_.name));
+    next_.clear();
+    std::map<int32_t, int64_t> out;
+    for (int32_t p : parts) {
+      auto it = loaded.find(std::to_string(p));
+      int64_t last = -1;
+      if (it != loaded.end()) {
+        const std::string& pos = it->second.position;
+        auto [end, ec] = std::from_chars(pos.data(), pos.data() + pos.size(), last);
+        if (ec != std::errc() || end != pos.data() + pos.size() || last < 0) {
+          return Status::Corruption("the checkpoint of Kafka source '" + source_.name +
+                                    "' partition " + std::to_string(p) + " is '" + pos +
+                                    "', not an offset");
+        }
+        out[p] = next_[p] = last + 1;
+      } else {
+        out[p] = source_.starting_position == "latest" ? stream::kKafkaOffsetEnd
+                                                       : stream::kKafkaOffsetBeginning;
+      }
+    }
+    return out;
+  }
+
+  // A pass that found no record: busy while the group has not assigned
+  // partitions yet, or while one of them has records past where this
+  // consumer stands (its fetch has not started).
+  Result<bool> Idle(double* read_seconds) {
+    if (!consumer_->joined()) {
+      if (Clock::now() - opened_ > kJoinTimeout) {
+        const std::string why = consumer_->LastLogged();
+        return Status::IOError("no partitions from Kafka group after " +
+                               std::to_string(kJoinTimeout.count()) + " s" +
+                               (why.empty() ? "" : ": " + why));
+      }
+      return true;
+    }
+    const auto start = Clock::now();
+    bool behind = false;
+    for (int32_t p : consumer_->partitions()) {
+      LARDER_ASSIGN_OR_RETURN(auto marks, consumer_->Watermarks(p, std::chrono::seconds(5)));
+      auto it = next_.find(p);
+      const int64_t at = it != next_.end() ? it->second
+                         : source_.starting_position == "latest" ? marks.second
+                                                                 : marks.first;
+      if (marks.second > at) behind = true;
+    }
+    *read_seconds += SecondsSince(start);
+    return behind;
+  }
+
+  const DataSource& source_;
+  CheckpointStore& checkpoints_;
+  const StreamOptions& options_;
+  std::unique_ptr<stream::KafkaConsumer> consumer_;
+  std::map<int32_t, int64_t> next_;          // partition -> next offset to apply
+  std::map<int32_t, int64_t> checkpointed_;  // to commit to the group
+  Clock::time_point opened_ = Clock::now();
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StreamReader>> OpenKafkaReader(const DataSource& source,
+                                                      CheckpointStore& checkpoints,
+                                                      const StreamOptions& options) {
+  if (options.records_per_call < 1 || options.records_per_call > 100000) {
+    return Status::InvalidArgument("records per pass must be 1..100000 for a Kafka source");
+  }
+  if (options.shard_count != 1) {
+    return Status::InvalidArgument(
+        "a Kafka source's partitions are spread by its consumer group: start more consumers "
+        "rather than give a shard index and count (those apply to Kinesis sources)");
+  }
+  if (!options.consumer_id.empty() && !IsKafkaName(options.consumer_id)) {
+    return Status::InvalidArgument("consumer id '" + options.consumer_id +
+                                   "' is not 1 to 249 of a-z, A-Z, 0-9, _ . -");
+  }
+  auto reader = std::make_unique<KafkaReader>(source, checkpoints, options);
+  LARDER_RETURN_IF_ERROR(reader->Open());
+  return std::unique_ptr<StreamReader>(std::move(reader));
+}
+
+}  // namespace larder::stream_consumer
