@@ -349,7 +349,7 @@ TEST(KinesisDemoStream, MappedFieldsRoundTripThroughTheConsumer) {
 
   r = RunLarder(c + "demo-stream");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("several kinesis sources (events_stream, other_stream): choose "
+  EXPECT_THAT(r.err, HasSubstr("several stream sources (events_stream, other_stream): choose "
                                "one with --source"));
   r = RunLarder(c + "demo-stream --source events_stream --rate 100000 --shards 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -414,8 +414,8 @@ TEST(KinesisDemoStream, RefusesBadFlagsUnknownSourcesAndUnreachableEndpoints) {
   EXPECT_THAT(r.err, HasSubstr("--late-fraction takes a fraction from 0 to 1"));
   r = repo.Larder("demo-stream --source user_ratings_push");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("no kinesis source 'user_ratings_push' is registered "
-                               "('user_ratings_push' is a push source); kinesis sources: "
+  EXPECT_THAT(r.err, HasSubstr("no kinesis or kafka source 'user_ratings_push' is registered "
+                               "('user_ratings_push' is a push source); stream sources: "
                                "book_ratings_stream"));
   r = repo.Larder("demo-stream --limit 1");
   EXPECT_EQ(r.exit_code, 1);

@@ -69,15 +69,8 @@ int main(int argc, char** argv) {
   const auto put_start = Clock::now();
   std::vector<larder::stream::PutRecordsEntry> batch;
   for (int i = 0; i < records; ++i) {
-    const int64_t user = 1 + static_cast<int64_t>(rng() % 100000);
-    const time_t t = static_cast<time_t>(now_s - 86400 + static_cast<int64_t>(rng() % 86000));
-    struct tm tm {};
-    gmtime_r(&t, &tm);
-    char ts[32];
-    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    batch.push_back({std::to_string(user), "{\"user_id\": " + std::to_string(user) +
-                                               ", \"ts\": \"" + ts + "\", \"x\": " +
-                                               std::to_string(rng() % 10) + "}"});
+    larder::bench::BenchRecord r = larder::bench::MakeBenchRecord(rng, now_s);
+    batch.push_back({std::move(r.key), std::move(r.json)});
     if (batch.size() == 500 || i + 1 == records) {
       auto put = (*client)->PutRecords(stream, batch);
       if (!put.ok()) return Fail(put.status());

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,8 +14,8 @@
 
 namespace larder::bench {
 
-Status WriteStreamBenchRepo(const std::string& dir, const std::string& endpoint,
-                            const std::string& stream, const std::string& to) {
+Status WriteStreamBenchRepo(const std::string& dir, const std::string& source,
+                            const std::string& to, bool plain_only) {
   namespace fs = std::filesystem;
   fs::remove_all(dir);
   fs::create_directories(dir + "/data");
@@ -26,17 +27,17 @@ Status WriteStreamBenchRepo(const std::string& dir, const std::string& endpoint,
       << "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n"
          "data_sources:\n"
          "  - {name: events, type: file, path: data/events.parquet, timestamp_field: ts}\n"
-         "  - {name: ratings_stream, type: kinesis, stream_name: " << stream
-      << ", region: us-east-1, endpoint_url: '" << endpoint
-      << "', timestamp_field: ts, batch_source: events, to: " << to << "}\n"
+         "  - {name: ratings_stream, " << source
+      << ", timestamp_field: ts, batch_source: events, to: " << to << "}\n"
          "feature_views:\n"
-         "  - name: agg\n    entities: [user]\n    source: ratings_stream\n"
-         "    aggregation_interval: 10m\n    aggregations:\n"
-         "      - {column: x, function: mean, time_window: 1d}\n"
-         "      - {column: x, function: count, time_window: 1d}\n"
-         "      - {column: x, function: mean, time_window: 7d}\n"
-         "      - {column: x, function: count, time_window: 7d}\n"
-         "  - name: latest\n    entities: [user]\n    source: ratings_stream\n"
+      << (plain_only ? ""
+                     : "  - name: agg\n    entities: [user]\n    source: ratings_stream\n"
+                       "    aggregation_interval: 10m\n    aggregations:\n"
+                       "      - {column: x, function: mean, time_window: 1d}\n"
+                       "      - {column: x, function: count, time_window: 1d}\n"
+                       "      - {column: x, function: mean, time_window: 7d}\n"
+                       "      - {column: x, function: count, time_window: 7d}\n")
+      << "  - name: latest\n    entities: [user]\n    source: ratings_stream\n"
          "    schema: [{name: x, dtype: Int64}]\n";
   LARDER_ASSIGN_OR_RETURN(auto conn, duckdb::Connection::Open(":memory:"));
   LARDER_RETURN_IF_ERROR(conn->Execute(
@@ -57,7 +58,10 @@ Result<std::unique_ptr<stream::KinesisClient>> SetUpStreamBench(const std::strin
                                                                 int shards) {
   setenv("AWS_ACCESS_KEY_ID", "AKIDLARDERBENCH", 0);
   setenv("AWS_SECRET_ACCESS_KEY", "larder-bench", 0);
-  LARDER_RETURN_IF_ERROR(WriteStreamBenchRepo(dir, endpoint, stream, to));
+  LARDER_RETURN_IF_ERROR(WriteStreamBenchRepo(
+      dir, "type: kinesis, stream_name: " + stream + ", region: us-east-1, endpoint_url: '" +
+               endpoint + "'",
+      to));
   stream::KinesisClientOptions options;
   options.endpoint_url = endpoint;
   options.region = "us-east-1";
@@ -65,6 +69,17 @@ Result<std::unique_ptr<stream::KinesisClient>> SetUpStreamBench(const std::strin
   LARDER_RETURN_IF_ERROR(client->CreateStream(stream, shards));
   LARDER_RETURN_IF_ERROR(client->WaitForActive(stream, std::chrono::seconds(30)));
   return client;
+}
+
+BenchRecord MakeBenchRecord(std::mt19937_64& rng, int64_t now_s) {
+  const int64_t user = 1 + static_cast<int64_t>(rng() % 100000);
+  const time_t t = static_cast<time_t>(now_s - 86400 + static_cast<int64_t>(rng() % 86000));
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char ts[32];
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return {std::to_string(user), "{\"user_id\": " + std::to_string(user) + ", \"ts\": \"" + ts +
+                                    "\", \"x\": " + std::to_string(rng() % 10) + "}"};
 }
 
 int Fail(const Status& s) {

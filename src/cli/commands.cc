@@ -102,7 +102,11 @@ constexpr FlagSpec kServeFlags[] = {
     {"--stream-sources", "NAMES", "with --stream: the stream sources, comma-separated",
      "those that online views read"},
     {"--poll-ms", "MS", "with --stream: wait after a pass that found no record", "200"},
-    {"--records-per-call", "N", "with --stream: records per GetRecords call, 1..10000", "10000"},
+    {"--records-per-call", "N",
+     "with --stream: records per GetRecords call, 1..10000 (kafka: per pass, 1..100000)",
+     "10000"},
+    {"--consumer-id", "ID", "with --stream: kafka: this consumer's static id in its group",
+     "none"},
 };
 
 constexpr FlagSpec kStreamFlags[] = {
@@ -110,18 +114,26 @@ constexpr FlagSpec kStreamFlags[] = {
      "those that online views read"},
     {"--views", "NAMES",
      "or the sources of these feature views (name every online view of those sources)", ""},
-    {"--shard-index", "I", "this consumer's share of the shards: those whose id hashes to I", "0"},
+    {"--shard-index", "I",
+     "kinesis: this consumer's share of the shards, those whose id hashes to I (kafka: the group "
+     "shares partitions)",
+     "0"},
     {"--shard-count", "N", "consumers sharing the shards", "1"},
+    {"--consumer-id", "ID",
+     "kafka: this consumer's static id in its group, so a restart takes its partitions back at "
+     "once",
+     "none (a dynamic member)"},
     {"--until-idle", "", "stop once every shard is caught up (a replay, a test)", ""},
-    {"--records-per-call", "N", "records per GetRecords call, 1..10000", "10000"},
-    {"--poll-ms", "MS", "wait after a pass that found no record", "200"},
+    {"--records-per-call", "N",
+     "records per GetRecords call, 1..10000 (kafka: records per pass, 1..100000)", "10000"},
+    {"--poll-ms", "MS", "wait after a pass that found no record (kafka: wait for one)", "200"},
     {"--metrics-port", "PORT", "serve GET /metrics (Prometheus) on this port; 0 picks one", "none"},
     {"--metrics-host", "ADDRESS", "IP address of the metrics port", "127.0.0.1"},
 };
 
 constexpr FlagSpec kDemoStreamFlags[] = {
-    {"--source", "NAME", "the kinesis source whose stream gets its batch_source's rows",
-     "the repo's only kinesis source"},
+    {"--source", "NAME", "the kinesis or kafka source whose stream or topic gets its rows",
+     "the repo's only one"},
     {"--rate", "N", "records per second, 1..100000", "1000"},
     {"--limit", "K", "send only the K latest rows (in event-time order); 0 only creates the stream",
      "every row"},
@@ -133,7 +145,8 @@ constexpr FlagSpec kDemoStreamFlags[] = {
     {"--late-fraction", "F", "this share of records is sent after up to 1,000 later ones", "0"},
     {"--duplicate-fraction", "F", "this share of records is sent twice, the copy up to 1,000 later",
      "0"},
-    {"--shards", "K", "shards of the stream when it is created (1..100)", "2"},
+    {"--shards", "K", "shards (kafka: partitions) of the stream when it is created (1..100)",
+     "2"},
     {"--seed", "N", "random seed of the late and duplicate records", "42"},
 };
 
@@ -172,12 +185,12 @@ const std::array<CommandSpec, 26> kCommands{{
      kOnlineDeleteFlags, OnlineDeleteCommand},
     {"serve", "Serve online features over HTTP, as Feast's feature server does", {},
      kServeFlags, ServeCommand},
-    {"stream", "Consume the kinesis sources' streams into the online and offline stores", {},
+    {"stream", "Consume the kinesis and kafka sources into the online and offline stores", {},
      kStreamFlags, StreamCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
      DemoDataCommand},
     {"demo-stream",
-     "Replay a kinesis source's batch rows (the example's ratings) into its stream, in time order",
+     "Replay a stream source's batch rows (the example's ratings) into its stream, in time order",
      {}, kDemoStreamFlags, DemoStreamCommand},
     {"repo-format", "Print every accepted key of feature_store.yaml and definition files", {},
      {}, RepoFormatCommand},

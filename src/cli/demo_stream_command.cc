@@ -1,6 +1,7 @@
-// `larder demo-stream`: replays the rows of a kinesis source's batch_source
-// (the example's ratings) into its stream as JSON records, in event-time
-// order, at a steady rate (docs/stream.md, "The example's stream").
+// `larder demo-stream`: replays the rows of a kinesis or kafka source's
+// batch_source (the example's ratings) into its stream or topic as JSON
+// records, in event-time order, at a steady rate (docs/stream.md, "The
+// example's stream").
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "common/progress.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/source_relation.h"
+#include "stream/kafka/kafka_client.h"
 #include "stream/kinesis/kinesis_client.h"
 
 namespace larder::cli {
@@ -32,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kMaxDisplacement = 1000;
 
 struct ReplayFlags {
-  std::string source;        // --source; empty = the only kinesis source
+  std::string source;        // --source; empty = the only stream source
   int64_t rate = 1000;       // records per second
   int64_t limit = -1;        // the latest K rows; -1 = every row
   double seconds = 0;        // stop after this long; 0 = when all are sent
@@ -108,11 +110,13 @@ std::string IsoUtc(TimestampMicros micros) {
   return text;
 }
 
-// The kinesis source to replay into: `name`, or the repo's only one.
-Result<const DataSource*> FindKinesisSource(const FeatureRepo& repo, const std::string& name) {
+// The stream source to replay into: `name`, or the repo's only one.
+Result<const DataSource*> FindStreamSource(const FeatureRepo& repo, const std::string& name) {
   std::vector<const DataSource*> kinesis;
   for (const DataSource& s : repo.data_sources) {
-    if (s.kind == DataSourceKind::kKinesis) kinesis.push_back(&s);
+    if (s.kind == DataSourceKind::kKinesis || s.kind == DataSourceKind::kKafka) {
+      kinesis.push_back(&s);
+    }
   }
   std::string names;
   for (const DataSource* s : kinesis) names += (names.empty() ? "" : ", ") + s->name;
@@ -122,17 +126,17 @@ Result<const DataSource*> FindKinesisSource(const FeatureRepo& repo, const std::
     }
     const DataSource* other = repo.FindDataSource(name);
     return Status::NotFound(
-        "no kinesis source '" + name + "' is registered" +
+        "no kinesis or kafka source '" + name + "' is registered" +
         (other != nullptr ? " ('" + name + "' is a " + std::string(DataSourceKindName(other->kind)) +
                                 " source)"
                           : "") +
-        (kinesis.empty() ? "; the repo has none" : "; kinesis sources: " + names));
+        (kinesis.empty() ? "; the repo has none" : "; stream sources: " + names));
   }
   if (kinesis.empty()) {
-    return Status::NotFound("the registered repo has no kinesis source (docs/stream.md)");
+    return Status::NotFound("the registered repo has no kinesis or kafka source (docs/stream.md)");
   }
   if (kinesis.size() > 1) {
-    return Status::InvalidArgument("the repo has several kinesis sources (" + names +
+    return Status::InvalidArgument("the repo has several stream sources (" + names +
                                    "): choose one with --source");
   }
   return kinesis[0];
@@ -315,9 +319,6 @@ Result<std::vector<Outgoing>> ReadRecords(const FeatureRepo& repo, const DataSou
                                                             : cell.dump();
       }
     }
-    // Kinesis partition keys are 1 to 256 characters.
-    if (rec.key.empty()) rec.key = "-";
-    if (rec.key.size() > 256) rec.key.resize(256);
     rec.json = record.dump();
     out.push_back(std::move(rec));
   }
@@ -366,35 +367,156 @@ std::vector<const Outgoing*> SendOrder(const std::vector<Outgoing>& records, con
   return order;
 }
 
-// Makes sure `stream` exists and is ACTIVE: created with `shards` shards
-// when missing. Says on `o.err` when it created it.
-Status EnsureStream(stream::KinesisClient& client, const std::string& stream, int shards,
-                    bool shards_given, Output& o) {
-  Status active = client.WaitForActive(stream, std::chrono::seconds(30));
-  if (active.code() == StatusCode::kNotFound) {
-    Status created = client.CreateStream(stream, shards);
-    // Another process may have created it meanwhile.
-    if (!created.ok() && created.code() != StatusCode::kFailedPrecondition) return created;
-    LARDER_RETURN_IF_ERROR(client.WaitForActive(stream, std::chrono::seconds(30)));
-    o.err << "larder demo-stream: created stream '" << stream << "' with " << shards
-          << (shards == 1 ? " shard" : " shards") << " at " << client.endpoint_url() << "\n";
+// Where the records go: a Kinesis stream or a Kafka topic.
+class ReplayTarget {
+ public:
+  virtual ~ReplayTarget() = default;
+  // Makes sure the stream or topic exists, created with `shards` shards or
+  // partitions when missing (saying so on `o.err`); when it exists and
+  // `shards_given`, it must have that many.
+  virtual Status Ensure(int shards, bool shards_given, Output& o) = 0;
+  // Sends records, each to the shard or partition of its key.
+  virtual Status Send(const std::vector<const Outgoing*>& records) = 0;
+  // Waits until every record sent is stored.
+  virtual Status Finish() { return Status::OK(); }
+  // "stream 'book_ratings' at http://127.0.0.1:4567".
+  virtual std::string Describe() const = 0;
+  // The most records one Send takes.
+  virtual size_t MaxBatch() const = 0;
+};
+
+class KinesisTarget final : public ReplayTarget {
+ public:
+  static Result<std::unique_ptr<ReplayTarget>> Open(const DataSource& source) {
+    if (source.endpoint_url.empty()) {
+      return Status::InvalidArgument(
+          "it has no endpoint_url; demo-stream needs a local one such as kinesalite's "
+          "http://127.0.0.1:4567");
+    }
+    stream::KinesisClientOptions options;
+    options.endpoint_url = source.endpoint_url;
+    options.region = source.region;
+    // An endpoint that does not answer fails in seconds, not after the
+    // default ten attempts.
+    options.max_attempts = 4;
+    LARDER_ASSIGN_OR_RETURN(auto client, stream::KinesisClient::Open(options));
+    return std::unique_ptr<ReplayTarget>(new KinesisTarget(source, std::move(client)));
+  }
+
+  Status Ensure(int shards, bool shards_given, Output& o) override {
+    const std::string& name = source_.stream_name;
+    Status active = client_->WaitForActive(name, std::chrono::seconds(30));
+    if (active.code() == StatusCode::kNotFound) {
+      Status created = client_->CreateStream(name, shards);
+      // Another process may have created it meanwhile.
+      if (!created.ok() && created.code() != StatusCode::kFailedPrecondition) return created;
+      LARDER_RETURN_IF_ERROR(client_->WaitForActive(name, std::chrono::seconds(30)));
+      o.err << "larder demo-stream: created stream '" << name << "' with " << shards
+            << (shards == 1 ? " shard" : " shards") << " at " << client_->endpoint_url() << "\n";
+      return Status::OK();
+    }
+    LARDER_RETURN_IF_ERROR(active);
+    if (shards_given) {
+      LARDER_ASSIGN_OR_RETURN(std::vector<stream::KinesisShard> all, client_->ListShards(name));
+      const auto open = std::count_if(all.begin(), all.end(), [](const stream::KinesisShard& s) {
+        return s.ending_sequence_number.empty();
+      });
+      if (open != shards) {
+        return Status::InvalidArgument("stream '" + name + "' exists with " +
+                                       std::to_string(open) + " open shards; --shards " +
+                                       std::to_string(shards) +
+                                       " applies only when the stream is created");
+      }
+    }
     return Status::OK();
   }
-  LARDER_RETURN_IF_ERROR(active);
-  if (shards_given) {
-    LARDER_ASSIGN_OR_RETURN(std::vector<stream::KinesisShard> all, client.ListShards(stream));
-    const auto open = std::count_if(all.begin(), all.end(), [](const stream::KinesisShard& s) {
-      return s.ending_sequence_number.empty();
-    });
-    if (open != shards) {
-      return Status::InvalidArgument("stream '" + stream + "' exists with " +
-                                     std::to_string(open) + " open shards; --shards " +
-                                     std::to_string(shards) +
-                                     " applies only when the stream is created");
+
+  Status Send(const std::vector<const Outgoing*>& records) override {
+    std::vector<stream::PutRecordsEntry> entries;
+    entries.reserve(records.size());
+    for (const Outgoing* r : records) {
+      // Kinesis partition keys are 1 to 256 characters.
+      std::string key = r->key.empty() ? "-" : r->key.substr(0, 256);
+      entries.push_back({std::move(key), r->json});
     }
+    LARDER_ASSIGN_OR_RETURN(auto put, client_->PutRecords(source_.stream_name, entries));
+    if (put.failed == 0) return Status::OK();
+    for (const stream::PutRecordResult& r : put.records) {
+      if (r.error_code.empty()) continue;
+      return Status::IOError(std::to_string(put.failed) + " of " +
+                             std::to_string(entries.size()) +
+                             " records were not put into stream '" + source_.stream_name +
+                             "': " + r.error_code + ": " + r.error_message);
+    }
+    return Status::OK();
   }
-  return Status::OK();
-}
+
+  std::string Describe() const override {
+    return "stream '" + source_.stream_name + "' at " + source_.endpoint_url;
+  }
+  size_t MaxBatch() const override { return stream::kMaxPutRecordsEntries; }
+
+ private:
+  KinesisTarget(const DataSource& source, std::unique_ptr<stream::KinesisClient> client)
+      : source_(source), client_(std::move(client)) {}
+
+  const DataSource& source_;
+  std::unique_ptr<stream::KinesisClient> client_;
+};
+
+class KafkaTarget final : public ReplayTarget {
+ public:
+  static Result<std::unique_ptr<ReplayTarget>> Open(const DataSource& source) {
+    LARDER_ASSIGN_OR_RETURN(auto producer,
+                            stream::KafkaProducer::Open({.bootstrap_servers = source.bootstrap_servers,
+                                                         .linger_ms = 5}));
+    return std::unique_ptr<ReplayTarget>(new KafkaTarget(source, std::move(producer)));
+  }
+
+  Status Ensure(int shards, bool shards_given, Output& o) override {
+    Result<int> partitions = producer_->PartitionCount(source_.topic, kTimeout);
+    if (partitions.status().code() == StatusCode::kNotFound) {
+      Status created = producer_->CreateTopic(source_.topic, shards, kTimeout);
+      // Another process may have created it meanwhile.
+      if (!created.ok() && created.code() != StatusCode::kAlreadyExists) return created;
+      o.err << "larder demo-stream: created topic '" << source_.topic << "' with " << shards
+            << (shards == 1 ? " partition" : " partitions") << " at "
+            << source_.bootstrap_servers << "\n";
+      return Status::OK();
+    }
+    LARDER_RETURN_IF_ERROR(partitions.status());
+    if (shards_given && *partitions != shards) {
+      return Status::InvalidArgument("topic '" + source_.topic + "' exists with " +
+                                     std::to_string(*partitions) + " partitions; --shards " +
+                                     std::to_string(shards) +
+                                     " applies only when the topic is created");
+    }
+    return Status::OK();
+  }
+
+  Status Send(const std::vector<const Outgoing*>& records) override {
+    for (const Outgoing* r : records) {
+      LARDER_RETURN_IF_ERROR(producer_->Produce(source_.topic, -1, r->key, r->json));
+    }
+    return Status::OK();
+  }
+
+  Status Finish() override { return producer_->Flush(kTimeout); }
+
+  std::string Describe() const override {
+    return "topic '" + source_.topic + "' at " + source_.bootstrap_servers;
+  }
+  size_t MaxBatch() const override { return 10000; }
+
+ private:
+  static constexpr std::chrono::milliseconds kTimeout{30000};
+
+  KafkaTarget(const DataSource& source, std::unique_ptr<stream::KafkaProducer> producer)
+      : source_(source), producer_(std::move(producer)) {}
+
+  const DataSource& source_;
+  std::unique_ptr<stream::KafkaProducer> producer_;
+};
 
 std::string StatusLine(int64_t sent, size_t total, double seconds) {
   char line[160];
@@ -421,20 +543,15 @@ int DemoStreamCommand(const Invocation& inv, Output& o) {
   FeatureRepo repo = std::move(*registered);
   repo.root = store->repo_root();
   repo.config = store->config();
-  Result<const DataSource*> found = FindKinesisSource(repo, flags.source);
+  Result<const DataSource*> found = FindStreamSource(repo, flags.source);
   if (!found.ok()) return ReportError(o, found.status());
   const DataSource& source = **found;
+  const std::string context =
+      std::string(DataSourceKindName(source.kind)) + " source '" + source.name + "'";
   const DataSource* batch = repo.FindDataSource(source.batch_source);
   if (batch == nullptr) {
-    return ReportError(o, Status::NotFound("kinesis source '" + source.name +
-                                           "': batch_source '" + source.batch_source +
+    return ReportError(o, Status::NotFound(context + ": batch_source '" + source.batch_source +
                                            "' is not registered"));
-  }
-  if (source.endpoint_url.empty()) {
-    return ReportError(o, Status::InvalidArgument(
-                              "kinesis source '" + source.name +
-                              "' has no endpoint_url; demo-stream needs a local one such as "
-                              "kinesalite's http://127.0.0.1:4567"));
   }
 
   int64_t skipped = 0;
@@ -456,34 +573,23 @@ int DemoStreamCommand(const Invocation& inv, Output& o) {
   int64_t late = 0, duplicates = 0;
   const std::vector<const Outgoing*> order = SendOrder(records, flags, &late, &duplicates);
 
-  stream::KinesisClientOptions client_options;
-  client_options.endpoint_url = source.endpoint_url;
-  client_options.region = source.region;
-  // An endpoint that does not answer fails in seconds, not after the
-  // default ten attempts.
-  client_options.max_attempts = 4;
-  auto client = stream::KinesisClient::Open(client_options);
-  if (!client.ok()) {
-    return ReportError(o, client.status().WithContext("kinesis source '" + source.name + "'"));
-  }
-  Status ready = EnsureStream(**client, source.stream_name, flags.shards ? flags.shards : 2,
-                              flags.shards != 0, o);
-  if (!ready.ok()) {
-    return ReportError(o, ready.WithContext("kinesis source '" + source.name + "' (stream '" +
-                                            source.stream_name + "' at " + source.endpoint_url +
-                                            ")"));
-  }
+  auto target = source.kind == DataSourceKind::kKafka ? KafkaTarget::Open(source)
+                                                      : KinesisTarget::Open(source);
+  if (!target.ok()) return ReportError(o, target.status().WithContext(context));
+  ReplayTarget& to = **target;
+  Status ready = to.Ensure(flags.shards ? flags.shards : 2, flags.shards != 0, o);
+  if (!ready.ok()) return ReportError(o, ready.WithContext(context + " (" + to.Describe() + ")"));
 
   // Batches of about a tenth of a second's records, each sent when the
   // rate allows.
   const size_t batch_size =
-      std::clamp<size_t>(static_cast<size_t>(flags.rate / 10), 1, stream::kMaxPutRecordsEntries);
+      std::clamp<size_t>(static_cast<size_t>(flags.rate / 10), 1, to.MaxBatch());
   const bool interactive = IsTerminal(STDERR_FILENO);
   const auto start = Clock::now();
   auto last_line = start;
   int64_t sent = 0;
   bool out_of_time = false;
-  std::vector<stream::PutRecordsEntry> entries;
+  std::vector<const Outgoing*> entries;
   for (size_t i = 0; i < order.size();) {
     const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(static_cast<double>(sent) /
@@ -495,20 +601,9 @@ int DemoStreamCommand(const Invocation& inv, Output& o) {
     std::this_thread::sleep_until(due);
     entries.clear();
     for (; i < order.size() && entries.size() < batch_size; ++i) {
-      entries.push_back({order[i]->key, order[i]->json});
+      entries.push_back(order[i]);
     }
-    auto put = (*client)->PutRecords(source.stream_name, entries);
-    if (!put.ok()) return ReportError(o, put.status());
-    if (put->failed > 0) {
-      for (const stream::PutRecordResult& r : put->records) {
-        if (r.error_code.empty()) continue;
-        return ReportError(o, Status::IOError(std::to_string(put->failed) + " of " +
-                                              std::to_string(entries.size()) +
-                                              " records were not put into stream '" +
-                                              source.stream_name + "': " + r.error_code + ": " +
-                                              r.error_message));
-      }
-    }
+    if (Status put = to.Send(entries); !put.ok()) return ReportError(o, put.WithContext(context));
     sent += static_cast<int64_t>(entries.size());
     const auto now = Clock::now();
     if (now - last_line >= std::chrono::seconds(interactive ? 1 : 10)) {
@@ -519,14 +614,17 @@ int DemoStreamCommand(const Invocation& inv, Output& o) {
       last_line = now;
     }
   }
+  if (Status stored = to.Finish(); !stored.ok()) {
+    return ReportError(o, stored.WithContext(context));
+  }
   if (interactive && last_line != start) o.err << "\n";
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   char line[512];
   std::snprintf(line, sizeof line, "Put %lld records (%lld sent late, %lld duplicates) into "
-                "stream '%s' at %s in %.1f s (%.0f/s)%s.\n",
+                "%s in %.1f s (%.0f/s)%s.\n",
                 static_cast<long long>(sent), static_cast<long long>(late),
-                static_cast<long long>(duplicates), source.stream_name.c_str(),
-                source.endpoint_url.c_str(), elapsed, elapsed > 0 ? sent / elapsed : 0.0,
+                static_cast<long long>(duplicates), to.Describe().c_str(),
+                elapsed, elapsed > 0 ? sent / elapsed : 0.0,
                 out_of_time ? "; stopped by --seconds" : "");
   o.out << line;
   if (!records.empty()) {

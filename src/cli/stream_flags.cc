@@ -18,11 +18,14 @@ bool ParseStreamFlags(const Invocation& inv, Output& o, StreamOptions* options) 
           << " (one less than --shard-count)\n";
     return false;
   }
+  // Each reader checks its own bound: Kinesis's 10,000 per call, or Kafka's
+  // 100,000 per pass.
   if (inv.Has("--records-per-call") &&
-      !ParseInt(inv.Flag("--records-per-call"), 1, 10000, &options->records_per_call)) {
-    o.err << "larder: --records-per-call takes 1..10000\n";
+      !ParseInt(inv.Flag("--records-per-call"), 1, 100000, &options->records_per_call)) {
+    o.err << "larder: --records-per-call takes 1..100000\n";
     return false;
   }
+  if (inv.Has("--consumer-id")) options->consumer_id = inv.Flag("--consumer-id");
   if (inv.Has("--poll-ms")) {
     int ms = 0;
     if (!ParseInt(inv.Flag("--poll-ms"), 1, 60000, &ms)) {

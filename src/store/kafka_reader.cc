@@ -24,6 +24,9 @@ int64_t UnixMillis() {
 
 // How long a consumer may wait for its first assignment from the group.
 constexpr auto kJoinTimeout = std::chrono::seconds(60);
+// How long a partition's first fetch may go unanswered before Idle asks
+// its leader for its watermarks.
+constexpr auto kUnknownGrace = std::chrono::seconds(2);
 
 class KafkaReader final : public StreamReader {
  public:
@@ -89,6 +92,7 @@ class KafkaReader final : public StreamReader {
   // Where each newly assigned partition starts: after its checkpoint, or
   // at the source's starting position when it has none.
   Result<std::map<int32_t, int64_t>> StartOffsets(const std::vector<int32_t>& parts) {
+    joined_at_ = Clock::now();
     LARDER_ASSIGN_OR_RETURN(auto loaded, checkpoints_.Load(source_.name));
     next_.clear();
     std::map<int32_t, int64_t> out;
@@ -114,7 +118,9 @@ class KafkaReader final : public StreamReader {
 
   // A pass that found no record: busy while the group has not assigned
   // partitions yet, or while one of them has records past where this
-  // consumer stands (its fetch has not started).
+  // consumer stands. The high watermarks come from the fetches' responses;
+  // a partition not fetched yet counts as behind, and is asked about (a
+  // request that may wait behind a fetch) only after kUnknownGrace.
   Result<bool> Idle(double* read_seconds) {
     if (!consumer_->joined()) {
       if (Clock::now() - opened_ > kJoinTimeout) {
@@ -128,12 +134,21 @@ class KafkaReader final : public StreamReader {
     const auto start = Clock::now();
     bool behind = false;
     for (int32_t p : consumer_->partitions()) {
-      LARDER_ASSIGN_OR_RETURN(auto marks, consumer_->Watermarks(p, std::chrono::seconds(5)));
       auto it = next_.find(p);
+      const int64_t cached = consumer_->CachedHighWatermark(p);
+      if (cached >= 0 && it != next_.end()) {
+        behind = behind || cached > it->second;
+        continue;
+      }
+      if (Clock::now() - joined_at_ < kUnknownGrace) {
+        behind = true;  // its first fetch has not answered yet
+        continue;
+      }
+      LARDER_ASSIGN_OR_RETURN(auto marks, consumer_->Watermarks(p, std::chrono::seconds(5)));
       const int64_t at = it != next_.end() ? it->second
                          : source_.starting_position == "latest" ? marks.second
                                                                  : marks.first;
-      if (marks.second > at) behind = true;
+      behind = behind || marks.second > at;
     }
     *read_seconds += SecondsSince(start);
     return behind;
@@ -146,6 +161,7 @@ class KafkaReader final : public StreamReader {
   std::map<int32_t, int64_t> next_;          // partition -> next offset to apply
   std::map<int32_t, int64_t> checkpointed_;  // to commit to the group
   Clock::time_point opened_ = Clock::now();
+  Clock::time_point joined_at_ = Clock::now();  // the last assignment
 };
 
 }  // namespace

@@ -124,7 +124,20 @@ struct KafkaConsumer::Impl : LogSink {
     }
     owner->joined_ = true;
     std::vector<int32_t> parts;
-    for (int i = 0; i < list->cnt; ++i) parts.push_back(list->elems[i].partition);
+    for (int i = 0; i < list->cnt; ++i) {
+      // A static member that rejoins may get back what it held before, even
+      // of a topic it no longer subscribes to.
+      if (options.topic != list->elems[i].topic) {
+        error = Status::FailedPrecondition(
+            "Kafka group '" + options.group_id + "' gave this consumer partitions of topic '" +
+            list->elems[i].topic + "', not of '" + options.topic +
+            "': the group (or this static member id) served another topic before; give the "
+            "source its own group_id, or the consumer another id");
+        rd_kafka_assign(rk, nullptr);
+        return;
+      }
+      parts.push_back(list->elems[i].partition);
+    }
     Result<std::map<int32_t, int64_t>> starts = start_offsets(parts);
     if (!starts.ok()) {
       error = starts.status();
@@ -174,6 +187,9 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Open(const KafkaConsumerOp
       {"session.timeout.ms", std::to_string(options.session_timeout_ms)},
       {"heartbeat.interval.ms", std::to_string(std::max(500, options.session_timeout_ms / 5))},
       {"allow.auto.create.topics", "false"},
+      // A fetch that finds nothing waits at the broker this long, and other
+      // requests on its connection (watermarks) wait behind it.
+      {"fetch.wait.max.ms", "100"},
   };
   if (!options.group_instance_id.empty()) {
     settings.emplace_back("group.instance.id", options.group_instance_id);
