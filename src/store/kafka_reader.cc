@@ -27,6 +27,8 @@ constexpr auto kJoinTimeout = std::chrono::seconds(60);
 // How long a partition's first fetch may go unanswered before Idle asks
 // its leader for its watermarks.
 constexpr auto kUnknownGrace = std::chrono::seconds(2);
+// Requests to the brokers outside fetches.
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
 class KafkaReader final : public StreamReader {
  public:
@@ -41,6 +43,7 @@ class KafkaReader final : public StreamReader {
                       ? "larder." + checkpoints_.project() + "." + source_.name
                       : source_.group_id;
     co.group_instance_id = options_.consumer_id;
+    co.offset_reset = source_.starting_position == "latest" ? "latest" : "earliest";
     LARDER_ASSIGN_OR_RETURN(
         consumer_, stream::KafkaConsumer::Open(co, [this](const std::vector<int32_t>& parts) {
           return StartOffsets(parts);
@@ -89,13 +92,16 @@ class KafkaReader final : public StreamReader {
   }
 
  private:
-  // Where each newly assigned partition starts: after its checkpoint, or
-  // at the source's starting position when it has none.
+  // Where each newly assigned partition starts: after its checkpoint; or,
+  // when this consumer has none (the partition moved here from another
+  // node), at the group's committed offset, which the consumer that held it
+  // wrote after its own checkpoints; or at the source's starting position.
   Result<std::map<int32_t, int64_t>> StartOffsets(const std::vector<int32_t>& parts) {
     joined_at_ = Clock::now();
     LARDER_ASSIGN_OR_RETURN(auto loaded, checkpoints_.Load(source_.name));
     next_.clear();
     std::map<int32_t, int64_t> out;
+    std::vector<int32_t> fresh;  // without a checkpoint here
     for (int32_t p : parts) {
       auto it = loaded.find(std::to_string(p));
       int64_t last = -1;
@@ -109,9 +115,19 @@ class KafkaReader final : public StreamReader {
         }
         out[p] = next_[p] = last + 1;
       } else {
-        out[p] = source_.starting_position == "latest" ? stream::kKafkaOffsetEnd
-                                                       : stream::kKafkaOffsetBeginning;
+        fresh.push_back(p);
       }
+    }
+    if (fresh.empty()) return out;
+    LARDER_ASSIGN_OR_RETURN(auto committed, consumer_->Committed(fresh, kRequestTimeout));
+    for (int32_t p : fresh) {
+      auto c = committed.find(p);
+      if (c != committed.end()) {
+        out[p] = next_[p] = c->second;
+        continue;
+      }
+      LARDER_ASSIGN_OR_RETURN(auto marks, consumer_->Watermarks(p, kRequestTimeout));
+      out[p] = next_[p] = source_.starting_position == "latest" ? marks.second : marks.first;
     }
     return out;
   }
@@ -132,23 +148,20 @@ class KafkaReader final : public StreamReader {
       return true;
     }
     const auto start = Clock::now();
+    const auto since_join = Clock::now() - joined_at_;
     bool behind = false;
     for (int32_t p : consumer_->partitions()) {
-      auto it = next_.find(p);
-      const int64_t cached = consumer_->CachedHighWatermark(p);
-      if (cached >= 0 && it != next_.end()) {
-        behind = behind || cached > it->second;
-        continue;
+      const int64_t at = next_[p];  // every assigned partition has one (StartOffsets)
+      int64_t high = consumer_->CachedHighWatermark(p);
+      if (high < 0) {
+        if (since_join < kUnknownGrace) {
+          behind = true;  // its first fetch has not answered yet
+          continue;
+        }
+        LARDER_ASSIGN_OR_RETURN(auto marks, consumer_->Watermarks(p, kRequestTimeout));
+        high = marks.second;
       }
-      if (Clock::now() - joined_at_ < kUnknownGrace) {
-        behind = true;  // its first fetch has not answered yet
-        continue;
-      }
-      LARDER_ASSIGN_OR_RETURN(auto marks, consumer_->Watermarks(p, std::chrono::seconds(5)));
-      const int64_t at = it != next_.end() ? it->second
-                         : source_.starting_position == "latest" ? marks.second
-                                                                 : marks.first;
-      behind = behind || marks.second > at;
+      behind = behind || high > at;
     }
     *read_seconds += SecondsSince(start);
     return behind;

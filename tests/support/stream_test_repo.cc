@@ -67,17 +67,18 @@ std::string KinesisSourceYaml(const std::string& endpoint, const std::string& st
          "    batch_source: events\n";
 }
 
-std::string KafkaSourceYaml(const std::string& bootstrap_servers, const std::string& topic) {
+std::string KafkaSourceYaml(const std::string& bootstrap_servers, const std::string& topic,
+                            const std::string& to) {
   return "  - name: events_stream\n    type: kafka\n    bootstrap_servers: " + bootstrap_servers +
          "\n    topic: " + topic +
          "\n    timestamp_field: event_time\n    field_mapping: {uid: user_id}\n"
-         "    batch_source: events\n";
+         "    batch_source: events\n    to: " + to + "\n";
 }
 
-StreamTestRepo::StreamTestRepo(const std::string& source_yaml) {
+StreamTestRepo::StreamTestRepo(const std::string& source_yaml, const std::string& online_store) {
   dir.Write("feature_store.yaml",
             "project: st\nregistry: data/registry.db\nprovider: local\n"
-            "online_store: {type: rocksdb, path: data/online}\n"
+            "online_store: " + online_store + "\n"
             "offline_store: {type: duckdb, path: data/offline.duckdb}\n");
   dir.Write("repo.yaml",
             "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n"
@@ -150,6 +151,10 @@ std::vector<std::vector<Value>> StreamTestRepo::Query(const std::string& sql,
 }
 
 int64_t StreamTestRepo::OfflineRows() {
+  auto exists = Query(
+      "SELECT count(*)::BIGINT FROM duckdb_tables() WHERE table_name = 'push__events_stream'",
+      {{ScalarType::kInt64}});
+  if (exists.size() != 1 || exists[0][0].int64_value() == 0) return 0;
   auto rows = Query("SELECT count(*)::BIGINT FROM \"push__events_stream\"", {{ScalarType::kInt64}});
   return rows.size() == 1 ? rows[0][0].int64_value() : -1;
 }

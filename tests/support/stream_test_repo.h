@@ -49,21 +49,26 @@ const std::vector<std::string>& BadStreamRecords();
 // (field_mapping uid -> user_id, timestamp_field event_time, batch_source
 // `events`), as YAML list items.
 std::string KinesisSourceYaml(const std::string& endpoint, const std::string& stream);
-std::string KafkaSourceYaml(const std::string& bootstrap_servers, const std::string& topic);
+// `to` is the source's push target.
+std::string KafkaSourceYaml(const std::string& bootstrap_servers, const std::string& topic,
+                            const std::string& to = "online_and_offline");
 
-// A repo (RocksDB online, DuckDB offline) whose views `agg` (count and sum
+// A repo (project `st`; RocksDB online unless `online_store` gives another
+// as a YAML flow mapping; DuckDB offline) whose views `agg` (count and sum
 // of x over 1 day, 10-minute tiles) and `latest` (x) read the stream source
 // `events_stream` given by `source_yaml`; applied on construction.
 struct StreamTestRepo {
   TempDir dir;
-  explicit StreamTestRepo(const std::string& source_yaml);
+  explicit StreamTestRepo(const std::string& source_yaml,
+                          const std::string& online_store = "{type: rocksdb, path: data/online}");
   std::unique_ptr<FeatureStore> Open();
   // (n, total, latest x) per user, read online at `t`.
   std::map<int64_t, std::vector<std::string>> Online(const std::vector<int64_t>& users,
                                                      TimestampMicros t);
   // Rows of `sql` over the offline store, waiting out a consumer's lock.
   std::vector<std::vector<Value>> Query(const std::string& sql, std::vector<ValueType> types);
-  // count(*) of the stream's offline rows (push__events_stream).
+  // count(*) of the stream's offline rows (push__events_stream); 0 before
+  // the first push made the table.
   int64_t OfflineRows();
 };
 

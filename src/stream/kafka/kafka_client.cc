@@ -180,9 +180,7 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Open(const KafkaConsumerOp
       {"client.id", "larder"},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
-      // Only for a checkpoint past the end (the topic was created again):
-      // start over, which pushes nothing twice.
-      {"auto.offset.reset", "earliest"},
+      {"auto.offset.reset", options.offset_reset},
       {"partition.assignment.strategy", "roundrobin"},
       {"session.timeout.ms", std::to_string(options.session_timeout_ms)},
       {"heartbeat.interval.ms", std::to_string(std::max(500, options.session_timeout_ms / 5))},
@@ -261,6 +259,30 @@ Result<std::pair<int64_t, int64_t>> KafkaConsumer::Watermarks(int32_t partition,
                            std::to_string(partition) + ": " + rd_kafka_err2str(err));
   }
   return std::make_pair(low, high);
+}
+
+Result<std::map<int32_t, int64_t>> KafkaConsumer::Committed(
+    const std::vector<int32_t>& partitions, std::chrono::milliseconds timeout) {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+  for (int32_t p : partitions) {
+    rd_kafka_topic_partition_list_add(list, impl_->options.topic.c_str(), p);
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_committed(impl_->rk, list, TimeoutMs(timeout));
+  std::map<int32_t, int64_t> out;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < list->cnt; ++i) {
+      if (list->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[i].offset >= 0) {
+        out[list->elems[i].partition] = list->elems[i].offset;
+      }
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::IOError("Kafka group '" + impl_->options.group_id +
+                           "': cannot read its committed offsets: " + rd_kafka_err2str(err));
+  }
+  return out;
 }
 
 int64_t KafkaConsumer::CachedHighWatermark(int32_t partition) const {

@@ -37,6 +37,9 @@ struct KafkaConsumerOptions {
   // restarts under the same id gets its partitions back at once, with no
   // rebalance, instead of after the session timeout. Empty: dynamic.
   std::string group_instance_id;
+  // Where a partition restarts when its offset is out of range: "earliest"
+  // or "latest".
+  std::string offset_reset = "earliest";
   // How long the group waits for a silent member before its partitions move.
   int session_timeout_ms = 10000;
   // How long Open waits for the brokers to answer.
@@ -80,6 +83,11 @@ class KafkaConsumer {
   // The partition's low and high watermarks, asked of its leader.
   Result<std::pair<int64_t, int64_t>> Watermarks(int32_t partition,
                                                  std::chrono::milliseconds timeout);
+
+  // The group's committed offsets of `partitions` (those that have one).
+  // Usable inside StartOffsets.
+  Result<std::map<int32_t, int64_t>> Committed(const std::vector<int32_t>& partitions,
+                                               std::chrono::milliseconds timeout);
 
   // The partition's high watermark as last seen by this consumer's fetches
   // (no request); -1 when not known yet.
