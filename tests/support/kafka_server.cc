@@ -61,6 +61,9 @@ Result<Client> NewProducer(const std::string& bootstrap_servers, Deliveries* del
   const std::pair<const char*, std::string> settings[] = {
       {"bootstrap.servers", bootstrap_servers},
       {"acks", "all"},
+      // Retries keep the order: a new topic's partition may refuse the first
+      // records for a moment after metadata names its leader.
+      {"enable.idempotence", "true"},
       {"message.timeout.ms", std::to_string(kClientTimeoutMs)},
       // The broker may still be starting: retry connections quickly.
       {"reconnect.backoff.ms", "20"},
@@ -116,15 +119,19 @@ bool TopicReady(const rd_kafka_metadata_t& md, const std::string& topic, int par
 }
 
 // A new cluster id, as `kafka-storage random-uuid` makes one: 16 random
-// bytes in unpadded base64url.
+// bytes in unpadded base64url, not starting with '-' (which the command
+// line would take for an option).
 std::string RandomClusterId() {
   std::random_device random;
-  std::string bytes(16, '\0');
-  for (char& b : bytes) b = static_cast<char>(random() & 0xff);
-  std::string id = Base64Encode(bytes);
-  id.erase(id.find_last_not_of('=') + 1);
-  std::replace(id.begin(), id.end(), '+', '-');
-  std::replace(id.begin(), id.end(), '/', '_');
+  std::string id;
+  do {
+    std::string bytes(16, '\0');
+    for (char& b : bytes) b = static_cast<char>(random() & 0xff);
+    id = Base64Encode(bytes);
+    id.erase(id.find_last_not_of('=') + 1);
+    std::replace(id.begin(), id.end(), '+', '-');
+    std::replace(id.begin(), id.end(), '/', '_');
+  } while (id[0] == '-');
   return id;
 }
 
