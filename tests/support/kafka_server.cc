@@ -195,6 +195,7 @@ Result<std::unique_ptr<KafkaServer>> KafkaServer::Start(int partitions_default) 
         "the Kafka broker's jars are not installed (" + kafka_dir +
         "/.version is missing); the Kafka tests need them: run scripts/bootstrap.sh");
   }
+  const std::string archive = kafka_dir + "/kafka.jsa";
   const std::string java = FindJava();
   if (java.empty()) {
     return Status::FailedPrecondition(
@@ -212,18 +213,22 @@ Result<std::unique_ptr<KafkaServer>> KafkaServer::Start(int partitions_default) 
       return Status::IOError("cannot find a free loopback port");
     }
     server->WriteConfig(partitions_default);
-    // A small heap and a quick start: C1 alone compiles enough for tests'
-    // loads and starts the broker about 30% faster than the default.
-    const std::vector<std::string> jvm = {
+    // A small heap and a quick start: the serial collector and C1 alone
+    // (enough for tests' loads) start the broker in about 2.5 s rather than
+    // 3, and the class archive that scripts/kafka.sh makes brings that to
+    // about 1.4 s, in 60 MB less memory. A JVM other than the one that made
+    // the archive ignores it.
+    std::vector<std::string> jvm = {
         java,
         "-Xmx384m",
         "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1",
         "-XX:-UsePerfData",
         "-Djava.awt.headless=true",
-        "-Dlog4j2.configurationFile=" + server->dir_.Join("log4j2.properties"),
-        "-cp",
-        kafka_dir + "/lib/*"};
+        "-Dlog4j2.configurationFile=" + server->dir_.Join("log4j2.properties")};
+    if (access(archive.c_str(), R_OK) == 0) jvm.push_back("-XX:SharedArchiveFile=" + archive);
+    jvm.push_back("-cp");
+    jvm.push_back(kafka_dir + "/lib/*");
     const std::string config = server->dir_.Join("server.properties");
 
     std::vector<std::string> format = jvm;
