@@ -2,7 +2,8 @@
 # Installs everything Larder needs to build and test, then exits.
 # Idempotent: a second run checks stamps and returns in about a second.
 #
-#   scripts/bootstrap.sh            Debian packages + DuckDB + dynalite (tests)
+#   scripts/bootstrap.sh            Debian packages + DuckDB + dynalite and
+#                                   kinesalite + the Kafka broker's jars (tests)
 #
 # DuckDB has no Debian 12 package. Its C library comes from the npm tarball
 # @duckdb/node-bindings-linux-x64 and its header from the npm tarball duckdb,
@@ -20,6 +21,7 @@ apt_packages=(
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev librocksdb-dev
   libhiredis-dev redis-server libssl-dev libjemalloc-dev libboost-dev
+  librdkafka-dev maven openjdk-17-jre-headless
 )
 source "$root/scripts/debian_packages.sh"
 ensure_debian_packages "${apt_packages[@]}"
@@ -64,3 +66,9 @@ ensure_npm_package() {
 }
 ensure_npm_package dynalite 4.0.0 cli.js
 ensure_npm_package kinesalite 3.3.3 index.js
+
+# --- Apache Kafka (a real broker for the Kafka tests and the demo) ----------
+# Its jars come from Maven Central (resolved by Debian's maven) into
+# third_party/kafka/lib, with a stamp; Debian's Java 17 runs them
+# (scripts/kafka.sh, tests/support/kafka_server.h).
+"$root/scripts/kafka.sh" install | sed 's/^\[kafka\] /[bootstrap] /'
