@@ -63,7 +63,8 @@ java_binary() {
   elif command -v java >/dev/null; then
     command -v java
   else
-    die 1 "java is not installed (Java 17 or newer; scripts/bootstrap.sh installs openjdk-17-jre-headless)"
+    die 1 "java is not installed (Java 17 or newer;" \
+      "scripts/bootstrap.sh installs openjdk-17-jre-headless)"
   fi
 }
 
@@ -196,7 +197,8 @@ wait_until_ready() {
 # set (or none), never a partial one. The stamp is written last.
 install_jars() {
   command -v mvn >/dev/null \
-    || die 1 "maven is not installed; it resolves the Kafka jars from Maven Central: run scripts/bootstrap.sh"
+    || die 1 "maven is not installed; it resolves the Kafka jars from Maven Central:" \
+      "run scripts/bootstrap.sh"
   echo "[kafka] installing kafka $KAFKA_VERSION from Maven Central"
   local dir
   dir="$(mktemp -d "$root/third_party/.kafka-install.XXXXXX")"
@@ -250,7 +252,9 @@ EOF
     mv "$kafka_dir" "$dir/old"
   fi
   mv "$dir/kafka" "$kafka_dir"
-  echo "[kafka] installed $(find "$kafka_dir/lib" -name '*.jar' | wc -l) jars in third_party/kafka/lib"
+  local jars
+  jars="$(find "$kafka_dir/lib" -name '*.jar' | wc -l)"
+  echo "[kafka] installed $jars jars in third_party/kafka/lib"
 }
 
 # The class data sharing archive of the classes a broker loads to start,
@@ -319,7 +323,8 @@ case "$state" in
   other) die 1 "port $port on 127.0.0.1 is taken by something that is not a Kafka broker;" \
     "stop it, or give another port" ;;
 esac
-jars_installed || die 1 "the Kafka jars are not installed in $kafka_dir/lib: run scripts/bootstrap.sh"
+jars_installed \
+  || die 1 "the Kafka jars are not installed in $kafka_dir/lib: run scripts/bootstrap.sh"
 java_binary > /dev/null
 
 data="$(mktemp -d "${TMPDIR:-/tmp}/larder-kafka.XXXXXX")"

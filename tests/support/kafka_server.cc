@@ -308,7 +308,8 @@ Status KafkaServer::CreateTopic(const std::string& topic, int partitions) {
       const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
       const char* message = rd_kafka_topic_result_error_string(results[i]);
-      const std::string text = "topic " + topic + ": " + (message ? message : rd_kafka_err2str(err));
+      const std::string text =
+          "topic " + topic + ": " + (message != nullptr ? message : rd_kafka_err2str(err));
       status = err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS ? Status::AlreadyExists(text)
                                                               : Status::IOError(text);
     }
@@ -326,7 +327,8 @@ Status KafkaServer::CreateTopic(const std::string& topic, int partitions) {
     if (md != nullptr && TopicReady(*md, topic, partitions)) return Status::OK();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return Status::IOError("topic " + topic + " was created, but its partitions have no leaders after " +
+  return Status::IOError("topic " + topic +
+                         " was created, but its partitions have no leaders after " +
                          std::to_string(kClientTimeoutMs / 1000) + " s");
 }
 
