@@ -3,11 +3,15 @@
 //   bench/stream/run.sh freshness [--rate 5000] [--seconds 30] [--shards 2]
 //                                 [--to online_and_offline] [--probe-every 10]
 //                                 [--poll-ms 20]
+//   bench/stream/run.sh kafka-freshness [the same flags]
 //
-// run.sh starts kinesalite on a free loopback port. This program writes
-// the stream benchmark repo (stream_bench_repo.h) into DIR, creates the
-// stream, and starts `larder serve --stream --poll-ms P` on it. A producer thread then
-// puts JSON records at --rate records/s (a PutRecords call every 10 ms),
+// run.sh starts kinesalite (or, for kafka-freshness, a Kafka broker) on a
+// free loopback port. This program writes the stream benchmark repo
+// (stream_bench_repo.h) into DIR with a kinesis (or kafka) source, creates
+// the stream (or a topic of --shards partitions), and starts `larder serve
+// --stream --poll-ms P` on it. A producer thread then puts JSON records at
+// --rate records/s (a PutRecords call, or produce calls and a flush, every
+// 10 ms), after a first record has become visible (the consumer is ready),
 // each for one of 100,000 users, with the time of the put as its event
 // time and a counter as x. Every --probe-every-th record is a probe: a
 // prober thread asks the server's /get-online-features for its user's
@@ -27,6 +31,8 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -35,6 +41,7 @@
 #include <vector>
 
 #include "online/dynamodb/http_client.h"
+#include "stream/kafka/kafka_client.h"
 #include "stream/kinesis/kinesis_client.h"
 #include "stream_bench_repo.h"
 
@@ -90,13 +97,14 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string endpoint, dir = "/tmp/larder_freshness_bench", to = "online_and_offline";
+  std::string endpoint, bootstrap, dir = "/tmp/larder_freshness_bench", to = "online_and_offline";
   std::string larder = LARDER_BINARY;
   int rate = 5000, seconds = 30, shards = 2, probe_every = 10;
   std::string poll_ms = "20";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--endpoint") endpoint = v;
+    else if (a == "--bootstrap") bootstrap = v;
     else if (a == "--dir") dir = v;
     else if (a == "--to") to = v;
     else if (a == "--larder") larder = v;
@@ -110,14 +118,51 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (endpoint.empty() || rate < 100 || seconds < 1 || shards < 1 || probe_every < 1) {
-    std::fprintf(stderr, "usage: %s --endpoint URL [--rate N>=100] [--seconds N] [--shards N]\n",
+  if (endpoint.empty() == bootstrap.empty() || rate < 100 || seconds < 1 || shards < 1 ||
+      probe_every < 1) {
+    std::fprintf(stderr,
+                 "usage: %s --endpoint URL | --bootstrap HOST:PORT [--rate N>=100] [--seconds N] "
+                 "[--shards N]\n",
                  argv[0]);
     return 2;
   }
+  // Sends one tick's records; false when the stream refused them.
+  std::function<bool(const std::vector<larder::stream::PutRecordsEntry>&)> put_batch;
+  std::unique_ptr<larder::stream::KinesisClient> kinesis;
+  std::unique_ptr<larder::stream::KafkaProducer> kafka;
   const std::string stream = "freshness_ratings";
-  auto client = larder::bench::SetUpStreamBench(dir, endpoint, stream, to, shards);
-  if (!client.ok()) return Fail(client.status());
+  if (!endpoint.empty()) {
+    auto client = larder::bench::SetUpStreamBench(dir, endpoint, stream, to, shards);
+    if (!client.ok()) return Fail(client.status());
+    kinesis = std::move(*client);
+    put_batch = [&](const std::vector<larder::stream::PutRecordsEntry>& batch) {
+      auto put = kinesis->PutRecords(stream, batch);
+      return put.ok() && put->failed == 0;
+    };
+  } else {
+    // A fresh topic and group per run, so that a broker can serve several runs.
+    const std::string topic =
+        stream + "_" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+    larder::Status written = larder::bench::WriteStreamBenchRepo(
+        dir,
+        "type: kafka, bootstrap_servers: '" + bootstrap + "', topic: " + topic +
+            ", group_id: " + topic,
+        to);
+    if (!written.ok()) return Fail(written);
+    auto producer =
+        larder::stream::KafkaProducer::Open({.bootstrap_servers = bootstrap, .linger_ms = 1});
+    if (!producer.ok()) return Fail(producer.status());
+    kafka = std::move(*producer);
+    if (auto s = kafka->CreateTopic(topic, shards, std::chrono::seconds(30)); !s.ok()) return Fail(s);
+    put_batch = [&, topic](const std::vector<larder::stream::PutRecordsEntry>& batch) {
+      for (const auto& e : batch) {
+        if (!kafka->Produce(topic, -1, e.partition_key, e.data).ok()) return false;
+      }
+      return kafka->Flush(std::chrono::seconds(10)).ok();
+    };
+  }
 
   const int port = FreePort();
   const std::string log = dir + "/serve.log";
@@ -143,6 +188,34 @@ int main(int argc, char** argv) {
     ::kill(server, SIGKILL);
     std::fprintf(stderr, "larder serve did not start; see %s\n", log.c_str());
     return 1;
+  }
+
+  // A first record, waited for until visible: the consumer has found its
+  // shards (or joined its group) before the timed records start.
+  {
+    const int64_t warm_user = 100001;
+    const std::vector<larder::stream::PutRecordsEntry> warm = {
+        {std::to_string(warm_user), "{\"user_id\": " + std::to_string(warm_user) +
+                                        ", \"ts\": \"" + Iso(NowMicros()) + "\", \"x\": 0}"}};
+    const auto warm_start = Clock::now();
+    bool seen = put_batch(warm);
+    const std::string request = "{\"features\": [\"latest:x\"], \"entities\": {\"user_id\": [" +
+                                std::to_string(warm_user) + "]}}";
+    while (seen) {
+      auto got = http.Post("/get-online-features", json_headers, request);
+      if (got.ok() && got->status == 200 &&
+          nlohmann::json::parse(got->body, nullptr, false)["results"][1]["values"][0].is_number()) {
+        break;
+      }
+      if (Clock::now() - warm_start > std::chrono::seconds(60)) seen = false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!seen) {
+      ::kill(server, SIGKILL);
+      return Fail(larder::Status::IOError("the warm-up record never became visible; see " + log));
+    }
+    std::printf("warm-up record visible after %.2f s\n",
+                std::chrono::duration<double>(Clock::now() - warm_start).count());
   }
 
   std::mutex mu;
@@ -175,8 +248,7 @@ int main(int argc, char** argv) {
         if (x % probe_every == 0) probes.push_back({user, x, {}});
       }
       const auto put_at = Clock::now();
-      auto put = (*client)->PutRecords(stream, batch);
-      if (!put.ok() || put->failed != 0) {
+      if (!put_batch(batch)) {
         put_failed = true;
         break;
       }
@@ -241,11 +313,12 @@ int main(int argc, char** argv) {
   ::kill(server, SIGTERM);
   int status = 0;
   waitpid(server, &status, 0);
-  if (put_failed) return Fail(larder::Status::IOError("a PutRecords call failed"));
-  std::printf("put %lld records in %.1f s (%.0f records/s) into %d shards; %zu probes, %zu never "
+  if (put_failed) return Fail(larder::Status::IOError("a put failed"));
+  std::printf("put %lld records in %.1f s (%.0f records/s) into %d %s; %zu probes, %zu never "
               "visible\n",
               static_cast<long long>(put_records.load()), produce_s,
               static_cast<double>(put_records.load()) / produce_s, shards,
+              kafka ? "partitions" : "shards",
               freshness_ms.size() + pending.size(), pending.size());
   std::printf("freshness, put to visible in /get-online-features (ms): p50 %.1f  p90 %.1f  "
               "p99 %.1f  max %.1f\n",

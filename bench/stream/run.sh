@@ -8,8 +8,9 @@
 #   bench/stream/run.sh freshness [--rate N] [--seconds S] [--shards N] [--to T]
 #   bench/stream/run.sh kafka [--records N] [--partitions N] [--records-per-call N] [--to T]
 #                             [--plain-only]
-# With `kafka` it starts a Kafka broker (scripts/kafka.sh) instead and runs
-# bench/stream/kafka_bench.cc against it.
+#   bench/stream/run.sh kafka-freshness [--rate N] [--seconds S] [--shards N] [--to T]
+# With `kafka` or `kafka-freshness` it starts a Kafka broker (scripts/kafka.sh)
+# instead and runs bench/stream/kafka_bench.cc or the freshness bench against it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 name=kinesis
@@ -17,10 +18,11 @@ if [ "${1:-}" = freshness ]; then
   name=freshness
   shift
 fi
-if [ "${1:-}" = kafka ]; then
-  shift
+if [ "${1:-}" = kafka ] || [ "${1:-}" = kafka-freshness ]; then
   bench="${BUILD_DIR:-$root/build}/larder_bench_stream_kafka"
-  [ -x "$bench" ] || { echo "build it first: scripts/build.sh larder_bench_stream_kafka" >&2; exit 1; }
+  [ "$1" = kafka-freshness ] && bench="${BUILD_DIR:-$root/build}/larder_bench_stream_freshness"
+  shift
+  [ -x "$bench" ] || { echo "build it first: scripts/build.sh $(basename "$bench")" >&2; exit 1; }
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   log="$(mktemp)"
   "$root/scripts/kafka.sh" "$port" >"$log" 2>&1 &
