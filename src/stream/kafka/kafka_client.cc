@@ -188,6 +188,9 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Open(const KafkaConsumerOp
       // A fetch that finds nothing waits at the broker this long, and other
       // requests on its connection (watermarks) wait behind it.
       {"fetch.wait.max.ms", "100"},
+      // A catching-up consumer takes larger bites than the default 1 MiB a
+      // partition per fetch.
+      {"max.partition.fetch.bytes", "8388608"},
   };
   if (!options.group_instance_id.empty()) {
     settings.emplace_back("group.instance.id", options.group_instance_id);
