@@ -251,12 +251,14 @@ TEST(KafkaStream, KilledConsumersRestartWithNothingLostOrCountedTwice) {
   Send(*producer, "events_k", first, {testing::BadStreamRecords()[0]}, rng, /*duplicates=*/true);
 
   // Small passes make a replay take many checkpoints (seconds); a static
-  // member id gives each restart its partitions back soon. Kills land
-  // while joining, during the replay and after it.
+  // member id gives each restart its partitions back soon. A run ends only
+  // after two empty polls of 1.6 s each, so every run outlasts its kill
+  // delay whatever the machine's speed; kills land while joining, during
+  // the replay and after it.
   const std::string command = std::string(LARDER_BINARY) + " -c " + repo.dir.path() +
-                              " stream --until-idle --records-per-call 2 --poll-ms 500"
+                              " stream --until-idle --records-per-call 2 --poll-ms 1600"
                               " --consumer-id k >/dev/null 2>&1";
-  std::uniform_int_distribution<int> delay_ms(300, 2000);
+  std::uniform_int_distribution<int> delay_ms(300, 1500);
   int kills = 0, mid_replay = 0;
   for (int round = 0; round < 30; ++round) {
     if (round == 15) Send(*producer, "events_k", second, {}, rng, /*duplicates=*/true);
