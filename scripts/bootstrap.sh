@@ -20,7 +20,7 @@ log() { printf '[bootstrap] %s\n' "$*"; }
 apt_packages=(
   g++ cmake ninja-build pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev librocksdb-dev
-  libhiredis-dev redis-server libssl-dev libjemalloc-dev libboost-dev
+  libhiredis-dev redis-server libssl-dev openssl ca-certificates libjemalloc-dev libboost-dev
   librdkafka-dev maven openjdk-17-jre-headless
 )
 source "$root/scripts/debian_packages.sh"

@@ -1,6 +1,7 @@
 #include "common/names.h"
 
 #include <cstddef>
+#include <string>
 
 namespace larder {
 
@@ -65,6 +66,20 @@ bool IsKinesisStreamName(std::string_view name) { return IsDottedName(name, 128)
 
 bool IsKafkaName(std::string_view name) {
   return IsDottedName(name, 249) && name != "." && name != "..";
+}
+
+bool IsHttpEndpoint(std::string_view url) {
+  if (url.starts_with("https://")) {
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    return false;
+  }
+  if (url.ends_with("/")) url.remove_suffix(1);
+  if (url.empty()) return false;
+  // host:port is a broker's shape; a host alone gets the scheme's port.
+  return IsBroker(url) || IsBroker(std::string(url) + ":1");
 }
 
 bool IsKafkaBootstrapServers(std::string_view servers) {

@@ -18,6 +18,11 @@ bool IsKinesisStreamName(std::string_view name);
 // of ASCII letters, digits, `_`, `.`, `-`, and not `.` or `..`.
 bool IsKafkaName(std::string_view name);
 
+// An http:// or https:// URL of a host (letters, digits, `.`, `-`, or a
+// bracketed IPv6 address) and an optional port, with nothing after but an
+// optional `/`.
+bool IsHttpEndpoint(std::string_view url);
+
 // Kafka brokers as `host:port[,host:port...]`: hosts of letters, digits,
 // `.`, `-` (or a bracketed IPv6 address), ports 1..65535. The list reaches
 // librdkafka's configuration, so nothing else is accepted.

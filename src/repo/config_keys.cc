@@ -49,7 +49,9 @@ constexpr std::array<KeySpec, 7> kRedisOptions{{
 }};
 constexpr std::array<KeySpec, 7> kDynamoDbOptions{{
     {"region", false, "AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)"},
-    {"endpoint_url", false, "http:// endpoint, e.g. http://127.0.0.1:4567 (no TLS yet: required)"},
+    {"endpoint_url", false,
+     "http(s):// endpoint, e.g. http://127.0.0.1:4567 (default https://dynamodb.<region>."
+     "amazonaws.com; $AWS_CA_BUNDLE adds trusted CAs)"},
     {"table_name_template", false, "table name pattern (default {project}.{table_name})"},
     {"batch_size", false, "keys per BatchGetItem, 1..100 (default 100)"},
     {"concurrency", false, "parallel requests per write or read, 1..64 (default 4)"},

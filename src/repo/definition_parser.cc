@@ -131,14 +131,10 @@ void ParseKinesisSource(MapReader& r, DataSource* s) {
     r.FieldError("region", "`" + s->region + "` is not an AWS region name, e.g. us-east-1");
   }
   s->endpoint_url = r.String("endpoint_url");
-  if (!s->endpoint_url.empty() && s->endpoint_url.rfind("http://", 0) != 0) {
+  if (!s->endpoint_url.empty() && !IsHttpEndpoint(s->endpoint_url)) {
     r.FieldError("endpoint_url", "`" + s->endpoint_url +
-                                     "` is not supported: only http://host:port endpoints "
-                                     "(a local or private endpoint); TLS is not available yet");
-  }
-  if (r.Has("region") && r.Has("stream_name") && s->endpoint_url.empty()) {
-    r.FieldError("endpoint_url", "is required for now: AWS's own endpoints need TLS, which is "
-                                 "not available yet");
+                                     "` is not an http(s)://host[:port] endpoint (leave it out "
+                                     "for AWS's own, https://kinesis.<region>.amazonaws.com)");
   }
 }
 

@@ -639,6 +639,15 @@ TEST_F(RepoLoaderTest, KinesisSourcesLoadAndBadFieldsAreNamed) {
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->kind, DataSourceKind::kKinesis);
   EXPECT_EQ(s->starting_position, "trim_horizon");
+  // AWS's own endpoint (none given) and an https one load too.
+  for (const char* endpoint : {"", "    endpoint_url: https://kinesis.us-east-1.amazonaws.com/\n"}) {
+    dir_.Write("stream.yaml",
+               "data_sources:\n  - name: s\n    type: kinesis\n    stream_name: b\n"
+               "    region: us-east-1\n    timestamp_field: ts\n    batch_source: users_source\n" +
+                   std::string(endpoint));
+    Result<FeatureRepo> aws = LoadFeatureRepo(dir_.path(), WithFakeSchema());
+    EXPECT_TRUE(aws.ok()) << endpoint << aws.status().ToString();
+  }
   EXPECT_EQ(s->record_format, "json");
   EXPECT_EQ(s->stream_to, "online_and_offline");
 
@@ -651,8 +660,9 @@ TEST_F(RepoLoaderTest, KinesisSourcesLoadAndBadFieldsAreNamed) {
       {"  - {name: s, type: kinesis, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "missing field `stream_name`"},
       {"  - {name: s, type: kinesis, stream_name: 'a b', region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "field `stream_name`: `a b` is not a Kinesis stream name"},
       {"  - {name: s, type: kinesis, stream_name: a, region: 'us east', endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source}", "field `region`: `us east` is not an AWS region"},
-      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'https://h:1', timestamp_field: ts, batch_source: users_source}", "field `endpoint_url`: `https://h:1` is not supported"},
-      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, timestamp_field: ts, batch_source: users_source}", "field `endpoint_url`: is required for now"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'ftp://h:1', timestamp_field: ts, batch_source: users_source}", "field `endpoint_url`: `ftp://h:1` is not an http(s)://host[:port] endpoint"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'https://h:1/x?y', timestamp_field: ts, batch_source: users_source}", "field `endpoint_url`: `https://h:1/x?y` is not"},
+      {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://a b:1', timestamp_field: ts, batch_source: users_source}", "is not an http(s)://host[:port] endpoint"},
       {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source, starting_position: earliest}", "field `starting_position`: `earliest` is not trim_horizon or latest"},
       {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source, record_format: avro}", "field `record_format`: `avro` is not supported"},
       {"  - {name: s, type: kinesis, stream_name: a, region: us-east-1, endpoint_url: 'http://h:1', timestamp_field: ts, batch_source: users_source, to: everywhere}", "field `to`: `everywhere` is not online_and_offline"},

@@ -1,12 +1,13 @@
 // Starts kinesalite (a Kinesis-compatible server, in memory) on 127.0.0.1
-// for tests: node kinesalite_launcher.js <kinesalite module dir> <port>.
+// for tests: node kinesalite_launcher.js <kinesalite module dir> <port>
+// [<key.pem> <cert.pem>]; with a key and a certificate it serves HTTPS.
 // Streams are created, updated and deleted at once. Prints
 // "kinesalite listening on 127.0.0.1:<port>" when ready.
 'use strict'
 
-const [moduleDir, port] = process.argv.slice(2)
-if (!moduleDir || !/^[0-9]+$/.test(port || '')) {
-  console.error('usage: node kinesalite_launcher.js <kinesalite module dir> <port>')
+const [moduleDir, port, keyFile, certFile] = process.argv.slice(2)
+if (!moduleDir || !/^[0-9]+$/.test(port || '') || (keyFile && !certFile)) {
+  console.error('usage: node kinesalite_launcher.js <kinesalite module dir> <port> [<key.pem> <cert.pem>]')
   process.exit(2)
 }
 
@@ -24,7 +25,15 @@ process.on('uncaughtException', (err) => {
   console.error('kinesalite: ignored uncaught exception: ' + (err && err.stack || err))
 })
 
-const server = kinesalite({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100})
+const options = {createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100}
+if (keyFile) {
+  const fs = require('fs')
+  options.ssl = true
+  options.key = fs.readFileSync(keyFile)
+  options.cert = fs.readFileSync(certFile)
+  options.ca = options.cert
+}
+const server = kinesalite(options)
 server.on('error', (err) => {
   console.error('kinesalite: ' + err.message)
   process.exit(1)

@@ -12,7 +12,15 @@
 
 namespace larder::testing {
 
-Result<std::unique_ptr<KinesaliteServer>> KinesaliteServer::Start() {
+Result<std::unique_ptr<KinesaliteServer>> KinesaliteServer::Start() { return StartWith("", ""); }
+
+Result<std::unique_ptr<KinesaliteServer>> KinesaliteServer::StartTls(const std::string& key_file,
+                                                                     const std::string& cert_file) {
+  return StartWith(key_file, cert_file);
+}
+
+Result<std::unique_ptr<KinesaliteServer>> KinesaliteServer::StartWith(
+    const std::string& key_file, const std::string& cert_file) {
   const std::string module = SourceDir() + "/third_party/node/node_modules/kinesalite";
   const std::string launcher = SourceDir() + "/tests/support/kinesalite_launcher.js";
   if (access((module + "/index.js").c_str(), R_OK) != 0) {
@@ -32,9 +40,21 @@ Result<std::unique_ptr<KinesaliteServer>> KinesaliteServer::Start() {
     server->port_ = RedisServer::FreePort();
     if (server->port_ == 0) return Status::IOError("cannot find a free loopback port");
     std::vector<std::string> args = {node, launcher, module, std::to_string(server->port_)};
+    server->tls_ = !key_file.empty();
+    if (server->tls_) {
+      args.push_back(key_file);
+      args.push_back(cert_file);
+    }
     LARDER_ASSIGN_OR_RETURN(server->pid_, SpawnProcess(std::move(args), server->LogPath()));
     const WaitOutcome outcome = WaitUntilAnswering(
-        server->pid_, [&] { return AnswersHttp(server->port_); }, std::chrono::seconds(20));
+        server->pid_,
+        [&] {
+          if (!server->tls_) return AnswersHttp(server->port_);
+          const int fd = ConnectLoopback(server->port_, 1);
+          if (fd >= 0) ::close(fd);
+          return fd >= 0;
+        },
+        std::chrono::seconds(20));
     if (outcome == WaitOutcome::kAnswering) return server;
     if (outcome == WaitOutcome::kExited) server->pid_ = -1;  // reaped already
     last_error = std::string(outcome == WaitOutcome::kExited ? "kinesalite exited"

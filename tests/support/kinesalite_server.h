@@ -30,14 +30,22 @@ class KinesaliteServer {
   // another port when the chosen one was taken meanwhile.
   [[nodiscard]] static Result<std::unique_ptr<KinesaliteServer>> Start();
 
+  // The same, serving HTTPS with the PEM key and certificate given
+  // (endpoint_url() is then https://...). Waits until a TCP connection is
+  // accepted.
+  [[nodiscard]] static Result<std::unique_ptr<KinesaliteServer>> StartTls(
+      const std::string& key_file, const std::string& cert_file);
+
   // Stops the server: SIGTERM, then SIGKILL after 5 s.
   ~KinesaliteServer();
   KinesaliteServer(const KinesaliteServer&) = delete;
   KinesaliteServer& operator=(const KinesaliteServer&) = delete;
 
   int port() const { return port_; }
-  // "http://127.0.0.1:<port>".
-  std::string endpoint_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // "http://127.0.0.1:<port>" (https:// when serving TLS).
+  std::string endpoint_url() const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+  }
   // The server's output (stdout and stderr), for failure messages.
   std::string LogPath() const { return dir_.Join("kinesalite.log"); }
 
@@ -49,7 +57,11 @@ class KinesaliteServer {
  private:
   KinesaliteServer() = default;
 
+  static Result<std::unique_ptr<KinesaliteServer>> StartWith(const std::string& key_file,
+                                                              const std::string& cert_file);
+
   TempDir dir_;
+  bool tls_ = false;
   int port_ = 0;
   pid_t pid_ = -1;
 };

@@ -170,7 +170,7 @@ class DynamoDbOnlineStore final : public OnlineStore {
         credentials_(std::move(credentials)),
         scope_{options_.region, "dynamodb"},
         http_(std::move(url), HttpClientOptions{std::min(options_.timeout_ms, 10000),
-                                                options_.timeout_ms, 256}) {}
+                                                options_.timeout_ms, 256, AwsCaBundle()}) {}
 
   std::string_view type() const override { return "dynamodb"; }
 
@@ -772,10 +772,6 @@ Result<DynamoDbOptions> ParseDynamoDbOptions(const std::map<std::string, std::st
     if (!url.ok()) return url.status().WithContext("online_store.endpoint_url");
   } else {
     o.endpoint_url = "https://dynamodb." + o.region + ".amazonaws.com";
-    return Status::InvalidArgument(
-        "online_store.endpoint_url: not set, and the default endpoint " + o.endpoint_url +
-        " needs TLS, which the dynamodb online store does not support yet: set endpoint_url to "
-        "an http:// endpoint (DynamoDB Local, dynalite, or a TLS-terminating proxy)");
   }
   if (auto it = options.find("table_name_template"); it != options.end()) {
     o.table_name_template = it->second;

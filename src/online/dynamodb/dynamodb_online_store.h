@@ -5,10 +5,9 @@
 // src/repo/config_keys.cc):
 //   region               AWS region. Default: $AWS_REGION, else
 //                        $AWS_DEFAULT_REGION, else us-east-1.
-//   endpoint_url         http://host[:port] of the server. Default:
-//                        https://dynamodb.<region>.amazonaws.com, which is
-//                        refused: the built-in HTTP client has no TLS (use a
-//                        local server or a TLS-terminating proxy).
+//   endpoint_url         http(s)://host[:port] of the server. Default:
+//                        https://dynamodb.<region>.amazonaws.com. TLS
+//                        trusts the system's CAs, or $AWS_CA_BUNDLE's.
 //   table_name_template  Default: {project}.{table_name} (as Feast), where
 //                        table_name is the view name. Must hold both
 //                        placeholders, separated by a character that is not

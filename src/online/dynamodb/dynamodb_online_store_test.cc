@@ -30,6 +30,9 @@
 #include "support/dynalite_server.h"
 #include "support/redis_server.h"
 #include "support/scripted_server.h"
+#include "support/server_process.h"
+#include "support/test_certificates.h"
+#include "support/test_util.h"
 
 namespace larder::testing {
 namespace {
@@ -176,10 +179,8 @@ TEST(OnlineDynamoDbOptions, BadOptionsAreInvalidArgumentNamingTheKey) {
       {{{"endpoint_url", ep}, {"max_retries", "-1"}}, "online_store.max_retries"},
       {{{"endpoint_url", ep}, {"timeout_ms", "0"}}, "online_store.timeout_ms"},
       {{{"endpoint_url", ep}, {"region", "us east"}}, "online_store.region"},
-      {{{"endpoint_url", "https://dynamodb.us-east-1.amazonaws.com"}}, "online_store.endpoint_url"},
       {{{"endpoint_url", "ftp://h"}}, "online_store.endpoint_url"},
       {{{"endpoint_url", "http://h:99999"}}, "online_store.endpoint_url"},
-      {{}, "online_store.endpoint_url"},  // the default needs TLS
       {{{"endpoint_url", ep}, {"table_name_template", "{project}"}},
        "online_store.table_name_template"},
       {{{"endpoint_url", ep}, {"table_name_template", "{project}_{table_name}"}},
@@ -193,8 +194,11 @@ TEST(OnlineDynamoDbOptions, BadOptionsAreInvalidArgumentNamingTheKey) {
     EXPECT_EQ(o.status().code(), StatusCode::kInvalidArgument) << o.status().ToString();
     EXPECT_NE(o.status().message().find(expected), std::string::npos) << o.status().ToString();
   }
-  auto tls = ParseDynamoDbOptions({{"endpoint_url", "https://x"}});
-  EXPECT_NE(tls.status().message().find("TLS"), std::string::npos) << tls.status().ToString();
+  // Without an endpoint: AWS's own for the region, over TLS.
+  auto aws = ParseDynamoDbOptions({{"region", "eu-west-1"}});
+  ASSERT_TRUE(aws.ok()) << aws.status().ToString();
+  EXPECT_EQ(aws->endpoint_url, "https://dynamodb.eu-west-1.amazonaws.com");
+  EXPECT_TRUE(ParseDynamoDbOptions({{"endpoint_url", "https://x"}}).ok());
 }
 
 TEST(OnlineDynamoDbOptions, TableNamesAndProjectMatching) {
@@ -227,6 +231,59 @@ TEST(OnlineDynamoDb, MissingCredentialsFailOpen) {
 }
 
 // ---------------------------------------------------------------- server
+
+// An https endpoint: a real dynalite serving TLS with a certificate from a
+// test CA. Trusted through AWS_CA_BUNDLE, records go and come back; with
+// the system's CAs alone the store refuses the server.
+TEST(OnlineDynamoDb, HttpsEndpointsAreVerifiedAndWork) {
+  DynaliteServer::SetFakeCredentials();
+  testing::TestCertificates certs;
+  ASSERT_TRUE(certs.ok) << certs.error;
+  const std::string module = testing::SourceDir() + "/third_party/node/node_modules/dynalite";
+  const std::string node = testing::FindExecutable("node", {"/usr/bin", "/usr/local/bin"});
+  ASSERT_FALSE(node.empty()) << "node is not installed: run scripts/bootstrap.sh";
+  const int port = RedisServer::FreePort();
+  auto pid = testing::SpawnProcess(
+      {node, "-e",
+       "const fs = require('fs'); const [m, k, c, p] = process.argv.slice(1);"
+       "require(m)({ssl: true, key: fs.readFileSync(k), cert: fs.readFileSync(c),"
+       " ca: fs.readFileSync(c), createTableMs: 0, deleteTableMs: 0})"
+       ".listen(Number(p), '127.0.0.1')",
+       module, certs.key, certs.cert, std::to_string(port)},
+      certs.dir.Join("dynalite.log"));
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  const auto answering = testing::WaitUntilAnswering(
+      *pid,
+      [port] {
+        const int fd = testing::ConnectLoopback(port, 1);
+        if (fd >= 0) close(fd);
+        return fd >= 0;
+      },
+      std::chrono::seconds(20));
+  ASSERT_EQ(answering, testing::WaitOutcome::kAnswering)
+      << testing::ReadFileText(certs.dir.Join("dynalite.log"));
+  const StoreConfig config = {"dynamodb",
+                              {{"endpoint_url", "https://127.0.0.1:" + std::to_string(port)},
+                               {"max_retries", "1"}}};
+
+  setenv("AWS_CA_BUNDLE", certs.ca.c_str(), 1);
+  auto store = OnlineStore::Open(Options(config, "tls"));
+  unsetenv("AWS_CA_BUNDLE");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto w = (*store)->Write(View(), std::vector<OnlineRecord>{Rec(1, 10, 7)});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  std::vector<OnlineReadResult> rows;
+  ASSERT_TRUE((*store)->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows).ok());
+  ASSERT_EQ(rows[0].state, OnlineRecordState::kFound);
+  EXPECT_EQ(rows[0].values[0], Value::Int64(7));
+
+  auto untrusted = OnlineStore::Open(Options(config, "tls"));
+  ASSERT_TRUE(untrusted.ok()) << untrusted.status().ToString();
+  Status r = (*untrusted)->MultiGet(View(), std::vector<EntityKey>{Key(1)}, &rows);
+  EXPECT_EQ(r.code(), StatusCode::kIOError) << r.ToString();
+  EXPECT_NE(r.message().find("certificate is not trusted"), std::string::npos) << r.ToString();
+  testing::StopProcess(*pid);
+}
 
 TEST(OnlineDynamoDb, UnreachableEndpointIsIOErrorNamingIt) {
   DynaliteServer::SetFakeCredentials();

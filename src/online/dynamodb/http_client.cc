@@ -1,7 +1,11 @@
 #include "online/dynamodb/http_client.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -11,6 +15,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 namespace larder::online {
@@ -38,10 +43,56 @@ bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
 
 std::string Errno(int err) { return std::strerror(err); }
 
+// One connection: a socket (non-blocking) and, for https, its TLS session.
+struct Conn {
+  int fd = -1;
+  SSL* ssl = nullptr;
+};
+
+void CloseConn(Conn& c) {
+  if (c.ssl != nullptr) SSL_free(c.ssl);
+  if (c.fd >= 0) close(c.fd);
+  c = Conn{};
+}
+
+// OpenSSL's queued errors as text (and clears them).
+std::string SslErrors() {
+  std::string out;
+  while (const unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out.empty() ? "unknown TLS error" : out;
+}
+
+// Waits until `fd` is readable (or writable); IOError on a timeout.
+Status WaitFor(int fd, short events, int timeout_ms, const char* what) {
+  pollfd p{fd, events, 0};
+  const int r = poll(&p, 1, timeout_ms);
+  if (r < 0) return Status::IOError("poll: " + Errno(errno));
+  if (r == 0) {
+    return Status::IOError(std::string(what) + " within " + std::to_string(timeout_ms) + " ms");
+  }
+  return Status::OK();
+}
+
+// Waits as a TLS call that returned `rc` asks (SSL_ERROR_WANT_READ or
+// _WRITE); false when it asked for something else (then `*error` is set).
+bool WaitForTls(const Conn& c, int rc, int timeout_ms, const char* what, Status* error) {
+  const int err = SSL_get_error(c.ssl, rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    *error = WaitFor(c.fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout_ms, what);
+    return error->ok();
+  }
+  *error = Status::IOError(std::string("TLS: ") + SslErrors());
+  return false;
+}
+
 // Reads a response from one connection, with a deadline per wait.
 class ResponseReader {
  public:
-  ResponseReader(int fd, int timeout_ms) : fd_(fd), timeout_ms_(timeout_ms) {}
+  ResponseReader(const Conn& conn, int timeout_ms) : conn_(conn), timeout_ms_(timeout_ms) {}
 
   // Whether any byte arrived (a stale pooled connection yields none).
   bool got_any() const { return got_any_; }
@@ -53,14 +104,10 @@ class ResponseReader {
   // Reads more bytes into the buffer. "eof" (ok, *eof) when the peer closed.
   Status Fill(bool* eof) {
     *eof = false;
-    pollfd p{fd_, POLLIN, 0};
-    const int r = poll(&p, 1, timeout_ms_);
-    if (r < 0) return Status::IOError("poll: " + Errno(errno));
-    if (r == 0) {
-      return Status::IOError("no response within " + std::to_string(timeout_ms_) + " ms");
-    }
     char chunk[16384];
-    const ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+    if (conn_.ssl != nullptr) return FillTls(chunk, sizeof chunk, eof);
+    LARDER_RETURN_IF_ERROR(WaitFor(conn_.fd, POLLIN, timeout_ms_, "no response"));
+    const ssize_t n = recv(conn_.fd, chunk, sizeof(chunk), 0);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) return Status::OK();
       peer_closed_ = errno == ECONNRESET;
@@ -74,6 +121,27 @@ class ResponseReader {
     got_any_ = true;
     buf_.append(chunk, static_cast<size_t>(n));
     return Status::OK();
+  }
+
+  Status FillTls(char* chunk, size_t size, bool* eof) {
+    while (true) {
+      ERR_clear_error();
+      const int n = SSL_read(conn_.ssl, chunk, static_cast<int>(size));
+      if (n > 0) {
+        got_any_ = true;
+        buf_.append(chunk, static_cast<size_t>(n));
+        return Status::OK();
+      }
+      const int err = SSL_get_error(conn_.ssl, n);
+      if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+        // A close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a bare close or reset.
+        *eof = true;
+        peer_closed_ = true;
+        return Status::OK();
+      }
+      Status waited;
+      if (!WaitForTls(conn_, n, timeout_ms_, "no response", &waited)) return waited;
+    }
   }
 
   // A line ending in CRLF (returned without it).
@@ -115,7 +183,7 @@ class ResponseReader {
   }
 
  private:
-  int fd_;
+  const Conn& conn_;
   int timeout_ms_;
   bool got_any_ = false;
   bool peer_closed_ = false;
@@ -196,7 +264,18 @@ Status ReadResponse(ResponseReader& in, HttpResponse* response, bool* keep_alive
   return Status::OK();
 }
 
-Status SendAll(int fd, std::string_view data, int timeout_ms) {
+Status SendAll(const Conn& c, std::string_view data, int timeout_ms) {
+  while (c.ssl != nullptr && !data.empty()) {
+    ERR_clear_error();
+    const int n = SSL_write(c.ssl, data.data(), static_cast<int>(data.size()));
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    Status waited;
+    if (!WaitForTls(c, n, timeout_ms, "send timed out", &waited)) return waited;
+  }
+  const int fd = c.fd;
   while (!data.empty()) {
     const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0) {
@@ -222,23 +301,26 @@ Status SendAll(int fd, std::string_view data, int timeout_ms) {
 std::string HttpUrl::HostHeader() const {
   const bool v6 = host.find(':') != std::string::npos;
   const std::string h = v6 ? "[" + host + "]" : host;
-  return port == 80 ? h : h + ":" + std::to_string(port);
+  return port == (tls ? 443 : 80) ? h : h + ":" + std::to_string(port);
+}
+
+std::string AwsCaBundle() {
+  const char* v = std::getenv("AWS_CA_BUNDLE");
+  return v == nullptr ? "" : v;
 }
 
 Result<HttpUrl> ParseHttpUrl(std::string_view url) {
+  HttpUrl out;
   if (url.starts_with("https://")) {
-    return Status::InvalidArgument(
-        "'" + std::string(url) +
-        "': https is not supported (the built-in HTTP client has no TLS); use an http:// "
-        "endpoint, e.g. a local DynamoDB or a TLS-terminating proxy");
+    out.tls = true;
+    out.port = 443;
+  } else if (!url.starts_with("http://")) {
+    return Status::InvalidArgument("'" + std::string(url) +
+                                   "' is not an http(s)://host[:port] URL");
   }
-  if (!url.starts_with("http://")) {
-    return Status::InvalidArgument("'" + std::string(url) + "' is not an http://host[:port] URL");
-  }
-  std::string_view rest = url.substr(7);
+  std::string_view rest = url.substr(out.tls ? 8 : 7);
   const size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  HttpUrl out;
   if (slash != std::string_view::npos) out.path = std::string(rest.substr(slash));
   std::string_view port_text;
   if (authority.starts_with("[")) {  // [v6]:port
@@ -250,7 +332,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
     std::string_view after = authority.substr(close + 1);
     if (after.starts_with(":")) port_text = after.substr(1);
     else if (!after.empty()) {
-      return Status::InvalidArgument("'" + std::string(url) + "' is not an http://host[:port] URL");
+      return Status::InvalidArgument("'" + std::string(url) + "' is not an http(s)://host[:port] URL");
     }
   } else {
     const size_t colon = authority.rfind(':');
@@ -258,7 +340,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (out.host.empty() || out.host.find('@') != std::string::npos) {
-    return Status::InvalidArgument("'" + std::string(url) + "': no host (http://host[:port])");
+    return Status::InvalidArgument("'" + std::string(url) + "': no host (http(s)://host[:port])");
   }
   if (!port_text.empty() || authority.ends_with(":")) {
     int port = 0;
@@ -279,18 +361,55 @@ std::string_view HttpResponse::Header(std::string_view name) const {
   return {};
 }
 
+struct HttpClient::Connection : Conn {};
+
+// The TLS context of an https client: the trusted CAs and the protocol
+// floor; or why it could not be made (reported by each Post).
+struct HttpClient::Tls {
+  SSL_CTX* ctx = nullptr;
+  std::string error;
+  ~Tls() {
+    if (ctx != nullptr) SSL_CTX_free(ctx);
+  }
+};
+
 HttpClient::HttpClient(HttpUrl url, HttpClientOptions options)
-    : url_(std::move(url)), options_(options) {}
+    : url_(std::move(url)), options_(std::move(options)) {
+  if (!url_.tls) return;
+  tls_ = std::make_unique<Tls>();
+  ERR_clear_error();
+  tls_->ctx = SSL_CTX_new(TLS_client_method());
+  if (tls_->ctx == nullptr) {
+    tls_->error = "cannot create a TLS context: " + SslErrors();
+    return;
+  }
+  SSL_CTX_set_min_proto_version(tls_->ctx, TLS1_2_VERSION);
+  // A server that closes without close_notify ends a response like a
+  // plain close does (then Content-Length or chunking decide).
+  SSL_CTX_set_options(tls_->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_verify(tls_->ctx, SSL_VERIFY_PEER, nullptr);
+  const bool loaded =
+      options_.ca_file.empty()
+          ? SSL_CTX_set_default_verify_paths(tls_->ctx) == 1
+          : SSL_CTX_load_verify_locations(tls_->ctx, options_.ca_file.c_str(), nullptr) == 1;
+  if (!loaded) {
+    tls_->error = "cannot load the trusted certificates " +
+                  (options_.ca_file.empty() ? std::string("of the system")
+                                            : "from '" + options_.ca_file + "'") +
+                  ": " + SslErrors();
+  }
+}
 
 HttpClient::~HttpClient() {
-  for (int fd : idle_) close(fd);
+  for (Connection& c : idle_) CloseConn(c);
 }
 
 Status HttpClient::Error(std::string_view what, std::string_view detail) const {
   return Status::IOError(url_.Address() + ": " + std::string(what) + ": " + std::string(detail));
 }
 
-Result<int> HttpClient::Connect() const {
+Result<HttpClient::Connection> HttpClient::Connect() const {
+  if (tls_ != nullptr && !tls_->error.empty()) return Error("https", tls_->error);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -330,10 +449,60 @@ Result<int> HttpClient::Connect() const {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     freeaddrinfo(found);
-    return fd;
+    Connection conn;
+    conn.fd = fd;
+    if (tls_ != nullptr) {
+      Status handshake = Handshake(*tls_, conn);
+      if (!handshake.ok()) {
+        CloseConn(conn);
+        return Error("TLS handshake", handshake.message());
+      }
+    }
+    return conn;
   }
   freeaddrinfo(found);
   return Error("cannot connect", last);
+}
+
+Status HttpClient::Handshake(const Tls& tls, Connection& conn) const {
+  ERR_clear_error();
+  conn.ssl = SSL_new(tls.ctx);
+  if (conn.ssl == nullptr) return Status::IOError(SslErrors());
+  SSL_set_fd(conn.ssl, conn.fd);
+  // The name the certificate must carry: an IP address, or a host name
+  // (also sent as SNI).
+  in6_addr ip{};
+  const bool is_ip = inet_pton(AF_INET, url_.host.c_str(), &ip) == 1 ||
+                     inet_pton(AF_INET6, url_.host.c_str(), &ip) == 1;
+  X509_VERIFY_PARAM* param = SSL_get0_param(conn.ssl);
+  if (is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str());
+  } else {
+// OpenSSL's SSL_set_tlsext_host_name macro casts in C style.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+    SSL_set_tlsext_host_name(conn.ssl, url_.host.c_str());
+#pragma GCC diagnostic pop
+    SSL_set1_host(conn.ssl, url_.host.c_str());
+  }
+  while (true) {
+    ERR_clear_error();
+    const int rc = SSL_connect(conn.ssl);
+    if (rc == 1) return Status::OK();
+    const long verify = SSL_get_verify_result(conn.ssl);
+    if (verify != X509_V_OK) {
+      return Status::IOError(std::string("the server's certificate is not trusted: ") +
+                             X509_verify_cert_error_string(verify) +
+                             " (trusted: " +
+                             (options_.ca_file.empty() ? "the system's CAs"
+                                                       : "'" + options_.ca_file + "'") +
+                             "; AWS_CA_BUNDLE names another file)");
+    }
+    Status waited;
+    if (!WaitForTls(conn, rc, options_.connect_timeout_ms, "no TLS handshake", &waited)) {
+      return waited;
+    }
+  }
 }
 
 Result<HttpResponse> HttpClient::Post(std::string_view path, const HttpHeaders& headers,
@@ -349,23 +518,23 @@ Result<HttpResponse> HttpClient::Post(std::string_view path, const HttpHeaders& 
   request += body;
 
   while (true) {
-    int fd = -1;
+    Connection conn;
     {
       std::lock_guard lock(mu_);
       if (!idle_.empty()) {
-        fd = idle_.back();
+        conn = idle_.back();
         idle_.pop_back();
       }
     }
-    const bool reused = fd >= 0;
+    const bool reused = conn.fd >= 0;
     if (!reused) {
-      LARDER_ASSIGN_OR_RETURN(fd, Connect());
+      LARDER_ASSIGN_OR_RETURN(conn, Connect());
     }
     HttpResponse response;
-    ResponseReader reader(fd, options_.io_timeout_ms);
+    ResponseReader reader(conn, options_.io_timeout_ms);
     bool keep_alive = false;
     bool send_failed = false;
-    Status s = SendAll(fd, request, options_.io_timeout_ms);
+    Status s = SendAll(conn, request, options_.io_timeout_ms);
     if (s.ok()) {
       s = ReadResponse(reader, &response, &keep_alive);
     } else {
@@ -376,24 +545,24 @@ Result<HttpResponse> HttpClient::Post(std::string_view path, const HttpHeaders& 
       if (keep_alive) {
         std::lock_guard lock(mu_);
         if (idle_.size() < options_.max_idle) {
-          idle_.push_back(fd);
+          idle_.push_back(conn);
           pooled = true;
         }
       }
-      if (!pooled) close(fd);
+      if (!pooled) CloseConn(conn);
       return response;
     }
-    close(fd);
+    CloseConn(conn);
     // A pooled connection the server had closed (idle timeout): nothing was
     // answered, so the request was not processed. The other idle connections
     // are as old: drop them all, and send once more on a new connection.
     if (reused && !reader.got_any() && (send_failed || reader.peer_closed())) {
-      std::vector<int> stale;
+      std::vector<Connection> stale;
       {
         std::lock_guard lock(mu_);
         stale.swap(idle_);
       }
-      for (int old : stale) close(old);
+      for (Connection& old : stale) CloseConn(old);
       continue;
     }
     return Error("POST " + std::string(path), s.message());

@@ -93,13 +93,6 @@ struct KinesisClient::Reply {
 
 Result<std::unique_ptr<KinesisClient>> KinesisClient::Open(KinesisClientOptions options) {
   while (options.endpoint_url.ends_with("/")) options.endpoint_url.pop_back();
-  if (options.endpoint_url.empty()) {
-    return Status::InvalidArgument(
-        "kinesis client: no endpoint_url: set an http:// endpoint (kinesalite, or a "
-        "TLS-terminating proxy); TLS is not supported yet");
-  }
-  auto url = online::ParseHttpUrl(options.endpoint_url);
-  if (!url.ok()) return url.status().WithContext("kinesis client endpoint_url");
   if (options.region.empty()) {
     options.region = EnvOr("AWS_REGION", EnvOr("AWS_DEFAULT_REGION", "us-east-1"));
   }
@@ -110,6 +103,12 @@ Result<std::unique_ptr<KinesisClient>> KinesisClient::Open(KinesisClientOptions 
     return Status::InvalidArgument("kinesis client region: '" + options.region +
                                    "' is not a region name (like us-east-1)");
   }
+  if (options.endpoint_url.empty()) {
+    options.endpoint_url = "https://kinesis." + options.region + ".amazonaws.com";
+  }
+  auto url = online::ParseHttpUrl(options.endpoint_url);
+  if (!url.ok()) return url.status().WithContext("kinesis client endpoint_url");
+  if (options.ca_file.empty()) options.ca_file = online::AwsCaBundle();
   if (options.credentials.access_key_id.empty() && options.credentials.secret_access_key.empty()) {
     options.credentials = {EnvOr("AWS_ACCESS_KEY_ID", ""), EnvOr("AWS_SECRET_ACCESS_KEY", ""),
                            EnvOr("AWS_SESSION_TOKEN", "")};
@@ -138,7 +137,7 @@ KinesisClient::KinesisClient(KinesisClientOptions options, online::HttpUrl url)
     : options_(std::move(options)),
       scope_{options_.region, "kinesis"},
       http_(std::move(url), online::HttpClientOptions{std::min(options_.timeout_ms, 10000),
-                                                      options_.timeout_ms, 64}) {}
+                                                      options_.timeout_ms, 64, options_.ca_file}) {}
 
 void KinesisClient::Backoff(int attempt) const {
   thread_local std::mt19937 rng(std::random_device{}());

@@ -1,9 +1,8 @@
 // A client of Amazon Kinesis Data Streams over its JSON 1.1 protocol
 // (POST /, `X-Amz-Target: Kinesis_20131202.<Operation>`, Content-Type
 // `application/x-amz-json-1.1`, SigV4-signed for the service "kinesis").
-// Plain http:// endpoints only, like the dynamodb online store: an https://
-// URL is refused with a message saying so (use kinesalite, or a
-// TLS-terminating proxy).
+// http:// (kinesalite, a private endpoint) or https:// (AWS's own, by
+// default) endpoints; TLS verifies the server's certificate and name.
 //
 //   KinesisClientOptions options;
 //   options.endpoint_url = "http://127.0.0.1:4567";
@@ -47,8 +46,11 @@
 namespace larder::stream {
 
 struct KinesisClientOptions {
-  // http://host[:port]. REQUIRES: set; https:// is refused.
+  // http(s)://host[:port]. Default: AWS's https://kinesis.<region>.amazonaws.com.
   std::string endpoint_url;
+  // https: a PEM file of the CAs to trust in place of the system's.
+  // Default: $AWS_CA_BUNDLE, else the system's.
+  std::string ca_file;
   // The SigV4 region. Default: AWS_REGION, else AWS_DEFAULT_REGION, else
   // us-east-1.
   std::string region;
