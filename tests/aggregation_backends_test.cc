@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aggregation/online_tiles.h"
+#include "support/dynalite_server.h"
 #include "support/redis_server.h"
 #include "support/reference_aggregates.h"
 #include "support/test_util.h"
@@ -55,7 +56,14 @@ class AggregationBackends : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<OnlineStore> Open() {
     OnlineStoreOptions o;
     o.project = "aggbackends";
-    if (GetParam() == "redis") {
+    if (GetParam() == "dynamodb") {
+      testing::DynaliteServer::SetFakeCredentials();
+      std::string error;
+      testing::DynaliteServer* server = testing::DynaliteServer::Shared(&error);
+      EXPECT_NE(server, nullptr) << error;
+      if (server == nullptr) return nullptr;
+      o.config = {"dynamodb", {{"endpoint_url", server->endpoint_url()}}};
+    } else if (GetParam() == "redis") {
       std::string error;
       testing::RedisServer* server = testing::RedisServer::Shared(&error);
       EXPECT_NE(server, nullptr) << error;
@@ -163,7 +171,8 @@ TEST_P(AggregationBackends, ConcurrentWritersConvergeToTheReference) {
   EXPECT_EQ(got[0][0], Value::Int64(0));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, AggregationBackends, ::testing::Values("rocksdb", "redis"),
+INSTANTIATE_TEST_SUITE_P(Stores, AggregationBackends,
+                         ::testing::Values("rocksdb", "redis", "dynamodb"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

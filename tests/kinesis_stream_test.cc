@@ -16,6 +16,7 @@
 
 #include "larder/feature_store.h"
 #include "stream/kinesis/kinesis_client.h"
+#include "support/dynalite_server.h"
 #include "support/kinesalite_server.h"
 #include "support/redis_server.h"
 #include "support/serve_fixture.h"
@@ -166,6 +167,38 @@ TEST(KinesisStream, RecordsLandOnlineAndOfflineAndBadOnesAreDeadLetters) {
                          {{ScalarType::kInt64}});
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0][0].int64_value(), 0);
+}
+
+// The same stream into a DynamoDB online store (a real dynalite): window
+// aggregates and latest rows equal the events'.
+TEST(KinesisStream, AggregationViewsOnDynamoDbGetTheEvents) {
+  std::string error;
+  KinesaliteServer* server = KinesaliteServer::Shared(&error);
+  ASSERT_NE(server, nullptr) << error;
+  testing::DynaliteServer::SetFakeCredentials();
+  testing::DynaliteServer* dynalite = testing::DynaliteServer::Shared(&error);
+  ASSERT_NE(dynalite, nullptr) << error;
+  auto client = Client(*server);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->CreateStream("events_d", 2).ok());
+  ASSERT_TRUE(client->WaitForActive("events_d", std::chrono::seconds(10)).ok());
+  StreamTestRepo repo(testing::KinesisSourceYaml(server->endpoint_url(), "events_d"),
+                      "{type: dynamodb, endpoint_url: '" + dynalite->endpoint_url() +
+                          "', table_name_template: 'kd_{project}.{table_name}'}");
+  std::mt19937_64 rng(6);
+  const TimestampMicros base = (Now() - kDay) / (10 * kMin) * (10 * kMin);
+  const std::vector<Good> good = GoodEvents(rng, base, 200, 0);
+  Put(*client, "events_d", good, {}, rng, /*duplicates=*/true);
+  StreamOptions options;
+  options.until_idle = true;
+  options.poll_interval = std::chrono::milliseconds(50);
+  auto fs = repo.Open();
+  auto done = fs->Stream(options);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  fs.reset();
+  EXPECT_EQ(repo.Online({1, 2, 3, 4, 5, 6, 7}, base + kDay), Expected(good));
+  fs = repo.Open();
+  EXPECT_TRUE(fs->Teardown().ok());
 }
 
 TEST(KinesisStream, KilledConsumersRestartWithNothingLostOrCountedTwiceAcrossASplitAndAMerge) {

@@ -22,7 +22,7 @@ struct BuiltinBackend {
 // The built-in backends, declared once. Listed here (not self-registered from
 // their own files) so that linking liblarder statically cannot drop them.
 constexpr BuiltinBackend kBuiltinBackends[] = {
-    {"dynamodb", &online::OpenDynamoDbOnlineStore, false},
+    {"dynamodb", &online::OpenDynamoDbOnlineStore, true},
     {"redis", &online::OpenRedisOnlineStore, true},
     {"rocksdb", &online::OpenRocksDbOnlineStore, true},
 };

@@ -7,7 +7,9 @@
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -33,6 +35,11 @@ using json = nlohmann::json;
 constexpr std::string_view kProjectPlaceholder = "{project}";
 constexpr std::string_view kViewPlaceholder = "{table_name}";
 constexpr std::string_view kTargetPrefix = "DynamoDB_20120810.";
+// After a view's name in the name of its aggregation states' table.
+constexpr std::string_view kStatesSuffix = ".states";
+// Rounds of read, merge and conditional write before UpdateStates gives up
+// on keys that other writers keep changing.
+constexpr int kStateAttempts = 30;
 // How long to wait for a table to become ACTIVE or to disappear.
 constexpr auto kTableWait = std::chrono::minutes(5);
 
@@ -180,8 +187,19 @@ class DynamoDbOnlineStore final : public OnlineStore {
   Status Delete(const OnlineView& view, std::span<const EntityKey> keys) override;
   Status DeleteView(std::string_view view_name) override;
   Status DeleteProject() override;
+  bool SupportsStates() const override { return true; }
+  Status UpdateStates(std::string_view view_name, std::span<const EntityKey> keys,
+                      const OnlineStateUpdate& update, const OnlineWriteOptions& options) override;
+  Status VisitStates(std::string_view view_name, std::span<const EntityKey> keys,
+                     const OnlineStateVisit& visit) override;
 
  private:
+  // A stored aggregation state and its version (the `v` attribute, which
+  // every conditional write of the state checks and increments).
+  struct StoredState {
+    std::string bytes;
+    int64_t version = 0;
+  };
   // The outcome of one API call: the parsed body of a 200 answer, or an
   // error; `error_type` is the DynamoDB error type (without its namespace)
   // when the server answered with one.
@@ -200,6 +218,25 @@ class DynamoDbOnlineStore final : public OnlineStore {
   Result<std::string> Table(std::string_view view) const {
     return DynamoDbTableName(options_.table_name_template, project_, view);
   }
+  // The table of a view's aggregation states: the view's table name with
+  // ".states" after the view's name (no view name has a dot).
+  Result<std::string> StatesTable(std::string_view view) const {
+    return DynamoDbTableName(options_.table_name_template, project_,
+                             std::string(view) + std::string(kStatesSuffix));
+  }
+  // The entity key bytes of `keys`' states in `view_name`, in order.
+  Result<std::vector<std::string>> StateKeyBytes(std::string_view view_name,
+                                                 std::span<const EntityKey> keys,
+                                                 bool distinct) const;
+  // The stored states of `keys` (entity key bytes) in `table`, by key;
+  // none when the table does not exist. Consistent reads.
+  Result<std::map<std::string, StoredState>> GetStates(const std::string& table,
+                                                       const std::vector<std::string>& keys,
+                                                       std::string_view what);
+  // BatchWriteItem DeleteRequests of `keys` (distinct entity key bytes),
+  // retrying unprocessed ones; OK when the table does not exist.
+  Status DeleteKeys(const std::string& table, const std::set<std::string>& keys,
+                    std::string_view what);
   // "ACTIVE", "CREATING", ...; "" when the table does not exist.
   Result<std::string> TableStatus(const std::string& table, std::string_view what);
   // Creates the table when missing and waits until it is usable.
@@ -679,6 +716,19 @@ Status DynamoDbOnlineStore::Delete(const OnlineView& view, std::span<const Entit
   LARDER_ASSIGN_OR_RETURN(const std::string table, Table(view.name()));
   const std::string what =
       "delete from feature view '" + view.name() + "' (table '" + table + "')";
+  LARDER_RETURN_IF_ERROR(DeleteKeys(table, distinct, what));
+  // And their aggregation states.
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> state_keys,
+                          StateKeyBytes(view.name(), keys, /*distinct=*/false));
+  LARDER_ASSIGN_OR_RETURN(const std::string states, StatesTable(view.name()));
+  return DeleteKeys(states, std::set<std::string>(state_keys.begin(), state_keys.end()),
+                    "delete aggregation states of feature view '" + view.name() + "' (table '" +
+                        states + "')");
+}
+
+Status DynamoDbOnlineStore::DeleteKeys(const std::string& table,
+                                       const std::set<std::string>& distinct,
+                                       std::string_view what) {
   constexpr size_t kBatchWriteLimit = 25;
   auto it = distinct.begin();
   while (it != distinct.end()) {
@@ -711,9 +761,158 @@ Status DynamoDbOnlineStore::Delete(const OnlineView& view, std::span<const Entit
 
 Status DynamoDbOnlineStore::DeleteView(std::string_view view_name) {
   auto table = Table(view_name);
-  if (!table.ok()) return Status::OK();  // no such table can exist
-  return DeleteTables({*table}, "delete feature view '" + std::string(view_name) + "' (table '" +
-                                    *table + "')");
+  auto states = StatesTable(view_name);
+  if (!table.ok() || !states.ok()) return Status::OK();  // no such table can exist
+  return DeleteTables({*table, *states}, "delete feature view '" + std::string(view_name) +
+                                             "' (tables '" + *table + "', '" + *states + "')");
+}
+
+Result<std::vector<std::string>> DynamoDbOnlineStore::StateKeyBytes(
+    std::string_view view_name, std::span<const EntityKey> keys, bool distinct) const {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> encoded,
+                          EncodeStateKeys(project_, view_name, keys, /*hash_tag=*/false, distinct));
+  const size_t prefix = ViewKeyPrefix(project_, StateKeyspace(view_name)).size();
+  for (std::string& key : encoded) key.erase(0, prefix);
+  return encoded;
+}
+
+Result<std::map<std::string, DynamoDbOnlineStore::StoredState>> DynamoDbOnlineStore::GetStates(
+    const std::string& table, const std::vector<std::string>& keys, std::string_view what) {
+  std::map<std::string, StoredState> out;
+  const std::set<std::string> distinct(keys.begin(), keys.end());
+  std::vector<std::string> all(distinct.begin(), distinct.end());
+  const size_t batch = static_cast<size_t>(options_.batch_size);
+  for (size_t start = 0; start < all.size(); start += batch) {
+    json request_keys = json::array();
+    for (size_t i = start; i < std::min(all.size(), start + batch); ++i) {
+      request_keys.push_back({{"entity_id", {{"B", Base64Encode(all[i])}}}});
+    }
+    json items = {{table, {{"Keys", request_keys}, {"ConsistentRead", true}}}};
+    for (int attempt = 0;; ++attempt) {
+      Reply r = Call("BatchGetItem", {{"RequestItems", items}}, what);
+      if (r.error_type == "ResourceNotFoundException") return out;  // no state yet
+      if (!r.status.ok()) return r.status;
+      const json& responses = r.body.value("Responses", json::object());
+      const auto found = responses.is_object() ? responses.find(table) : responses.end();
+      if (found != responses.end() && found->is_array()) {
+        for (const json& item : *found) {
+          std::string key;
+          StoredState state;
+          if (!item.is_object() || !ParseBinary(item, "entity_id", &key) ||
+              !ParseBinary(item, "state", &state.bytes) ||
+              !ParseNumber(item.value("v", json()), &state.version)) {
+            return Status::Corruption(Where() + ": table '" + table +
+                                      "': an item has no binary entity_id and state, or no v");
+          }
+          out[std::move(key)] = std::move(state);
+        }
+      }
+      const json& unprocessed = r.body.value("UnprocessedKeys", json::object());
+      const auto left = unprocessed.is_object() ? unprocessed.find(table) : unprocessed.end();
+      if (left == unprocessed.end() || !left->is_object() ||
+          left->value("Keys", json::array()).empty()) {
+        break;
+      }
+      if (attempt >= options_.max_retries) {
+        return Error(what, "BatchGetItem: keys still unprocessed after " +
+                               std::to_string(attempt + 1) + " attempts");
+      }
+      items = {{table, *left}};
+      Backoff(attempt);
+    }
+  }
+  return out;
+}
+
+Status DynamoDbOnlineStore::VisitStates(std::string_view view_name,
+                                        std::span<const EntityKey> keys,
+                                        const OnlineStateVisit& visit) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> bytes,
+                          StateKeyBytes(view_name, keys, /*distinct=*/false));
+  if (bytes.empty()) return Status::OK();
+  LARDER_ASSIGN_OR_RETURN(const std::string table, StatesTable(view_name));
+  const std::string what = "read aggregation states of '" + std::string(view_name) +
+                           "' (table '" + table + "')";
+  LARDER_ASSIGN_OR_RETURN(auto stored, GetStates(table, bytes, what));
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto it = stored.find(bytes[i]);
+    if (it != stored.end()) LARDER_RETURN_IF_ERROR(visit(i, it->second.bytes, /*version=*/0));
+  }
+  return Status::OK();
+}
+
+// Optimistic, as Redis's: read every state, merge every key (an error from
+// a merge writes nothing), then write each changed state on the condition
+// that its version is still the one read; a key that another writer changed
+// meanwhile is read and merged again.
+Status DynamoDbOnlineStore::UpdateStates(std::string_view view_name,
+                                         std::span<const EntityKey> keys,
+                                         const OnlineStateUpdate& update,
+                                         const OnlineWriteOptions& /*options*/) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> bytes,
+                          StateKeyBytes(view_name, keys, /*distinct=*/true));
+  if (bytes.empty()) return Status::OK();
+  LARDER_ASSIGN_OR_RETURN(const std::string table, StatesTable(view_name));
+  const std::string what = "update aggregation states of '" + std::string(view_name) +
+                           "' (table '" + table + "')";
+  std::vector<size_t> pending(bytes.size());
+  std::iota(pending.begin(), pending.end(), 0);
+  for (int attempt = 0; attempt < kStateAttempts && !pending.empty(); ++attempt) {
+    if (attempt > 0) Backoff(std::min(attempt - 1, 2));
+    std::vector<std::string> wanted;
+    for (size_t i : pending) wanted.push_back(bytes[i]);
+    LARDER_ASSIGN_OR_RETURN(auto stored, GetStates(table, wanted, what));
+    std::vector<std::string> next(pending.size());
+    std::vector<const StoredState*> old(pending.size(), nullptr);
+    for (size_t j = 0; j < pending.size(); ++j) {
+      auto it = stored.find(bytes[pending[j]]);
+      if (it != stored.end()) old[j] = &it->second;
+      LARDER_RETURN_IF_ERROR(
+          update(pending[j], old[j] != nullptr ? &old[j]->bytes : nullptr, &next[j]));
+    }
+    std::vector<size_t> again;
+    bool table_ready = false;
+    for (size_t j = 0; j < pending.size(); ++j) {
+      const bool unchanged = old[j] != nullptr ? next[j] == old[j]->bytes : next[j].empty();
+      if (unchanged) continue;
+      const json key = {{"B", Base64Encode(bytes[pending[j]])}};
+      json request = {{"TableName", table}};
+      if (old[j] != nullptr) {
+        request["ConditionExpression"] = "v = :v";
+        request["ExpressionAttributeValues"] = {{":v", {{"N", std::to_string(old[j]->version)}}}};
+      } else {
+        request["ConditionExpression"] = "attribute_not_exists(entity_id)";
+      }
+      const int64_t version = (old[j] != nullptr ? old[j]->version : 0) + 1;
+      std::string op = "PutItem";
+      if (next[j].empty()) {
+        op = "DeleteItem";
+        request["Key"] = {{"entity_id", key}};
+      } else {
+        request["Item"] = {{"entity_id", key},
+                           {"state", {{"B", Base64Encode(next[j])}}},
+                           {"v", {{"N", std::to_string(version)}}}};
+      }
+      Reply r = Call(op, request, what);
+      if (r.error_type == "ResourceNotFoundException" && !table_ready) {
+        LARDER_RETURN_IF_ERROR(EnsureTable(table, what));
+        table_ready = true;
+        r = Call(op, request, what);
+      }
+      if (r.error_type == "ConditionalCheckFailedException") {
+        again.push_back(pending[j]);
+        continue;
+      }
+      if (!r.status.ok()) return r.status;
+    }
+    pending = std::move(again);
+  }
+  if (!pending.empty()) {
+    return Status::Busy(Where() + ": " + what + ": " + std::to_string(pending.size()) +
+                        " states still changed by other writers after " +
+                        std::to_string(kStateAttempts) + " attempts");
+  }
+  return Status::OK();
 }
 
 Status DynamoDbOnlineStore::DeleteProject() {
@@ -803,6 +1002,7 @@ Result<std::string> DynamoDbTableName(std::string_view name_template, std::strin
 
 bool DynamoDbTableOfProject(std::string_view name_template, std::string_view project,
                             std::string_view table) {
+  // A view's states table: its table name with kStatesSuffix after the view.
   const size_t v = name_template.find(kViewPlaceholder);
   if (v == std::string_view::npos) return false;
   const std::string prefix = Substitute(name_template.substr(0, v), project, "");
@@ -812,8 +1012,9 @@ bool DynamoDbTableOfProject(std::string_view name_template, std::string_view pro
       !table.ends_with(suffix)) {
     return false;
   }
-  return IsIdentifier(
-      table.substr(prefix.size(), table.size() - prefix.size() - suffix.size()));
+  std::string_view view = table.substr(prefix.size(), table.size() - prefix.size() - suffix.size());
+  if (view.ends_with(kStatesSuffix)) view.remove_suffix(kStatesSuffix.size());
+  return IsIdentifier(view);
 }
 
 Result<std::unique_ptr<OnlineStore>> OpenDynamoDbOnlineStore(const OnlineStoreOptions& options) {
