@@ -214,6 +214,11 @@ TEST(OnlineDynamoDbOptions, TableNamesAndProjectMatching) {
   EXPECT_FALSE(DynamoDbTableOfProject(t, "a_b", "a.b_c"));
   const std::string suffixed = "feast-{table_name}-{project}";
   EXPECT_TRUE(DynamoDbTableOfProject(suffixed, "a", "feast-v-a"));
+  // A view's aggregation states table.
+  EXPECT_TRUE(DynamoDbTableOfProject(t, "a", "a.user_features.states"));
+  EXPECT_TRUE(DynamoDbTableOfProject(suffixed, "a", "feast-v.states-a"));
+  EXPECT_FALSE(DynamoDbTableOfProject(t, "a", "a..states"));
+  EXPECT_FALSE(DynamoDbTableOfProject(t, "a", "a.b.c.states"));
   EXPECT_FALSE(DynamoDbTableOfProject(suffixed, "a", "feast-v-b_a"));
   EXPECT_FALSE(DynamoDbTableOfProject(suffixed, "b_a", "feast-v-a"));
 }
