@@ -1,0 +1,179 @@
+#include "schedule/schedule.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <string>
+
+namespace larder::schedule {
+namespace {
+
+constexpr int64_t kMin = Duration::kMinute;
+constexpr int64_t kHour = Duration::kHour;
+constexpr int64_t kDay = Duration::kDay;
+
+// 2026-12-07 00:00 UTC, a Monday.
+constexpr TimestampMicros kMonday = 1'796'601'600'000'000;
+
+TimestampMicros At(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
+  const std::chrono::sys_days day{std::chrono::year{y} / std::chrono::month{mo} /
+                                  std::chrono::day{d}};
+  return (day.time_since_epoch().count() * 24 * 60 + h * 60 + mi) * kMin;
+}
+
+Schedule Must(const std::string& text) {
+  auto s = Schedule::Parse(text);
+  EXPECT_TRUE(s.ok()) << text << ": " << s.status().ToString();
+  return *s;
+}
+
+TEST(Schedule, AliasesDurationsAndCronFireWhenExpected) {
+  ASSERT_EQ(At(2026, 12, 7), kMonday);
+  EXPECT_EQ(Must("@hourly").Next(kMonday + 5 * kMin), kMonday + kHour);
+  EXPECT_EQ(Must("@daily").Next(kMonday), kMonday + kDay);  // strictly after
+  EXPECT_EQ(Must("@weekly").Next(kMonday), At(2026, 12, 13));  // Sunday
+  EXPECT_EQ(Must("@monthly").Next(kMonday), At(2027, 1, 1));
+  EXPECT_EQ(Must("@yearly").Next(kMonday), At(2027, 1, 1));
+  EXPECT_EQ(Must("15m").Next(kMonday + 1), kMonday + 15 * kMin);
+  EXPECT_EQ(Must("1d12h").Next(0), 36 * kHour);
+  EXPECT_EQ(Must("  0   2 * *   MON-FRI ").text(), "0 2 * * MON-FRI");
+  EXPECT_EQ(Must("0 2 * * MON-FRI").Next(kMonday + 3 * kHour), At(2026, 12, 8, 2));
+  EXPECT_EQ(Must("0 2 * * mon-fri").Next(At(2026, 12, 11, 3)), At(2026, 12, 14, 2));  // Fri -> Mon
+  EXPECT_EQ(Must("*/20 9-10 * * *").Next(At(2026, 12, 7, 10, 40)), At(2026, 12, 8, 9));
+  EXPECT_EQ(Must("0 0 29 2 *").Next(kMonday), At(2028, 2, 29));  // the next leap day
+  EXPECT_EQ(Must("0 0 31 * *").Next(kMonday), At(2026, 12, 31));
+  EXPECT_EQ(Must("30 4 1,15 * 5").Next(kMonday), At(2026, 12, 11, 4, 30));  // a Friday first
+  EXPECT_EQ(Must("0 0 * * 7").Next(kMonday), At(2026, 12, 13));  // 7 is Sunday
+  EXPECT_EQ(Must("0 12 * JAN,jul *").Next(kMonday), At(2027, 1, 1, 12));
+  EXPECT_EQ(Must("5/15 * * * *").Next(kMonday), kMonday + 5 * kMin);
+  // Before the epoch too.
+  EXPECT_EQ(Must("@daily").Next(-1), 0);
+  EXPECT_EQ(Must("1h").Next(-kHour - 1), -kHour);
+}
+
+TEST(Schedule, IntervalsRunFromOneFireTimeToTheNext) {
+  const Schedule daily = Must("@daily");
+  const auto days = daily.IntervalsEndingIn(kMonday - 1, kMonday + 3 * kDay);
+  ASSERT_EQ(days.size(), 4u);
+  EXPECT_EQ(days[0], (Interval{kMonday - kDay, kMonday}));
+  EXPECT_EQ(days[3], (Interval{kMonday + 2 * kDay, kMonday + 3 * kDay}));
+  const auto weekdays = Must("0 6 * * 1-5").IntervalsEndingIn(At(2026, 12, 11, 7), At(2026, 12, 15, 6));
+  ASSERT_EQ(weekdays.size(), 2u);
+  EXPECT_EQ(weekdays[0], (Interval{At(2026, 12, 11, 6), At(2026, 12, 14, 6)}));  // over the weekend
+  EXPECT_EQ(weekdays[1], (Interval{At(2026, 12, 14, 6), At(2026, 12, 15, 6)}));
+  EXPECT_TRUE(Must("@hourly").IntervalsEndingIn(kMonday + 1, kMonday + 2).empty());
+  EXPECT_EQ(Must("30m").IntervalsEndingIn(0, kDay).size(), 48u);
+}
+
+// Whether `value` is in the cron field `field` (numbers only), evaluated
+// here independently of Schedule.
+bool InField(const std::string& field, int value, int lo, int hi) {
+  size_t start = 0;
+  while (true) {
+    const size_t comma = field.find(',', start);
+    std::string item = field.substr(start, comma == std::string::npos ? comma : comma - start);
+    int step = 1;
+    if (const size_t slash = item.find('/'); slash != std::string::npos) {
+      step = std::stoi(item.substr(slash + 1));
+      item = item.substr(0, slash);
+    }
+    int a = lo, b = hi;
+    if (item != "*") {
+      const size_t dash = item.find('-');
+      a = std::stoi(item.substr(0, dash));
+      b = dash == std::string::npos ? (step > 1 ? hi : a) : std::stoi(item.substr(dash + 1));
+    }
+    if (value >= a && value <= b && (value - a) % step == 0) return true;
+    if (comma == std::string::npos) return false;
+    start = comma + 1;
+  }
+}
+
+// Next agrees with a minute-by-minute search for random expressions.
+TEST(Schedule, NextAgreesWithABruteForceSearch) {
+  std::mt19937_64 rng(5);
+  auto pick = [&](int lo, int hi) -> std::string {
+    const auto any = [&](int from) {
+      return from + static_cast<int>(rng() % static_cast<uint64_t>(hi - from + 1));
+    };
+    switch (rng() % 5) {
+      case 0: return "*";
+      case 1: return std::to_string(any(lo));
+      case 2: {
+        const int a = any(lo);
+        return std::to_string(a) + "-" + std::to_string(any(a));
+      }
+      case 3: return "*/" + std::to_string(1 + rng() % 7);
+      default: return std::to_string(any(lo)) + "," + std::to_string(any(lo));
+    }
+  };
+  int found = 0;
+  for (int round = 0; round < 150; ++round) {
+    const std::string f[5] = {pick(0, 59), pick(0, 23), pick(1, 28), pick(1, 12), pick(0, 6)};
+    const std::string text = f[0] + " " + f[1] + " " + f[2] + " " + f[3] + " " + f[4];
+    auto s = Schedule::Parse(text);
+    ASSERT_TRUE(s.ok()) << text << ": " << s.status().ToString();
+    const TimestampMicros from = kMonday + static_cast<int64_t>(rng() % (400 * 24 * 60)) * kMin +
+                                 static_cast<int64_t>(rng() % kMin);
+    const TimestampMicros got = s->Next(from);
+    const bool dom_any = f[2][0] == '*', dow_any = f[4][0] == '*';
+    auto fires = [&](TimestampMicros t) {
+      const std::chrono::sys_days day{std::chrono::days{t / kDay}};
+      const std::chrono::year_month_day ymd{day};
+      const int minute_of_day = static_cast<int>((t % kDay) / kMin);
+      const bool dom = InField(f[2], static_cast<int>(static_cast<unsigned>(ymd.day())), 1, 31);
+      const bool dow =
+          InField(f[4], static_cast<int>(std::chrono::weekday{day}.c_encoding()), 0, 6);
+      const bool day_ok = dom_any && dow_any ? true : dom_any ? dow : dow_any ? dom : dom || dow;
+      return InField(f[0], minute_of_day % 60, 0, 59) && InField(f[1], minute_of_day / 60, 0, 23) &&
+             InField(f[3], static_cast<int>(static_cast<unsigned>(ymd.month())), 1, 12) && day_ok;
+    };
+    TimestampMicros t = (from / kMin + 1) * kMin;
+    const TimestampMicros limit = from + 20 * kDay;
+    while (t < limit && !fires(t)) t += kMin;
+    if (t < limit) {
+      EXPECT_EQ(got, t) << text << " after " << from;
+      ++found;
+    } else {
+      EXPECT_GE(got, limit) << text << " after " << from;
+    }
+  }
+  EXPECT_GT(found, 60) << "too few expressions fired within the search window";
+}
+
+TEST(Schedule, BadExpressionsNameTheFieldAndValue) {
+  struct Case {
+    const char* text;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"", "has 0 fields"},
+      {"0 0 * *", "has 4 fields; a cron expression has 5"},
+      {"61 * * * *", "minute `61`: 61 is not in 0..59"},
+      {"* 24 * * *", "hour `24`: 24 is not in 0..23"},
+      {"* * 0 * *", "day-of-month `0`: 0 is not in 1..31"},
+      {"* * * 13 *", "month `13`: 13 is not in 1..12"},
+      {"* * * FOO *", "month `FOO`: `FOO` is not a number or a name"},
+      {"* * * * 8", "day-of-week `8`: 8 is not in 0..7"},
+      {"5-1 * * * *", "range `5-1` runs backwards"},
+      {"*/0 * * * *", "step `0` is not in 1..59"},
+      {"1,,2 * * * *", "`` is not a number"},
+      {"0 0 30 2 *", "never fires"},
+      {"@fortnightly", "not an alias"},
+      {"soon", "not a duration"},
+      {"0s", "1 s or more"},
+  };
+  for (const Case& c : cases) {
+    auto s = Schedule::Parse(c.text);
+    ASSERT_FALSE(s.ok()) << c.text;
+    EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument) << c.text;
+    EXPECT_NE(s.status().message().find(c.says), std::string::npos)
+        << c.text << ": " << s.status().ToString();
+  }
+  // Both day fields restricted: either matches, so Feb 30 with Mondays fires.
+  EXPECT_TRUE(Schedule::Parse("0 0 30 2 1").ok());
+}
+
+}  // namespace
+}  // namespace larder::schedule
