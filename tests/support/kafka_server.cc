@@ -1,6 +1,5 @@
 #include "support/kafka_server.h"
 
-#include <librdkafka/rdkafka.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,101 +21,7 @@ namespace {
 
 constexpr auto kStartTimeout = std::chrono::seconds(60);
 // How long CreateTopic and Produce wait for the broker.
-constexpr int kClientTimeoutMs = 30000;
-
-struct ClientDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-using Client = std::unique_ptr<rd_kafka_t, ClientDeleter>;
-
-struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
-};
-using Metadata = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
-
-// What a producer's delivery reports said (served by rd_kafka_poll and
-// rd_kafka_flush on the producing thread).
-struct Deliveries {
-  size_t delivered = 0;
-  size_t failed = 0;
-  std::string first_error;
-};
-
-void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
-  auto* deliveries = static_cast<Deliveries*>(opaque);
-  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    ++deliveries->delivered;
-  } else if (deliveries->failed++ == 0) {
-    deliveries->first_error = std::string(rd_kafka_err2str(message->err)) + " (partition " +
-                              std::to_string(message->partition) + ")";
-  }
-}
-
-// A producer handle (which also serves metadata and admin requests) of
-// `bootstrap_servers`. It logs nothing: its errors reach the callers as
-// results. Producers report deliveries to `deliveries` when not null.
-Result<Client> NewProducer(const std::string& bootstrap_servers, Deliveries* deliveries) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  const std::pair<const char*, std::string> settings[] = {
-      {"bootstrap.servers", bootstrap_servers},
-      {"acks", "all"},
-      // Retries keep the order: a new topic's partition may refuse the first
-      // records for a moment after metadata names its leader.
-      {"enable.idempotence", "true"},
-      {"message.timeout.ms", std::to_string(kClientTimeoutMs)},
-      // The broker may still be starting: retry connections quickly.
-      {"reconnect.backoff.ms", "20"},
-      {"reconnect.backoff.max.ms", "200"},
-  };
-  for (const auto& [name, value] : settings) {
-    if (rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::Internal(std::string("librdkafka setting ") + name + ": " + errstr);
-    }
-  }
-  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char*, const char*) {});
-  if (deliveries != nullptr) {
-    rd_kafka_conf_set_opaque(conf, deliveries);
-    rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
-  }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);  // rd_kafka_new owns it only on success
-    return Status::Internal(std::string("cannot create a librdkafka producer: ") + errstr);
-  }
-  return Client(rk);
-}
-
-// The metadata of every topic, or null when the broker did not answer
-// within `timeout_ms`.
-Metadata FetchMetadata(rd_kafka_t* rk, int timeout_ms) {
-  const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &md, timeout_ms) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return nullptr;
-  }
-  return Metadata(md);
-}
-
-// True when `md` shows `topic` with `partitions` partitions (with -1, any
-// number), each led.
-bool TopicReady(const rd_kafka_metadata_t& md, const std::string& topic, int partitions) {
-  for (int t = 0; t < md.topic_cnt; ++t) {
-    const rd_kafka_metadata_topic_t& entry = md.topics[t];
-    if (entry.topic != topic) continue;
-    if (entry.err != RD_KAFKA_RESP_ERR_NO_ERROR || entry.partition_cnt == 0 ||
-        (partitions >= 0 && entry.partition_cnt != partitions)) {
-      return false;
-    }
-    return std::all_of(entry.partitions, entry.partitions + entry.partition_cnt,
-                       [](const rd_kafka_metadata_partition_t& p) {
-                         return p.err == RD_KAFKA_RESP_ERR_NO_ERROR && p.leader >= 0;
-                       });
-  }
-  return false;
-}
+constexpr std::chrono::milliseconds kClientTimeout{30000};
 
 // A new cluster id, as `kafka-storage random-uuid` makes one: 16 random
 // bytes in unpadded base64url, not starting with '-' (which the command
@@ -247,7 +152,7 @@ Result<std::unique_ptr<KafkaServer>> KafkaServer::Start(int partitions_default) 
     // has registered with its controller and is not fenced. The client is
     // made once the port accepts, so that its reconnect backoff has not
     // grown meanwhile.
-    Client client;
+    std::unique_ptr<stream::KafkaProducer> client;
     const WaitOutcome outcome = WaitUntilAnswering(
         server->pid_,
         [&] {
@@ -255,12 +160,12 @@ Result<std::unique_ptr<KafkaServer>> KafkaServer::Start(int partitions_default) 
             const int fd = ConnectLoopback(server->port_, /*receive_timeout_seconds=*/1);
             if (fd < 0) return false;
             close(fd);
-            auto made = NewProducer(server->bootstrap_servers(), nullptr);
+            auto made = server->Producer();
             if (!made.ok()) return false;
             client = std::move(made).value();
           }
-          Metadata md = FetchMetadata(client.get(), /*timeout_ms=*/500);
-          return md != nullptr && md->broker_cnt > 0;
+          const Result<int> brokers = client->Brokers(std::chrono::milliseconds(500));
+          return brokers.ok() && *brokers > 0;
         },
         kStartTimeout);
     if (outcome == WaitOutcome::kAnswering) return server;
@@ -277,59 +182,13 @@ Result<std::unique_ptr<KafkaServer>> KafkaServer::Start(int partitions_default) 
 
 KafkaServer::~KafkaServer() { StopProcess(pid_); }
 
-Status KafkaServer::CreateTopic(const std::string& topic, int partitions) {
-  LARDER_ASSIGN_OR_RETURN(Client client, NewProducer(bootstrap_servers(), nullptr));
-  char errstr[512];
-  rd_kafka_NewTopic_t* new_topic = rd_kafka_NewTopic_new(topic.c_str(), partitions,
-                                                         /*replication_factor=*/1, errstr,
-                                                         sizeof(errstr));
-  if (new_topic == nullptr) {
-    return Status::InvalidArgument("topic " + topic + ": " + errstr);
-  }
-  rd_kafka_AdminOptions_t* options =
-      rd_kafka_AdminOptions_new(client.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  // The broker answers once the controller has created the topic.
-  rd_kafka_AdminOptions_set_operation_timeout(options, kClientTimeoutMs, errstr, sizeof(errstr));
-  rd_kafka_AdminOptions_set_request_timeout(options, kClientTimeoutMs, errstr, sizeof(errstr));
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(client.get());
-  rd_kafka_CreateTopics(client.get(), &new_topic, 1, options, queue);
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, kClientTimeoutMs + 5000);
-  Status status;
-  if (event == nullptr) {
-    status = Status::IOError("creating topic " + topic + " timed out");
-  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    status = Status::IOError("creating topic " + topic + ": " +
-                             rd_kafka_event_error_string(event));
-  } else {
-    size_t count = 0;
-    const rd_kafka_topic_result_t** results =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
-    for (size_t i = 0; i < count && status.ok(); ++i) {
-      const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      const char* message = rd_kafka_topic_result_error_string(results[i]);
-      const std::string text =
-          "topic " + topic + ": " + (message != nullptr ? message : rd_kafka_err2str(err));
-      status = err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS ? Status::AlreadyExists(text)
-                                                              : Status::IOError(text);
-    }
-  }
-  if (event != nullptr) rd_kafka_event_destroy(event);
-  rd_kafka_queue_destroy(queue);
-  rd_kafka_AdminOptions_destroy(options);
-  rd_kafka_NewTopic_destroy(new_topic);
-  LARDER_RETURN_IF_ERROR(status);
+Result<std::unique_ptr<stream::KafkaProducer>> KafkaServer::Producer() const {
+  return stream::KafkaProducer::Open({.bootstrap_servers = bootstrap_servers(), .linger_ms = 5});
+}
 
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(kClientTimeoutMs);
-  while (std::chrono::steady_clock::now() < deadline) {
-    Metadata md = FetchMetadata(client.get(), /*timeout_ms=*/1000);
-    if (md != nullptr && TopicReady(*md, topic, partitions)) return Status::OK();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return Status::IOError("topic " + topic +
-                         " was created, but its partitions have no leaders after " +
-                         std::to_string(kClientTimeoutMs / 1000) + " s");
+Status KafkaServer::CreateTopic(const std::string& topic, int partitions) {
+  LARDER_ASSIGN_OR_RETURN(auto producer, Producer());
+  return producer->CreateTopic(topic, partitions, kClientTimeout);
 }
 
 Status KafkaServer::Produce(const std::string& topic, int partition,
@@ -342,44 +201,11 @@ Status KafkaServer::Produce(const std::string& topic, int partition,
 
 Status KafkaServer::ProduceKeyed(const std::string& topic, int partition,
                                  const std::vector<KafkaRecord>& records) {
-  Deliveries deliveries;
-  LARDER_ASSIGN_OR_RETURN(Client client, NewProducer(bootstrap_servers(), &deliveries));
-  // -1 is RD_KAFKA_PARTITION_UA (whose macro is an old-style cast).
-  const int32_t target = partition < 0 ? -1 : partition;
-  struct TopicDeleter {
-    void operator()(rd_kafka_topic_t* rkt) const { rd_kafka_topic_destroy(rkt); }
-  };
-  // Destroyed before the client (declared after it).
-  const std::unique_ptr<rd_kafka_topic_t, TopicDeleter> handle(
-      rd_kafka_topic_new(client.get(), topic.c_str(), nullptr));
-  if (handle == nullptr) {
-    return Status::IOError("producing to " + topic + ": " +
-                           rd_kafka_err2str(rd_kafka_last_error()));
-  }
+  LARDER_ASSIGN_OR_RETURN(auto producer, Producer());
   for (const KafkaRecord& record : records) {
-    // No key is a null pointer, not an empty key.
-    while (rd_kafka_produce(handle.get(), target, RD_KAFKA_MSG_F_COPY,
-                            const_cast<char*>(record.value.data()), record.value.size(),
-                            record.key.empty() ? nullptr : record.key.data(), record.key.size(),
-                            nullptr) != 0) {
-      const rd_kafka_resp_err_t err = rd_kafka_last_error();
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        return Status::IOError("producing to " + topic + ": " + rd_kafka_err2str(err));
-      }
-      rd_kafka_poll(client.get(), 100);  // serve delivery reports to make room
-    }
-    rd_kafka_poll(client.get(), 0);
+    LARDER_RETURN_IF_ERROR(producer->Produce(topic, partition, record.key, record.value));
   }
-  if (rd_kafka_flush(client.get(), kClientTimeoutMs + 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::IOError("producing to " + topic + ": records still unacknowledged after " +
-                           std::to_string(kClientTimeoutMs / 1000 + 5) + " s");
-  }
-  if (deliveries.failed > 0 || deliveries.delivered != records.size()) {
-    return Status::IOError("producing to " + topic + ": " + std::to_string(deliveries.failed) +
-                           " of " + std::to_string(records.size()) +
-                           " records failed, the first with " + deliveries.first_error);
-  }
-  return Status::OK();
+  return producer->Flush(kClientTimeout);
 }
 
 KafkaServer* KafkaServer::Shared(std::string* error) { return SharedServer<KafkaServer>(error); }

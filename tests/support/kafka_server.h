@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "larder/status.h"
+#include "stream/kafka/kafka_client.h"
 #include "support/test_util.h"
 
 namespace larder::testing {
@@ -78,6 +79,9 @@ class KafkaServer {
   static KafkaServer* Shared(std::string* error);
 
  private:
+  // A producer (and admin client) of this broker.
+  Result<std::unique_ptr<stream::KafkaProducer>> Producer() const;
+
   KafkaServer() = default;
   // Writes the broker's configuration and log4j settings into dir_.
   void WriteConfig(int partitions_default) const;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 namespace larder::stream {
@@ -60,9 +61,11 @@ std::string Last(const LogSink& sink) {
 }
 
 // The topic's partition count from the brokers' metadata: NotFound when it
-// does not exist, IOError when no broker answers.
+// does not exist, IOError when no broker answers. With `led`, set whether
+// every partition has a leader (a new topic's may not, for a moment).
 Result<int> TopicPartitions(rd_kafka_t* rk, const LogSink& log, const std::string& servers,
-                            const std::string& topic, std::chrono::milliseconds timeout) {
+                            const std::string& topic, std::chrono::milliseconds timeout,
+                            bool* led = nullptr) {
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
   if (rkt == nullptr) return Status::InvalidArgument("Kafka topic '" + topic + "' is not valid");
   const rd_kafka_metadata_t* md = nullptr;
@@ -80,6 +83,13 @@ Result<int> TopicPartitions(rd_kafka_t* rk, const LogSink& log, const std::strin
     if (topic != t.topic) continue;
     if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       out = t.partition_cnt;
+      if (led != nullptr) {
+        *led = t.partition_cnt > 0 &&
+               std::all_of(t.partitions, t.partitions + t.partition_cnt,
+                           [](const rd_kafka_metadata_partition& p) {
+                             return p.err == RD_KAFKA_RESP_ERR_NO_ERROR && p.leader >= 0;
+                           });
+      }
     } else if (t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       out = Status::IOError("Kafka topic '" + topic + "' on " + servers + ": " +
                             rd_kafka_err2str(t.err));
@@ -340,7 +350,13 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(const KafkaProducerOp
   LARDER_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
                           MakeConf({{"bootstrap.servers", options.bootstrap_servers},
                                     {"client.id", "larder"},
-                                    {"linger.ms", std::to_string(options.linger_ms)}}));
+                                    {"linger.ms", std::to_string(options.linger_ms)},
+                                    // Acknowledged by every replica, and
+                                    // retries keep a partition's order (a new
+                                    // topic's partition may refuse the first
+                                    // records for a moment).
+                                    {"acks", "all"},
+                                    {"enable.idempotence", "true"}}));
   rd_kafka_conf_set_dr_msg_cb(conf, Impl::DeliveryCallback);
   LARDER_ASSIGN_OR_RETURN(impl->rk, NewClient(RD_KAFKA_PRODUCER, conf, static_cast<LogSink*>(impl.get())));
   return std::unique_ptr<KafkaProducer>(new KafkaProducer(std::move(impl)));
@@ -385,7 +401,34 @@ Status KafkaProducer::CreateTopic(const std::string& topic, int partitions,
   rd_kafka_AdminOptions_destroy(opts);
   rd_kafka_queue_destroy(queue);
   rd_kafka_NewTopic_destroy(nt);
-  return out;
+  LARDER_RETURN_IF_ERROR(out);
+  // Usable once the metadata shows every partition with a leader.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    bool led = false;
+    const Result<int> count = TopicPartitions(impl_->rk, *impl_, impl_->options.bootstrap_servers,
+                                              topic, std::chrono::milliseconds(1000), &led);
+    if (count.ok() && led) return Status::OK();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::IOError("Kafka topic '" + topic +
+                             "' was created, but its partitions have no leaders after " +
+                             std::to_string(timeout.count()) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Result<int> KafkaProducer::Brokers(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_metadata(impl_->rk, /*all_topics=*/0, nullptr, &md, TimeoutMs(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::IOError("no Kafka broker at " + impl_->options.bootstrap_servers +
+                           " answered: " + rd_kafka_err2str(err));
+  }
+  const int brokers = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  return brokers;
 }
 
 Result<int> KafkaProducer::PartitionCount(const std::string& topic,

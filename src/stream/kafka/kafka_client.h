@@ -123,16 +123,23 @@ class KafkaProducer {
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
 
-  // Creates `topic` with `partitions` partitions (the brokers' default
-  // replication). AlreadyExists when it exists.
+  // Creates `topic` with `partitions` partitions (-1: the brokers' default
+  // count; the brokers' default replication) and returns once every
+  // partition has a leader. AlreadyExists when it exists.
   Status CreateTopic(const std::string& topic, int partitions, std::chrono::milliseconds timeout);
+
+  // How many brokers the cluster's metadata lists (0 while a starting
+  // broker has not registered); IOError when none answers.
+  Result<int> Brokers(std::chrono::milliseconds timeout);
 
   // The topic's partition count; NotFound when it does not exist.
   Result<int> PartitionCount(const std::string& topic, std::chrono::milliseconds timeout);
 
   // Queues a message for `partition` (-1: by the key's hash, or any when
-  // the key is empty). Waits while the local queue is full. Delivery errors
-  // are reported by Flush.
+  // the key is empty; an empty key is sent as none). Waits while the local
+  // queue is full. Messages are acknowledged by every replica, and retries
+  // keep a partition's order (idempotent producer). Delivery errors are
+  // reported by Flush.
   Status Produce(const std::string& topic, int32_t partition, std::string_view key,
                  std::string_view value);
 
