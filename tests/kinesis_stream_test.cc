@@ -129,8 +129,16 @@ TEST(KinesisStream, RecordsLandOnlineAndOfflineAndBadOnesAreDeadLetters) {
     EXPECT_NE(reasons.find(says), std::string::npos) << says << " in\n" << reasons;
   }
 
-  // A second run starts at the checkpoints: nothing to read, nothing changes.
+  // A Kafka consumer id with only Kinesis sources would do nothing: refused.
   fs = repo.Open();
+  StreamOptions with_id = options;
+  with_id.consumer_id = "node-1";
+  auto refused = fs->Stream(with_id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("applies to Kafka sources"), std::string::npos)
+      << refused.status().ToString();
+
+  // A second run starts at the checkpoints: nothing to read, nothing changes.
   done = fs->Stream(options);
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_EQ(done->records, 0);

@@ -49,6 +49,10 @@ enum class DataSourceKind {
 // with their columns and history in its batch_source.
 bool ReceivesRows(DataSourceKind kind);
 
+// Whether a source of `kind` is a stream that `larder stream` consumes
+// (kinesis, kafka).
+bool IsStreamSource(DataSourceKind kind);
+
 enum class FileFormat { kParquet, kCsv };
 
 struct DataSource {

@@ -112,16 +112,14 @@ std::string IsoUtc(TimestampMicros micros) {
 
 // The stream source to replay into: `name`, or the repo's only one.
 Result<const DataSource*> FindStreamSource(const FeatureRepo& repo, const std::string& name) {
-  std::vector<const DataSource*> kinesis;
+  std::vector<const DataSource*> streams;
   for (const DataSource& s : repo.data_sources) {
-    if (s.kind == DataSourceKind::kKinesis || s.kind == DataSourceKind::kKafka) {
-      kinesis.push_back(&s);
-    }
+    if (IsStreamSource(s.kind)) streams.push_back(&s);
   }
   std::string names;
-  for (const DataSource* s : kinesis) names += (names.empty() ? "" : ", ") + s->name;
+  for (const DataSource* s : streams) names += (names.empty() ? "" : ", ") + s->name;
   if (!name.empty()) {
-    for (const DataSource* s : kinesis) {
+    for (const DataSource* s : streams) {
       if (s->name == name) return s;
     }
     const DataSource* other = repo.FindDataSource(name);
@@ -130,16 +128,16 @@ Result<const DataSource*> FindStreamSource(const FeatureRepo& repo, const std::s
         (other != nullptr ? " ('" + name + "' is a " + std::string(DataSourceKindName(other->kind)) +
                                 " source)"
                           : "") +
-        (kinesis.empty() ? "; the repo has none" : "; stream sources: " + names));
+        (streams.empty() ? "; the repo has none" : "; stream sources: " + names));
   }
-  if (kinesis.empty()) {
+  if (streams.empty()) {
     return Status::NotFound("the registered repo has no kinesis or kafka source (docs/stream.md)");
   }
-  if (kinesis.size() > 1) {
+  if (streams.size() > 1) {
     return Status::InvalidArgument("the repo has several stream sources (" + names +
                                    "): choose one with --source");
   }
-  return kinesis[0];
+  return streams[0];
 }
 
 // The record field that carries `column` of the batch source: the event time

@@ -22,6 +22,10 @@ bool ReceivesRows(DataSourceKind kind) {
          kind == DataSourceKind::kKafka;
 }
 
+bool IsStreamSource(DataSourceKind kind) {
+  return kind == DataSourceKind::kKinesis || kind == DataSourceKind::kKafka;
+}
+
 std::string_view FileFormatName(FileFormat format) {
   switch (format) {
     case FileFormat::kParquet: return "parquet";

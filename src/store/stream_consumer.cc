@@ -20,10 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using stream_consumer::StreamReader;
 
-bool IsStreamKind(DataSourceKind kind) {
-  return kind == DataSourceKind::kKinesis || kind == DataSourceKind::kKafka;
-}
-
 Result<std::unique_ptr<StreamReader>> OpenReader(const DataSource& source,
                                                  stream_consumer::CheckpointStore& checkpoints,
                                                  const StreamOptions& options) {
@@ -60,7 +56,7 @@ Result<std::vector<std::string>> SelectSources(const FeatureRepo& repo,
       const FeatureView* v = repo.FindFeatureView(name);
       if (v == nullptr) return Status::NotFound("views: no feature view '" + name + "'");
       const DataSource* s = repo.FindDataSource(v->source);
-      if (s == nullptr || !IsStreamKind(s->kind)) {
+      if (s == nullptr || !IsStreamSource(s->kind)) {
         return Status::InvalidArgument("views: feature view '" + name +
                                        "' does not read a stream source (its source is '" +
                                        v->source + "')");
@@ -78,11 +74,11 @@ Result<std::vector<std::string>> SelectSources(const FeatureRepo& repo,
   }
   for (const FeatureView& v : repo.feature_views) {
     const DataSource* s = repo.FindDataSource(v.source);
-    if (v.online && s != nullptr && IsStreamKind(s->kind)) read.insert(s->name);
+    if (v.online && s != nullptr && IsStreamSource(s->kind)) read.insert(s->name);
   }
   if (read.empty()) {
     for (const DataSource& s : repo.data_sources) {
-      if (IsStreamKind(s.kind)) read.insert(s.name);
+      if (IsStreamSource(s.kind)) read.insert(s.name);
     }
   }
   if (read.empty()) {
@@ -107,12 +103,20 @@ Result<StreamProgress> FeatureStore::Stream(const StreamOptions& options) {
   }
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
   LARDER_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectSources(repo, options));
+  if (!options.consumer_id.empty() &&
+      std::none_of(names.begin(), names.end(), [&](const std::string& name) {
+        const DataSource* s = repo.FindDataSource(name);
+        return s != nullptr && s->kind == DataSourceKind::kKafka;
+      })) {
+    return Status::InvalidArgument("a consumer id (group.instance.id) applies to Kafka sources, "
+                                   "and none is consumed here");
+  }
   stream_consumer::CheckpointStore checkpoints(offline::OfflineDatabasePath(repo), config_.project);
   std::vector<Source> sources;
   for (const std::string& name : names) {
     Source st;
     st.source = repo.FindDataSource(name);
-    if (st.source == nullptr || !IsStreamKind(st.source->kind)) {
+    if (st.source == nullptr || !IsStreamSource(st.source->kind)) {
       return Status::NotFound("no stream source '" + name + "'");
     }
     const std::string context = std::string(DataSourceKindName(st.source->kind)) + " source '" +
