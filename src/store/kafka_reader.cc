@@ -70,15 +70,16 @@ class KafkaReader final : public StreamReader {
     if (messages.empty()) return Idle(read_seconds);
 
     std::map<int32_t, StreamBatch> batches;
+    std::map<int32_t, int64_t> last_offset;
     for (const stream::KafkaMessage& m : messages) {
-      StreamBatch& b = batches[m.partition];
-      b.records.push_back({m.value, std::to_string(m.offset), m.timestamp_ms});
+      batches[m.partition].records.push_back({m.value, std::to_string(m.offset), m.timestamp_ms});
+      last_offset[m.partition] = m.offset;
     }
     const int64_t now_ms = UnixMillis();
     for (auto& [partition, batch] : batches) {
       batch.shard = std::to_string(partition);
       batch.checkpoint.position = batch.records.back().position;
-      const int64_t next = std::stoll(batch.checkpoint.position) + 1;
+      const int64_t next = last_offset[partition] + 1;
       // Records remain past this batch: its last record's age is the lag.
       const int64_t arrival = batch.records.back().arrival_ms;
       batch.millis_behind_latest = consumer_->CachedHighWatermark(partition) > next && arrival > 0
