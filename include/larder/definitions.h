@@ -174,6 +174,33 @@ ValueType AggregationOutputType(const Aggregation& aggregation);
 // UnixTimestamp.
 Status CheckAggregationFits(AggregationFunction function, ValueType dtype);
 
+// When and how the scheduler (`larder schedule`, `larder backfill`) runs a
+// SQL model or a feature view (docs/orchestration.md):
+//   batch_schedule: "@hourly"          # or "@daily", "1h", "0 2 * * MON-FRI"
+//   materialization_lookback: 1h       # views: re-materialize before the watermark
+//   catchup: false                     # run only the latest missed interval
+//   retries: 3                         # after the first attempt
+//   retry_delay: 30s                   # doubles with each retry
+// A view reading a model's output inherits the model's schedule unless it
+// sets its own.
+struct BatchSchedule {
+  // Empty: not scheduled (then the other fields keep their defaults).
+  std::string batch_schedule;
+  // Views: a scheduled run materializes from this much before the view's
+  // watermark, for rows that arrived late. Default: 0.
+  Duration materialization_lookback;
+  // Whether intervals missed while the scheduler was down all run, in
+  // order (true), or only the latest (false). Default: true.
+  bool catchup = true;
+  // Attempts after a failed one, each after retry_delay * 2^(n-1).
+  // Default: 2, after 1 minute.
+  int retries = 2;
+  Duration retry_delay{60 * Duration::kSecond};
+
+  bool scheduled() const { return !batch_schedule.empty(); }
+  bool operator==(const BatchSchedule&) const = default;
+};
+
 struct FeatureView {
   std::string name;
   std::vector<std::string> entities;  // entity names
@@ -190,6 +217,8 @@ struct FeatureView {
   // means continuous: a window ends at the instant asked for.
   Duration aggregation_interval;
   bool online = true;
+  // When the scheduler materializes the view; unset when not scheduled.
+  BatchSchedule schedule;
   std::string description;
   Tags tags;
   std::string owner;
@@ -251,6 +280,10 @@ struct SqlModel {
   std::string sql;  // the file's full text
   std::string description;
   std::vector<DataTest> tests;
+  // When the scheduler builds and tests the model on its own (its views
+  // wait for it); unset: it is built as part of each scheduled view that
+  // reads it.
+  BatchSchedule schedule;
   SourceLocation location;
 };
 

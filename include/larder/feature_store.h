@@ -58,6 +58,11 @@ struct FeatureStoreOptions {
   // aggregation_interval from them, up to this many bytes; 0 evaluates
   // every read (docs/aggregations.md). Default: 64 MiB.
   size_t window_value_cache_bytes = size_t{64} << 20;
+  // An online store already open on this repo's `online_store:`, shared
+  // with other FeatureStores of this process (the scheduler's workers; an
+  // embedded store admits one opener per process). OnlineStore is
+  // thread-safe. Default: unset, meaning this FeatureStore opens its own.
+  std::shared_ptr<OnlineStore> shared_online_store;
   // The clock that push checks future event times against (microseconds
   // since the epoch, UTC). Default (empty): the system clock.
   std::function<TimestampMicros()> clock;
@@ -201,6 +206,12 @@ class FeatureStore {
   // thread may go on using this FeatureStore (a server's writes) while the
   // service is in use.
   Result<serving::OnlineService*> OnlineServing();
+  // The scheduler's run history (`larder runs`): runs matching `query`,
+  // oldest first. Empty when the registry holds none.
+  Result<std::vector<RunRecord>> Runs(const RunQuery& query);
+  // The online store, opened when not yet: for other FeatureStores of this
+  // process to share (FeatureStoreOptions::shared_online_store).
+  Result<std::shared_ptr<OnlineStore>> SharedOnlineStore();
 
  private:
   FeatureStore(FeatureStoreOptions options, RepoConfig config, std::string root,
@@ -236,8 +247,9 @@ class FeatureStore {
   std::string root_;
   std::string registry_path_;
   std::unique_ptr<Registry> registry_;
-  // Opened on first use by Materialize/GetOnlineFeatures/Teardown.
-  std::unique_ptr<OnlineStore> online_;
+  // Opened on first use by Materialize/GetOnlineFeatures/Teardown (or
+  // options_.shared_online_store).
+  std::shared_ptr<OnlineStore> online_;
   Result<OnlineStore*> Online();
   // Created by the first GetOnlineFeatures, with its own registry connection.
   std::unique_ptr<Registry> service_registry_;

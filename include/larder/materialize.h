@@ -52,6 +52,10 @@ struct MaterializeOptions {
   // Called from worker threads (serialised by a lock) as rows land, and once
   // per view with finished = true. May be empty.
   std::function<void(const MaterializeProgress&)> progress;
+  // MaterializeIncremental only: each view starts this much before its
+  // watermark, re-writing rows that landed late (newer-wins writes make
+  // that safe). REQUIRES: >= 0. Default: 0.
+  Duration lookback;
   // Now, for aggregation views: their online states drop the events that no
   // read at min(now, end) or later can see. Default 0: the end.
   // (FeatureStore sets it from its clock.)

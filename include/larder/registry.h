@@ -15,8 +15,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "larder/definitions.h"
@@ -72,6 +75,50 @@ struct RegistryOptions {
   std::function<TimestampMicros()> clock;
 };
 
+// The state of one run of a scheduled task over one interval
+// (`larder runs`, docs/orchestration.md).
+enum class RunStatus {
+  kRunning,         // started; its owner is working on it (or died doing so)
+  kSuccess,         // done; the interval never runs again
+  kUpForRetry,      // failed; another attempt is due after a delay
+  kFailed,          // failed, with no attempt left
+  kUpstreamFailed,  // not run: a task it depends on failed for the interval
+  kAbandoned,       // its owner stopped or died before it finished
+};
+// "running", "success", "up_for_retry", "failed", "upstream_failed",
+// "abandoned".
+std::string_view RunStatusName(RunStatus status);
+// The status named `name`; nullopt when none is.
+std::optional<RunStatus> ParseRunStatus(std::string_view name);
+// Whether no further attempt follows: success, failed, upstream_failed.
+bool IsSettled(RunStatus status);
+
+// One attempt of a scheduled task over one interval.
+struct RunRecord {
+  int64_t id = 0;                   // assigned by StartRun
+  std::string task;                 // "view:NAME" or "model:NAME"
+  TimestampMicros interval_start = 0;
+  TimestampMicros interval_end = 0;
+  int attempt = 1;                  // assigned by StartRun: 1, 2, ...
+  std::string trigger;              // "schedule" or "backfill"
+  std::string owner;                // the process: "HOST:PID"
+  TimestampMicros started = 0;
+  TimestampMicros ended = 0;        // 0 while running
+  RunStatus status = RunStatus::kRunning;
+  int64_t rows = 0;                 // rows written online
+  std::string error;
+  bool operator==(const RunRecord&) const = default;
+};
+
+// Which runs `Runs` returns: all filters apply.
+struct RunQuery {
+  std::string task;                      // "" = every task
+  std::optional<RunStatus> status;       // unset = any status
+  TimestampMicros interval_end_from = 0; // interval_end >= this
+  TimestampMicros interval_end_to = std::numeric_limits<TimestampMicros>::max();  // < this
+  int64_t limit = 0;                     // the newest this many; 0 = no limit
+};
+
 class Registry {
  public:
   // Opens (creating when absent) the registry at options.path.
@@ -103,6 +150,22 @@ class Registry {
   // object kind holding each object's definition. NotFound when the
   // project was never applied.
   virtual Result<std::string> DumpJson(const std::string& project) = 0;
+
+  // --- Run history of the scheduler and backfills ---
+  // Starts a run of run.task over its interval, atomically: a `running` row
+  // is inserted, with the next attempt number, unless the interval already
+  // succeeded (AlreadyExists) or a running row's owner is still at work
+  // (Busy). Running rows whose owner `owner_gone` says has gone are marked
+  // abandoned first. Returns the stored record.
+  virtual Result<RunRecord> StartRun(const std::string& project, const RunRecord& run,
+                                     const std::function<bool(const std::string&)>& owner_gone) = 0;
+  // Records a run's end. REQUIRES: status is not kRunning.
+  // NotFound for an unknown id.
+  virtual Status FinishRun(const std::string& project, int64_t id, RunStatus status,
+                           int64_t rows, const std::string& error, TimestampMicros ended) = 0;
+  // Runs matching `query`, by interval end then task then attempt (oldest first).
+  virtual Result<std::vector<RunRecord>> Runs(const std::string& project,
+                                              const RunQuery& query) = 0;
 };
 
 }  // namespace larder

@@ -45,6 +45,8 @@ using TimestampMicros = int64_t;
 // [T ]HH:MM[:SS[.ffffff]] and a zone: none or Z (UTC), or +HH:MM, -HH:MM,
 // +HHMM or +HH. Returns false, leaving *out alone, for anything else.
 bool ParseIsoTimestamp(std::string_view text, TimestampMicros* out);
+// "2026-12-07T06:31:00Z", with ".ffffff" when the time has a fraction.
+std::string FormatIsoTimestamp(TimestampMicros micros);
 
 // A length of time in microseconds. Non-negative when parsed.
 struct Duration {

@@ -69,6 +69,32 @@ constexpr FlagSpec kMaterializeFlags[] = {
     {"--partitions", "N", "parallel partitions per view (by hash of the join keys)",
      "batch_engine.partitions, else 4"},
 };
+constexpr FlagSpec kScheduleFlags[] = {
+    {"--select", "NAMES", "scheduled views or models to run (and what they wait for)",
+     "every scheduled task"},
+    {"--concurrency", "N", "tasks run at once", "2"},
+    {"--once", "", "run the intervals due now (catching up), then exit", ""},
+};
+constexpr FlagSpec kBackfillFlags[] = {
+    {"--start", "TIME", "the range's start, ISO 8601 UTC: intervals ending after it run", ""},
+    {"--end", "TIME", "the range's end, ISO 8601 UTC: intervals ending at or before it run", ""},
+    {"--select", "NAMES", "scheduled views or models to run (and what they wait for)",
+     "every scheduled task"},
+    {"--parallel", "N", "tasks run at once", "2"},
+};
+constexpr FlagSpec kRunsFlags[] = {
+    {"--view", "NAME", "only this feature view's runs", ""},
+    {"--model", "NAME", "only this model's runs", ""},
+    {"--task", "TASK", "only this task's runs (view:NAME or model:NAME)", ""},
+    {"--status", "STATUS",
+     "only runs in this state: running, success, up_for_retry, failed, upstream_failed, "
+     "abandoned",
+     ""},
+    {"--failed", "", "only failed runs, with their errors", ""},
+    {"--since", "TIME", "only intervals ending at or after TIME (ISO 8601 UTC)", ""},
+    {"--until", "TIME", "only intervals ending before TIME (ISO 8601 UTC)", ""},
+    {"--limit", "N", "the newest N runs; 0 for all", "50"},
+};
 constexpr FlagSpec kOnlineFlags[] = {
     {"--features", "VIEW:FEATURE,...", "the features to read, in output order", ""},
     {"--feature-service", "NAME", "or: every feature of a feature service", ""},
@@ -107,6 +133,8 @@ constexpr FlagSpec kServeFlags[] = {
      "10000"},
     {"--consumer-id", "ID", "with --stream: kafka: this consumer's static id in its group",
      "none"},
+    {"--schedule", "", "also run the scheduled views and models, as `larder schedule`", ""},
+    {"--concurrency", "N", "with --schedule: scheduled tasks run at once", "2"},
 };
 
 constexpr FlagSpec kStreamFlags[] = {
@@ -150,7 +178,7 @@ constexpr FlagSpec kDemoStreamFlags[] = {
     {"--seed", "N", "random seed of the late and duplicate records", "42"},
 };
 
-const std::array<CommandSpec, 26> kCommands{{
+const std::array<CommandSpec, 29> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -187,6 +215,12 @@ const std::array<CommandSpec, 26> kCommands{{
      kServeFlags, ServeCommand},
     {"stream", "Consume the kinesis and kafka sources into the online and offline stores", {},
      kStreamFlags, StreamCommand},
+    {"schedule",
+     "Run the scheduled views and models at their batch_schedule, with retries and history", {},
+     kScheduleFlags, ScheduleCommand},
+    {"backfill", "Run the scheduled tasks over a past range, interval by interval (resumable)",
+     {}, kBackfillFlags, BackfillCommand},
+    {"runs", "List the scheduler's and backfills' runs", {}, kRunsFlags, RunsCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
      DemoDataCommand},
     {"demo-stream",

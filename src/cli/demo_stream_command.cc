@@ -93,22 +93,6 @@ bool ParseFlags(const Invocation& inv, Output& o, ReplayFlags* f) {
   return true;
 }
 
-// "2026-12-07T06:31:00Z", with ".ffffff" when the time has a fraction.
-std::string IsoUtc(TimestampMicros micros) {
-  const int64_t secs = micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000;
-  const int64_t fraction = micros - secs * 1'000'000;
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  char text[48] = "?";
-  if (gmtime_r(&t, &tm) == nullptr) return text;
-  const size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  if (fraction != 0) {
-    std::snprintf(text + n, sizeof text - n, ".%06lldZ", static_cast<long long>(fraction));
-  } else {
-    std::snprintf(text + n, sizeof text - n, "Z");
-  }
-  return text;
-}
 
 // The stream source to replay into: `name`, or the repo's only one.
 Result<const DataSource*> FindStreamSource(const FeatureRepo& repo, const std::string& name) {
@@ -301,7 +285,7 @@ Result<std::vector<Outgoing>> ReadRecords(const FeatureRepo& repo, const DataSou
       if (v.is_null()) {
         cell = nullptr;
       } else if (columns[i].is_time) {
-        cell = IsoUtc(v.int64_value());
+        cell = FormatIsoTimestamp(v.int64_value());
       } else if (v.type().scalar == ScalarType::kInt64) {
         cell = v.int64_value();
       } else if (v.type().scalar == ScalarType::kFloat64) {
@@ -330,7 +314,7 @@ void Restamp(const DataSource& source, const DataSource& batch, std::vector<Outg
   for (Outgoing& r : records) {
     r.time += shift;
     nlohmann::json j = nlohmann::json::parse(r.json);
-    j[field] = IsoUtc(r.time);
+    j[field] = FormatIsoTimestamp(r.time);
     r.json = j.dump();
   }
 }
@@ -626,8 +610,8 @@ int DemoStreamCommand(const Invocation& inv, Output& o) {
                 out_of_time ? "; stopped by --seconds" : "");
   o.out << line;
   if (!records.empty()) {
-    o.out << "Event times from " << IsoUtc(records.front().time) << " to "
-          << IsoUtc(records.back().time);
+    o.out << "Event times from " << FormatIsoTimestamp(records.front().time) << " to "
+          << FormatIsoTimestamp(records.back().time);
     if (shift != 0) o.out << " (the rows' own times moved by " << shift / 1'000'000 << " s)";
     o.out << ", " << records.size() << " rows of source '" << batch->name << "'.\n";
   }

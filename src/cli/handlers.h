@@ -34,6 +34,9 @@ int MaterializeIncrementalCommand(const Invocation& inv, Output& o);
 int OnlineCommand(const Invocation& inv, Output& o);
 int ServeCommand(const Invocation& inv, Output& o);
 int StreamCommand(const Invocation& inv, Output& o);
+int ScheduleCommand(const Invocation& inv, Output& o);
+int BackfillCommand(const Invocation& inv, Output& o);
+int RunsCommand(const Invocation& inv, Output& o);
 int VersionCommand(const Invocation& inv, Output& o);
 
 }  // namespace larder::cli

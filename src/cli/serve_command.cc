@@ -12,6 +12,7 @@
 #include "cli/handlers.h"
 #include "cli/store_access.h"
 #include "cli/stream_flags.h"
+#include "orchestrate/schedule_runner.h"
 #include "server/feature_endpoints.h"
 #include "server/http_server.h"
 #include "server/line_log.h"
@@ -91,6 +92,13 @@ int ServeCommand(const Invocation& inv, Output& o) {
     }
   }
   if (!ParseStreamFlags(inv, o, &stream_options)) return kExitUsage;
+  const bool scheduled = inv.Has("--schedule");
+  orchestrate::ScheduleRunnerOptions schedule_options;
+  if (inv.Has("--concurrency") &&
+      (!scheduled || !ParseInt(inv.Flag("--concurrency"), 1, 64, &schedule_options.concurrency))) {
+    o.err << "larder: --concurrency takes 1..64, with --schedule\n";
+    return kExitUsage;
+  }
   // Writes of the endpoints and of the stream consumer take turns.
   std::timed_mutex write_mutex;
   server::StreamMetrics stream_metrics;
@@ -131,6 +139,17 @@ int ServeCommand(const Invocation& inv, Output& o) {
         << (endpoints.auth_token.empty() && endpoints.write_token.empty() ? "" : ", tokens required")
         << "; stop with Ctrl-C or SIGTERM\n"
         << std::flush;
+  std::unique_ptr<orchestrate::ScheduleRunner> scheduler;
+  if (scheduled) {
+    schedule_options.log = [&log](const std::string& line) { log.Add("larder schedule: " + line); };
+    Result<std::unique_ptr<orchestrate::ScheduleRunner>> started =
+        orchestrate::ScheduleRunner::Start(*store, schedule_options);
+    if (!started.ok()) {
+      (*server)->Stop();
+      return ReportError(o, started.status());
+    }
+    scheduler = std::move(*started);
+  }
   std::unique_ptr<BackgroundStream> consumer;
   if (stream) {
     stream_options.write_mutex = &write_mutex;
@@ -145,6 +164,12 @@ int ServeCommand(const Invocation& inv, Output& o) {
   if (consumer) {
     consumer->Stop();  // after its current batch and checkpoint
     log.Add("larder serve: stream consumer stopped");
+  }
+  if (scheduler) {
+    scheduler->Stop();  // running tasks finish
+    Result<orchestrate::SchedulerReport> report = scheduler->Wait();
+    log.Add(report.ok() ? "larder serve: scheduler stopped"
+                        : "larder serve: scheduler stopped: " + report.status().message());
   }
   (*server)->Stop();
   log.Add("larder serve: stopped");

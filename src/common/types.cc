@@ -2,6 +2,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <utility>
 
@@ -161,6 +163,22 @@ bool ParseZone(std::string_view zone, int* offset_seconds) {
 }
 
 }  // namespace
+
+std::string FormatIsoTimestamp(TimestampMicros micros) {
+  const int64_t secs = micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000;
+  const int64_t fraction = micros - secs * 1'000'000;
+  const std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  char text[48] = "?";
+  if (gmtime_r(&t, &tm) == nullptr) return text;
+  const size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (fraction != 0) {
+    std::snprintf(text + n, sizeof text - n, ".%06lldZ", static_cast<long long>(fraction));
+  } else {
+    std::snprintf(text + n, sizeof text - n, "Z");
+  }
+  return text;
+}
 
 bool ParseIsoTimestamp(std::string_view s, TimestampMicros* out) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;

@@ -1,6 +1,7 @@
 #include "materialize/materializer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <limits>
@@ -297,8 +298,9 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
   if (start.has_value() && *start >= end) {
     return Status::InvalidArgument("materialize: the start must be before the end");
   }
-  if (options.partitions < 0 || options.chunk_rows < 1) {
-    return Status::InvalidArgument("materialize: partitions must be >= 0, chunk_rows >= 1");
+  if (options.partitions < 0 || options.chunk_rows < 1 || options.lookback.micros < 0) {
+    return Status::InvalidArgument(
+        "materialize: partitions must be >= 0, chunk_rows >= 1, lookback >= 0");
   }
   const int partitions =
       options.partitions > 0 ? options.partitions : std::max(1, repo.config.materialize_partitions);
@@ -323,9 +325,18 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
                           duckdb::Connection::Open(db_path));
   LARDER_RETURN_IF_ERROR(EnsureWatermarkTable(*conn));
   LARDER_RETURN_IF_ERROR(duckdb::RegisterTieKeyFunction(*conn));
-  // Scratch space for each view's latest rows; gone with the process.
   LARDER_ASSIGN_OR_RETURN(std::set<std::string> tables, ListTables(*conn, db_path));
-  LARDER_RETURN_IF_ERROR(conn->Execute("ATTACH ':memory:' AS larder_mat", "materialize"));
+  // Scratch space for each view's latest rows. Attached databases belong to
+  // the DuckDB instance, which the connections of this process share, so
+  // each call attaches its own and detaches it when done.
+  static std::atomic<int64_t> scratch_count{0};
+  const std::string scratch = "larder_mat_" + std::to_string(scratch_count++);
+  LARDER_RETURN_IF_ERROR(conn->Execute("ATTACH ':memory:' AS " + scratch, "materialize"));
+  struct Detach {
+    duckdb::Connection& conn;
+    const std::string& name;
+    ~Detach() { (void)conn.Execute("DETACH " + name, "materialize"); }
+  } detach{*conn, scratch};
   offline::TableExists exists = [&tables](std::string_view name) {
     return tables.contains(std::string(name));
   };
@@ -342,7 +353,7 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
       LARDER_ASSIGN_OR_RETURN(std::optional<TimestampMicros> mark,
                               QueryWatermark(*conn, repo.config.project, view->name));
       if (mark.has_value()) {
-        view_start = *mark;
+        view_start = *mark - options.lookback.micros;
       } else if (view->ttl.micros > 0) {
         view_start = end - view->ttl.micros;
       }
@@ -371,7 +382,7 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
                             PlanView(*conn, repo, *view, exists, db_path, view_start, end));
     // The latest row per entity, computed once by DuckDB on all its threads
     // into an in-memory table that the partitions then read in slices.
-    const std::string latest_table = "larder_mat." + QuoteIdentifier("latest_" + view->name);
+    const std::string latest_table = scratch + "." + QuoteIdentifier("latest_" + view->name);
     LARDER_RETURN_IF_ERROR(conn->Execute(
         "CREATE OR REPLACE TABLE " + latest_table + " AS " + plan.latest_sql, what));
     LARDER_ASSIGN_OR_RETURN(std::optional<std::string> count,

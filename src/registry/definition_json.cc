@@ -428,6 +428,19 @@ json ToJson(const DataTest& test) {
   return j;
 }
 
+// A scheduled object's "schedule" member; left out when unscheduled, so that
+// definitions stored before schedules existed compare unchanged.
+void PutSchedule(json& j, const BatchSchedule& s) {
+  if (!s.scheduled()) return;
+  json o = json::object();
+  o["batch_schedule"] = s.batch_schedule;
+  o["catchup"] = s.catchup;
+  o["retries"] = s.retries;
+  o["retry_delay"] = FormatDuration(s.retry_delay);
+  o["materialization_lookback"] = FormatDuration(s.materialization_lookback);
+  j["schedule"] = std::move(o);
+}
+
 json ToJson(const SqlModel& model) {
   json j = json::object();
   j["name"] = model.name;
@@ -438,6 +451,7 @@ json ToJson(const SqlModel& model) {
     for (const auto& t : model.tests) tests.push_back(ToJson(t));
     j["tests"] = std::move(tests);
   }
+  PutSchedule(j, model.schedule);
   return j;
 }
 
@@ -460,6 +474,7 @@ json ToJson(const FeatureView& view) {
   }
   PutString(j, "source", view.source);
   j["online"] = view.online;
+  PutSchedule(j, view.schedule);
   PutString(j, "description", view.description);
   PutStringMap(j, "tags", view.tags);
   PutString(j, "owner", view.owner);
@@ -547,6 +562,27 @@ Status FromJson(const json& j, DataSource* out) {
   });
 }
 
+// Reads the optional "schedule" member that PutSchedule writes.
+Status ReadSchedule(ObjectReader& parent, BatchSchedule* out) {
+  const json* j = parent.Find("schedule");
+  if (j == nullptr) return Status::OK();
+  ObjectReader r(*j, parent.what() + ": schedule");
+  LARDER_RETURN_IF_ERROR(r.CheckObject());
+  BatchSchedule s;
+  LARDER_RETURN_IF_ERROR(r.String("batch_schedule", &s.batch_schedule, /*required=*/true));
+  LARDER_RETURN_IF_ERROR(r.Bool("catchup", &s.catchup));
+  const json* retries = r.Find("retries");
+  if (retries == nullptr || !retries->is_number_integer()) {
+    return r.Error("field `retries`: expected a whole number");
+  }
+  s.retries = retries->get<int>();
+  LARDER_RETURN_IF_ERROR(r.Dur("retry_delay", &s.retry_delay));
+  LARDER_RETURN_IF_ERROR(r.Dur("materialization_lookback", &s.materialization_lookback));
+  LARDER_RETURN_IF_ERROR(r.Finish());
+  *out = std::move(s);
+  return Status::OK();
+}
+
 Status FromJson(const json& j, SqlModel* out) {
   return Guarded(ObjectKind::kSqlModel, j, [&](std::string what) -> Status {
     SqlModel m;
@@ -564,6 +600,7 @@ Status FromJson(const json& j, SqlModel* out) {
           ReadDataTest((*tests)[i], r.what() + ": tests[" + std::to_string(i) + "]", &t));
       m.tests.push_back(std::move(t));
     }
+    LARDER_RETURN_IF_ERROR(ReadSchedule(r, &m.schedule));
     LARDER_RETURN_IF_ERROR(r.Finish());
     *out = std::move(m);
     return Status::OK();
@@ -594,6 +631,7 @@ Status FromJson(const json& j, FeatureView* out) {
     }
     LARDER_RETURN_IF_ERROR(r.String("source", &v.source, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.Bool("online", &v.online));
+    LARDER_RETURN_IF_ERROR(ReadSchedule(r, &v.schedule));
     LARDER_RETURN_IF_ERROR(ReadMetadata(r, &v));
     LARDER_RETURN_IF_ERROR(r.Finish());
     *out = std::move(v);

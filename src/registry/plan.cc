@@ -101,6 +101,19 @@ std::string AggregationChanges(const json* before, const json* after) {
   return out;
 }
 
+// The schedule members that differ between two versions of a model or view:
+// "batch_schedule @hourly -> @daily", "retries 2 -> 3"; only batch_schedule
+// when one version is unscheduled.
+std::vector<std::string> ScheduleChanges(const json* before, const json* after) {
+  if (before == nullptr || after == nullptr) {
+    auto expression = [](const json* s) {
+      return s != nullptr && s->is_object() ? Member(*s, "batch_schedule") : nullptr;
+    };
+    return {"batch_schedule " + Shown(expression(before)) + " -> " + Shown(expression(after))};
+  }
+  return ChangedMembers(*before, *after);
+}
+
 // What differs between two definition texts of one object, for the plan.
 std::vector<std::string> UpdateDetails(const std::string& before, const std::string& after) {
   Result<json> old_json = ParseJsonText(before, "stored definition");
@@ -108,10 +121,18 @@ std::vector<std::string> UpdateDetails(const std::string& before, const std::str
   if (!old_json.ok() || !new_json.ok() || !old_json->is_object() || !new_json->is_object()) {
     return {};
   }
-  std::vector<std::string> details = ChangedMembers(*old_json, *new_json);
-  for (auto& d : details) {
+  std::vector<std::string> details;
+  for (std::string& d : ChangedMembers(*old_json, *new_json)) {
     if (d == "aggregations") {
-      d = AggregationChanges(Member(*old_json, "aggregations"), Member(*new_json, "aggregations"));
+      details.push_back(
+          AggregationChanges(Member(*old_json, "aggregations"), Member(*new_json, "aggregations")));
+    } else if (d == "schedule") {
+      for (std::string& c :
+           ScheduleChanges(Member(*old_json, "schedule"), Member(*new_json, "schedule"))) {
+        details.push_back(std::move(c));
+      }
+    } else {
+      details.push_back(std::move(d));
     }
   }
   return details;

@@ -114,8 +114,9 @@ Status SqliteStatement::Bind(int index, int64_t value) {
 }
 
 Status SqliteStatement::Bind(int index, std::string_view text) {
-  int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(),
-                               Transient(), SQLITE_UTF8);
+  // A null pointer would bind NULL: empty text is bound as ''.
+  int rc = sqlite3_bind_text64(stmt_, index, text.data() != nullptr ? text.data() : "",
+                               text.size(), Transient(), SQLITE_UTF8);
   return rc == SQLITE_OK ? Status::OK() : db_->Error(rc, doing_);
 }
 
@@ -158,6 +159,12 @@ std::string SqliteStatement::ColumnText(int index) const {
 
 bool SqliteStatement::ColumnIsNull(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+SqliteTransaction::~SqliteTransaction() {
+  if (sqlite3_get_autocommit(db_.handle()) == 0) {
+    (void)db_.Exec("ROLLBACK", "rolling back");
+  }
 }
 
 }  // namespace larder

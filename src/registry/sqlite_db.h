@@ -89,4 +89,23 @@ class SqliteStatement {
   std::string doing_;
 };
 
+// Rolls back on destruction whatever transaction is still open, so every
+// early return leaves the connection clean and the file unchanged.
+class SqliteTransaction {
+ public:
+  explicit SqliteTransaction(SqliteDb& db) : db_(db) {}
+  ~SqliteTransaction();
+  SqliteTransaction(const SqliteTransaction&) = delete;
+  SqliteTransaction& operator=(const SqliteTransaction&) = delete;
+
+  Status BeginRead() { return db_.Exec("BEGIN", "starting a read"); }
+  // BEGIN IMMEDIATE: takes the write lock up front (waiting through the
+  // busy handler).
+  Status BeginWrite(std::string_view doing) { return db_.Exec("BEGIN IMMEDIATE", doing); }
+  Status Commit() { return db_.Exec("COMMIT", "committing"); }
+
+ private:
+  SqliteDb& db_;
+};
+
 }  // namespace larder

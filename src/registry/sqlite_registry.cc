@@ -29,6 +29,13 @@
 //           changes INTEGER NOT NULL, PRIMARY KEY (project, version))
 //       The log of applies that changed something: when (UTC microseconds,
 //       from RegistryOptions::clock) and how many objects changed.
+//   runs(id INTEGER PRIMARY KEY, project, task, interval_start,
+//        interval_end, attempt, trigger_kind, owner, started, ended, status,
+//        rows_written, error)
+//       The scheduler's and backfills' run history (registry/sqlite_runs.cc),
+//       created by the first run, so files written before it existed keep
+//       schema version 1. A partial unique index allows one success per
+//       (project, task, interval_end).
 //
 // Locking: the file is in WAL mode, so readers never wait for the writer.
 // Apply and Teardown run their whole read-diff-write cycle inside
@@ -92,26 +99,6 @@ constexpr std::string_view kCreateSchema[] = {
     " applied_at INTEGER NOT NULL,"
     " changes INTEGER NOT NULL,"
     " PRIMARY KEY (project, version))",
-};
-
-// Rolls back on destruction whatever transaction is still open, so every
-// early return leaves the connection clean and the file unchanged.
-class Transaction {
- public:
-  explicit Transaction(SqliteDb& db) : db_(db) {}
-  ~Transaction() {
-    if (sqlite3_get_autocommit(db_.handle()) == 0) {
-      (void)db_.Exec("ROLLBACK", "rolling back");
-    }
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-
-  Status BeginRead() { return db_.Exec("BEGIN", "starting a read"); }
-  Status Commit() { return db_.Exec("COMMIT", "committing"); }
-
- private:
-  SqliteDb& db_;
 };
 
 TimestampMicros SystemNow() {
@@ -248,7 +235,7 @@ Status SqliteRegistry::TryInitSchema() {
 
   int64_t tables = 0;
   {
-    Transaction txn(*db_);
+    SqliteTransaction txn(*db_);
     LARDER_RETURN_IF_ERROR(txn.BeginRead());
     LARDER_ASSIGN_OR_RETURN(
         SqliteStatement count,
@@ -261,7 +248,7 @@ Status SqliteRegistry::TryInitSchema() {
 
   // A new file. Create the schema under the write lock; another process
   // may have created it meanwhile, so look again once the lock is held.
-  Transaction txn(*db_);
+  SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(BeginWrite("creating the registry"));
   LARDER_ASSIGN_OR_RETURN(
       SqliteStatement count,
@@ -412,7 +399,7 @@ Result<FeatureRepo> SqliteRegistry::BuildRepo(
 
 Result<RegistryPlan> SqliteRegistry::Plan(const FeatureRepo& repo) {
   LARDER_ASSIGN_OR_RETURN(DefinitionMap desired, RepoDefinitions(repo));
-  Transaction txn(*db_);
+  SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(txn.BeginRead());
   LARDER_ASSIGN_OR_RETURN(DefinitionMap stored,
                           ReadObjects(repo.config.project));
@@ -427,7 +414,7 @@ Result<ApplyResult> SqliteRegistry::Apply(const FeatureRepo& repo) {
   }
   LARDER_ASSIGN_OR_RETURN(DefinitionMap desired, RepoDefinitions(repo));
 
-  Transaction txn(*db_);
+  SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(BeginWrite("starting apply"));
   LARDER_ASSIGN_OR_RETURN(int64_t version, ReadVersion(project));
   LARDER_ASSIGN_OR_RETURN(DefinitionMap stored, ReadObjects(project));
@@ -532,15 +519,17 @@ Result<ApplyResult> SqliteRegistry::Apply(const FeatureRepo& repo) {
 }
 
 Status SqliteRegistry::Teardown(const std::string& project) {
-  Transaction txn(*db_);
+  SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(BeginWrite("starting teardown"));
   LARDER_ASSIGN_OR_RETURN(int64_t version, ReadVersion(project));
   if (version == 0) return NeverApplied(project);
+  LARDER_RETURN_IF_ERROR(EnsureRunsTable());
   for (std::string_view sql : {
            "DELETE FROM objects WHERE project = ?1",
            "DELETE FROM object_history WHERE project = ?1",
            "DELETE FROM applies WHERE project = ?1",
            "DELETE FROM projects WHERE project = ?1",
+           "DELETE FROM runs WHERE project = ?1",
        }) {
     LARDER_ASSIGN_OR_RETURN(
         SqliteStatement stmt,
@@ -552,7 +541,7 @@ Status SqliteRegistry::Teardown(const std::string& project) {
 }
 
 Result<FeatureRepo> SqliteRegistry::Load(const std::string& project) {
-  Transaction txn(*db_);
+  SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(txn.BeginRead());
   LARDER_ASSIGN_OR_RETURN(int64_t version, ReadVersion(project));
   if (version == 0) return NeverApplied(project);
@@ -562,7 +551,7 @@ Result<FeatureRepo> SqliteRegistry::Load(const std::string& project) {
 
 Result<FeatureRepo> SqliteRegistry::LoadVersion(const std::string& project,
                                                 int64_t version) {
-  Transaction txn(*db_);
+  SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(txn.BeginRead());
   LARDER_ASSIGN_OR_RETURN(int64_t current, ReadVersion(project));
   if (current == 0) return NeverApplied(project);
@@ -614,7 +603,7 @@ Result<int64_t> SqliteRegistry::Version(const std::string& project) {
 }
 
 Result<std::string> SqliteRegistry::DumpJson(const std::string& project) {
-  Transaction txn(*db_);
+  SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(txn.BeginRead());
   LARDER_ASSIGN_OR_RETURN(int64_t version, ReadVersion(project));
   if (version == 0) return NeverApplied(project);

@@ -36,6 +36,12 @@ class SqliteRegistry final : public Registry {
   Result<FeatureRepo> Load(const std::string& project) override;
   Result<int64_t> Version(const std::string& project) override;
   Result<std::string> DumpJson(const std::string& project) override;
+  // Run history (registry/sqlite_runs.cc).
+  Result<RunRecord> StartRun(const std::string& project, const RunRecord& run,
+                             const std::function<bool(const std::string&)>& owner_gone) override;
+  Status FinishRun(const std::string& project, int64_t id, RunStatus status, int64_t rows,
+                   const std::string& error, TimestampMicros ended) override;
+  Result<std::vector<RunRecord>> Runs(const std::string& project, const RunQuery& query) override;
 
   // The project as it was right after `version` was applied, rebuilt from
   // the history. NotFound when the project has no such version.
@@ -60,6 +66,11 @@ class SqliteRegistry final : public Registry {
   Result<FeatureRepo> BuildRepo(const std::string& project,
                                 const DefinitionMap& objects) const;
   Status NeverApplied(const std::string& project) const;
+  // Creates the runs table when the file predates it. Inside a write
+  // transaction.
+  Status EnsureRunsTable();
+  // Whether the runs table exists (false in files that never held a run).
+  Result<bool> HasRunsTable();
 
   RegistryOptions options_;
   std::unique_ptr<SqliteDb> db_;

@@ -44,7 +44,17 @@ constexpr std::array<KeySpec, 22> kDataSourceKeys{{
     kCommon[0], kCommon[1], kCommon[2],
 }};
 
-constexpr std::array<KeySpec, 11> kFeatureViewKeys{{
+// The scheduling keys of models and feature views (BatchSchedule).
+constexpr std::array<KeySpec, 4> kSchedule{{
+    {"batch_schedule", false,
+     "when the scheduler runs it: @hourly, @daily, @weekly, @monthly, @yearly, a duration such "
+     "as 15m, or a 5-field cron expression (UTC)"},
+    {"catchup", false, "whether intervals missed while the scheduler was down all run (default true)"},
+    {"retries", false, "attempts after a failed one (default 2)"},
+    {"retry_delay", false, "wait before the first retry, doubling after each (default 1m)"},
+}};
+
+constexpr std::array<KeySpec, 16> kFeatureViewKeys{{
     {"name", true, "feature view name"},
     {"entities", false, "list of entity names (default: none)"},
     {"ttl", false, "how long a value stays valid, e.g. 365d; 0 means forever (default 0)"},
@@ -57,6 +67,10 @@ constexpr std::array<KeySpec, 11> kFeatureViewKeys{{
      "continuous)"},
     {"source", true, "data source name"},
     {"online", false, "whether to serve online (default true)"},
+    kSchedule[0], kSchedule[1], kSchedule[2], kSchedule[3],
+    {"materialization_lookback", false,
+     "a scheduled run re-materializes this much before the watermark, for late rows (default "
+     "0)"},
     kCommon[0], kCommon[1], kCommon[2],
 }};
 
@@ -92,12 +106,14 @@ constexpr std::array<KeySpec, 2> kServiceItemKeys{{
     {"features", false, "chosen feature names (default: all)"},
 }};
 
-constexpr std::array<KeySpec, 4> kModelKeys{{
+constexpr std::array<KeySpec, 8> kModelKeys{{
     {"name", true, "the model's name: models/NAME.sql"},
     {"description", false, "free text"},
     {"columns", false, "list of {name, description, tests} for the model's columns"},
     {"tests", false, "model-level data tests, e.g. freshness"},
+    kSchedule[0], kSchedule[1], kSchedule[2], kSchedule[3],
 }};
+
 
 constexpr std::array<KeySpec, 3> kModelColumnKeys{{
     {"name", true, "column name"},

@@ -10,6 +10,7 @@
 #include "common/names.h"
 #include "larder/push.h"
 #include "repo/yaml_reader.h"
+#include "schedule/schedule.h"
 
 namespace larder::repo {
 namespace {
@@ -334,6 +335,51 @@ void ParseAggregation(const YAML::Node& node, const std::string& file, const std
   out->push_back(std::move(a));
 }
 
+// Reads the scheduling keys (BatchSchedule) of a model or, with `view`, a
+// feature view. Without batch_schedule, the other keys are refused.
+BatchSchedule ReadBatchSchedule(MapReader& r, bool view) {
+  BatchSchedule s;
+  s.batch_schedule = r.String("batch_schedule");
+  if (r.Has("batch_schedule")) {
+    Result<schedule::Schedule> parsed = schedule::Schedule::Parse(s.batch_schedule);
+    if (!parsed.ok()) {
+      r.FieldError("batch_schedule", parsed.status().message());
+    } else {
+      s.batch_schedule = parsed->text();
+    }
+  }
+  std::vector<std::string_view> keys = {"catchup", "retries", "retry_delay"};
+  if (view) keys.push_back("materialization_lookback");
+  for (std::string_view key : keys) {
+    if (r.Has(key) && !r.Has("batch_schedule")) {
+      r.FieldError(key, "applies only with `batch_schedule`");
+    }
+  }
+  s.catchup = r.Bool("catchup").value_or(true);
+  if (r.Has("retries")) {
+    std::string text = r.String("retries");
+    char* end = nullptr;
+    long n = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || n < 0 || n > 100) {
+      r.FieldError("retries", "`" + text + "` is not a whole number from 0 to 100");
+    } else {
+      s.retries = static_cast<int>(n);
+    }
+  }
+  if (r.Has("retry_delay")) {
+    if (auto d = ReadPositiveDuration(r, "retry_delay", "30s")) s.retry_delay = *d;
+  }
+  if (view && r.Has("materialization_lookback")) {
+    Result<Duration> d = ParseDuration(r.String("materialization_lookback"));
+    if (!d.ok()) {
+      r.FieldError("materialization_lookback", d.status().message());
+    } else {
+      s.materialization_lookback = *d;
+    }
+  }
+  return s;
+}
+
 void ParseFeatureView(const YAML::Node& node, const std::string& file,
                       FeatureRepo* repo, Diagnostics* diag) {
   MapReader r(node, file, "feature view", KeysOf("feature_views"), diag);
@@ -387,6 +433,12 @@ void ParseFeatureView(const YAML::Node& node, const std::string& file,
   }
   v.source = r.String("source");
   v.online = r.Bool("online").value_or(true);
+  v.schedule = ReadBatchSchedule(r, /*view=*/true);
+  if (v.schedule.scheduled() && !v.online) {
+    r.FieldError("batch_schedule",
+                 "the view is not online (online: false), so a schedule has nothing to "
+                 "materialize");
+  }
   ReadCommon(r, &v.description, &v.tags, &v.owner);
   repo->feature_views.push_back(std::move(v));
 }
@@ -533,6 +585,7 @@ void ParseModelDoc(const YAML::Node& node, const std::string& file,
   m.name = r.String("name");
   m.location = {file, r.line()};
   m.description = r.String("description");
+  m.schedule = ReadBatchSchedule(r, /*view=*/false);
   std::string what = "model '" + m.name + "'";
   YAML::Node tests = r.Get("tests");
   if (tests.IsDefined() && !tests.IsNull() && !tests.IsSequence()) {

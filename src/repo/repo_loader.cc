@@ -95,6 +95,7 @@ void AttachModelDocs(std::vector<SqlModel>& docs, FeatureRepo* repo,
     }
     model->description = std::move(doc.description);
     model->tests = std::move(doc.tests);
+    model->schedule = std::move(doc.schedule);
   }
 }
 

@@ -13,6 +13,7 @@
 #include "aggregation/online_tiles.h"
 #include "materialize/records_from_rows.h"
 #include "offline/source_relation.h"
+#include "transform/model_graph.h"
 #include "transform/model_runner.h"
 #include "materialize/materializer.h"
 #include "serving/online_reader.h"
@@ -66,7 +67,11 @@ Result<FeatureRepo> FeatureStore::LoadDefinitions() const {
       return duckdb::ReadFileSourceSchema(source, path);
     };
   }
-  return LoadFeatureRepo(root_, load);
+  LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadFeatureRepo(root_, load));
+  // Plan and apply refuse what `larder run` and the scheduler could not
+  // order: template errors, unknown refs and cycles among the models.
+  if (!repo.models.empty()) LARDER_RETURN_IF_ERROR(transform::BuildModelGraph(repo).status());
+  return repo;
 }
 
 // The registry file is created by the first apply, not by reads: `plan` and
@@ -501,6 +506,9 @@ Result<TestReport> FeatureStore::TestModels(const TestOptions& options) {
 }
 
 Result<OnlineStore*> FeatureStore::Online() {
+  if (online_ == nullptr && options_.shared_online_store != nullptr) {
+    online_ = options_.shared_online_store;
+  }
   if (online_ == nullptr) {
     OnlineStoreOptions options;
     options.config = config_.online_store;
@@ -509,6 +517,18 @@ Result<OnlineStore*> FeatureStore::Online() {
     LARDER_ASSIGN_OR_RETURN(online_, OnlineStore::Open(options));
   }
   return online_.get();
+}
+
+Result<std::vector<RunRecord>> FeatureStore::Runs(const RunQuery& query) {
+  Result<Registry*> registry = OpenExistingRegistry();
+  if (registry.status().code() == StatusCode::kNotFound) return std::vector<RunRecord>{};
+  LARDER_RETURN_IF_ERROR(registry.status());
+  return (*registry)->Runs(config_.project, query);
+}
+
+Result<std::shared_ptr<OnlineStore>> FeatureStore::SharedOnlineStore() {
+  LARDER_RETURN_IF_ERROR(OnlineWaiting().status());
+  return online_;
 }
 
 Result<MaterializeReport> FeatureStore::Materialize(TimestampMicros start, TimestampMicros end,

@@ -132,8 +132,10 @@ Result<ModelGraph> BuildModelGraph(const FeatureRepo& repo) {
         }
       }
     }
-    return Status::InvalidArgument("SQL models form a dependency cycle: " +
-                                   DescribeCycle(g, remaining));
+    const std::string cycle = DescribeCycle(g, remaining);
+    const std::string first = cycle.substr(0, cycle.find(' '));
+    return Status::InvalidArgument("models/" + first + ".sql:1: SQL models form a dependency cycle: " +
+                                   cycle);
   }
   return g;
 }

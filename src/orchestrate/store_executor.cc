@@ -1,0 +1,88 @@
+#include "orchestrate/store_executor.h"
+
+#include <algorithm>
+
+namespace larder::orchestrate {
+namespace {
+
+// "data tests failed: bucketed_age.user_id unique (3 rows), ..."
+std::string DescribeFailures(const TestReport& report) {
+  std::string text;
+  for (const DataTestResult& r : report.results) {
+    if (r.passed()) continue;
+    text += text.empty() ? "" : ", ";
+    text += r.model + (r.column.empty() ? "" : "." + r.column) + " " + r.test;
+    text += r.error.empty() ? " (" + std::to_string(r.failing_rows) + " rows)" : " (" + r.error + ")";
+  }
+  return "data tests failed: " + text;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StoreExecutor>> StoreExecutor::Open(FeatureStoreOptions options) {
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<FeatureStore> first, FeatureStore::Open(options));
+  if (options.shared_online_store == nullptr) {
+    LARDER_ASSIGN_OR_RETURN(options.shared_online_store, first->SharedOnlineStore());
+  }
+  std::unique_ptr<StoreExecutor> executor(new StoreExecutor(std::move(options)));
+  executor->Return(std::move(first));
+  return executor;
+}
+
+Result<std::unique_ptr<FeatureStore>> StoreExecutor::Borrow() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!pool_.empty()) {
+      std::unique_ptr<FeatureStore> store = std::move(pool_.back());
+      pool_.pop_back();
+      return store;
+    }
+  }
+  return FeatureStore::Open(options_);
+}
+
+void StoreExecutor::Return(std::unique_ptr<FeatureStore> store) {
+  std::lock_guard lock(pool_mu_);
+  pool_.push_back(std::move(store));
+}
+
+Result<int64_t> StoreExecutor::Execute(const TaskRun& run) {
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<FeatureStore> store, Borrow());
+  Result<int64_t> rows = ExecuteOn(*store, run);
+  Return(std::move(store));
+  return rows;
+}
+
+Result<int64_t> StoreExecutor::ExecuteOn(FeatureStore& store, const TaskRun& run) {
+  const Task& task = *run.task;
+  if (!task.models.empty()) {
+    std::lock_guard lock(models_mu_);
+    RunOptions build;
+    build.select = task.models;
+    build.clock = options_.clock;
+    LARDER_RETURN_IF_ERROR(store.Run(build).status());
+    TestOptions test;
+    test.select = task.models;
+    test.clock = options_.clock;
+    LARDER_ASSIGN_OR_RETURN(TestReport report, store.TestModels(test));
+    if (report.failed() > 0) return Status::FailedPrecondition(DescribeFailures(report));
+  }
+  if (task.kind == TaskKind::kModel) return 0;
+  MaterializeOptions m;
+  m.views = {task.object};
+  Result<MaterializeReport> report = Status::OK();
+  if (run.trigger == Trigger::kBackfill) {
+    const TimestampMicros start =
+        std::max(run.range_start, run.interval.start - task.policy.materialization_lookback.micros);
+    report = store.Materialize(start, run.interval.end, m);
+  } else {
+    m.lookback = task.policy.materialization_lookback;
+    report = store.MaterializeIncremental(run.interval.end, m);
+  }
+  LARDER_RETURN_IF_ERROR(report.status());
+  int64_t written = 0;
+  for (const MaterializedView& v : report->views) written += v.written;
+  return written;
+}
+
+}  // namespace larder::orchestrate

@@ -1,0 +1,46 @@
+// The TaskExecutor of `larder schedule` and `larder backfill`: runs a task's
+// work on the feature store, in this process.
+//
+//   model task: build the task's models (`larder run --select`), then run
+//               their data tests (`larder test`); a failing test fails it.
+//   view task:  the same for the unscheduled models it reads, then
+//               materialize the view alone: a scheduled run incrementally
+//               to the interval's end, from its watermark less the view's
+//               materialization_lookback; a backfill over
+//               [max(range start, interval start - lookback), interval end).
+//
+// Each worker thread gets its own FeatureStore (they are not thread-safe);
+// all share one online store. Model builds are serialised: they write the
+// one offline database, and a model may be read by several tasks.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "larder/feature_store.h"
+#include "orchestrate/scheduler.h"
+
+namespace larder::orchestrate {
+
+class StoreExecutor final : public TaskExecutor {
+ public:
+  // Opens the repo (FeatureStore::Open(options)) and its online store.
+  static Result<std::unique_ptr<StoreExecutor>> Open(FeatureStoreOptions options);
+
+  Result<int64_t> Execute(const TaskRun& run) override;
+
+ private:
+  explicit StoreExecutor(FeatureStoreOptions options) : options_(std::move(options)) {}
+  // A FeatureStore no other thread uses, from the pool or new.
+  Result<std::unique_ptr<FeatureStore>> Borrow();
+  void Return(std::unique_ptr<FeatureStore> store);
+  Result<int64_t> ExecuteOn(FeatureStore& store, const TaskRun& run);
+
+  FeatureStoreOptions options_;  // shared_online_store set
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<FeatureStore>> pool_;
+  std::mutex models_mu_;  // held while models build and test
+};
+
+}  // namespace larder::orchestrate
