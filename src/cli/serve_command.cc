@@ -140,7 +140,14 @@ int ServeCommand(const Invocation& inv, Output& o) {
         << "; stop with Ctrl-C or SIGTERM\n"
         << std::flush;
   std::unique_ptr<orchestrate::ScheduleRunner> scheduler;
+  orchestrate::SchedulerMetrics scheduler_metrics;
   if (scheduled) {
+    schedule_options.metrics = &scheduler_metrics;
+    metrics.AttachSection([&scheduler_metrics] {
+      return scheduler_metrics.Render(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+    });
     schedule_options.log = [&log](const std::string& line) { log.Add("larder schedule: " + line); };
     Result<std::unique_ptr<orchestrate::ScheduleRunner>> started =
         orchestrate::ScheduleRunner::Start(*store, schedule_options);

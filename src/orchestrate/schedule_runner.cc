@@ -100,6 +100,7 @@ void ScheduleRunner::State::RunAll() {
     so.project = project;
     so.concurrency = options.concurrency;
     so.log = options.log;
+    so.metrics = options.metrics;
     Scheduler scheduler(tasks, registry.get(), executor.get(), so);
     {
       std::lock_guard lock(mu);

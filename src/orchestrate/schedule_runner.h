@@ -28,6 +28,8 @@ struct ScheduleRunnerOptions {
   // How often the registry is checked for a new apply. Default: 2 s.
   std::chrono::milliseconds replan_interval{2000};
   std::function<void(const std::string& line)> log;
+  // Counts what the schedulers finish. Not owned; may be null.
+  SchedulerMetrics* metrics = nullptr;
 };
 
 class ScheduleRunner {

@@ -101,6 +101,14 @@ struct Scheduler::State {
   void Log(const std::string& line) const {
     if (options.log) options.log(line);
   }
+  // Records a run's end in the registry and the metrics.
+  Status Finish(const RunRecord& run, RunStatus status, int64_t rows, const std::string& error) {
+    const TimestampMicros ended = Now();
+    LARDER_RETURN_IF_ERROR(
+        registry->FinishRun(options.project, run.id, status, rows, error, ended));
+    if (options.metrics != nullptr) options.metrics->Finished(run.task, status, ended);
+    return Status::OK();
+  }
   bool Crash(std::string_view point) const {
     return options.crash_point && options.crash_point(point);
   }
@@ -158,6 +166,9 @@ Result<std::vector<TaskState>> Scheduler::State::LoadStates() {
     std::map<TimestampMicros, const RunRecord*> latest;
     for (const RunRecord& r : runs) latest[r.interval_end] = &r;
     for (const auto& [end, r] : latest) {
+      if (r->status == RunStatus::kSuccess && options.metrics != nullptr) {
+        options.metrics->SeedLastSuccess(task.name, r->ended);
+      }
       if (IsSettled(r->status)) {
         s.settled[end] = r->status;
         s.resume_after = end;
@@ -192,9 +203,8 @@ Status Scheduler::State::SettleUpstreamFailed(TaskState& s, Trigger trigger,
     s.settled[run.interval_end] = RunStatus::kSuccess;
   } else {
     LARDER_RETURN_IF_ERROR(claimed.status());
-    LARDER_RETURN_IF_ERROR(registry->FinishRun(options.project, claimed->id,
-                                               RunStatus::kUpstreamFailed, 0,
-                                               upstream + " failed for the interval", Now()));
+    LARDER_RETURN_IF_ERROR(
+        Finish(*claimed, RunStatus::kUpstreamFailed, 0, upstream + " failed for the interval"));
     s.settled[run.interval_end] = RunStatus::kUpstreamFailed;
     ++report->upstream_failed;
     Log(s.task->name + " " + FormatIsoTimestamp(run.interval_end) + " upstream_failed (" +
@@ -247,8 +257,7 @@ Status Scheduler::State::Record(Completion& c, SchedulerReport* report) {
   const std::string when = FormatIsoTimestamp(c.run.interval_end);
   const TimestampMicros now = Now();
   if (c.rows.ok()) {
-    LARDER_RETURN_IF_ERROR(registry->FinishRun(options.project, c.run.id, RunStatus::kSuccess,
-                                               *c.rows, "", now));
+    LARDER_RETURN_IF_ERROR(Finish(c.run, RunStatus::kSuccess, *c.rows, ""));
     s.settled[c.run.interval_end] = RunStatus::kSuccess;
     s.resume_after = std::max(s.resume_after.value_or(c.run.interval_end), c.run.interval_end);
     s.current.reset();
@@ -258,8 +267,7 @@ Status Scheduler::State::Record(Completion& c, SchedulerReport* report) {
   }
   const std::string error = c.rows.status().message();
   if (c.run.attempt <= policy.retries) {
-    LARDER_RETURN_IF_ERROR(registry->FinishRun(options.project, c.run.id,
-                                               RunStatus::kUpForRetry, 0, error, now));
+    LARDER_RETURN_IF_ERROR(Finish(c.run, RunStatus::kUpForRetry, 0, error));
     RunRecord failed = c.run;
     failed.ended = now;
     s.not_before = RetryTime(policy, failed);
@@ -269,8 +277,7 @@ Status Scheduler::State::Record(Completion& c, SchedulerReport* report) {
         " failed, retrying in " + FormatDuration(Duration{delay}) + ": " + error);
     return Status::OK();
   }
-  LARDER_RETURN_IF_ERROR(
-      registry->FinishRun(options.project, c.run.id, RunStatus::kFailed, 0, error, now));
+  LARDER_RETURN_IF_ERROR(Finish(c.run, RunStatus::kFailed, 0, error));
   s.settled[c.run.interval_end] = RunStatus::kFailed;
   s.resume_after = std::max(s.resume_after.value_or(c.run.interval_end), c.run.interval_end);
   s.current.reset();

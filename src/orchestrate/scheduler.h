@@ -30,6 +30,7 @@
 
 #include "larder/registry.h"
 #include "larder/status.h"
+#include "orchestrate/scheduler_metrics.h"
 #include "orchestrate/task_plan.h"
 #include "schedule/schedule.h"
 
@@ -81,6 +82,8 @@ struct SchedulerOptions {
   // once (Internal, naming the point), leaving the registry as a killed
   // process would.
   std::function<bool(std::string_view point)> crash_point;
+  // Counts what finishes. Not owned; may be null.
+  SchedulerMetrics* metrics = nullptr;
 };
 
 // The interval counts of a Run or Backfill.

@@ -129,6 +129,7 @@ std::string ServerMetrics::Render() const {
       "larder_requests_refused_for_memory_total{reason=\"too_large\"} " +
       load(http_.memory_too_large) + "\n";
   if (stream_ != nullptr) out += stream_->Render();
+  if (section_) out += section_();
   return out;
 }
 

@@ -22,6 +22,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,9 @@ class ServerMetrics {
   // The stream consumer's metrics, rendered after the server's (`larder
   // serve --stream`); not owned, must outlive this.
   void AttachStream(const StreamMetrics* stream) { stream_ = stream; }
+  // More metrics, rendered last: the scheduler's (`larder serve
+  // --schedule`). Called from the threads that render; must be thread-safe.
+  void AttachSection(std::function<std::string()> render) { section_ = std::move(render); }
 
   // The text exposition of every metric.
   std::string Render() const;
@@ -73,6 +77,7 @@ class ServerMetrics {
   std::atomic<int64_t> registry_version_{0};
   HttpServerCounters http_;
   const StreamMetrics* stream_ = nullptr;
+  std::function<std::string()> section_;
 };
 
 }  // namespace larder::server
