@@ -30,7 +30,7 @@ struct DateRule {
   Kind kind = Kind::kMonthWeekDay;
   int day = 0;  // Jn: 1..365; n: 0..365; Mm.w.d: d, 0 = Sunday
   int month = 0;
-  int week = 0;                      // 1..5, 5 = the last
+  int week = 0;                     // 1..5, 5 = the last
   int64_t time = 2 * kHourSeconds;  // local time of day, -167 h..167 h
 };
 
@@ -80,8 +80,8 @@ class PosixParser {
   bool Name() {
     size_t n = 0;
     if (Eat('<')) {
-      while (n < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[n])) || s_[n] == '+' ||
-                               s_[n] == '-')) {
+      while (n < s_.size() &&
+             (std::isalnum(static_cast<unsigned char>(s_[n])) || s_[n] == '+' || s_[n] == '-')) {
         ++n;
       }
       if (n < 3 || n >= s_.size() || s_[n] != '>') return false;
@@ -303,7 +303,8 @@ std::string ReadHeader(TzifReader* r, TzifHeader* h) {
   size_t* counts[] = {&h->isutcnt, &h->isstdcnt, &h->leapcnt,
                       &h->timecnt, &h->typecnt,  &h->charcnt};
   for (size_t i = 0; i < 6; ++i) {
-    *counts[i] = static_cast<size_t>(static_cast<uint32_t>(TzifReader::BigEndian(b.substr(20 + 4 * i, 4))));
+    *counts[i] =
+        static_cast<size_t>(static_cast<uint32_t>(TzifReader::BigEndian(b.substr(20 + 4 * i, 4))));
   }
   if (h->typecnt == 0 || h->typecnt > 256 || h->charcnt == 0) return "no local time types";
   if ((h->isutcnt != 0 && h->isutcnt != h->typecnt) ||
@@ -396,7 +397,8 @@ TimeZone::Period TimeZone::PeriodAt(int64_t utc) const {
   if (after == ts.begin()) {
     if (!ts.empty() || !d.footer) return {kMin, ts.empty() ? kMax : ts.front(), d.initial_offset};
   } else if (after != ts.end() || !d.footer) {
-    return {*std::prev(after), after == ts.end() ? kMax : *after, d.offsets[static_cast<size_t>(after - ts.begin() - 1)]};
+    return {*std::prev(after), after == ts.end() ? kMax : *after,
+            d.offsets[static_cast<size_t>(after - ts.begin() - 1)]};
   }
   // Past the table: the footer's rule.
   const PosixRule& rule = *d.footer;

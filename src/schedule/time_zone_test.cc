@@ -131,7 +131,7 @@ TEST(TimeZone, FooterRuleGivesYearsPastTheTable) {
   EXPECT_EQ(Offset(berlin, At(2040, 3, 25, 1)), 2 * kHour);
   EXPECT_EQ(Offset(berlin, At(2040, 10, 28, 1) - 1), 2 * kHour);  // last Sunday of October
   EXPECT_EQ(Offset(berlin, At(2040, 10, 28, 1)), kHour);
-  const TimeZone ny = MustLoad("America/New_York");  // EST5EDT,M3.2.0,M11.1.0
+  const TimeZone ny = MustLoad("America/New_York");           // EST5EDT,M3.2.0,M11.1.0
   EXPECT_EQ(Offset(ny, At(2040, 3, 11, 7) - 1), -5 * kHour);  // second Sunday of March
   EXPECT_EQ(Offset(ny, At(2040, 3, 11, 7)), -4 * kHour);
   EXPECT_EQ(Offset(ny, At(2040, 11, 4, 6) - 1), -4 * kHour);  // first Sunday of November
@@ -199,12 +199,14 @@ TEST(TimeZone, PosixFooterForms) {
 }
 
 TEST(TimeZone, HostileNamesAreRefusedBeforeAnyFileIsOpened) {
-  for (const std::string& bad : std::vector<std::string>{"../etc/passwd", "/etc/passwd", "Europe/../../etc/passwd", "Europe//Berlin", "Europe/",
-        "", ".", "Europe/Berlin\n", "Europe/Ber lin", "Europe\\Berlin", "Europe/Berlin.tzif",
-        std::string(TimeZone::kMaxNameLength + 1, 'a'), std::string("UTC\0x", 5)}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "../etc/passwd", "/etc/passwd", "Europe/../../etc/passwd", "Europe//Berlin", "Europe/",
+           "", ".", "Europe/Berlin\n", "Europe/Ber lin", "Europe\\Berlin", "Europe/Berlin.tzif",
+           std::string(TimeZone::kMaxNameLength + 1, 'a'), std::string("UTC\0x", 5)}) {
     auto z = TimeZone::Load(bad);
     ASSERT_FALSE(z.ok()) << bad;
-    EXPECT_EQ(z.status().code(), StatusCode::kInvalidArgument) << bad << ": " << z.status().ToString();
+    EXPECT_EQ(z.status().code(), StatusCode::kInvalidArgument)
+        << bad << ": " << z.status().ToString();
   }
   // Well formed but absent: NotFound naming the zone and the directory.
   for (const char* absent : {"Foo/Bar", "America"}) {  // America is a directory
@@ -256,7 +258,8 @@ TEST(TimeZone, CorruptFilesAreRefusedNamingTheFile) {
     dir.Write("Bad/" + c.name, c.bytes);
     auto z = TimeZone::Load("Bad/" + c.name);
     ASSERT_FALSE(z.ok()) << c.name;
-    EXPECT_EQ(z.status().code(), StatusCode::kCorruption) << c.name << ": " << z.status().ToString();
+    EXPECT_EQ(z.status().code(), StatusCode::kCorruption)
+        << c.name << ": " << z.status().ToString();
     EXPECT_NE(z.status().message().find(dir.Join("Bad/" + c.name)), std::string::npos)
         << z.status().ToString();
     EXPECT_NE(z.status().message().find(c.says), std::string::npos)
