@@ -350,7 +350,6 @@ Result<TimeZone> TimeZone::FromTzif(std::string name, std::string_view bytes) {
   (void)r.Take(h.leapcnt * (time_size + 4) + h.isstdcnt + h.isutcnt, &rest);
 
   auto d = std::make_shared<Data>();
-  d->name = std::move(name);
   std::vector<int64_t> type_offsets(h.typecnt);
   for (size_t i = 0; i < h.typecnt; ++i) {
     const int64_t off = TzifReader::BigEndian(types.substr(6 * i, 4));
@@ -385,6 +384,7 @@ Result<TimeZone> TimeZone::FromTzif(std::string name, std::string_view bytes) {
       if (!d->footer) return corrupt("footer TZ string `" + std::string(footer) + "` is not valid");
     }
   }
+  d->name = std::move(name);  // not before: `corrupt` names it
   return TimeZone(std::move(d));
 }
 
@@ -403,7 +403,9 @@ TimeZone::Period TimeZone::PeriodAt(int64_t utc) const {
   // Past the table: the footer's rule.
   const PosixRule& rule = *d.footer;
   const int64_t since = ts.empty() ? kMin : ts.back();
-  if (!rule.has_dst) return {since, kMax, rule.std_offset};
+  // Past about year ±10000 (the calendar ends at ±32767), standard time.
+  constexpr int64_t kFar = 10000 * 366 * kDaySeconds;
+  if (!rule.has_dst || utc > kFar || utc < -kFar) return {since, kMax, rule.std_offset};
   // The rule's changes in the years around `utc`, in time order.
   const int year = CivilOf(FloorDiv(utc + rule.std_offset, kDaySeconds)).year;
   std::array<std::pair<int64_t, int64_t>, 6> changes;  // (instant, offset from then)

@@ -50,7 +50,8 @@ class TimeZone {
   // The UTC offset (local minus UTC, in seconds) at the instant `utc`:
   // from the transition table, and after its last transition from the
   // file's POSIX TZ footer (e.g. "CET-1CEST,M3.5.0,M10.5.0/3"). Before the
-  // first transition, the offset of the file's first time type.
+  // first transition, the offset of the file's first time type. Beyond
+  // about year ±10000 a footer's daylight saving rule is not applied.
   int64_t OffsetSeconds(TimestampMicros utc) const;
 
   // The instants (seconds, ascending) whose wall time is `local_seconds`:
@@ -60,8 +61,10 @@ class TimeZone {
 
   // The first instant (seconds) whose wall time is `local_seconds` or
   // later: the one instant of LocalToUtc, the earlier of two in a fold, and
-  // in a gap the instant the gap ends (the transition). Non-decreasing in
-  // `local_seconds`. Schedules resolve their wall-clock fire times by it.
+  // in a gap the instant the gap ends (the transition). (Only a zone whose
+  // clock jumps forward over a wall time and later falls back over it again
+  // gives the gap's end although LocalToUtc has an instant.) Non-decreasing
+  // in `local_seconds`. Schedules resolve their wall-clock fire times by it.
   int64_t FirstUtcAtOrAfterLocal(int64_t local_seconds) const;
 
   // The name it was loaded as ("UTC" for Utc()).

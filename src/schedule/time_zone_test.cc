@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -286,6 +287,20 @@ TEST(TimeZone, CorruptFilesAreRefusedNamingTheFile) {
   auto u = TimeZone::Load("V1/Unordered");
   EXPECT_EQ(u.status().code(), StatusCode::kCorruption);
   EXPECT_NE(u.status().message().find("out of order"), std::string::npos) << u.status().ToString();
+  EXPECT_NE(u.status().message().find("time zone `V1/Unordered`"), std::string::npos)
+      << u.status().ToString();
+}
+
+// The seeds of fuzz/tzif_fuzz.cc are zone files that parse.
+TEST(TimeZone, FuzzCorpusSeedsParse) {
+  int seeds = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(larder::testing::SourceDir() + "/fuzz/corpus/tzif")) {
+    auto z = TimeZone::FromTzif("Seed/Zone", larder::testing::ReadFileText(entry.path()));
+    EXPECT_TRUE(z.ok()) << entry.path() << ": " << z.status().ToString();
+    ++seeds;
+  }
+  EXPECT_GE(seeds, 3);
 }
 
 }  // namespace
