@@ -211,7 +211,13 @@ Result<TimeZone> TimeZone::Load(std::string_view name) {
     d->name = std::string(name);
     return TimeZone(std::move(d));
   }
-  const std::string quoted = "time zone `" + std::string(name.substr(0, kMaxNameLength)) + "`";
+  // The name as given, cut short and with unprintable bytes as '?', for
+  // messages that may be logged.
+  std::string shown(name.substr(0, kMaxNameLength));
+  for (char& c : shown) {
+    if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+  }
+  const std::string quoted = "time zone `" + shown + "`";
   if (name.empty() || name.size() > kMaxNameLength) {
     return Status::InvalidArgument(quoted + ": a zone name has 1.." +
                                    std::to_string(kMaxNameLength) + " characters");

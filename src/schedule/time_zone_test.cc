@@ -206,6 +206,7 @@ TEST(TimeZone, HostileNamesAreRefusedBeforeAnyFileIsOpened) {
            std::string(TimeZone::kMaxNameLength + 1, 'a'), std::string("UTC\0x", 5)}) {
     auto z = TimeZone::Load(bad);
     ASSERT_FALSE(z.ok()) << bad;
+    EXPECT_EQ(z.status().message().find('\n'), std::string::npos) << z.status().ToString();
     EXPECT_EQ(z.status().code(), StatusCode::kInvalidArgument)
         << bad << ": " << z.status().ToString();
   }
