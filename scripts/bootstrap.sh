@@ -22,6 +22,7 @@ apt_packages=(
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev librocksdb-dev
   libhiredis-dev redis-server libssl-dev openssl ca-certificates libjemalloc-dev libboost-dev
   librdkafka-dev maven openjdk-17-jre-headless
+  tzdata  # /usr/share/zoneinfo: the time zones of schedules and their tests
 )
 source "$root/scripts/debian_packages.sh"
 ensure_debian_packages "${apt_packages[@]}"

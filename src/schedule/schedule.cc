@@ -3,36 +3,16 @@
 #include <array>
 #include <cctype>
 #include <charconv>
-#include <chrono>
+#include <limits>
 #include <sstream>
+
+#include "schedule/civil.h"
 
 namespace larder::schedule {
 namespace {
 
 constexpr int64_t kMinuteMicros = Duration::kMinute;
 constexpr int64_t kMinutesPerDay = 24 * 60;
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-struct Civil {
-  int year;
-  unsigned month;  // 1..12
-  unsigned day;    // 1..31
-  unsigned weekday;  // 0 = Sunday
-};
-
-Civil CivilOf(int64_t days) {
-  const std::chrono::sys_days d{std::chrono::days{days}};
-  const std::chrono::year_month_day ymd{d};
-  return {static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-          static_cast<unsigned>(ymd.day()), std::chrono::weekday{d}.c_encoding()};
-}
-
-int64_t DaysOf(int year, unsigned month, unsigned day) {
-  const std::chrono::sys_days d{std::chrono::year{year} / std::chrono::month{month} /
-                                std::chrono::day{day}};
-  return d.time_since_epoch().count();
-}
 
 std::string Upper(std::string_view s) {
   std::string out(s);
@@ -121,6 +101,12 @@ constexpr unsigned kDaysInMonth[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31
 
 }  // namespace
 
+Result<Schedule> Schedule::Parse(std::string_view text, TimeZone zone) {
+  LARDER_ASSIGN_OR_RETURN(Schedule s, Parse(text));
+  s.zone_ = std::move(zone);
+  return s;
+}
+
 Result<Schedule> Schedule::Parse(std::string_view text) {
   std::vector<std::string> fields;
   {
@@ -200,9 +186,8 @@ bool Schedule::MatchesDay(int64_t days) const {
   return dom || dow;
 }
 
-TimestampMicros Schedule::Next(TimestampMicros after) const {
-  if (period_micros_ > 0) return (FloorDiv(after, period_micros_) + 1) * period_micros_;
-  int64_t minute = FloorDiv(after, kMinuteMicros) + 1;
+int64_t Schedule::NextWallMinute(int64_t wall) const {
+  int64_t minute = FloorDiv(wall, kMinuteMicros) + 1;
   // A day that matches comes within a few years (Parse refuses schedules
   // that never fire); the bound only guards against a bug looping forever.
   for (int guard = 0; guard < 20000; ++guard) {
@@ -224,12 +209,11 @@ TimestampMicros Schedule::Next(TimestampMicros after) const {
     }
     minute = (days + 1) * kMinutesPerDay;
   }
-  return INT64_MAX;
+  return std::numeric_limits<int64_t>::max();
 }
 
-TimestampMicros Schedule::Previous(TimestampMicros at) const {
-  if (period_micros_ > 0) return at - period_micros_;
-  int64_t minute = FloorDiv(at, kMinuteMicros) - 1;
+int64_t Schedule::PreviousWallMinute(int64_t wall) const {
+  int64_t minute = FloorDiv(wall - 1, kMinuteMicros);
   for (int guard = 0; guard < 20000; ++guard) {
     const int64_t days = FloorDiv(minute, kMinutesPerDay);
     if (MatchesDay(days)) {
@@ -241,7 +225,43 @@ TimestampMicros Schedule::Previous(TimestampMicros at) const {
     }
     minute = days * kMinutesPerDay - 1;
   }
-  return INT64_MIN;
+  return std::numeric_limits<int64_t>::min();
+}
+
+TimestampMicros Schedule::FireTimeOf(int64_t wall_minute) const {
+  return zone_.FirstUtcAtOrAfterLocal(wall_minute / Duration::kSecond) * Duration::kSecond;
+}
+
+int64_t Schedule::WallTimeOf(TimestampMicros t) const {
+  return t + zone_.OffsetSeconds(t) * Duration::kSecond;
+}
+
+// A fire time is FireTimeOf(m) for a matching wall minute m. FireTimeOf is
+// non-decreasing in m, and no m after the wall time of `after` resolves to
+// `after` or before it, except in a fold (where `after` may be the second
+// occurrence of a wall time whose first has passed): those are skipped.
+TimestampMicros Schedule::Next(TimestampMicros after) const {
+  if (period_micros_ > 0) return (FloorDiv(after, period_micros_) + 1) * period_micros_;
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  for (int64_t m = NextWallMinute(WallTimeOf(after)); m != kNever; m = NextWallMinute(m)) {
+    const TimestampMicros t = FireTimeOf(m);
+    if (t > after) return t;
+  }
+  return kNever;
+}
+
+// `at` is a fire time, so the first occurrence of its wall time (or the end
+// of a gap): every matching wall minute whose fire time precedes it comes
+// before that wall time. Minutes in the gap before `at` resolve to `at`
+// itself and are skipped.
+TimestampMicros Schedule::Previous(TimestampMicros at) const {
+  if (period_micros_ > 0) return at - period_micros_;
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
+  for (int64_t m = PreviousWallMinute(WallTimeOf(at)); m != kNever; m = PreviousWallMinute(m)) {
+    const TimestampMicros t = FireTimeOf(m);
+    if (t < at) return t;
+  }
+  return kNever;
 }
 
 std::vector<Interval> Schedule::IntervalsEndingIn(TimestampMicros from, TimestampMicros to) const {

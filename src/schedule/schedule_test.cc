@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <random>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace larder::schedule {
 namespace {
@@ -173,6 +175,187 @@ TEST(Schedule, BadExpressionsNameTheFieldAndValue) {
   }
   // Both day fields restricted: either matches, so Feb 30 with Mondays fires.
   EXPECT_TRUE(Schedule::Parse("0 0 30 2 1").ok());
+}
+
+TimeZone Zone(const std::string& name) {
+  auto z = TimeZone::Load(name);
+  EXPECT_TRUE(z.ok()) << name << ": " << z.status().ToString();
+  return z.ok() ? *z : TimeZone::Utc();
+}
+
+Schedule MustIn(const std::string& text, const std::string& zone) {
+  auto s = Schedule::Parse(text, Zone(zone));
+  EXPECT_TRUE(s.ok()) << text << ": " << s.status().ToString();
+  return *s;
+}
+
+// The fire times of `s` in (after, until].
+std::vector<TimestampMicros> FireTimes(const Schedule& s, TimestampMicros after,
+                                       TimestampMicros until) {
+  std::vector<TimestampMicros> out;
+  for (TimestampMicros t = s.Next(after); t <= until; t = s.Next(t)) out.push_back(t);
+  return out;
+}
+
+// America/New_York: EST (UTC-5) until 07:00 UTC on 2026-03-08, EDT (UTC-4)
+// until 06:00 UTC on 2026-11-01.
+TEST(ScheduleInZone, DailyAtTwoAcrossNewYorkTransitions) {
+  const Schedule s = MustIn("0 2 * * *", "America/New_York");
+  EXPECT_EQ(s.zone().name(), "America/New_York");
+  // 02:00 does not happen on March 8: it fires at the end of the gap,
+  // 03:00 EDT, which is 07:00 UTC as 02:00 EST was the day before.
+  EXPECT_EQ(FireTimes(s, At(2026, 3, 6), At(2026, 3, 10, 12)),
+            (std::vector<TimestampMicros>{At(2026, 3, 6, 7), At(2026, 3, 7, 7), At(2026, 3, 8, 7),
+                                          At(2026, 3, 9, 6), At(2026, 3, 10, 6)}));
+  // 02:00 happens once on November 1 (02:00 EDT became 01:00 EST).
+  EXPECT_EQ(FireTimes(s, At(2026, 10, 30), At(2026, 11, 2, 12)),
+            (std::vector<TimestampMicros>{At(2026, 10, 30, 6), At(2026, 10, 31, 6),
+                                          At(2026, 11, 1, 7), At(2026, 11, 2, 7)}));
+  const auto spring = s.IntervalsEndingIn(At(2026, 3, 8), At(2026, 3, 9, 12));
+  ASSERT_EQ(spring.size(), 2u);
+  EXPECT_EQ(spring[0], (Interval{At(2026, 3, 7, 7), At(2026, 3, 8, 7)}));
+  EXPECT_EQ(spring[1], (Interval{At(2026, 3, 8, 7), At(2026, 3, 9, 6)}));  // 23 h
+  const auto fall = s.IntervalsEndingIn(At(2026, 11, 1), At(2026, 11, 1, 12));
+  ASSERT_EQ(fall.size(), 1u);
+  EXPECT_EQ(fall[0], (Interval{At(2026, 10, 31, 6), At(2026, 11, 1, 7)}));  // 25 h
+}
+
+TEST(ScheduleInZone, AWallTimeInTheFoldFiresOnceAtItsFirstOccurrence) {
+  // 01:30 on November 1 is 05:30 UTC (EDT) and again 06:30 UTC (EST).
+  const Schedule s = MustIn("30 1 * * *", "America/New_York");
+  EXPECT_EQ(FireTimes(s, At(2026, 10, 31, 12), At(2026, 11, 2, 12)),
+            (std::vector<TimestampMicros>{At(2026, 11, 1, 5, 30), At(2026, 11, 2, 6, 30)}));
+  EXPECT_EQ(s.Next(At(2026, 11, 1, 6)), At(2026, 11, 2, 6, 30));  // from inside the fold
+  EXPECT_EQ(s.IntervalsEndingIn(At(2026, 11, 1, 6), At(2026, 11, 2, 7)),
+            (std::vector<Interval>{{At(2026, 11, 1, 5, 30), At(2026, 11, 2, 6, 30)}}));
+  // Hourly: 01:00 EDT fires, 01:00 EST does not; the interval is 2 h.
+  const Schedule hourly = MustIn("@hourly", "America/New_York");
+  EXPECT_EQ(FireTimes(hourly, At(2026, 11, 1, 4), At(2026, 11, 1, 8)),
+            (std::vector<TimestampMicros>{At(2026, 11, 1, 5), At(2026, 11, 1, 7),
+                                          At(2026, 11, 1, 8)}));
+  EXPECT_EQ(hourly.IntervalsEndingIn(At(2026, 11, 1, 6), At(2026, 11, 1, 8)),
+            (std::vector<Interval>{{At(2026, 11, 1, 5), At(2026, 11, 1, 7)},
+                                   {At(2026, 11, 1, 7), At(2026, 11, 1, 8)}}));
+  const Schedule quarters = MustIn("*/15 1 * * *", "America/New_York");
+  EXPECT_EQ(FireTimes(quarters, At(2026, 11, 1, 4), At(2026, 11, 1, 12)),
+            (std::vector<TimestampMicros>{At(2026, 11, 1, 5), At(2026, 11, 1, 5, 15),
+                                          At(2026, 11, 1, 5, 30), At(2026, 11, 1, 5, 45)}));
+}
+
+TEST(ScheduleInZone, WallTimesInASpringForwardGapFireOnceAtItsEnd) {
+  EXPECT_EQ(MustIn("30 2 * * *", "America/New_York").Next(At(2026, 3, 8)), At(2026, 3, 8, 7));
+  EXPECT_EQ(FireTimes(MustIn("0,30 2 * * *", "America/New_York"), At(2026, 3, 8),
+                      At(2026, 3, 9, 12)),
+            (std::vector<TimestampMicros>{At(2026, 3, 8, 7), At(2026, 3, 9, 6),
+                                          At(2026, 3, 9, 6, 30)}));
+  // 02:00, 02:20, 02:40 and 03:00 all resolve to 07:00 UTC, once.
+  const Schedule twenty = MustIn("*/20 * * * *", "America/New_York");
+  EXPECT_EQ(FireTimes(twenty, At(2026, 3, 8, 6, 30), At(2026, 3, 8, 7, 30)),
+            (std::vector<TimestampMicros>{At(2026, 3, 8, 6, 40), At(2026, 3, 8, 7),
+                                          At(2026, 3, 8, 7, 20)}));
+  EXPECT_EQ(twenty.IntervalsEndingIn(At(2026, 3, 8, 6, 50), At(2026, 3, 8, 7, 20)),
+            (std::vector<Interval>{{At(2026, 3, 8, 6, 40), At(2026, 3, 8, 7)},
+                                   {At(2026, 3, 8, 7), At(2026, 3, 8, 7, 20)}}));
+  // Berlin: 02:00 CET jumps to 03:00 CEST at 01:00 UTC on 2026-03-29.
+  EXPECT_EQ(MustIn("30 2 * * *", "Europe/Berlin").Next(At(2026, 3, 28, 12)), At(2026, 3, 29, 1));
+}
+
+TEST(ScheduleInZone, AliasesFollowLocalMidnightAndDurationsDoNot) {
+  // Asia/Kolkata is UTC+5:30 all year: local midnight is 18:30 UTC.
+  EXPECT_EQ(MustIn("@daily", "Asia/Kolkata").Next(At(2026, 1, 1)), At(2026, 1, 1, 18, 30));
+  EXPECT_EQ(MustIn("0 9 * * MON", "Asia/Kolkata").Next(kMonday), At(2026, 12, 7, 3, 30));
+  EXPECT_EQ(MustIn("@monthly", "Europe/Berlin").Next(At(2026, 6, 15)), At(2026, 6, 30, 22));
+  EXPECT_EQ(MustIn("@yearly", "Europe/Berlin").Next(At(2026, 6, 15)), At(2026, 12, 31, 23));
+  EXPECT_EQ(MustIn("1h", "Asia/Kolkata").Next(0), kHour);
+  EXPECT_EQ(MustIn("15m", "America/New_York").Next(At(2026, 3, 8, 6, 50)), At(2026, 3, 8, 7));
+  EXPECT_EQ(Must("@daily").zone().name(), "UTC");
+  EXPECT_EQ(MustIn("@daily", "Asia/Kolkata").text(), "@daily");
+  auto bad = Schedule::Parse("0 0 30 2 *", Zone("Europe/Berlin"));
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+// Whether the wall time `wall` (micros, read as local) matches the fields.
+bool WallMatches(const std::string f[5], int64_t wall) {
+  const int64_t day_number = wall >= 0 ? wall / kDay : (wall - kDay + 1) / kDay;
+  const std::chrono::sys_days day{std::chrono::days{day_number}};
+  const std::chrono::year_month_day ymd{day};
+  const int minute_of_day = static_cast<int>((wall - day_number * kDay) / kMin);
+  const bool dom_any = f[2][0] == '*', dow_any = f[4][0] == '*';
+  const bool dom = InField(f[2], static_cast<int>(static_cast<unsigned>(ymd.day())), 1, 31);
+  const bool dow = InField(f[4], static_cast<int>(std::chrono::weekday{day}.c_encoding()), 0, 6);
+  const bool day_ok = dom_any && dow_any ? true : dom_any ? dow : dow_any ? dom : dom || dow;
+  return InField(f[0], minute_of_day % 60, 0, 59) && InField(f[1], minute_of_day / 60, 0, 23) &&
+         InField(f[3], static_cast<int>(static_cast<unsigned>(ymd.month())), 1, 12) && day_ok;
+}
+
+// Around DST changes, in four zones and past the transition tables (2040),
+// fire times and intervals agree with a minute-by-minute walk over UTC: a
+// minute fires when its wall time matches and is that wall time's first
+// occurrence, or when the clock jumped forward onto it over a matching
+// wall time.
+TEST(ScheduleInZone, FireTimesAgreeWithABruteForceWalk) {
+  struct Window {
+    const char* zone;
+    TimestampMicros from;
+  };
+  const Window windows[] = {
+      {"America/New_York", At(2026, 3, 7)},  {"America/New_York", At(2026, 10, 31)},
+      {"America/New_York", At(2040, 3, 10)}, {"America/New_York", At(2040, 11, 3)},
+      {"Europe/Berlin", At(2026, 3, 28)},    {"Europe/Berlin", At(2026, 10, 24)},
+      {"Australia/Sydney", At(2026, 4, 4)},  {"Australia/Sydney", At(2026, 10, 3)},
+      {"Asia/Kolkata", At(2026, 3, 7)},
+  };
+  const char* const expressions[] = {"0 2 * * *",    "30 1 * * *", "*/20 * * * *", "15 1-3 * * *",
+                                     "0 * * * *",    "45 2 * * *", "0 0 * * *",    "59 0,23 * * *",
+                                     "0 3 * * 0"};
+  for (const Window& w : windows) {
+    const TimeZone zone = Zone(w.zone);
+    const TimestampMicros to = w.from + 3 * kDay;
+    auto wall = [&](TimestampMicros t) { return t + zone.OffsetSeconds(t) * Duration::kSecond; };
+    for (const char* text : expressions) {
+      std::string f[5];
+      std::istringstream(text) >> f[0] >> f[1] >> f[2] >> f[3] >> f[4];
+      std::vector<TimestampMicros> expected;
+      for (TimestampMicros t = w.from + kMin; t <= to; t += kMin) {
+        const int64_t here = wall(t), before = wall(t - kMin);
+        bool fires = WallMatches(f, here) &&
+                     zone.LocalToUtc(here / Duration::kSecond).front() * Duration::kSecond == t;
+        for (int64_t skipped = before + kMin; skipped < here; skipped += kMin) {
+          fires = fires || WallMatches(f, skipped);
+        }
+        if (fires) expected.push_back(t);
+      }
+      const auto s = Schedule::Parse(text, zone);
+      ASSERT_TRUE(s.ok()) << text;
+      EXPECT_EQ(FireTimes(*s, w.from, to), expected) << text << " in " << w.zone;
+      const auto intervals = s->IntervalsEndingIn(w.from, to);
+      ASSERT_EQ(intervals.size(), expected.size()) << text << " in " << w.zone;
+      for (size_t i = 0; i < intervals.size(); ++i) {
+        EXPECT_EQ(intervals[i].end, expected[i]) << text << " in " << w.zone;
+        if (i > 0) {
+          EXPECT_EQ(intervals[i].start, expected[i - 1]) << text << " in " << w.zone;
+        }
+      }
+      if (!intervals.empty()) {
+        EXPECT_LT(intervals[0].start, w.from + kMin) << text << " in " << w.zone;
+        EXPECT_EQ(s->Next(intervals[0].start), intervals[0].end) << text << " in " << w.zone;
+      }
+    }
+  }
+}
+
+TEST(ScheduleInZone, AYearOfHourlyFireTimesIsQuick) {
+  const Schedule hourly = MustIn("0 * * * *", "America/New_York");
+  const auto begin = std::chrono::steady_clock::now();
+  // 2026 in New York: 8760 wall-clock hours, of which 02:00 on March 8
+  // resolves to the same instant as 03:00.
+  const auto fires = FireTimes(hourly, At(2026, 1, 1, 5) - 1, At(2027, 1, 1, 5) - 1);
+  const auto elapsed = std::chrono::steady_clock::now() - begin;
+  EXPECT_EQ(fires.size(), 8759u);
+  EXPECT_EQ(fires.front(), At(2026, 1, 1, 5));
+  EXPECT_EQ(fires.back(), At(2027, 1, 1, 4));  // 23:00 EST on December 31
+  // Typically a few milliseconds; the bound only catches a blowup.
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
 }
 
 }  // namespace
