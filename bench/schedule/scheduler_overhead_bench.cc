@@ -18,7 +18,7 @@ namespace {
 
 class NoOpExecutor : public TaskExecutor {
  public:
-  Result<int64_t> Execute(const TaskRun&) override { return int64_t{0}; }
+  Result<TaskOutput> Execute(const TaskRun&) override { return TaskOutput{}; }
 };
 
 // The schedule `text`, which must parse.

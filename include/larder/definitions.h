@@ -177,6 +177,7 @@ Status CheckAggregationFits(AggregationFunction function, ValueType dtype);
 // When and how the scheduler (`larder schedule`, `larder backfill`) runs a
 // SQL model or a feature view (docs/orchestration.md):
 //   batch_schedule: "@hourly"          # or "@daily", "1h", "0 2 * * MON-FRI"
+//   schedule_timezone: Europe/Berlin   # cron and @aliases in its wall time
 //   materialization_lookback: 1h       # views: re-materialize before the watermark
 //   catchup: false                     # run only the latest missed interval
 //   retries: 3                         # after the first attempt
@@ -186,6 +187,9 @@ Status CheckAggregationFits(AggregationFunction function, ValueType dtype);
 struct BatchSchedule {
   // Empty: not scheduled (then the other fields keep their defaults).
   std::string batch_schedule;
+  // The IANA time zone whose wall time a cron expression or @alias follows
+  // ("Europe/Berlin"); durations ignore it. Default: "UTC".
+  std::string timezone = "UTC";
   // Views: a scheduled run materializes from this much before the view's
   // watermark, for rows that arrived late. Default: 0.
   Duration materialization_lookback;

@@ -70,6 +70,9 @@ struct MaterializedView {
   int64_t rows = 0;     // rows in the window (latest per entity key)
   int64_t written = 0;  // records that landed (newer than the stored ones)
   int64_t skipped = 0;  // records that were not newer
+  // The newest event time among the window's rows; 0 when it had none (or
+  // for an aggregation view, whose events land as states).
+  TimestampMicros newest_event = 0;
   double seconds = 0;
 };
 

@@ -358,7 +358,7 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
         view_start = end - view->ttl.micros;
       }
     }
-    MaterializedView done{view->name, view_start, end, 0, 0, 0, 0};
+    MaterializedView done{view->name, view_start, end, 0, 0, 0, 0, 0};
     // Nothing new since the watermark. (Aggregation views read every event
     // that a read at now can see, whatever their watermark: see
     // tile_materializer.h.)
@@ -387,6 +387,10 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
         "CREATE OR REPLACE TABLE " + latest_table + " AS " + plan.latest_sql, what));
     LARDER_ASSIGN_OR_RETURN(std::optional<std::string> count,
                             conn->QueryScalar("SELECT count(*) FROM " + latest_table, what));
+    LARDER_ASSIGN_OR_RETURN(
+        std::optional<std::string> newest,
+        conn->QueryScalar("SELECT max(__larder_ets) FROM " + latest_table, what));
+    if (newest.has_value()) done.newest_event = std::stoll(*newest);
     SharedCounters counters;
     counters.total = count.has_value() ? std::stoll(*count) : 0;
     counters.options = &options;

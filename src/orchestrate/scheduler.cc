@@ -81,7 +81,7 @@ struct TaskState {
 struct Completion {
   TaskState* state;
   RunRecord run;
-  Result<int64_t> rows;
+  Result<TaskOutput> output;
 };
 
 struct Scheduler::State {
@@ -243,9 +243,9 @@ Result<bool> Scheduler::State::Dispatch(TaskState& s, Trigger trigger,
   ++*running;
   TaskRun task_run{s.task, *s.current, trigger, range_start, claimed->attempt};
   workers[&s] = std::thread([this, &s, task_run, record = *claimed]() mutable {
-    Result<int64_t> rows = executor->Execute(task_run);
+    Result<TaskOutput> output = executor->Execute(task_run);
     std::lock_guard lock(mu);
-    done.push_back(Completion{&s, std::move(record), std::move(rows)});
+    done.push_back(Completion{&s, std::move(record), std::move(output)});
     wake.notify_all();
   });
   return true;
@@ -256,16 +256,19 @@ Status Scheduler::State::Record(Completion& c, SchedulerReport* report) {
   const BatchSchedule& policy = s.task->policy;
   const std::string when = FormatIsoTimestamp(c.run.interval_end);
   const TimestampMicros now = Now();
-  if (c.rows.ok()) {
-    LARDER_RETURN_IF_ERROR(Finish(c.run, RunStatus::kSuccess, *c.rows, ""));
+  if (c.output.ok()) {
+    LARDER_RETURN_IF_ERROR(Finish(c.run, RunStatus::kSuccess, c.output->rows, ""));
+    if (options.metrics != nullptr && c.output->newest_event > 0) {
+      options.metrics->Materialized(s.task->name, c.output->newest_event);
+    }
     s.settled[c.run.interval_end] = RunStatus::kSuccess;
     s.resume_after = std::max(s.resume_after.value_or(c.run.interval_end), c.run.interval_end);
     s.current.reset();
     ++report->succeeded;
-    Log(s.task->name + " " + when + " success, " + std::to_string(*c.rows) + " rows");
+    Log(s.task->name + " " + when + " success, " + std::to_string(c.output->rows) + " rows");
     return Status::OK();
   }
-  const std::string error = c.rows.status().message();
+  const std::string error = c.output.status().message();
   if (c.run.attempt <= policy.retries) {
     LARDER_RETURN_IF_ERROR(Finish(c.run, RunStatus::kUpForRetry, 0, error));
     RunRecord failed = c.run;

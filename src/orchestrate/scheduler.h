@@ -50,13 +50,19 @@ struct TaskRun {
   int attempt = 1;
 };
 
+// What a run did.
+struct TaskOutput {
+  int64_t rows = 0;                 // records written online
+  TimestampMicros newest_event = 0; // the newest event time materialized; 0: none
+};
+
 // Does the work of a run (the real one is StoreExecutor). Called from worker
-// threads, several at once (never twice at once for one task). Returns the
-// rows written online, or the error that failed the run.
+// threads, several at once (never twice at once for one task). Returns what
+// it did, or the error that failed the run.
 class TaskExecutor {
  public:
   virtual ~TaskExecutor() = default;
-  virtual Result<int64_t> Execute(const TaskRun& run) = 0;
+  virtual Result<TaskOutput> Execute(const TaskRun& run) = 0;
 };
 
 struct SchedulerOptions {

@@ -1,8 +1,18 @@
 #include "orchestrate/scheduler_metrics.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace larder::orchestrate {
+namespace {
+
+std::string Seconds(int64_t micros) {
+  char value[32];
+  std::snprintf(value, sizeof value, "%.3f", static_cast<double>(micros) / 1e6);
+  return value;
+}
+
+}  // namespace
 
 void SchedulerMetrics::Finished(const std::string& task, RunStatus status,
                                 TimestampMicros ended) {
@@ -12,6 +22,12 @@ void SchedulerMetrics::Finished(const std::string& task, RunStatus status,
     TimestampMicros& last = last_success_[task];
     last = std::max(last, ended);
   }
+}
+
+void SchedulerMetrics::Materialized(const std::string& task, TimestampMicros newest) {
+  std::lock_guard lock(mu_);
+  TimestampMicros& n = newest_event_[task];
+  n = std::max(n, newest);
 }
 
 void SchedulerMetrics::SeedLastSuccess(const std::string& task, TimestampMicros ended) {
@@ -37,9 +53,16 @@ std::string SchedulerMetrics::Render(TimestampMicros now) const {
       "run ended: for a view, its last scheduled materialization.\n"
       "# TYPE larder_schedule_seconds_since_success gauge\n";
   for (const auto& [task, ended] : last_success_) {
-    char value[32];
-    std::snprintf(value, sizeof value, "%.3f", static_cast<double>(now - ended) / 1e6);
-    out += "larder_schedule_seconds_since_success{task=\"" + task + "\"} " + value + "\n";
+    out += "larder_schedule_seconds_since_success{task=\"" + task + "\"} " + Seconds(now - ended) +
+           "\n";
+  }
+  out +=
+      "# HELP larder_view_data_freshness_seconds Now minus the newest event time that the "
+      "view's scheduled runs in this process materialized.\n"
+      "# TYPE larder_view_data_freshness_seconds gauge\n";
+  for (const auto& [task, newest] : newest_event_) {
+    out += "larder_view_data_freshness_seconds{view=\"" + task.substr(task.find(':') + 1) +
+           "\"} " + Seconds(now - newest) + "\n";
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // What a scheduler has done, for Prometheus (`larder serve --schedule`'s
 // /metrics): runs finished per task and status, and the time since each
-// task's last success. Thread-safe.
+// task's last success, and for views the age of the newest event time they
+// materialized. Thread-safe.
 #pragma once
 
 #include <map>
@@ -15,6 +16,8 @@ class SchedulerMetrics {
  public:
   // A run of `task` finished as `status` at `ended`.
   void Finished(const std::string& task, RunStatus status, TimestampMicros ended);
+  // A run of `task` materialized rows whose newest event time is `newest`.
+  void Materialized(const std::string& task, TimestampMicros newest);
   // The task's last success before this process started (from the history).
   void SeedLastSuccess(const std::string& task, TimestampMicros ended);
 
@@ -25,6 +28,7 @@ class SchedulerMetrics {
   mutable std::mutex mu_;
   std::map<std::string, std::map<RunStatus, int64_t>> finished_;
   std::map<std::string, TimestampMicros> last_success_;
+  std::map<std::string, TimestampMicros> newest_event_;
 };
 
 }  // namespace larder::orchestrate

@@ -49,7 +49,7 @@ Task MakeTask(const std::string& name, const std::string& schedule,
 // Records every execution; fails where told to.
 class FakeExecutor : public TaskExecutor {
  public:
-  Result<int64_t> Execute(const TaskRun& run) override {
+  Result<TaskOutput> Execute(const TaskRun& run) override {
     {
       std::lock_guard lock(mu);
       const std::string key = run.task->name;
@@ -69,7 +69,7 @@ class FakeExecutor : public TaskExecutor {
       return Status::IOError("transient: injected");
     }
     applied.insert(key);
-    return int64_t{1};
+    return TaskOutput{1, run.interval.end - 1};
   }
 
   std::mutex mu;

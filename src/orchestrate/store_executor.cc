@@ -46,14 +46,14 @@ void StoreExecutor::Return(std::unique_ptr<FeatureStore> store) {
   pool_.push_back(std::move(store));
 }
 
-Result<int64_t> StoreExecutor::Execute(const TaskRun& run) {
+Result<TaskOutput> StoreExecutor::Execute(const TaskRun& run) {
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<FeatureStore> store, Borrow());
-  Result<int64_t> rows = ExecuteOn(*store, run);
+  Result<TaskOutput> output = ExecuteOn(*store, run);
   Return(std::move(store));
-  return rows;
+  return output;
 }
 
-Result<int64_t> StoreExecutor::ExecuteOn(FeatureStore& store, const TaskRun& run) {
+Result<TaskOutput> StoreExecutor::ExecuteOn(FeatureStore& store, const TaskRun& run) {
   const Task& task = *run.task;
   if (!task.models.empty()) {
     std::lock_guard lock(models_mu_);
@@ -67,7 +67,7 @@ Result<int64_t> StoreExecutor::ExecuteOn(FeatureStore& store, const TaskRun& run
     LARDER_ASSIGN_OR_RETURN(TestReport report, store.TestModels(test));
     if (report.failed() > 0) return Status::FailedPrecondition(DescribeFailures(report));
   }
-  if (task.kind == TaskKind::kModel) return 0;
+  if (task.kind == TaskKind::kModel) return TaskOutput{};
   MaterializeOptions m;
   m.views = {task.object};
   Result<MaterializeReport> report = Status::OK();
@@ -80,9 +80,12 @@ Result<int64_t> StoreExecutor::ExecuteOn(FeatureStore& store, const TaskRun& run
     report = store.MaterializeIncremental(run.interval.end, m);
   }
   LARDER_RETURN_IF_ERROR(report.status());
-  int64_t written = 0;
-  for (const MaterializedView& v : report->views) written += v.written;
-  return written;
+  TaskOutput out;
+  for (const MaterializedView& v : report->views) {
+    out.rows += v.written;
+    out.newest_event = std::max(out.newest_event, v.newest_event);
+  }
+  return out;
 }
 
 }  // namespace larder::orchestrate

@@ -28,14 +28,14 @@ class StoreExecutor final : public TaskExecutor {
   // Opens the repo (FeatureStore::Open(options)) and its online store.
   static Result<std::unique_ptr<StoreExecutor>> Open(FeatureStoreOptions options);
 
-  Result<int64_t> Execute(const TaskRun& run) override;
+  Result<TaskOutput> Execute(const TaskRun& run) override;
 
  private:
   explicit StoreExecutor(FeatureStoreOptions options) : options_(std::move(options)) {}
   // A FeatureStore no other thread uses, from the pool or new.
   Result<std::unique_ptr<FeatureStore>> Borrow();
   void Return(std::unique_ptr<FeatureStore> store);
-  Result<int64_t> ExecuteOn(FeatureStore& store, const TaskRun& run);
+  Result<TaskOutput> ExecuteOn(FeatureStore& store, const TaskRun& run);
 
   FeatureStoreOptions options_;  // shared_online_store set
   std::mutex pool_mu_;

@@ -59,8 +59,12 @@ Result<std::vector<Task>> PlanTasks(const FeatureRepo& repo) {
   std::vector<Task> tasks;
   auto add = [&](TaskKind kind, const std::string& object, const BatchSchedule& policy,
                  const std::vector<std::string>& roots) -> Status {
-    Result<schedule::Schedule> parsed = schedule::Schedule::Parse(policy.batch_schedule);
     const std::string name = kind == TaskKind::kModel ? ModelTask(object) : ViewTask(object);
+    Result<schedule::TimeZone> zone = schedule::TimeZone::Load(policy.timezone);
+    if (!zone.ok()) {
+      return Status::InvalidArgument(name + ": schedule_timezone: " + zone.status().message());
+    }
+    Result<schedule::Schedule> parsed = schedule::Schedule::Parse(policy.batch_schedule, *zone);
     if (!parsed.ok()) {
       return Status::InvalidArgument(name + ": batch_schedule: " + parsed.status().message());
     }

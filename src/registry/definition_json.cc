@@ -434,6 +434,7 @@ void PutSchedule(json& j, const BatchSchedule& s) {
   if (!s.scheduled()) return;
   json o = json::object();
   o["batch_schedule"] = s.batch_schedule;
+  o["timezone"] = s.timezone;
   o["catchup"] = s.catchup;
   o["retries"] = s.retries;
   o["retry_delay"] = FormatDuration(s.retry_delay);
@@ -570,6 +571,7 @@ Status ReadSchedule(ObjectReader& parent, BatchSchedule* out) {
   LARDER_RETURN_IF_ERROR(r.CheckObject());
   BatchSchedule s;
   LARDER_RETURN_IF_ERROR(r.String("batch_schedule", &s.batch_schedule, /*required=*/true));
+  LARDER_RETURN_IF_ERROR(r.String("timezone", &s.timezone, /*required=*/true));
   LARDER_RETURN_IF_ERROR(r.Bool("catchup", &s.catchup));
   const json* retries = r.Find("retries");
   if (retries == nullptr || !retries->is_number_integer()) {

@@ -45,16 +45,18 @@ constexpr std::array<KeySpec, 22> kDataSourceKeys{{
 }};
 
 // The scheduling keys of models and feature views (BatchSchedule).
-constexpr std::array<KeySpec, 4> kSchedule{{
+constexpr std::array<KeySpec, 5> kSchedule{{
     {"batch_schedule", false,
      "when the scheduler runs it: @hourly, @daily, @weekly, @monthly, @yearly, a duration such "
-     "as 15m, or a 5-field cron expression (UTC)"},
+     "as 15m, or a 5-field cron expression"},
+    {"schedule_timezone", false,
+     "the IANA time zone whose wall time batch_schedule's cron or @alias follows (default UTC)"},
     {"catchup", false, "whether intervals missed while the scheduler was down all run (default true)"},
     {"retries", false, "attempts after a failed one (default 2)"},
     {"retry_delay", false, "wait before the first retry, doubling after each (default 1m)"},
 }};
 
-constexpr std::array<KeySpec, 16> kFeatureViewKeys{{
+constexpr std::array<KeySpec, 17> kFeatureViewKeys{{
     {"name", true, "feature view name"},
     {"entities", false, "list of entity names (default: none)"},
     {"ttl", false, "how long a value stays valid, e.g. 365d; 0 means forever (default 0)"},
@@ -67,7 +69,7 @@ constexpr std::array<KeySpec, 16> kFeatureViewKeys{{
      "continuous)"},
     {"source", true, "data source name"},
     {"online", false, "whether to serve online (default true)"},
-    kSchedule[0], kSchedule[1], kSchedule[2], kSchedule[3],
+    kSchedule[0], kSchedule[1], kSchedule[2], kSchedule[3], kSchedule[4],
     {"materialization_lookback", false,
      "a scheduled run re-materializes this much before the watermark, for late rows (default "
      "0)"},
@@ -106,12 +108,12 @@ constexpr std::array<KeySpec, 2> kServiceItemKeys{{
     {"features", false, "chosen feature names (default: all)"},
 }};
 
-constexpr std::array<KeySpec, 8> kModelKeys{{
+constexpr std::array<KeySpec, 9> kModelKeys{{
     {"name", true, "the model's name: models/NAME.sql"},
     {"description", false, "free text"},
     {"columns", false, "list of {name, description, tests} for the model's columns"},
     {"tests", false, "model-level data tests, e.g. freshness"},
-    kSchedule[0], kSchedule[1], kSchedule[2], kSchedule[3],
+    kSchedule[0], kSchedule[1], kSchedule[2], kSchedule[3], kSchedule[4],
 }};
 
 

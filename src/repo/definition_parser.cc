@@ -340,15 +340,25 @@ void ParseAggregation(const YAML::Node& node, const std::string& file, const std
 BatchSchedule ReadBatchSchedule(MapReader& r, bool view) {
   BatchSchedule s;
   s.batch_schedule = r.String("batch_schedule");
+  schedule::TimeZone zone = schedule::TimeZone::Utc();
+  if (r.Has("schedule_timezone")) {
+    s.timezone = r.String("schedule_timezone");
+    Result<schedule::TimeZone> loaded = schedule::TimeZone::Load(s.timezone);
+    if (!loaded.ok()) {
+      r.FieldError("schedule_timezone", loaded.status().message());
+    } else {
+      zone = *loaded;
+    }
+  }
   if (r.Has("batch_schedule")) {
-    Result<schedule::Schedule> parsed = schedule::Schedule::Parse(s.batch_schedule);
+    Result<schedule::Schedule> parsed = schedule::Schedule::Parse(s.batch_schedule, zone);
     if (!parsed.ok()) {
       r.FieldError("batch_schedule", parsed.status().message());
     } else {
       s.batch_schedule = parsed->text();
     }
   }
-  std::vector<std::string_view> keys = {"catchup", "retries", "retry_delay"};
+  std::vector<std::string_view> keys = {"schedule_timezone", "catchup", "retries", "retry_delay"};
   if (view) keys.push_back("materialization_lookback");
   for (std::string_view key : keys) {
     if (r.Has(key) && !r.Has("batch_schedule")) {
