@@ -99,7 +99,8 @@ std::map<std::string, std::vector<TimestampMicros>> Successes(const std::string&
   std::map<std::string, std::vector<TimestampMicros>> out;
   RunQuery q;
   q.status = RunStatus::kSuccess;
-  for (const RunRecord& r : *(*registry)->Runs("sched", q)) out[r.task].push_back(r.interval_end);
+  const std::vector<RunRecord> runs = *(*registry)->Runs("sched", q);
+  for (const RunRecord& r : runs) out[r.task].push_back(r.interval_end);
   return out;
 }
 

@@ -366,6 +366,8 @@ Result<SchedulerReport> Scheduler::State::Loop(Trigger trigger, TimestampMicros 
         }
         s.not_before = 0;
       }
+      // Scheduling up to `until`: an interval ending later waits for another run.
+      if (trigger == Trigger::kSchedule && s.current->end > until) continue;
       if (s.not_before > now) {
         next_wake = std::min(next_wake, s.not_before);
         continue;

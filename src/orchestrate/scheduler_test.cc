@@ -85,9 +85,11 @@ class FakeExecutor : public TaskExecutor {
 
 class SchedulerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { OpenRegistry("registry.db"); }
+
+  void OpenRegistry(const std::string& file) {
     RegistryOptions ro;
-    ro.path = dir_.Join("registry.db");
+    ro.path = dir_.Join(file);
     Result<std::unique_ptr<Registry>> opened = Registry::Open(ro);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     registry_ = std::move(*opened);
@@ -226,7 +228,8 @@ TEST_F(SchedulerTest, TransientFailureIsRetriedAfterItsDelayAndSucceeds) {
 TEST_F(SchedulerTest, CatchesUpMissedIntervalsInOrderOrOnlyTheNewest) {
   for (bool catchup : {true, false}) {
     SCOPED_TRACE(catchup ? "catchup" : "no catchup");
-    SetUp();  // a fresh registry
+    OpenRegistry(catchup ? "catchup.db" : "no_catchup.db");  // a fresh history
+    now_ = kStart;
     executor_.calls.clear();
     Task t = MakeTask("view:hourly", "@hourly");
     t.policy.catchup = catchup;
@@ -316,8 +319,11 @@ TEST_F(SchedulerTest, KilledAtRandomPointsAndRestartedGivesTheSameHistoryAndStor
 
   auto successes = [](Registry& registry) {
     std::set<std::pair<std::string, TimestampMicros>> out;
-    for (const RunRecord& r : *registry.Runs("p", {})) {
-      if (r.status == RunStatus::kSuccess) EXPECT_TRUE(out.insert({r.task, r.interval_end}).second);
+    const std::vector<RunRecord> runs = *registry.Runs("p", {});
+    for (const RunRecord& r : runs) {
+      if (r.status == RunStatus::kSuccess) {
+        EXPECT_TRUE(out.insert({r.task, r.interval_end}).second);
+      }
     }
     return out;
   };
