@@ -49,6 +49,12 @@ class Schedule {
 
   // The text it was parsed from, normalized (trimmed, single spaces).
   const std::string& text() const { return text_; }
+  // A duration's period ("15m": 15 minutes); zero for a cron expression or
+  // an @alias.
+  Duration period() const { return Duration{period_micros_}; }
+  // The 5-field cron expression: the text, or an @alias's expansion
+  // ("@daily": "0 0 * * *"); empty for a duration.
+  const std::string& cron() const { return cron_; }
 
  private:
   Schedule() = default;
@@ -58,6 +64,7 @@ class Schedule {
   bool MatchesDay(int64_t days_since_epoch) const;
 
   std::string text_;
+  std::string cron_;
   int64_t period_micros_ = 0;  // > 0 for a duration; the cron fields are unused then
   std::bitset<60> minutes_;
   std::bitset<24> hours_;
