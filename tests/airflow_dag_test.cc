@@ -133,7 +133,9 @@ TEST_F(AirflowCli, GeneratedDagsRunAndMaterializeLikeLarder) {
   const std::string c = "-c " + Sh(repo_) + " ";
   CommandResult r = RunLarder(c + "apply");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = RunLarder(c + "airflow-dag --out " + Sh(dags_));
+  // A manual run (as `dags test` makes) gets no tasks when its logical date
+  // precedes start_date, so start with the interval.
+  r = RunLarder(c + "airflow-dag --out " + Sh(dags_) + " --start-date 2026-01-01");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Wrote " + dags_ + "/larder_airflow_it_daily.py (DAG larder_airflow_it_daily)\n"
                    "Wrote " + dags_ + "/larder_airflow_it_every_1d.py (DAG larder_airflow_it_every_1d)\n");
@@ -145,10 +147,17 @@ TEST_F(AirflowCli, GeneratedDagsRunAndMaterializeLikeLarder) {
   EXPECT_THAT(r.out, HasSubstr("No data found")) << r.err;
 
   // The daily interval [2026-01-01, 2026-01-02): the run ending at midnight.
-  for (const char* dag : {"larder_airflow_it_daily", "larder_airflow_it_every_1d"}) {
-    r = Airflow(std::string("dags test ") + dag + " 2026-01-02T00:00:00+00:00");
-    ASSERT_EQ(r.exit_code, 0) << dag << "\n" << r.out << r.err;
-  }
+  r = Airflow("dags test larder_airflow_it_daily 2026-01-02T00:00:00+00:00");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out + r.err, HasSubstr(" run --select doubled"));
+  EXPECT_THAT(r.out + r.err, HasSubstr(" test --select doubled"));
+  EXPECT_THAT(r.out + r.err, HasSubstr(" materialize 2026-01-01T00:00:00+00:00 "
+                                       "2026-01-02T00:00:00+00:00 --views user_doubled"));
+  // The 1-day duration's DAG, with a day of lookback before the interval.
+  r = Airflow("dags test larder_airflow_it_every_1d 2026-01-02T00:00:00+00:00");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out + r.err, HasSubstr(" materialize 2025-12-31T00:00:00+00:00 "
+                                       "2026-01-02T00:00:00+00:00 --views user_amounts"));
   const std::string via_airflow = OnlineValues(repo_);
 
   // The same windows by hand, in a fresh copy.
@@ -211,6 +220,7 @@ TEST_F(AirflowCli, RefusesAFileAndReplacesOnlyItsOwnFiles) {
 TEST(AirflowCliErrors, NothingScheduled) {
   TempDir tmp;
   tmp.Write("feature_store.yaml", "project: quiet\n");
+  tmp.Write("entities.yaml", "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n");
   const std::string c = "-c " + Sh(tmp.path()) + " ";
   ASSERT_EQ(RunLarder(c + "apply").exit_code, 0);
   CommandResult r = RunLarder(c + "airflow-dag --out " + Sh(tmp.Join("dags")));

@@ -171,7 +171,8 @@ void DagWriter::Header(const std::string& dag_id, const std::string& larder_lite
           "# A run covers Airflow's data interval [data_interval_start, data_interval_end):\n"
           "# models are built and tested, then each view is materialized over that window\n"
           "# (from its materialization_lookback before the start), so `airflow backfill\n"
-          "# create` and `airflow dags test DAG_ID DATE` work on past intervals too.\n";
+          "# create` reruns past intervals exactly. A manual run (`airflow dags test DAG_ID\n"
+          "# DATE`) gets no tasks when DATE is before start_date.\n";
 }
 
 void DagWriter::Dag(const std::string& dag_id) {

@@ -166,9 +166,9 @@ TEST(AirflowDag, DurationDagsStartOnAFireTime) {
       MustGenerate(Options(), {MakeTask(TaskKind::kView, "v", "7h", {"m"})});
   ASSERT_EQ(files.size(), 1u);
   const TimestampMicros first =
-      (kDayStart / (7 * Duration::kHour) + 1) * 7 * Duration::kHour;  // 2026-12-07 04:00
-  ASSERT_EQ(first, kDayStart + 4 * Duration::kHour);
-  EXPECT_THAT(files[0].text, HasSubstr("start_date=datetime(2026, 12, 7, 4, 0, 0, tzinfo=timezone.utc),"));
+      (kDayStart / (7 * Duration::kHour) + 1) * 7 * Duration::kHour;  // 2026-12-07 02:00
+  ASSERT_EQ(first, kDayStart + 2 * Duration::kHour);
+  EXPECT_THAT(files[0].text, HasSubstr("start_date=datetime(2026, 12, 7, 2, 0, 0, tzinfo=timezone.utc),"));
   EXPECT_EQ(files[0].name, "larder_shop_every_7h.py");
 }
 
@@ -229,7 +229,7 @@ TEST(AirflowDag, QuotingHelpers) {
   EXPECT_EQ(BashWord("a b"), "'a b'");
   EXPECT_EQ(BashWord("it's"), "'it'\\''s'");
   EXPECT_EQ(BashWord("{{x}}"), "'{''{x}}'");
-  EXPECT_EQ(BashWord("{%{#{{{"), "'{''%{''#{''{''{''{'");
+  EXPECT_EQ(BashWord("{%{#{{{"), "'{''%{''#{''{''{'");
   EXPECT_EQ(*PythonStringLiteral("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\x01\"");
   EXPECT_EQ(*PythonStringLiteral("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"),
             "\"\\u00E9\\u20AC\\U0001F600\"");
