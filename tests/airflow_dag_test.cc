@@ -37,51 +37,51 @@ std::string Sh(const std::string& text) {
 // a day of lookback (its own DAG). No retries: a failure fails at once.
 void WriteRepo(const TempDir& tmp, const std::string& dir) {
   tmp.Write(dir + "/" + "feature_store.yaml",
-                   "project: airflow_it\n"
-                   "registry: data/registry.db\n"
-                   "online_store: {type: rocksdb, path: data/online_store}\n"
-                   "offline_store: {type: duckdb, path: data/offline_store.duckdb}\n");
+            "project: airflow_it\n"
+            "registry: data/registry.db\n"
+            "online_store: {type: rocksdb, path: data/online_store}\n"
+            "offline_store: {type: duckdb, path: data/offline_store.duckdb}\n");
   tmp.Write(dir + "/" + "entities.yaml",
-                   "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n");
+            "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n");
   tmp.Write(dir + "/" + "sources.yaml",
-                   "data_sources:\n"
-                   "  - {name: events, type: file, path: data/events.csv, timestamp_field: ts}\n"
-                   "  - {name: doubled_source, type: model, model: doubled, timestamp_field: ts}\n");
+            "data_sources:\n"
+            "  - {name: events, type: file, path: data/events.csv, timestamp_field: ts}\n"
+            "  - {name: doubled_source, type: model, model: doubled, timestamp_field: ts}\n");
   // 2026-01-01 is the interval; user 4 and user 1's first row fall in the
   // day of lookback; user 3's row is after the interval.
   tmp.Write(dir + "/" + "data/events.csv",
-                   "user_id,ts,amount\n"
-                   "1,2025-12-31 12:00:00,5\n"
-                   "4,2025-12-31 06:00:00,4\n"
-                   "1,2026-01-01 10:00:00,7\n"
-                   "2,2026-01-01 23:00:00,3\n"
-                   "3,2026-01-02 01:00:00,9\n");
+            "user_id,ts,amount\n"
+            "1,2025-12-31 12:00:00,5\n"
+            "4,2025-12-31 06:00:00,4\n"
+            "1,2026-01-01 10:00:00,7\n"
+            "2,2026-01-01 23:00:00,3\n"
+            "3,2026-01-02 01:00:00,9\n");
   tmp.Write(dir + "/" + "models/doubled.sql",
-                   "{{ config(materialized='table') }}\n"
-                   "SELECT user_id, ts, CAST(amount * 2 AS BIGINT) AS doubled "
-                   "FROM {{ source('events') }}\n");
+            "{{ config(materialized='table') }}\n"
+            "SELECT user_id, ts, CAST(amount * 2 AS BIGINT) AS doubled "
+            "FROM {{ source('events') }}\n");
   tmp.Write(dir + "/" + "models/models.yaml",
-                   "models:\n"
-                   "  - name: doubled\n"
-                   "    batch_schedule: '@daily'\n"
-                   "    retries: 0\n"
-                   "    columns:\n"
-                   "      - {name: user_id, tests: [not_null]}\n");
+            "models:\n"
+            "  - name: doubled\n"
+            "    batch_schedule: '@daily'\n"
+            "    retries: 0\n"
+            "    columns:\n"
+            "      - {name: user_id, tests: [not_null]}\n");
   tmp.Write(dir + "/" + "views.yaml",
-                   "feature_views:\n"
-                   "  - name: user_doubled\n"
-                   "    entities: [user]\n"
-                   "    schema: [{name: doubled, dtype: Int64}]\n"
-                   "    source: doubled_source\n"
-                   "    batch_schedule: '@daily'\n"
-                   "    retries: 0\n"
-                   "  - name: user_amounts\n"
-                   "    entities: [user]\n"
-                   "    schema: [{name: amount, dtype: Int64}]\n"
-                   "    source: events\n"
-                   "    batch_schedule: 1d\n"
-                   "    materialization_lookback: 1d\n"
-                   "    retries: 0\n");
+            "feature_views:\n"
+            "  - name: user_doubled\n"
+            "    entities: [user]\n"
+            "    schema: [{name: doubled, dtype: Int64}]\n"
+            "    source: doubled_source\n"
+            "    batch_schedule: '@daily'\n"
+            "    retries: 0\n"
+            "  - name: user_amounts\n"
+            "    entities: [user]\n"
+            "    schema: [{name: amount, dtype: Int64}]\n"
+            "    source: events\n"
+            "    batch_schedule: 1d\n"
+            "    materialization_lookback: 1d\n"
+            "    retries: 0\n");
 }
 
 // The online values of users 1..4 (JSON, one line each).
@@ -119,7 +119,8 @@ class AirflowCli : public ::testing::Test {
   CommandResult Airflow(const std::string& args) {
     const std::string env = "env AIRFLOW_HOME=" + Sh(tmp_.Join("airflow_home")) +
                             " AIRFLOW__CORE__LOAD_EXAMPLES=False"
-                            " AIRFLOW__CORE__DAGS_FOLDER=" + Sh(dags_) + " ";
+                            " AIRFLOW__CORE__DAGS_FOLDER=" +
+                            Sh(dags_) + " ";
     return RunCommand(env + Sh(airflow_) + " " + args);
   }
 
@@ -137,8 +138,10 @@ TEST_F(AirflowCli, GeneratedDagsRunAndMaterializeLikeLarder) {
   // precedes start_date, so start with the interval.
   r = RunLarder(c + "airflow-dag --out " + Sh(dags_) + " --start-date 2026-01-01");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "Wrote " + dags_ + "/larder_airflow_it_daily.py (DAG larder_airflow_it_daily)\n"
-                   "Wrote " + dags_ + "/larder_airflow_it_every_1d.py (DAG larder_airflow_it_every_1d)\n");
+  EXPECT_EQ(r.out, "Wrote " + dags_ +
+                       "/larder_airflow_it_daily.py (DAG larder_airflow_it_daily)\n"
+                       "Wrote " +
+                       dags_ + "/larder_airflow_it_every_1d.py (DAG larder_airflow_it_every_1d)\n");
 
   r = Airflow("db migrate");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -220,7 +223,8 @@ TEST_F(AirflowCli, RefusesAFileAndReplacesOnlyItsOwnFiles) {
 TEST(AirflowCliErrors, NothingScheduled) {
   TempDir tmp;
   tmp.Write("feature_store.yaml", "project: quiet\n");
-  tmp.Write("entities.yaml", "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n");
+  tmp.Write("entities.yaml",
+            "entities:\n  - {name: user, join_keys: [user_id], value_type: Int64}\n");
   const std::string c = "-c " + Sh(tmp.path()) + " ";
   ASSERT_EQ(RunLarder(c + "apply").exit_code, 0);
   CommandResult r = RunLarder(c + "airflow-dag --out " + Sh(tmp.Join("dags")));

@@ -92,13 +92,13 @@ int AirflowDagCommand(const Invocation& inv, Output& o) {
 
   std::error_code ec;
   if (fs::exists(out_dir, ec) && !fs::is_directory(out_dir, ec)) {
-    return ReportError(o, Status::InvalidArgument("--out " + out_dir.string() +
-                                                  " exists and is not a directory"));
+    return ReportError(
+        o, Status::InvalidArgument("--out " + out_dir.string() + " exists and is not a directory"));
   }
   fs::create_directories(out_dir, ec);
   if (ec) {
-    return ReportError(o, Status::IOError("cannot create " + out_dir.string() + ": " +
-                                          ec.message()));
+    return ReportError(o,
+                       Status::IOError("cannot create " + out_dir.string() + ": " + ec.message()));
   }
   std::set<std::string> written;
   for (const orchestrate::AirflowDagFile& f : *files) {
@@ -129,8 +129,8 @@ int AirflowDagCommand(const Invocation& inv, Output& o) {
     }
     fs::remove(path, ec);
     if (ec) {
-      return ReportError(o, Status::IOError("cannot remove stale " + path.string() + ": " +
-                                            ec.message()));
+      return ReportError(
+          o, Status::IOError("cannot remove stale " + path.string() + ": " + ec.message()));
     }
     o.out << "Removed stale " << path.string() << "\n";
   }

@@ -68,8 +68,7 @@ std::string PythonDatetime(TimestampMicros micros) {
   std::snprintf(buffer, sizeof buffer, "datetime(%d, %u, %u, %d, %d, %d, tzinfo=timezone.utc)",
                 static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                 static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
   return buffer;
 }
 
@@ -136,9 +135,8 @@ Status DagWriter::AssignIds() {
   for (const Task* t : group_.tasks) {
     TaskIds ids;
     // A model sharing a view's name in this DAG keeps its ids apart.
-    const std::string stem = t->kind == TaskKind::kModel && views.contains(t->object)
-                                 ? "model_" + t->object
-                                 : t->object;
+    const std::string stem =
+        t->kind == TaskKind::kModel && views.contains(t->object) ? "model_" + t->object : t->object;
     if (!t->models.empty()) {
       ids.run = "run_" + stem;
       ids.test = "test_" + stem;
@@ -165,8 +163,8 @@ void DagWriter::Header(const std::string& dag_id, const std::string& larder_lite
   out_ += std::string(kProjectMarker) + options_.project + "\n";
   out_ += "# Repo: " + repo_literal + "\n";
   out_ += "# Larder: " + larder_literal + "\n";
-  out_ += "#\n# DAG " + dag_id + ": the tasks whose batch_schedule is `" +
-          group_.schedule->text() + "` (catchup: " + (group_.catchup ? "true" : "false") +
+  out_ += "#\n# DAG " + dag_id + ": the tasks whose batch_schedule is `" + group_.schedule->text() +
+          "` (catchup: " + (group_.catchup ? "true" : "false") +
           ").\n"
           "# A run covers Airflow's data interval [data_interval_start, data_interval_end):\n"
           "# models are built and tested, then each view is materialized over that window\n"
@@ -179,8 +177,8 @@ void DagWriter::Dag(const std::string& dag_id) {
   const schedule::Schedule& s = *group_.schedule;
   std::string timetable;
   if (s.period().micros > 0) {
-    timetable = "DeltaDataIntervalTimetable(" + PythonTimedelta(s.period()) + "),  # every " +
-                s.text();
+    timetable =
+        "DeltaDataIntervalTimetable(" + PythonTimedelta(s.period()) + "),  # every " + s.text();
   } else {
     // Cron fields hold only digits, letters and */,- (Schedule::Parse).
     timetable = "CronDataIntervalTimetable(\"" + s.cron() + "\", timezone=\"UTC\"),";
@@ -190,8 +188,8 @@ void DagWriter::Dag(const std::string& dag_id) {
   if (s.period().micros > 0) start = s.Next(start - 1);
   out_ += "with DAG(\n";
   out_ += "    dag_id=\"" + dag_id + "\",\n";
-  out_ += "    description=\"Larder project " + options_.project + ": tasks at " + s.text() +
-          "\",\n";
+  out_ +=
+      "    description=\"Larder project " + options_.project + ": tasks at " + s.text() + "\",\n";
   out_ += "    schedule=" + timetable + "\n";
   out_ += "    start_date=" + PythonDatetime(start) + ",\n";
   out_ += std::string("    catchup=") + (group_.catchup ? "True" : "False") + ",\n";
@@ -281,7 +279,8 @@ void DagWriter::Dependencies() {
       notes += "    # " + t->name + " reads the output of " + up + ", which runs in DAG " +
                (other != dag_of_task_.end() ? other->second : std::string("(not exported)")) +
                ":\n    # that dependency is not expressed here. Schedule them alike, or make\n"
-               "    # sure " + up + " has run over an interval before this DAG does.\n";
+               "    # sure " +
+               up + " has run over an interval before this DAG does.\n";
     }
   }
   if (!edges.empty() || !notes.empty()) out_ += "\n" + edges + notes;
