@@ -95,6 +95,20 @@ constexpr FlagSpec kRunsFlags[] = {
     {"--until", "TIME", "only intervals ending before TIME (ISO 8601 UTC)", ""},
     {"--limit", "N", "the newest N runs; 0 for all", "50"},
 };
+constexpr FlagSpec kAirflowDagFlags[] = {
+    {"--out", "DIR",
+     "directory for the DAG files (created); this project's stale generated files there are "
+     "removed",
+     ""},
+    {"--select", "NAMES", "scheduled views or models to export (and what they wait for)",
+     "every scheduled task"},
+    {"--larder", "PATH", "the larder binary the DAGs' tasks run (a bare name: from PATH)",
+     "this binary's absolute path"},
+    {"--start-date", "TIME",
+     "the DAGs' start_date, ISO 8601 UTC: scheduled runs cover intervals from it on (backfill "
+     "earlier ones with `airflow backfill create`)",
+     "the start of the current UTC day"},
+};
 constexpr FlagSpec kOnlineFlags[] = {
     {"--features", "VIEW:FEATURE,...", "the features to read, in output order", ""},
     {"--feature-service", "NAME", "or: every feature of a feature service", ""},
@@ -178,7 +192,7 @@ constexpr FlagSpec kDemoStreamFlags[] = {
     {"--seed", "N", "random seed of the late and duplicate records", "42"},
 };
 
-const std::array<CommandSpec, 29> kCommands{{
+const std::array<CommandSpec, 30> kCommands{{
     {"init", "Create a feature repo in DIR", kDirArg, kInitFlags, InitCommand},
     {"plan", "Show what `apply` would create, update and delete", {}, kPlanFlags, PlanCommand},
     {"apply", "Register the repo's definitions, all or none", {}, kApplyFlags, ApplyCommand},
@@ -221,6 +235,9 @@ const std::array<CommandSpec, 29> kCommands{{
     {"backfill", "Run the scheduled tasks over a past range, interval by interval (resumable)",
      {}, kBackfillFlags, BackfillCommand},
     {"runs", "List the scheduler's and backfills' runs", {}, kRunsFlags, RunsCommand},
+    {"airflow-dag",
+     "Write Airflow DAG files running the registered scheduled tasks, one per schedule", {},
+     kAirflowDagFlags, AirflowDagCommand},
     {"demo-data", "Generate the book-recommendation example data", {}, kDemoDataFlags,
      DemoDataCommand},
     {"demo-stream",

@@ -37,6 +37,7 @@ int StreamCommand(const Invocation& inv, Output& o);
 int ScheduleCommand(const Invocation& inv, Output& o);
 int BackfillCommand(const Invocation& inv, Output& o);
 int RunsCommand(const Invocation& inv, Output& o);
+int AirflowDagCommand(const Invocation& inv, Output& o);
 int VersionCommand(const Invocation& inv, Output& o);
 
 }  // namespace larder::cli

@@ -30,16 +30,6 @@ bool ParseConcurrency(const Invocation& inv, Output& o, std::string_view flag, i
   return true;
 }
 
-bool ParseTimeFlag(const Invocation& inv, Output& o, std::string_view flag, TimestampMicros* out) {
-  if (!inv.Has(flag)) return true;
-  if (!ParseIsoTimestamp(inv.Flag(flag), out)) {
-    o.err << "larder: bad " << flag << " `" << inv.Flag(flag)
-          << "`: use ISO 8601 UTC, e.g. 2026-12-01T00:00:00Z\n";
-    return false;
-  }
-  return true;
-}
-
 std::string Seconds(TimestampMicros micros) {
   char text[32];
   std::snprintf(text, sizeof text, "%.2fs", static_cast<double>(micros) / 1e6);

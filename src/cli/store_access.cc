@@ -20,6 +20,16 @@ std::unique_ptr<FeatureStore> OpenStore(const Invocation& inv, Output& o,
   return std::move(store).value();
 }
 
+bool ParseTimeFlag(const Invocation& inv, Output& o, std::string_view flag, TimestampMicros* out) {
+  if (!inv.Has(flag)) return true;
+  if (!ParseIsoTimestamp(inv.Flag(flag), out)) {
+    o.err << "larder: bad " << flag << " `" << inv.Flag(flag)
+          << "`: use ISO 8601 UTC, e.g. 2026-12-01T00:00:00Z\n";
+    return false;
+  }
+  return true;
+}
+
 bool ParseEntityFlag(const Invocation& inv, Output& o, std::string_view command,
                      std::map<std::string, std::vector<Value>>* rows) {
   std::stringstream entities(inv.Flag("--entity"));

@@ -27,6 +27,10 @@ int ReportError(Output& o, const Status& status);
 std::unique_ptr<FeatureStore> OpenStore(const Invocation& inv, Output& o,
                                         FeatureStoreOptions options = {});
 
+// Reads the flag `flag` (when given) as an ISO 8601 time into *out; on a
+// bad value prints a usage error to o.err and returns false.
+bool ParseTimeFlag(const Invocation& inv, Output& o, std::string_view flag, TimestampMicros* out);
+
 // One entity row from the repeated `--entity KEY=VALUE` flag (a value per
 // join key, as text; integer keys are parsed against the entity's dtype).
 // On a usage error prints it to o.err and returns false.

@@ -15,12 +15,7 @@ Result<std::vector<Task>> PlanRegistered(Registry& registry, const std::string& 
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, registry.Load(project));
   LARDER_ASSIGN_OR_RETURN(std::vector<Task> all, PlanTasks(repo));
   LARDER_ASSIGN_OR_RETURN(std::vector<Task> tasks, SelectTasks(all, select));
-  if (tasks.empty()) {
-    return Status::FailedPrecondition(
-        "project '" + project +
-        "' schedules nothing: give a model or an online feature view a `batch_schedule` "
-        "(docs/orchestration.md) and run `larder apply`");
-  }
+  if (tasks.empty()) return NothingScheduled(project);
   return tasks;
 }
 

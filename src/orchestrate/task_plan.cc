@@ -103,6 +103,13 @@ Result<std::vector<Task>> PlanTasks(const FeatureRepo& repo) {
   return tasks;
 }
 
+Status NothingScheduled(const std::string& project) {
+  return Status::FailedPrecondition(
+      "project '" + project +
+      "' schedules nothing: give a model or an online feature view a `batch_schedule` "
+      "(docs/orchestration.md) and run `larder apply`");
+}
+
 Result<std::vector<Task>> SelectTasks(const std::vector<Task>& tasks,
                                       const std::vector<std::string>& select) {
   if (select.empty()) return tasks;

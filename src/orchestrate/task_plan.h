@@ -40,6 +40,10 @@ struct Task {
 // a damaged registry gets there) or a model graph error.
 Result<std::vector<Task>> PlanTasks(const FeatureRepo& repo);
 
+// FailedPrecondition saying that `project` schedules nothing and how to
+// schedule something.
+Status NothingScheduled(const std::string& project);
+
 // The tasks named by `select` (view or model names, or task names) and the
 // tasks they wait for, in the order of `tasks`. Empty select: all.
 // InvalidArgument naming an unknown or unscheduled name.

@@ -148,6 +148,7 @@ Result<Schedule> Schedule::Parse(std::string_view text) {
                                    " fields; a cron expression has 5 (minute hour day-of-month "
                                    "month day-of-week)");
   }
+  s.cron_ = s.text_;
   std::bitset<8> dow;
   Status st = ParseField(kMinute, fields[0], &s.minutes_);
   if (st.ok()) st = ParseField(kHour, fields[1], &s.hours_);

@@ -70,6 +70,12 @@ class Schedule {
   const std::string& text() const { return text_; }
   // The zone cron fields are matched in (UTC unless given to Parse).
   const TimeZone& zone() const { return zone_; }
+  // A duration's period ("15m": 15 minutes); zero for a cron expression or
+  // an @alias.
+  Duration period() const { return Duration{period_micros_}; }
+  // The 5-field cron expression: the text, or an @alias's expansion
+  // ("@daily": "0 0 * * *"); empty for a duration.
+  const std::string& cron() const { return cron_; }
 
  private:
   Schedule() = default;
@@ -89,6 +95,7 @@ class Schedule {
 
   std::string text_;
   TimeZone zone_ = TimeZone::Utc();
+  std::string cron_;
   int64_t period_micros_ = 0;  // > 0 for a duration; the cron fields are unused then
   std::bitset<60> minutes_;
   std::bitset<24> hours_;

@@ -144,6 +144,17 @@ TEST(Schedule, NextAgreesWithABruteForceSearch) {
   EXPECT_GT(found, 60) << "too few expressions fired within the search window";
 }
 
+TEST(Schedule, CronFormAndPeriodForExporters) {
+  EXPECT_EQ(Must("@daily").cron(), "0 0 * * *");
+  EXPECT_EQ(Must("@daily").text(), "@daily");
+  EXPECT_EQ(Must("@weekly").cron(), "0 0 * * 0");
+  EXPECT_EQ(Must(" 0  2 * * MON-FRI ").cron(), "0 2 * * MON-FRI");
+  EXPECT_EQ(Must("@hourly").period().micros, 0);
+  EXPECT_EQ(Must("15m").cron(), "");
+  EXPECT_EQ(Must("15m").period().micros, 15 * kMin);
+  EXPECT_EQ(Must("1d12h").period().micros, kDay + 12 * kHour);
+}
+
 TEST(Schedule, BadExpressionsNameTheFieldAndValue) {
   struct Case {
     const char* text;

@@ -39,10 +39,14 @@ std::string ReadFileText(const std::string& path) {
 }
 
 CommandResult RunLarder(const std::string& args) {
+  return RunCommand(std::string(LARDER_BINARY) + " " + args);
+}
+
+CommandResult RunCommand(const std::string& command) {
   TempDir capture;
   std::string out = capture.Join("out");
   std::string err = capture.Join("err");
-  std::string cmd = std::string(LARDER_BINARY) + " " + args + " >" + out + " 2>" + err;
+  std::string cmd = "{ " + command + "\n} >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

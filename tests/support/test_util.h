@@ -30,6 +30,9 @@ struct CommandResult {
   std::string err;  // standard error
 };
 
+// Runs `command` with /bin/sh, capturing its output.
+CommandResult RunCommand(const std::string& command);
+
 // Runs the larder binary with `args` (a shell-quoted string).
 CommandResult RunLarder(const std::string& args);
 
