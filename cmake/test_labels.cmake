@@ -7,7 +7,8 @@
 # <label> <regex of the suite names>
 set(larder_test_labels
   "kinesis" "^(Kinesis[A-Za-z]*|KinesaliteServer)$"
-  "kafka" "^(Kafka[A-Za-z]*)$")
+  "kafka" "^(Kafka[A-Za-z]*)$"
+  "dbt" "^(Dbt[A-Za-z]*)$")
 
 file(GLOB larder_discovered "${CMAKE_CURRENT_LIST_DIR}/larder_tests*_tests.cmake")
 foreach(larder_file ${larder_discovered})

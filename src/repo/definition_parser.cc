@@ -243,9 +243,29 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     forbid("batch_source", "push");
     forbid("model", "model");
     s.query = r.String("query");
+  } else if (type == "dbt") {
+    s.kind = DataSourceKind::kDbt;
+    require("project_dir");
+    require("model");
+    require("timestamp_field");
+    forbid("path", "file");
+    forbid("file_format", "file");
+    forbid("batch_source", "push");
+    forbid("query", "query");
+    s.project_dir = r.String("project_dir");
+    s.model = r.String("model");
+    s.target_path = r.String("target_path", "target");
+    s.database_path = r.String("database_path");
+    if (r.Has("project_dir") && s.project_dir.empty()) {
+      r.FieldError("project_dir", "must name the dbt project's folder");
+    }
+    if (s.target_path.empty()) r.FieldError("target_path", "must name a folder");
   } else if (!type.empty()) {
     r.FieldError("type", "unknown source type `" + type +
-                             "` (file, push, model, query, kinesis or kafka)");
+                             "` (file, push, model, query, kinesis, kafka or dbt)");
+  }
+  if (s.kind != DataSourceKind::kDbt) {
+    for (auto key : {"project_dir", "target_path", "database_path"}) forbid(key, "dbt");
   }
   if (s.kind != DataSourceKind::kKinesis) {
     for (auto key : {"stream_name", "region", "endpoint_url"}) forbid(key, "kinesis");
