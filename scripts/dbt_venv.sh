@@ -7,6 +7,8 @@
 #
 # dbt-core 1.12 downloads a parser wheel from outside PyPI when it is built,
 # which fails where only PyPI is reachable, so dbt-core stays below 1.12.
+# duckdb is pinned to the version Larder links (cmake/duckdb_fetch.cmake):
+# a newer DuckDB writes database files in a format Larder's cannot read.
 # DBT_VENV_PYTHON picks the interpreter that creates the venv (default:
 # python3 on the PATH).
 set -euo pipefail
@@ -15,4 +17,4 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { printf '[dbt-venv] %s\n' "$*"; }
 source "$root/scripts/python_venv.sh"
 ensure_python_venv dbt_venv "${DBT_VENV_PYTHON:-python3}" \
-  "import dbt.adapters.duckdb, dbt.version" "dbt-core<1.12" "dbt-duckdb"
+  "import dbt.adapters.duckdb, dbt.version" "dbt-core<1.12" "dbt-duckdb" "duckdb==1.4.4"

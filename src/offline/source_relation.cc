@@ -92,10 +92,15 @@ Result<std::string> SourceAttachments::Attach(const repo::DbtRelation& rel) {
           "`, a name this DuckDB database already uses for " + taken.rows[0][0].value_or("?") +
           "; give dbt's database file another name than Larder's offline store");
     }
-    LARDER_RETURN_IF_ERROR(conn_->Execute("ATTACH " + duckdb::QuoteLiteral(rel.database_file) +
-                                              " AS " + duckdb::QuoteIdentifier(rel.database) +
-                                              " (READ_ONLY)",
-                                          what));
+    Status attached = conn_->Execute("ATTACH " + duckdb::QuoteLiteral(rel.database_file) + " AS " +
+                                         duckdb::QuoteIdentifier(rel.database) + " (READ_ONLY)",
+                                     what);
+    if (!attached.ok() && attached.message().find("newer version of DuckDB") != std::string::npos) {
+      return Status::IOError(attached.message() + "\n(dbt-duckdb wrote it with a newer DuckDB than " +
+                             "Larder's; install the duckdb Python package of Larder's version, " +
+                             "1.4.x, beside dbt-duckdb, and run dbt again)");
+    }
+    LARDER_RETURN_IF_ERROR(attached);
     it = r.attached.emplace(std::make_pair(conn_->database_id(), catalog),
                             Attached{rel.database_file, 0})
              .first;

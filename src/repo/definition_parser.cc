@@ -184,12 +184,18 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
                     type + "` sources");
     }
   };
+  // Sources read from a table or a query take no file or push keys.
+  auto forbid_file_and_push_keys = [&] {
+    forbid("path", "file");
+    forbid("file_format", "file");
+    forbid("batch_source", "push");
+  };
   if (type == "file") {
     s.kind = DataSourceKind::kFile;
     require("path");
     require("timestamp_field");
     forbid("batch_source", "push");
-    forbid("model", "model");
+    forbid("model", "model and dbt");
     forbid("query", "query");
     s.path = r.String("path");
     std::string format = r.String("file_format");
@@ -229,28 +235,22 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     s.kind = DataSourceKind::kModel;
     require("model");
     require("timestamp_field");
-    forbid("path", "file");
-    forbid("file_format", "file");
-    forbid("batch_source", "push");
+    forbid_file_and_push_keys();
     forbid("query", "query");
     s.model = r.String("model");
   } else if (type == "query") {
     s.kind = DataSourceKind::kQuery;
     require("query");
     require("timestamp_field");
-    forbid("path", "file");
-    forbid("file_format", "file");
-    forbid("batch_source", "push");
-    forbid("model", "model");
+    forbid_file_and_push_keys();
+    forbid("model", "model and dbt");
     s.query = r.String("query");
   } else if (type == "dbt") {
     s.kind = DataSourceKind::kDbt;
     require("project_dir");
     require("model");
     require("timestamp_field");
-    forbid("path", "file");
-    forbid("file_format", "file");
-    forbid("batch_source", "push");
+    forbid_file_and_push_keys();
     forbid("query", "query");
     s.project_dir = r.String("project_dir");
     s.model = r.String("model");
