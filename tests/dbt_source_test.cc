@@ -85,6 +85,10 @@ class DbtSource : public ::testing::Test {
                 "    entities: [user]\n"
                 "    source: bonus_dbt\n"
                 "    schema: [{name: bonus, dtype: Float64}]\n"
+                "  - name: amount_sum\n"
+                "    entities: [user]\n"
+                "    source: amounts_dbt\n"
+                "    aggregations: [{column: amount2, function: sum, time_window: 30d}]\n"
                 "  - name: raw\n"
                 "    entities: [user]\n"
                 "    source: events_file\n"
@@ -124,17 +128,18 @@ TEST_F(DbtSource, PlanApplyHistoricalMaterializeAndOnline) {
   ASSERT_EQ(apply.exit_code, 0) << apply.err;
 
   // Point-in-time values: the table is amount * 2, the view that plus 1,
-  // beside the seed read directly.
+  // beside the seed read directly; and a window sum over the table.
   std::string out = tmp_->Join("train.csv");
   CommandResult hist = RunLarder(c_ + "historical --entities " + tmp_->Join("entities.csv") +
-                                 " --features amounts:amount2,bonus:bonus,raw:amount --output " +
+                                 " --features amounts:amount2,bonus:bonus,raw:amount,amount_sum:amount2_sum_30d"
+                                 " --output " +
                                  out);
   ASSERT_EQ(hist.exit_code, 0) << hist.err;
   std::string text = ::larder::testing::ReadFileText(out);
-  EXPECT_THAT(text, HasSubstr("user_id,event_timestamp,amount2,bonus,amount\n"));
-  EXPECT_THAT(text, HasSubstr("1,2023-01-02 12:00:00+00,3.0,4.0,1.5\n"));
-  EXPECT_THAT(text, HasSubstr("1,2023-01-05 00:00:00+00,5.0,6.0,2.5\n"));
-  EXPECT_THAT(text, HasSubstr("2,2023-01-05 00:00:00+00,8.0,9.0,4.0\n"));
+  EXPECT_THAT(text, HasSubstr("user_id,event_timestamp,amount2,bonus,amount,amount2_sum_30d\n"));
+  EXPECT_THAT(text, HasSubstr("1,2023-01-02 12:00:00+00,3.0,4.0,1.5,3.0\n"));
+  EXPECT_THAT(text, HasSubstr("1,2023-01-05 00:00:00+00,5.0,6.0,2.5,8.0\n"));
+  EXPECT_THAT(text, HasSubstr("2,2023-01-05 00:00:00+00,8.0,9.0,4.0,8.0\n"));
 
   CommandResult mat =
       RunLarder(c_ + "materialize 2023-01-01T00:00:00Z 2023-01-10T00:00:00Z");
@@ -148,6 +153,12 @@ TEST_F(DbtSource, PlanApplyHistoricalMaterializeAndOnline) {
   EXPECT_EQ(j["results"][2]["values"][0], 6.0) << online.out;
   EXPECT_EQ(j["results"][3]["values"][0], 2.5) << online.out;
   EXPECT_EQ(j["results"][1]["statuses"][0], "PRESENT") << online.out;
+  CommandResult sum = RunLarder(c_ + "online --features amount_sum:amount2_sum_30d --entity "
+                                     "user_id=1 --now 2023-01-10T00:00:00Z");
+  ASSERT_EQ(sum.exit_code, 0) << sum.err;
+  j = nlohmann::json::parse(sum.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << sum.out;
+  EXPECT_EQ(j["results"][1]["values"][0], 8.0) << sum.out;
 }
 
 TEST_F(DbtSource, StaleAndMissingManifestsAreRefused) {

@@ -121,7 +121,10 @@ Result<std::string> SourceAttachments::Attach(const repo::DbtRelation& rel) {
 Result<std::vector<ColumnInfo>> ReadSourceSchema(const DataSource& source,
                                                  const std::string& abs_path) {
   if (source.kind != DataSourceKind::kDbt) return duckdb::ReadFileSourceSchema(source, abs_path);
-  LARDER_ASSIGN_OR_RETURN(repo::DbtRelation rel, FindDbtRelation(abs_path, source));
+  // The loader names the source in its messages.
+  LARDER_ASSIGN_OR_RETURN(
+      repo::DbtRelation rel,
+      repo::ResolveDbtRelation(abs_path, source, repo::DbtEnvironment::FromProcess()));
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(":memory:"));
   SourceAttachments attachments(*conn);

@@ -468,13 +468,18 @@ TEST_F(RepoLoaderTest, DbtSourceKeysAreChecked) {
              "  - {name: a, type: dbt, model: users, timestamp_field: ts}\n"
              "  - {name: b, type: dbt, project_dir: p, model: m, timestamp_field: ts, path: x.csv}\n"
              "  - {name: c, type: file, path: x.csv, timestamp_field: ts, project_dir: p}\n"
-             "  - {name: d, type: dbt, project_dir: p, model: m, timestamp_field: ts}\n"
-             "  - {name: e, type: push, batch_source: d}\n");
+             "  - {name: d, type: dbt, project_dir: p, model: m, timestamp_field: ts}\n");
   std::string err = LoadError();
   EXPECT_THAT(err, HasSubstr("data source 'a': missing field `project_dir`, required for `dbt`"));
   EXPECT_THAT(err, HasSubstr("data source 'b': field `path`: only applies to file sources"));
   EXPECT_THAT(err, HasSubstr("data source 'c': field `project_dir`: only applies to dbt sources"));
-  EXPECT_THAT(err, HasSubstr("data source 'e': field `batch_source`: 'd' is a dbt source"));
+
+  // Parsed, then refused by validation: Larder never writes dbt's database.
+  dir_.Write("dbt_sources.yaml",
+             "data_sources:\n"
+             "  - {name: d, type: dbt, project_dir: p, model: m, timestamp_field: ts}\n"
+             "  - {name: e, type: push, batch_source: d}\n");
+  EXPECT_THAT(LoadError(), HasSubstr("data source 'e': field `batch_source`: 'd' is a dbt source"));
 }
 
 TEST_F(RepoLoaderTest, ReportsEveryErrorAtOnce) {

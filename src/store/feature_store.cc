@@ -6,7 +6,6 @@
 #include <limits>
 #include <thread>
 
-#include "offline/duckdb/file_schema.h"
 #include "offline/historical/historical_retrieval.h"
 #include "registry/plan.h"
 #include "offline/offline_push.h"
