@@ -9,6 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/bootstrap.sh"
 "$root/scripts/feast_venv.sh"
 "$root/scripts/airflow_venv.sh"
+"$root/scripts/dbt_venv.sh"
 "$root/scripts/sdk_venv.sh"
 BUILD_DIR="${BUILD_DIR:-$root/build}"
 export BUILD_DIR

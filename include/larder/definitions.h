@@ -43,6 +43,8 @@ enum class DataSourceKind {
   kKinesis,  // JSON records of a Kinesis stream (`larder stream`), pushed as
              // rows of batch_source's columns; history lands in batch_source
   kKafka,    // the same, from a Kafka topic read in a consumer group
+  kDbt,      // a table or view that dbt-duckdb built, found through dbt's
+             // manifest (docs/repo-format.md, "dbt sources")
 };
 
 // Whether rows reach a source of `kind` from outside (a push, a stream),
@@ -82,12 +84,21 @@ struct DataSource {
   std::string bootstrap_servers;
   std::string topic;
   std::string group_id;
-  // kModel: the model's name (models/<model>.sql).
+  // kModel: the model's name (models/<model>.sql). kDbt: the dbt model's
+  // name (the node model.<dbt project>.<model> of dbt's manifest).
   std::string model;
+  // kDbt: the dbt project's folder, relative to the repo root unless
+  // absolute; its target folder (dbt's target-path, where manifest.json is),
+  // relative to project_dir; and the DuckDB file that dbt-duckdb writes,
+  // relative to project_dir unless absolute ("" = the `path` of the dbt
+  // profile's target, read from profiles.yml).
+  std::string project_dir;
+  std::string target_path;  // Default: "target"
+  std::string database_path;
   // kQuery: a DuckDB SELECT; it may read files and model tables.
   std::string query;
 
-  // kFile, kModel and kQuery: the event-time column, and the optional column that
+  // kFile, kModel, kQuery and kDbt: the event-time column, and the optional column that
   // breaks ties between rows of the same event time. kKinesis, kKafka: the record's
   // field holding the event time, which becomes batch_source's.
   std::string timestamp_field;

@@ -47,16 +47,17 @@ struct ColumnInfo {
   std::string type;  // the engine's type name, e.g. "BIGINT", "VARCHAR"
 };
 
-// Gives the columns of a file source so that the loader can check join keys,
-// timestamps and features against the data. Returns NotFound when the path
-// matches no file. The offline store provides the real one; tests may pass
-// a fake.
+// Gives the columns of a file or dbt source so that the loader can check join
+// keys, timestamps and features against the data. `abs_path` is a file
+// source's path or glob, or a dbt source's project_dir, resolved against the
+// repo root. Returns NotFound when the path matches no file. The offline
+// store provides the real one; tests may pass a fake.
 using SchemaResolver =
     std::function<Result<std::vector<ColumnInfo>>(const DataSource& source,
                                                   const std::string& abs_path)>;
 
 struct LoadOptions {
-  // When set, file sources are checked against their files' columns.
+  // When set, file and dbt sources are checked against their data's columns.
   // Default: unset (no data is read).
   SchemaResolver schema_resolver;
 };

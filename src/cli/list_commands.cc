@@ -30,6 +30,7 @@ std::string SourceDetail(const DataSource& s) {
       return "topic " + s.topic + " (" + s.bootstrap_servers + "), batch_source: " + s.batch_source;
     case DataSourceKind::kModel: return "models/" + s.model + ".sql";
     case DataSourceKind::kQuery: return s.query.size() > 60 ? s.query.substr(0, 57) + "..." : s.query;
+    case DataSourceKind::kDbt: return "dbt model " + s.model + " in " + s.project_dir;
   }
   return "";
 }

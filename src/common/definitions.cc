@@ -13,6 +13,7 @@ std::string_view DataSourceKindName(DataSourceKind kind) {
     case DataSourceKind::kQuery: return "query";
     case DataSourceKind::kKinesis: return "kinesis";
     case DataSourceKind::kKafka: return "kafka";
+    case DataSourceKind::kDbt: return "dbt";
   }
   return "file";
 }

@@ -80,6 +80,8 @@ struct ViewPlan {
   // then the sign columns of the float features.
   std::vector<ValueType> column_types;
   std::vector<size_t> float_features;  // the feature of each sign column
+  // Keeps a dbt source's database attached while the plan is read.
+  std::shared_ptr<offline::SourceAttachments> attachments;
 };
 
 Result<ViewPlan> PlanView(duckdb::Connection& conn, const FeatureRepo& repo,
@@ -92,6 +94,7 @@ Result<ViewPlan> PlanView(duckdb::Connection& conn, const FeatureRepo& repo,
                           offline::ResolveViewSource(repo, view, exists, db_path, conn));
   const DataSource* owner = resolved.owner;
   std::string relation = std::move(resolved.relation);
+  plan.attachments = std::move(resolved.attachments);
   LARDER_ASSIGN_OR_RETURN(repo::JoinKeys join_keys, repo::ViewJoinKeys(repo, view));
   plan.keys = std::move(join_keys.names);
   plan.key_types = std::move(join_keys.types);

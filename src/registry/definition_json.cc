@@ -406,6 +406,9 @@ json ToJson(const DataSource& source) {
   PutString(j, "group_id", source.group_id);
   PutString(j, "model", source.model);
   PutString(j, "query", source.query);
+  PutString(j, "project_dir", source.project_dir);
+  PutString(j, "target_path", source.target_path);
+  PutString(j, "database_path", source.database_path);
   PutString(j, "timestamp_field", source.timestamp_field);
   PutString(j, "created_timestamp_column", source.created_timestamp_column);
   PutStringMap(j, "field_mapping", source.field_mapping);
@@ -528,7 +531,8 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(ReadEnum(
         r, "type", "source type",
         {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
-         DataSourceKind::kQuery, DataSourceKind::kKinesis, DataSourceKind::kKafka},
+         DataSourceKind::kQuery, DataSourceKind::kKinesis, DataSourceKind::kKafka,
+         DataSourceKind::kDbt},
         DataSourceKindName, &s.kind));
     LARDER_RETURN_IF_ERROR(ReadEnum(r, "file_format", "file_format",
                                     {FileFormat::kParquet, FileFormat::kCsv},
@@ -550,6 +554,9 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(r.String("group_id", &s.group_id, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("model", &s.model, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("query", &s.query, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("project_dir", &s.project_dir, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("target_path", &s.target_path, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("database_path", &s.database_path, /*required=*/false));
     LARDER_RETURN_IF_ERROR(
         r.String("timestamp_field", &s.timestamp_field, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("created_timestamp_column",

@@ -127,10 +127,14 @@ TEST(DefinitionJson, EntityRoundTrips) {
 TEST(DefinitionJson, DataSourceRoundTrips) {
   for (DataSourceKind kind :
        {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
-        DataSourceKind::kQuery, DataSourceKind::kKinesis, DataSourceKind::kKafka}) {
+        DataSourceKind::kQuery, DataSourceKind::kKinesis, DataSourceKind::kKafka,
+        DataSourceKind::kDbt}) {
     DataSource in = FullSource();
     in.kind = kind;
     in.query = "SELECT 1 AS user_id";
+    in.project_dir = "../analytics";
+    in.target_path = "target";
+    in.database_path = "warehouse.duckdb";
     in.stream_name = "book_ratings";
     in.region = "us-east-1";
     in.endpoint_url = "http://127.0.0.1:4567";
@@ -150,6 +154,9 @@ TEST(DefinitionJson, DataSourceRoundTrips) {
     EXPECT_EQ(out.bootstrap_servers, in.bootstrap_servers);
     EXPECT_EQ(out.topic, in.topic);
     EXPECT_EQ(out.group_id, in.group_id);
+    EXPECT_EQ(out.project_dir, in.project_dir);
+    EXPECT_EQ(out.target_path, in.target_path);
+    EXPECT_EQ(out.database_path, in.database_path);
     EXPECT_EQ(out.name, in.name);
     EXPECT_EQ(out.kind, in.kind);
     EXPECT_EQ(out.path, in.path);
@@ -338,6 +345,9 @@ TEST(DefinitionJson, EveryFieldChangesTheText) {
       [](DataSource& s) { s.path += "x"; },
       [](DataSource& s) { s.file_format = FileFormat::kParquet; },
       [](DataSource& s) { s.batch_source += "x"; },
+      [](DataSource& s) { s.project_dir += "x"; },
+      [](DataSource& s) { s.target_path += "x"; },
+      [](DataSource& s) { s.database_path += "x"; },
       [](DataSource& s) { s.model += "x"; },
       [](DataSource& s) { s.timestamp_field += "x"; },
       [](DataSource& s) { s.created_timestamp_column += "x"; },

@@ -267,8 +267,8 @@ TEST_F(AggregationRepoTest, BadDefinitionsNameFileLineAndField) {
        "`user_id` is a join key of the view"},
       {View("      - {column: rating, function: mean, time_window: 1d, dtype: Int64}\n",
             "model_ratings"),
-       "views.yaml:2: feature view 'v': field `source`: a view with aggregations reads a file "
-       "source or a push source, not model source 'model_ratings'"},
+       "views.yaml:2: feature view 'v': field `source`: a view with aggregations reads a file, "
+       "dbt or push source, not model source 'model_ratings'"},
       {View("      - {column: rating, function: mean, time_window: 1d, dtype: Int64}\n",
             "query_ratings"),
        "not query source 'query_ratings'"},

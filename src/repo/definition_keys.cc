@@ -18,9 +18,9 @@ constexpr std::array<KeySpec, 6> kEntityKeys{{
     kCommon[0], kCommon[1], kCommon[2],
 }};
 
-constexpr std::array<KeySpec, 22> kDataSourceKeys{{
+constexpr std::array<KeySpec, 25> kDataSourceKeys{{
     {"name", true, "data source name"},
-    {"type", true, "file, push, model, query, kinesis or kafka"},
+    {"type", true, "file, push, model, query, kinesis, kafka or dbt"},
     {"path", false, "file: parquet or csv path or glob, relative to the repo"},
     {"file_format", false, "file: parquet or csv (default: from the path's extension)"},
     {"batch_source", false, "push, kinesis, kafka: the source that keeps the rows' history"},
@@ -35,11 +35,17 @@ constexpr std::array<KeySpec, 22> kDataSourceKeys{{
      "kinesis: trim_horizon (default) or latest; kafka: earliest (default) or latest"},
     {"record_format", false, "kinesis, kafka: json (the only format)"},
     {"to", false, "kinesis, kafka: online_and_offline (default), online or offline"},
-    {"model", false, "model: name of the SQL model in models/"},
+    {"model", false, "model: name of the SQL model in models/; dbt: name of the dbt model"},
     {"query", false, "query: a SELECT over files and model tables"},
-    {"timestamp_field", false, "file, model, query: event time column; kinesis, kafka: its record field"},
+    {"project_dir", false, "dbt: the dbt project's folder, relative to the repo"},
+    {"target_path", false, "dbt: the folder of manifest.json, relative to project_dir (default target)"},
+    {"database_path", false,
+     "dbt: the DuckDB file dbt-duckdb writes, relative to project_dir (default: the path of "
+     "the dbt profile's target in profiles.yml)"},
+    {"timestamp_field", false,
+     "file, model, query, dbt: event time column; kinesis, kafka: its record field"},
     {"created_timestamp_column", false,
-     "file, model, query: column breaking ties of equal event time"},
+     "file, model, query, dbt: column breaking ties of equal event time"},
     {"field_mapping", false, "mapping of source column names to feature names"},
     kCommon[0], kCommon[1], kCommon[2],
 }};

@@ -184,12 +184,18 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
                     type + "` sources");
     }
   };
+  // Sources read from a table or a query take no file or push keys.
+  auto forbid_file_and_push_keys = [&] {
+    forbid("path", "file");
+    forbid("file_format", "file");
+    forbid("batch_source", "push");
+  };
   if (type == "file") {
     s.kind = DataSourceKind::kFile;
     require("path");
     require("timestamp_field");
     forbid("batch_source", "push");
-    forbid("model", "model");
+    forbid("model", "model and dbt");
     forbid("query", "query");
     s.path = r.String("path");
     std::string format = r.String("file_format");
@@ -229,23 +235,37 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     s.kind = DataSourceKind::kModel;
     require("model");
     require("timestamp_field");
-    forbid("path", "file");
-    forbid("file_format", "file");
-    forbid("batch_source", "push");
+    forbid_file_and_push_keys();
     forbid("query", "query");
     s.model = r.String("model");
   } else if (type == "query") {
     s.kind = DataSourceKind::kQuery;
     require("query");
     require("timestamp_field");
-    forbid("path", "file");
-    forbid("file_format", "file");
-    forbid("batch_source", "push");
-    forbid("model", "model");
+    forbid_file_and_push_keys();
+    forbid("model", "model and dbt");
     s.query = r.String("query");
+  } else if (type == "dbt") {
+    s.kind = DataSourceKind::kDbt;
+    require("project_dir");
+    require("model");
+    require("timestamp_field");
+    forbid_file_and_push_keys();
+    forbid("query", "query");
+    s.project_dir = r.String("project_dir");
+    s.model = r.String("model");
+    s.target_path = r.String("target_path", "target");
+    s.database_path = r.String("database_path");
+    if (r.Has("project_dir") && s.project_dir.empty()) {
+      r.FieldError("project_dir", "must name the dbt project's folder");
+    }
+    if (s.target_path.empty()) r.FieldError("target_path", "must name a folder");
   } else if (!type.empty()) {
     r.FieldError("type", "unknown source type `" + type +
-                             "` (file, push, model, query, kinesis or kafka)");
+                             "` (file, push, model, query, kinesis, kafka or dbt)");
+  }
+  if (s.kind != DataSourceKind::kDbt) {
+    for (auto key : {"project_dir", "target_path", "database_path"}) forbid(key, "dbt");
   }
   if (s.kind != DataSourceKind::kKinesis) {
     for (auto key : {"stream_name", "region", "endpoint_url"}) forbid(key, "kinesis");

@@ -428,6 +428,60 @@ TEST_F(RepoLoaderTest, PushAndModelSourceUnknownTargets) {
   EXPECT_THAT(err, HasSubstr("data source 'modelled': field `model`: no SQL model 'absent' (expected models/absent.sql)"));
 }
 
+TEST_F(RepoLoaderTest, DbtSourcesParseAndAreCheckedThroughTheResolver) {
+  dir_.Write("dbt_sources.yaml",
+             "data_sources:\n"
+             "  - {name: dbt_users, type: dbt, project_dir: ../analytics, model: users,\n"
+             "     timestamp_field: signup_date, field_mapping: {age: years}}\n"
+             "feature_views:\n"
+             "  - name: dbt_view\n"
+             "    entities: [user]\n"
+             "    source: dbt_users\n"
+             "    schema: [{name: years, dtype: Int64}, {name: nope, dtype: Int64}]\n");
+  std::string seen;
+  LoadOptions options = WithFakeSchema();
+  SchemaResolver files = options.schema_resolver;
+  options.schema_resolver = [&](const DataSource& s, const std::string& path) {
+    if (s.kind == DataSourceKind::kDbt) seen = path;
+    return files(s, path);
+  };
+  std::string err = LoadError(options);
+  EXPECT_EQ(seen, std::filesystem::path(dir_.Join("../analytics")).lexically_normal().string());
+  EXPECT_THAT(err, HasSubstr("feature view 'dbt_view': feature `nope` is not a column of data "
+                             "source 'dbt_users' (dbt model users in ../analytics;"));
+  EXPECT_THAT(err, Not(HasSubstr("`years`")));
+
+  Result<FeatureRepo> unchecked = LoadFeatureRepo(dir_.path());
+  ASSERT_TRUE(unchecked.ok()) << unchecked.status().ToString();
+  const DataSource* s = unchecked->FindDataSource("dbt_users");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->kind, DataSourceKind::kDbt);
+  EXPECT_EQ(s->project_dir, "../analytics");
+  EXPECT_EQ(s->model, "users");
+  EXPECT_EQ(s->target_path, "target");
+  EXPECT_EQ(s->database_path, "");
+}
+
+TEST_F(RepoLoaderTest, DbtSourceKeysAreChecked) {
+  dir_.Write("dbt_sources.yaml",
+             "data_sources:\n"
+             "  - {name: a, type: dbt, model: users, timestamp_field: ts}\n"
+             "  - {name: b, type: dbt, project_dir: p, model: m, timestamp_field: ts, path: x.csv}\n"
+             "  - {name: c, type: file, path: x.csv, timestamp_field: ts, project_dir: p}\n"
+             "  - {name: d, type: dbt, project_dir: p, model: m, timestamp_field: ts}\n");
+  std::string err = LoadError();
+  EXPECT_THAT(err, HasSubstr("data source 'a': missing field `project_dir`, required for `dbt`"));
+  EXPECT_THAT(err, HasSubstr("data source 'b': field `path`: only applies to file sources"));
+  EXPECT_THAT(err, HasSubstr("data source 'c': field `project_dir`: only applies to dbt sources"));
+
+  // Parsed, then refused by validation: Larder never writes dbt's database.
+  dir_.Write("dbt_sources.yaml",
+             "data_sources:\n"
+             "  - {name: d, type: dbt, project_dir: p, model: m, timestamp_field: ts}\n"
+             "  - {name: e, type: push, batch_source: d}\n");
+  EXPECT_THAT(LoadError(), HasSubstr("data source 'e': field `batch_source`: 'd' is a dbt source"));
+}
+
 TEST_F(RepoLoaderTest, ReportsEveryErrorAtOnce) {
   dir_.Write("entities.yaml",
              "entities:\n  - {name: user, join_keys: [user_id], value_type: Int65}\n"

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "larder/repo.h"
+#include "repo/dbt_project.h"
 #include "repo/diagnostics.h"
 #include "repo/validate.h"
 
@@ -84,6 +85,12 @@ std::optional<ValueType> DtypeOfColumn(std::string_view column_type) {
   return std::nullopt;
 }
 
+// Whether `plan` reads the columns of a source of `kind` (through the schema
+// resolver): file sources' files and the relations dbt built.
+bool HasReadableColumns(DataSourceKind kind) {
+  return kind == DataSourceKind::kFile || kind == DataSourceKind::kDbt;
+}
+
 bool IsTimeType(std::string_view column_type) {
   return column_type.starts_with("TIMESTAMP") || column_type == "DATE";
 }
@@ -144,13 +151,17 @@ class Validator {
         Error(s.location, what + ": field `batch_source`: '" + s.batch_source + "' is a " +
                               std::string(DataSourceKindName(batch->kind)) +
                               " source; it must be a file or model source");
+      } else if (batch->kind == DataSourceKind::kDbt) {
+        Error(s.location, what + ": field `batch_source`: '" + s.batch_source +
+                              "' is a dbt source, which cannot keep pushed rows (Larder "
+                              "never writes dbt's database); use a file or model source");
       }
     }
     if (s.kind == DataSourceKind::kModel && repo_.FindModel(s.model) == nullptr) {
       Error(s.location, what + ": field `model`: no SQL model '" + s.model +
                             "' (expected models/" + s.model + ".sql)");
     }
-    if (s.kind == DataSourceKind::kFile) Columns(s);  // reports unreadable files
+    if (HasReadableColumns(s.kind)) Columns(s);  // reports unreadable data
   }
 
   void CheckView(FeatureView& v) {
@@ -188,7 +199,7 @@ class Validator {
     const DataSource* data = source;
     if (ReceivesRows(source->kind)) data = repo_.FindDataSource(source->batch_source);
     CheckAggregations(v, *source, data);
-    if (data == nullptr || data->kind != DataSourceKind::kFile) return;
+    if (data == nullptr || !HasReadableColumns(data->kind)) return;
     const SourceColumns* cols = Columns(*data);
     if (cols == nullptr) return;
     std::string in = " is not a column of data source '" + data->name + "' (" +
@@ -221,9 +232,9 @@ class Validator {
     if (v.aggregations.empty()) return;
     const std::string what = "feature view '" + v.name + "'";
     const bool push = ReceivesRows(source.kind);
-    if (source.kind != DataSourceKind::kFile && !push) {
-      Error(v.location, what + ": field `source`: a view with aggregations reads a file source "
-                               "or a push source, not " +
+    if (!HasReadableColumns(source.kind) && !push) {
+      Error(v.location, what + ": field `source`: a view with aggregations reads a file, dbt "
+                               "or push source, not " +
                             std::string(DataSourceKindName(source.kind)) + " source '" +
                             source.name + "'");
       return;
@@ -248,7 +259,7 @@ class Validator {
       }
     }
     const std::string timestamp = RowField(*data, data->timestamp_field);
-    const SourceColumns* cols = data->kind == DataSourceKind::kFile ? Columns(*data) : nullptr;
+    const SourceColumns* cols = HasReadableColumns(data->kind) ? Columns(*data) : nullptr;
     for (auto& a : v.aggregations) {
       if (a.name.empty()) a.name = AggregationDefaultName(a);
       const std::string agg = what + " aggregation '" + a.name + "'";
@@ -286,8 +297,8 @@ class Validator {
                           const SourceColumns* cols) {
     if (cols == nullptr) {
       if (a.dtype_given) return true;
-      if (data.kind == DataSourceKind::kFile && options_.schema_resolver) {
-        return false;  // the unreadable file is reported on its source
+      if (HasReadableColumns(data.kind) && options_.schema_resolver) {
+        return false;  // the unreadable data is reported on its source
       }
       std::string why;
       switch (data.kind) {
@@ -384,21 +395,29 @@ class Validator {
     auto cached = columns_.find(s.name);
     if (cached != columns_.end()) return cached->second ? &*cached->second : nullptr;
     std::optional<SourceColumns>& slot = columns_[s.name];
-    std::filesystem::path path(s.path);
-    if (path.is_relative()) path = std::filesystem::path(repo_.root) / path;
-    Result<std::vector<ColumnInfo>> schema = options_.schema_resolver(s, path.string());
+    const bool dbt = s.kind == DataSourceKind::kDbt;
+    std::string path;
+    if (dbt) {
+      path = repo::DbtProjectDir(repo_.root, s);
+    } else {
+      std::filesystem::path p(s.path);
+      if (p.is_relative()) p = std::filesystem::path(repo_.root) / p;
+      path = p.string();
+    }
+    Result<std::vector<ColumnInfo>> schema = options_.schema_resolver(s, path);
     std::string what = "data source '" + s.name + "'";
     if (!schema.ok()) {
-      Error(s.location, what + ": field `path`: " + schema.status().message());
+      Error(s.location, what + ": field `" + (dbt ? "model" : "path") + "`: " +
+                            schema.status().message());
       return nullptr;
     }
     SourceColumns cols;
-    cols.described = s.path;
+    cols.described = dbt ? "dbt model " + s.model + " in " + s.project_dir : s.path;
     for (const auto& c : *schema) cols.raw[c.name] = c.type;
     for (const auto& [from, to] : s.field_mapping) {
       if (!cols.raw.contains(from)) {
         Error(s.location, what + ": field `field_mapping`: `" + from +
-                              "` is not a column of " + s.path);
+                              "` is not a column of " + cols.described);
       }
     }
     for (const auto& [name, type] : cols.raw) {
@@ -410,7 +429,7 @@ class Validator {
       auto it = cols.raw.find(column);
       if (it == cols.raw.end()) {
         Error(s.location, what + ": field `" + std::string(key) + "`: `" + column +
-                              "` is not a column of " + s.path);
+                              "` is not a column of " + cols.described);
       } else if (!IsTimeType(it->second)) {
         Error(s.location, what + ": field `" + std::string(key) + "`: column `" + column +
                               "` is " + it->second + ", not a timestamp or date");

@@ -6,7 +6,6 @@
 #include <limits>
 #include <thread>
 
-#include "offline/duckdb/file_schema.h"
 #include "offline/historical/historical_retrieval.h"
 #include "registry/plan.h"
 #include "offline/offline_push.h"
@@ -64,7 +63,7 @@ Result<FeatureRepo> FeatureStore::LoadDefinitions() const {
   LoadOptions load;
   if (options_.check_data_schemas) {
     load.schema_resolver = [](const DataSource& source, const std::string& path) {
-      return duckdb::ReadFileSourceSchema(source, path);
+      return offline::ReadSourceSchema(source, path);
     };
   }
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadFeatureRepo(root_, load));

@@ -162,6 +162,10 @@ class Connection {
   bool time_zone_is_utc() const { return time_zone_is_utc_; }
   // The path given to Open ("" for in-memory).
   const std::string& path() const { return path_; }
+  // Identifies the database instance this connection uses: equal for
+  // connections that share it (NewConnection, a file opened twice for
+  // writing), and for nothing else while any of them is alive.
+  const void* database_id() const { return db_.get(); }
 
   // The raw handle, for APIs this adapter does not wrap yet (Arrow export).
   // Owned by this Connection; do not disconnect it.

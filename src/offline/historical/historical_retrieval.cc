@@ -66,6 +66,8 @@ class HistoricalRetrievalJob::Impl {
   std::string sql;           // the final query
   std::string display_sql;   // stages and final query, for sql()
   std::vector<std::string> column_names;
+  // Keep the dbt databases that `stages` read attached until the job ends.
+  std::vector<std::shared_ptr<offline::SourceAttachments>> attachments;
 
   Status RunStages() {
     if (staged) return Status::OK();
@@ -600,6 +602,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   for (size_t v = 0; v < views.size(); ++v) {
     const FeatureView& view = *views[v].view;
     LARDER_ASSIGN_OR_RETURN(ViewSource resolved, ResolveViewSource(repo, view, exists, db_path, conn));
+    if (resolved.attachments != nullptr) impl->attachments.push_back(resolved.attachments);
     const DataSource* source = resolved.source;
     const DataSource* owner = resolved.owner;
     const std::string& relation = resolved.relation;
