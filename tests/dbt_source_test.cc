@@ -190,5 +190,73 @@ TEST_F(DbtSource, StaleAndMissingManifestsAreRefused) {
   EXPECT_THAT(hist.err, HasSubstr("does not exist; run `dbt compile` or `dbt run` in"));
 }
 
+// A scheduled view over a dbt source with dbt_executable: each backfilled
+// interval runs `dbt build --select MODEL+` first, so a changed model reaches
+// the online store; a dbt that cannot run fails the run, naming it.
+TEST(DbtSchedule, ABackfillRunsDbtBuildBeforeMaterializing) {
+  if (!fs::exists(DbtBinary())) {
+    GTEST_SKIP() << "no dbt at " << DbtBinary() << "; create it with scripts/dbt_venv.sh";
+  }
+  unsetenv("DBT_PROFILES_DIR");
+  unsetenv("DBT_TARGET");
+  setenv("DO_NOT_TRACK", "1", 1);
+  TempDir tmp;
+  tmp.Write("dbt/dbt_project.yml", "name: sched_shop\nversion: '1.0'\nprofile: sched_shop\n");
+  tmp.Write("dbt/profiles.yml",
+            "sched_shop:\n  target: dev\n  outputs:\n"
+            "    dev: {type: duckdb, path: warehouse.duckdb, threads: 1}\n");
+  tmp.Write("dbt/seeds/events.csv",
+            "user_id,event_ts,amount\n1,2023-01-01 00:00:00,1.5\n1,2023-01-03 00:00:00,2.5\n");
+  tmp.Write("dbt/models/user_amounts.sql",
+            "{{ config(materialized='table') }}\n"
+            "select cast(user_id as bigint) as user_id, cast(event_ts as timestamp) as event_ts, "
+            "cast(amount as double) * 2 as amount2 from {{ ref('events') }}\n");
+  const std::string build = "cd " + tmp.Join("dbt") + " && " + DbtBinary() +
+                            " build --profiles-dir . > " + tmp.Join("dbt.log") + " 2>&1";
+  ASSERT_EQ(std::system(build.c_str()), 0) << ::larder::testing::ReadFileText(tmp.Join("dbt.log"));
+  auto repo = [&](const std::string& dbt) {
+    tmp.Write("repo/feature_store.yaml", "project: dbt_sched\n");
+    tmp.Write("repo/definitions.yaml",
+              "entities:\n"
+              "  - {name: user, join_keys: [user_id], value_type: Int64}\n"
+              "data_sources:\n"
+              "  - {name: amounts_dbt, type: dbt, project_dir: ../dbt, model: user_amounts,\n"
+              "     timestamp_field: event_ts, dbt_executable: '" + dbt + "'}\n"
+              "feature_views:\n"
+              "  - name: amounts\n"
+              "    entities: [user]\n"
+              "    source: amounts_dbt\n"
+              "    schema: [{name: amount2, dtype: Float64}]\n"
+              "    batch_schedule: '@daily'\n"
+              "    retries: 0\n");
+  };
+  repo(DbtBinary());
+  const std::string c = "-c " + tmp.Join("repo") + " ";
+  CommandResult apply = RunLarder(c + "apply");
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  // The model changes after the last dbt build: only a new build shows it.
+  tmp.Write("dbt/models/user_amounts.sql",
+            "{{ config(materialized='table') }}\n"
+            "select cast(user_id as bigint) as user_id, cast(event_ts as timestamp) as event_ts, "
+            "cast(amount as double) * 3 as amount2 from {{ ref('events') }}\n");
+  CommandResult backfill =
+      RunLarder(c + "backfill --start 2023-01-01T00:00:00Z --end 2023-01-04T00:00:00Z");
+  ASSERT_EQ(backfill.exit_code, 0) << backfill.err;
+  EXPECT_THAT(backfill.out, HasSubstr("3 interval(s) succeeded, 0 failed"));
+  CommandResult online = RunLarder(c + "online --features amounts:amount2 --entity user_id=1");
+  ASSERT_EQ(online.exit_code, 0) << online.err;
+  nlohmann::json j = nlohmann::json::parse(online.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << online.out;
+  EXPECT_EQ(j["results"][1]["values"][0], 7.5) << online.out;  // 2.5 * 3
+
+  repo(tmp.Join("no/such/dbt"));
+  ASSERT_EQ(RunLarder(c + "apply").exit_code, 0);
+  backfill = RunLarder(c + "backfill --start 2023-01-04T00:00:00Z --end 2023-01-05T00:00:00Z");
+  EXPECT_EQ(backfill.exit_code, 1);
+  CommandResult runs = RunLarder(c + "runs --failed");
+  EXPECT_THAT(runs.out, HasSubstr("dbt build --select user_amounts+ in "));
+  EXPECT_THAT(runs.out, HasSubstr("cannot run `" + tmp.Join("no/such/dbt") + "`"));
+}
+
 }  // namespace
 }  // namespace larder

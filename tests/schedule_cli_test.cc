@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "larder/registry.h"
+#include "support/serve_fixture.h"
 #include "support/server_process.h"
 #include "support/test_util.h"
 
@@ -283,6 +284,46 @@ TEST(ScheduleCli, RefusesWhatItCannotDo) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("--select: 'nope' is not a scheduled view or model (scheduled: "
                                "model:scores, view:raw, view:scored)"));
+}
+
+TEST(ScheduleCli, ServeScheduleRunsTheSchedulerAndReportsItInMetrics) {
+  TempDir dir;
+  WriteRepo(dir, "    batch_schedule: 1s\n", "");
+  ASSERT_EQ(RunLarder("-c " + dir.path() + " apply").exit_code, 0);
+  const std::string log = dir.Join("serve.log");
+  pid_t pid = StartLarder(dir.path(), {"serve", "--schedule", "--port", "0"}, log);
+  int port = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string text = larder::testing::ReadFileText(log);
+        const size_t at = text.find("http://127.0.0.1:");
+        if (at == std::string::npos) return false;
+        port = std::atoi(text.c_str() + at + 17);
+        return port > 0;
+      },
+      30))
+      << larder::testing::ReadFileText(log);
+  std::string metrics;
+  // A series' value; -1 when it is not there.
+  auto value = [&metrics](const std::string& series) {
+    const size_t at = metrics.find(series + " ");
+    return at == std::string::npos ? -1.0 : std::atof(metrics.c_str() + at + series.size() + 1);
+  };
+  const bool ran = WaitFor(
+      [&] {
+        metrics = larder::testing::RawRequest(port, "GET", "/metrics").body;
+        return value("larder_schedule_runs_total{task=\"view:raw\",status=\"success\"}") >= 2;
+      },
+      30);
+  ::kill(pid, SIGTERM);
+  const int status = Reap(pid);
+  ASSERT_TRUE(ran) << metrics << larder::testing::ReadFileText(log);
+  EXPECT_GE(value("larder_schedule_seconds_since_success{task=\"view:raw\"}"), 0.0) << metrics;
+  EXPECT_LT(value("larder_schedule_seconds_since_success{task=\"view:raw\"}"), 10.0) << metrics;
+  // The events end on 2026-11-30: the view's data is days old.
+  EXPECT_GT(value("larder_view_data_freshness_seconds{view=\"raw\"}"), 86400.0) << metrics;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << larder::testing::ReadFileText(log);
+  EXPECT_THAT(larder::testing::ReadFileText(log), HasSubstr("larder serve: scheduler stopped"));
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ kill -TERM "$pid"
 wait "$pid" || true
 echo "larder schedule idle RSS: $((rss_kb / 1024)) MiB (${rss_kb} kB)"
 
-venv="$root/.venv-airflow"
+venv="$root/third_party/airflow_venv"
 if [ ! -x "$venv/bin/airflow" ]; then
   echo "== airflow: skipped ($venv missing: run scripts/airflow_venv.sh)"
   exit 0
@@ -95,14 +95,15 @@ cp -r "$repo" "$repo2"
 rm -rf "$repo2/data/online_store" "$repo2/data/registry.db" "$repo2/data/offline_store.duckdb"
 "$larder" -c "$repo2" apply >/dev/null
 dags="$dir/dags"
-"$larder" -c "$repo2" airflow-dag --out "$dags"
-dag_file="$(ls "$dags"/*.py | head -1)"
-dag_id="$(basename "$dag_file" .py)"
+"$larder" -c "$repo2" airflow-dag --out "$dags" --start-date "$day_start"
 export AIRFLOW_HOME="$dir/airflow_home" AIRFLOW__CORE__LOAD_EXAMPLES=False \
   AIRFLOW__CORE__DAGS_FOLDER="$dags"
 "$venv/bin/airflow" db migrate >/dev/null 2>&1
 start_ns=$(date +%s%N)
-"$venv/bin/airflow" dags test "$dag_id" "$day_start" >"$dir/airflow.log" 2>&1 || {
-  tail -50 "$dir/airflow.log" >&2; exit 1; }
+for dag_file in "$dags"/*.py; do
+  dag_id="$(basename "$dag_file" .py)"
+  "$venv/bin/airflow" dags test "$dag_id" "$day_start" >>"$dir/airflow.log" 2>&1 || {
+    tail -50 "$dir/airflow.log" >&2; exit 1; }
+done
 end_ns=$(date +%s%N)
 echo "airflow: daily cycle wall time $(( (end_ns - start_ns) / 1000000 )) ms (dags test, SQLite)"

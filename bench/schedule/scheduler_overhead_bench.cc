@@ -51,7 +51,7 @@ int Main(int argc, char** argv) {
     BatchSchedule policy;
     policy.batch_schedule = "@hourly";
     plan.push_back(Task{"view:v" + std::to_string(t), TaskKind::kView, "v" + std::to_string(t),
-                        policy, ParsedSchedule("@hourly"), {}, {}});
+                        policy, ParsedSchedule("@hourly"), {}, {}, {}});
   }
   // 2026-11-01T00:00:00Z on a simulated clock.
   std::atomic<TimestampMicros> now = 1'793'491'200'000'000;

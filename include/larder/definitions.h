@@ -95,6 +95,11 @@ struct DataSource {
   std::string project_dir;
   std::string target_path;  // Default: "target"
   std::string database_path;
+  // kDbt: when set, a scheduled run of a view reading this source first runs
+  // `<dbt_executable> build --select <model>+` in project_dir (no shell; a
+  // bare name is looked up on PATH, a relative path is relative to the repo
+  // root). Default: "" (Larder does not run dbt).
+  std::string dbt_executable;
   // kQuery: a DuckDB SELECT; it may read files and model tables.
   std::string query;
 

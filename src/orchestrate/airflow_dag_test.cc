@@ -33,7 +33,8 @@ Task MakeTask(TaskKind kind, const std::string& object, const std::string& sched
          policy,
          *parsed,
          std::move(models),
-         std::move(upstream)};
+         std::move(upstream),
+         {}};
   return t;
 }
 

@@ -11,8 +11,10 @@ namespace larder::orchestrate {
 namespace {
 
 Result<std::vector<Task>> PlanRegistered(Registry& registry, const std::string& project,
+                                         const std::string& repo_root,
                                          const std::vector<std::string>& select) {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, registry.Load(project));
+  repo.root = repo_root;  // paths in the definitions are relative to it
   LARDER_ASSIGN_OR_RETURN(std::vector<Task> all, PlanTasks(repo));
   LARDER_ASSIGN_OR_RETURN(std::vector<Task> tasks, SelectTasks(all, select));
   if (tasks.empty()) return NothingScheduled(project);
@@ -37,6 +39,7 @@ void Add(SchedulerReport& total, const SchedulerReport& r) {
 struct ScheduleRunner::State {
   ScheduleRunnerOptions options;
   std::string project;
+  std::string repo_root;
   std::unique_ptr<Registry> registry;        // the scheduler thread's
   std::unique_ptr<Registry> watch_registry;  // the watcher's
   std::unique_ptr<StoreExecutor> executor;
@@ -68,13 +71,15 @@ Result<std::unique_ptr<ScheduleRunner>> ScheduleRunner::Start(FeatureStore& stor
   auto state = std::make_unique<State>();
   state->options = std::move(options);
   state->project = store.config().project;
+  state->repo_root = store.repo_root();
   RegistryOptions ro;
   ro.path = store.registry_path();
   LARDER_ASSIGN_OR_RETURN(state->registry, Registry::Open(ro));
   LARDER_ASSIGN_OR_RETURN(state->watch_registry, Registry::Open(ro));
   LARDER_ASSIGN_OR_RETURN(int64_t version, state->watch_registry->Version(state->project));
   LARDER_ASSIGN_OR_RETURN(state->first_plan,
-                          PlanRegistered(*state->registry, state->project, state->options.select));
+                          PlanRegistered(*state->registry, state->project, state->repo_root,
+                                         state->options.select));
   FeatureStoreOptions fo;
   fo.repo_dir = store.repo_root();
   LARDER_ASSIGN_OR_RETURN(fo.shared_online_store, store.SharedOnlineStore());
@@ -125,7 +130,7 @@ void ScheduleRunner::State::RunAll() {
     }
     Add(total, *r);
     if (!again) break;
-    Result<std::vector<Task>> next = PlanRegistered(*registry, project, options.select);
+    Result<std::vector<Task>> next = PlanRegistered(*registry, project, repo_root, options.select);
     if (!next.ok()) {
       result = next.status();
       break;

@@ -43,7 +43,8 @@ Task MakeTask(const std::string& name, const std::string& schedule,
               policy,
               ParsedSchedule(schedule),
               {},
-              std::move(upstream)};
+              std::move(upstream),
+              {}};
 }
 
 // Records every execution; fails where told to.

@@ -55,6 +55,10 @@ Result<TaskOutput> StoreExecutor::Execute(const TaskRun& run) {
 
 Result<TaskOutput> StoreExecutor::ExecuteOn(FeatureStore& store, const TaskRun& run) {
   const Task& task = *run.task;
+  for (const DbtBuild& dbt : task.dbt_builds) {
+    std::lock_guard lock(models_mu_);
+    LARDER_RETURN_IF_ERROR(RunDbtBuild(dbt));
+  }
   if (!task.models.empty()) {
     std::lock_guard lock(models_mu_);
     RunOptions build;

@@ -1,6 +1,7 @@
 #include "orchestrate/task_plan.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -49,6 +50,17 @@ void Collect(const transform::ModelGraph& graph, const FeatureRepo& repo,
   task->upstream.assign(waits.begin(), waits.end());
 }
 
+// `path` relative to the repo root unless absolute.
+std::string InRepo(const FeatureRepo& repo, const std::string& path) {
+  return std::filesystem::path(path).is_absolute() ? path
+                                                   : (std::filesystem::path(repo.root) / path).string();
+}
+
+// A program: a bare name stays one (PATH finds it); a path is made absolute.
+std::string ResolvedExecutable(const FeatureRepo& repo, const std::string& program) {
+  return program.find('/') == std::string::npos ? program : InRepo(repo, program);
+}
+
 }  // namespace
 
 Result<std::vector<Task>> PlanTasks(const FeatureRepo& repo) {
@@ -68,7 +80,7 @@ Result<std::vector<Task>> PlanTasks(const FeatureRepo& repo) {
     if (!parsed.ok()) {
       return Status::InvalidArgument(name + ": batch_schedule: " + parsed.status().message());
     }
-    Task task{name, kind, object, policy, *parsed, {}, {}};
+    Task task{name, kind, object, policy, *parsed, {}, {}, {}};
     Collect(graph, repo, roots, &task);
     tasks.push_back(std::move(task));
     return Status::OK();
@@ -99,6 +111,13 @@ Result<std::vector<Task>> PlanTasks(const FeatureRepo& repo) {
     std::vector<std::string> roots;
     if (!model.empty()) roots.push_back(model);
     LARDER_RETURN_IF_ERROR(add(TaskKind::kView, v->name, policy, roots));
+    const DataSource* source = repo.FindDataSource(v->source);
+    if (source != nullptr && source->kind == DataSourceKind::kDbt &&
+        !source->dbt_executable.empty()) {
+      tasks.back().dbt_builds.push_back(DbtBuild{ResolvedExecutable(repo, source->dbt_executable),
+                                                 InRepo(repo, source->project_dir),
+                                                 source->model});
+    }
   }
   return tasks;
 }

@@ -16,6 +16,7 @@
 #include "larder/definitions.h"
 #include "larder/repo.h"
 #include "larder/status.h"
+#include "orchestrate/dbt_build.h"
 #include "schedule/schedule.h"
 
 namespace larder::orchestrate {
@@ -33,6 +34,8 @@ struct Task {
   std::vector<std::string> models;
   // The tasks that must succeed over an interval before this one runs it.
   std::vector<std::string> upstream;
+  // dbt builds to run first (a view over a dbt source with dbt_executable).
+  std::vector<DbtBuild> dbt_builds;
 };
 
 // The tasks of `repo`, models first, each group by name. InvalidArgument for

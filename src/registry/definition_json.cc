@@ -409,6 +409,7 @@ json ToJson(const DataSource& source) {
   PutString(j, "project_dir", source.project_dir);
   PutString(j, "target_path", source.target_path);
   PutString(j, "database_path", source.database_path);
+  PutString(j, "dbt_executable", source.dbt_executable);
   PutString(j, "timestamp_field", source.timestamp_field);
   PutString(j, "created_timestamp_column", source.created_timestamp_column);
   PutStringMap(j, "field_mapping", source.field_mapping);
@@ -557,6 +558,8 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(r.String("project_dir", &s.project_dir, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("target_path", &s.target_path, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("database_path", &s.database_path, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(
+        r.String("dbt_executable", &s.dbt_executable, /*required=*/false));
     LARDER_RETURN_IF_ERROR(
         r.String("timestamp_field", &s.timestamp_field, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("created_timestamp_column",

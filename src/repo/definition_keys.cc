@@ -18,7 +18,7 @@ constexpr std::array<KeySpec, 6> kEntityKeys{{
     kCommon[0], kCommon[1], kCommon[2],
 }};
 
-constexpr std::array<KeySpec, 25> kDataSourceKeys{{
+constexpr std::array<KeySpec, 26> kDataSourceKeys{{
     {"name", true, "data source name"},
     {"type", true, "file, push, model, query, kinesis, kafka or dbt"},
     {"path", false, "file: parquet or csv path or glob, relative to the repo"},
@@ -42,6 +42,9 @@ constexpr std::array<KeySpec, 25> kDataSourceKeys{{
     {"database_path", false,
      "dbt: the DuckDB file dbt-duckdb writes, relative to project_dir (default: the path of "
      "the dbt profile's target in profiles.yml)"},
+    {"dbt_executable", false,
+     "dbt: a scheduled view run first runs `DBT build --select MODEL+` with this dbt (a name "
+     "on PATH or a path; default: none, dbt is not run)"},
     {"timestamp_field", false,
      "file, model, query, dbt: event time column; kinesis, kafka: its record field"},
     {"created_timestamp_column", false,

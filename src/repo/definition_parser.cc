@@ -256,6 +256,13 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     s.model = r.String("model");
     s.target_path = r.String("target_path", "target");
     s.database_path = r.String("database_path");
+    s.dbt_executable = r.String("dbt_executable");
+    if (r.Has("dbt_executable") &&
+        (s.dbt_executable.empty() ||
+         std::any_of(s.dbt_executable.begin(), s.dbt_executable.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20; }))) {
+      r.FieldError("dbt_executable", "must name the dbt program (a name on PATH or a path)");
+    }
     if (r.Has("project_dir") && s.project_dir.empty()) {
       r.FieldError("project_dir", "must name the dbt project's folder");
     }
@@ -265,7 +272,9 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
                              "` (file, push, model, query, kinesis, kafka or dbt)");
   }
   if (s.kind != DataSourceKind::kDbt) {
-    for (auto key : {"project_dir", "target_path", "database_path"}) forbid(key, "dbt");
+    for (auto key : {"project_dir", "target_path", "database_path", "dbt_executable"}) {
+      forbid(key, "dbt");
+    }
   }
   if (s.kind != DataSourceKind::kKinesis) {
     for (auto key : {"stream_name", "region", "endpoint_url"}) forbid(key, "kinesis");
