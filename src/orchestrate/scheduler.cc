@@ -101,6 +101,17 @@ struct Scheduler::State {
   void Log(const std::string& line) const {
     if (options.log) options.log(line);
   }
+  // A run of `s`'s current interval, to claim.
+  RunRecord NewRun(const TaskState& s, Trigger trigger) const {
+    RunRecord run;
+    run.task = s.task->name;
+    run.interval_start = s.current->start;
+    run.interval_end = s.current->end;
+    run.trigger = std::string(TriggerName(trigger));
+    run.owner = options.owner;
+    run.started = Now();
+    return run;
+  }
   // Records a run's end in the registry and the metrics.
   Status Finish(const RunRecord& run, RunStatus status, int64_t rows, const std::string& error) {
     const TimestampMicros ended = Now();
@@ -191,13 +202,7 @@ Result<std::vector<TaskState>> Scheduler::State::LoadStates() {
 Status Scheduler::State::SettleUpstreamFailed(TaskState& s, Trigger trigger,
                                               const std::string& upstream,
                                               SchedulerReport* report) {
-  RunRecord run;
-  run.task = s.task->name;
-  run.interval_start = s.current->start;
-  run.interval_end = s.current->end;
-  run.trigger = std::string(TriggerName(trigger));
-  run.owner = options.owner;
-  run.started = Now();
+  const RunRecord run = NewRun(s, trigger);
   Result<RunRecord> claimed = registry->StartRun(options.project, run, options.owner_gone);
   if (claimed.status().code() == StatusCode::kAlreadyExists) {
     s.settled[run.interval_end] = RunStatus::kSuccess;
@@ -218,13 +223,7 @@ Status Scheduler::State::SettleUpstreamFailed(TaskState& s, Trigger trigger,
 Result<bool> Scheduler::State::Dispatch(TaskState& s, Trigger trigger,
                                         TimestampMicros range_start, SchedulerReport* report,
                                         int* running) {
-  RunRecord run;
-  run.task = s.task->name;
-  run.interval_start = s.current->start;
-  run.interval_end = s.current->end;
-  run.trigger = std::string(TriggerName(trigger));
-  run.owner = options.owner;
-  run.started = Now();
+  const RunRecord run = NewRun(s, trigger);
   Result<RunRecord> claimed = registry->StartRun(options.project, run, options.owner_gone);
   if (claimed.status().code() == StatusCode::kAlreadyExists) {
     s.settled[run.interval_end] = RunStatus::kSuccess;
