@@ -74,14 +74,32 @@ wall=$(( (end_ns - start_ns) / 1000000 ))
 echo "larder: daily cycle wall time ${wall} ms"
 "$larder" -c "$repo" runs --limit 0
 
-echo "== larder schedule at idle"
-"$larder" -c "$repo" schedule >"$dir/schedule.log" 2>&1 &
+echo "== larder schedule at idle, on a fresh copy: before and after it runs the daily cycle"
+repo3="$dir/repo_schedule"
+rm -rf "$repo3"
+cp -r "$repo" "$repo3"
+rm -rf "$repo3/data/online_store" "$repo3/data/registry.db" "$repo3/data/offline_store.duckdb"
+"$larder" -c "$repo3" apply >/dev/null
+"$larder" -c "$repo" schedule >"$dir/schedule_idle.log" 2>&1 &
 pid=$!
-sleep 5
-rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+sleep 3
+rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 kill -TERM "$pid"
 wait "$pid" || true
-echo "larder schedule idle RSS: $((rss_kb / 1024)) MiB (${rss_kb} kB)"
+"$larder" -c "$repo3" schedule >"$dir/schedule.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  n=$("$larder" -c "$repo3" runs --status success --limit 0 | grep -c " success " || true)
+  [ "$n" -ge 9 ] && break
+  sleep 0.5
+done
+sleep 5
+sleep 10  # jemalloc returns freed pages after its decay time (10 s)
+rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+anon_after=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status")
+kill -TERM "$pid"
+wait "$pid" || true
+echo "larder schedule idle RSS: $((rss_before / 1024)) MiB with nothing due yet; $((rss_after / 1024)) MiB after running the $n daily tasks, of which $((anon_after / 1024)) MiB anonymous (the rest: pages of the larder binary)"
 
 venv="$root/third_party/airflow_venv"
 if [ ! -x "$venv/bin/airflow" ]; then

@@ -69,8 +69,16 @@ int ServeCommand(const Invocation& inv, Output& o) {
   }
   auto store = OpenStore(inv, o, store_options);
   if (!store) return kExitError;
+  std::shared_ptr<OnlineStore> scheduler_online;
   Result<serving::OnlineService*> service = store->OnlineServing();
   if (!service.ok()) return ReportError(o, service.status());
+  if (inv.Has("--schedule")) {
+    // The scheduler writes through the server's online store (an embedded
+    // store admits one opener per process); taken before any thread starts.
+    Result<std::shared_ptr<OnlineStore>> online = store->SharedOnlineStore();
+    if (!online.ok()) return ReportError(o, online.status());
+    scheduler_online = *online;
+  }
   const FeatureServerConfig& config = store->config().feature_server;
   http.max_body_bytes = static_cast<size_t>(config.max_request_bytes);
   http.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
@@ -143,6 +151,8 @@ int ServeCommand(const Invocation& inv, Output& o) {
   orchestrate::SchedulerMetrics scheduler_metrics;
   if (scheduled) {
     schedule_options.metrics = &scheduler_metrics;
+    schedule_options.online_store = scheduler_online;
+
     metrics.AttachSection([&scheduler_metrics] {
       return scheduler_metrics.Render(std::chrono::duration_cast<std::chrono::microseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())

@@ -82,7 +82,7 @@ Result<std::unique_ptr<ScheduleRunner>> ScheduleRunner::Start(FeatureStore& stor
                                          state->options.select));
   FeatureStoreOptions fo;
   fo.repo_dir = store.repo_root();
-  LARDER_ASSIGN_OR_RETURN(fo.shared_online_store, store.SharedOnlineStore());
+  fo.shared_online_store = state->options.online_store;
   LARDER_ASSIGN_OR_RETURN(state->executor, StoreExecutor::Open(std::move(fo)));
   State* s = state.get();
   s->thread = std::thread([s] { s->RunAll(); });

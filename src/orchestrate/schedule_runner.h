@@ -28,6 +28,9 @@ struct ScheduleRunnerOptions {
   // How often the registry is checked for a new apply. Default: 2 s.
   std::chrono::milliseconds replan_interval{2000};
   std::function<void(const std::string& line)> log;
+  // The online store to write, already open (the feature server's); unset:
+  // opened for each burst of runs and closed between them.
+  std::shared_ptr<OnlineStore> online_store;
   // Counts what the schedulers finish. Not owned; may be null.
   SchedulerMetrics* metrics = nullptr;
 };

@@ -20,30 +20,36 @@ std::string DescribeFailures(const TestReport& report) {
 }  // namespace
 
 Result<std::unique_ptr<StoreExecutor>> StoreExecutor::Open(FeatureStoreOptions options) {
-  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<FeatureStore> first, FeatureStore::Open(options));
-  if (options.shared_online_store == nullptr) {
-    LARDER_ASSIGN_OR_RETURN(options.shared_online_store, first->SharedOnlineStore());
-  }
-  std::unique_ptr<StoreExecutor> executor(new StoreExecutor(std::move(options)));
-  executor->Return(std::move(first));
-  return executor;
+  LARDER_RETURN_IF_ERROR(FeatureStore::Open(options).status());
+  return std::unique_ptr<StoreExecutor>(new StoreExecutor(std::move(options)));
 }
 
 Result<std::unique_ptr<FeatureStore>> StoreExecutor::Borrow() {
-  {
-    std::lock_guard lock(pool_mu_);
-    if (!pool_.empty()) {
-      std::unique_ptr<FeatureStore> store = std::move(pool_.back());
-      pool_.pop_back();
-      return store;
-    }
+  std::lock_guard lock(pool_mu_);
+  if (!pool_.empty()) {
+    std::unique_ptr<FeatureStore> store = std::move(pool_.back());
+    pool_.pop_back();
+    ++in_use_;
+    return store;
   }
-  return FeatureStore::Open(options_);
+  if (options_.shared_online_store == nullptr) {
+    LARDER_ASSIGN_OR_RETURN(std::unique_ptr<FeatureStore> first, FeatureStore::Open(options_));
+    LARDER_ASSIGN_OR_RETURN(options_.shared_online_store, first->SharedOnlineStore());
+    ++in_use_;
+    return first;
+  }
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<FeatureStore> store, FeatureStore::Open(options_));
+  ++in_use_;
+  return store;
 }
 
 void StoreExecutor::Return(std::unique_ptr<FeatureStore> store) {
   std::lock_guard lock(pool_mu_);
   pool_.push_back(std::move(store));
+  if (--in_use_ == 0 && !online_given_) {
+    pool_.clear();
+    options_.shared_online_store.reset();
+  }
 }
 
 Result<TaskOutput> StoreExecutor::Execute(const TaskRun& run) {

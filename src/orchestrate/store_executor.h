@@ -11,7 +11,10 @@
 //
 // Each worker thread gets its own FeatureStore (they are not thread-safe);
 // all share one online store. Model builds are serialised: they write the
-// one offline database, and a model may be read by several tasks.
+// one offline database, and a model may be read by several tasks. Between
+// runs (no run in progress) the stores are closed, unless the online store
+// was given (`serve --schedule` shares the server's): an idle scheduler
+// holds no database open and little memory.
 #pragma once
 
 #include <memory>
@@ -25,21 +28,28 @@ namespace larder::orchestrate {
 
 class StoreExecutor final : public TaskExecutor {
  public:
-  // Opens the repo (FeatureStore::Open(options)) and its online store.
+  // Checks that the repo opens (FeatureStore::Open(options)). The online
+  // store is options.shared_online_store when set, else opened by the first
+  // run and closed when no run is left.
   static Result<std::unique_ptr<StoreExecutor>> Open(FeatureStoreOptions options);
 
   Result<TaskOutput> Execute(const TaskRun& run) override;
 
  private:
-  explicit StoreExecutor(FeatureStoreOptions options) : options_(std::move(options)) {}
-  // A FeatureStore no other thread uses, from the pool or new.
+  explicit StoreExecutor(FeatureStoreOptions options)
+      : options_(std::move(options)), online_given_(options_.shared_online_store != nullptr) {}
+  // A FeatureStore no other thread uses, from the pool or new (opening the
+  // online store first when none is open). Counts a run in progress.
   Result<std::unique_ptr<FeatureStore>> Borrow();
+  // Gives it back; the last run out closes the stores.
   void Return(std::unique_ptr<FeatureStore> store);
   Result<TaskOutput> ExecuteOn(FeatureStore& store, const TaskRun& run);
 
-  FeatureStoreOptions options_;  // shared_online_store set
+  FeatureStoreOptions options_;  // shared_online_store: the open online store, if any
+  const bool online_given_;
   std::mutex pool_mu_;
-  std::vector<std::unique_ptr<FeatureStore>> pool_;
+  std::vector<std::unique_ptr<FeatureStore>> pool_;  // guarded by pool_mu_
+  int in_use_ = 0;                                   // guarded by pool_mu_
   std::mutex models_mu_;  // held while models build and test
 };
 
