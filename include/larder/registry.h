@@ -160,7 +160,10 @@ class Registry {
   virtual Result<RunRecord> StartRun(const std::string& project, const RunRecord& run,
                                      const std::function<bool(const std::string&)>& owner_gone) = 0;
   // Records a run's end. REQUIRES: status is not kRunning.
-  // NotFound for an unknown id.
+  // NotFound for an unknown id. AlreadyExists, with the run recorded
+  // abandoned, for a success when another run of the interval succeeded
+  // first (a process that took over the interval from an owner wrongly
+  // presumed gone).
   virtual Status FinishRun(const std::string& project, int64_t id, RunStatus status,
                            int64_t rows, const std::string& error, TimestampMicros ended) = 0;
   // Runs matching `query`, by interval end then task then attempt (oldest first).

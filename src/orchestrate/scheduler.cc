@@ -256,7 +256,16 @@ Status Scheduler::State::Record(Completion& c, SchedulerReport* report) {
   const std::string when = FormatIsoTimestamp(c.run.interval_end);
   const TimestampMicros now = Now();
   if (c.output.ok()) {
-    LARDER_RETURN_IF_ERROR(Finish(c.run, RunStatus::kSuccess, c.output->rows, ""));
+    Status finished = Finish(c.run, RunStatus::kSuccess, c.output->rows, "");
+    if (finished.code() == StatusCode::kAlreadyExists) {
+      s.settled[c.run.interval_end] = RunStatus::kSuccess;
+      s.resume_after = std::max(s.resume_after.value_or(c.run.interval_end), c.run.interval_end);
+      s.current.reset();
+      ++report->already_done;
+      Log(s.task->name + " " + when + ": " + finished.message());
+      return Status::OK();
+    }
+    LARDER_RETURN_IF_ERROR(finished);
     if (options.metrics != nullptr && c.output->newest_event > 0) {
       options.metrics->Materialized(s.task->name, c.output->newest_event);
     }

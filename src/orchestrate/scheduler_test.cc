@@ -362,6 +362,44 @@ TEST_F(SchedulerTest, BackfillRunsEveryIntervalOnceAndResumes) {
   EXPECT_EQ(r2->succeeded, 0);
 }
 
+// Two processes backfill one range at once: each interval succeeds once,
+// whether each sees the other alive (it waits for the other's runs) or,
+// wrongly, gone (both may run an interval; the second success is refused
+// and recorded abandoned).
+TEST_F(SchedulerTest, TwoBackfillsAtOnceRunEachIntervalOnce) {
+  for (bool presumed_gone : {false, true}) {
+    SCOPED_TRACE(presumed_gone ? "each presumes the other gone" : "each sees the other alive");
+    OpenRegistry(presumed_gone ? "gone.db" : "alive.db");
+    std::vector<Task> tasks = {MakeTask("view:hourly", "@hourly"), MakeTask("view:daily", "@daily")};
+    executor_.work = [](const TaskRun&) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); };
+    // Two processes: their own registry connections and owners, one history.
+    RegistryOptions ro;
+    ro.path = dir_.Join(presumed_gone ? "gone.db" : "alive.db");
+    Result<std::unique_ptr<Registry>> second = Registry::Open(ro);
+    ASSERT_TRUE(second.ok());
+    Result<SchedulerReport> a = SchedulerReport{};
+    Result<SchedulerReport> b = SchedulerReport{};
+    {
+      SchedulerOptions o1 = Options("host:1");
+      SchedulerOptions o2 = Options("host:2");
+      if (!presumed_gone) {
+        o1.owner_gone = o2.owner_gone = [](const std::string&) { return false; };
+      }
+      Scheduler one(tasks, registry_.get(), &executor_, o1);
+      Scheduler two(tasks, second->get(), &executor_, o2);
+      std::thread t1([&] { a = one.Backfill(kStart, kStart + 2 * kDay); });
+      std::thread t2([&] { b = two.Backfill(kStart, kStart + 2 * kDay); });
+      t1.join();
+      t2.join();
+    }
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(a->succeeded + b->succeeded, 48 + 2);
+    EXPECT_EQ(Successes("view:hourly"), Every(kStart + kHour, kStart + 2 * kDay, kHour));
+    EXPECT_EQ(Successes("view:daily"), Every(kStart + kDay, kStart + 2 * kDay, kDay));
+  }
+}
+
 TEST_F(SchedulerTest, AnIntervalThatALiveProcessRunsIsNotStartedAgain) {
   RunRecord run;
   run.task = "view:hourly";

@@ -198,6 +198,38 @@ Status SqliteRegistry::FinishRun(const std::string& project, int64_t id, RunStat
   SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(BeginWrite("finishing a run"));
   LARDER_RETURN_IF_ERROR(EnsureRunsTable());
+  if (status == RunStatus::kSuccess) {
+    // Another process that took this run's interval for abandoned (its owner
+    // wrongly presumed gone) may have succeeded first: one success stays.
+    LARDER_ASSIGN_OR_RETURN(
+        SqliteStatement other,
+        SqliteStatement::Prepare(*db_,
+                                 "SELECT o.owner FROM runs AS r JOIN runs AS o"
+                                 " ON o.project = r.project AND o.task = r.task"
+                                 " AND o.interval_end = r.interval_end AND o.status = 'success'"
+                                 " WHERE r.project = ?1 AND r.id = ?2 AND o.id <> r.id",
+                                 "finishing a run"));
+    LARDER_RETURN_IF_ERROR(other.Bind(1, project));
+    LARDER_RETURN_IF_ERROR(other.Bind(2, id));
+    LARDER_ASSIGN_OR_RETURN(bool found, other.Step());
+    if (found) {
+      const std::string winner = other.ColumnText(0);
+      LARDER_ASSIGN_OR_RETURN(
+          SqliteStatement lose,
+          SqliteStatement::Prepare(*db_,
+                                   "UPDATE runs SET status = 'abandoned', ended = ?3, error = ?4"
+                                   " WHERE project = ?1 AND id = ?2",
+                                   "finishing a run"));
+      LARDER_RETURN_IF_ERROR(lose.Bind(1, project));
+      LARDER_RETURN_IF_ERROR(lose.Bind(2, id));
+      LARDER_RETURN_IF_ERROR(lose.Bind(3, ended));
+      LARDER_RETURN_IF_ERROR(lose.Bind(4, "a run of the interval in " + winner + " succeeded first"));
+      LARDER_RETURN_IF_ERROR(lose.Run());
+      LARDER_RETURN_IF_ERROR(txn.Commit());
+      return Status::AlreadyExists("run " + std::to_string(id) +
+                                   ": its interval already succeeded in " + winner);
+    }
+  }
   LARDER_ASSIGN_OR_RETURN(
       SqliteStatement update,
       SqliteStatement::Prepare(*db_,
