@@ -281,16 +281,22 @@ Status SqliteRegistry::CreateSchema() {
   return meta.Run();
 }
 
-Status SqliteRegistry::CheckSchema() {
-  const std::string& label = db_->label();
+Result<bool> SqliteRegistry::HasTable(std::string_view name) {
   LARDER_ASSIGN_OR_RETURN(
-      SqliteStatement has_meta,
+      SqliteStatement stmt,
       SqliteStatement::Prepare(*db_,
                                "SELECT count(*) FROM sqlite_master"
-                               " WHERE type = 'table' AND name = 'larder_meta'",
+                               " WHERE type = 'table' AND name = ?1",
                                "reading the schema"));
-  LARDER_ASSIGN_OR_RETURN(bool row, has_meta.Step());
-  if (!row || has_meta.ColumnInt64(0) == 0) {
+  LARDER_RETURN_IF_ERROR(stmt.Bind(1, name));
+  LARDER_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row && stmt.ColumnInt64(0) > 0;
+}
+
+Status SqliteRegistry::CheckSchema() {
+  const std::string& label = db_->label();
+  LARDER_ASSIGN_OR_RETURN(bool has_meta, HasTable("larder_meta"));
+  if (!has_meta) {
     return Status::Corruption(
         label + " is not a Larder registry (an SQLite database without the "
                 "larder_meta table)");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "larder/registry.h"
@@ -69,8 +70,9 @@ class SqliteRegistry final : public Registry {
   // Creates the runs table when the file predates it. Inside a write
   // transaction.
   Status EnsureRunsTable();
-  // Whether the runs table exists (false in files that never held a run).
-  Result<bool> HasRunsTable();
+  // Whether the file has the table `name` (the runs table: not in files
+  // that never held a run).
+  Result<bool> HasTable(std::string_view name);
 
   RegistryOptions options_;
   std::unique_ptr<SqliteDb> db_;

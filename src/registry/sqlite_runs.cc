@@ -101,17 +101,6 @@ Status SqliteRegistry::EnsureRunsTable() {
   return Status::OK();
 }
 
-Result<bool> SqliteRegistry::HasRunsTable() {
-  LARDER_ASSIGN_OR_RETURN(
-      SqliteStatement stmt,
-      SqliteStatement::Prepare(*db_,
-                               "SELECT count(*) FROM sqlite_master"
-                               " WHERE type = 'table' AND name = 'runs'",
-                               "reading the schema"));
-  LARDER_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  return row && stmt.ColumnInt64(0) > 0;
-}
-
 Result<RunRecord> SqliteRegistry::StartRun(
     const std::string& project, const RunRecord& run,
     const std::function<bool(const std::string&)>& owner_gone) {
@@ -254,7 +243,7 @@ Result<std::vector<RunRecord>> SqliteRegistry::Runs(const std::string& project,
                                                     const RunQuery& query) {
   SqliteTransaction txn(*db_);
   LARDER_RETURN_IF_ERROR(txn.BeginRead());
-  LARDER_ASSIGN_OR_RETURN(bool has_runs, HasRunsTable());
+  LARDER_ASSIGN_OR_RETURN(bool has_runs, HasTable("runs"));
   if (!has_runs) return std::vector<RunRecord>{};
   // The newest `limit` rows, returned oldest first.
   std::string sql = "SELECT " + std::string(kColumns) +
