@@ -334,5 +334,15 @@ TEST(AirflowDag, CronSchedulesInAZoneGetTheirOwnDagInThatZone) {
   EXPECT_THAT(utc->text, HasSubstr("timezone=\"UTC\""));
 }
 
+TEST(AirflowDag, RefusesViewsThatRunDbtFirst) {
+  Task t = MakeTask(TaskKind::kView, "amounts", "@daily");
+  t.dbt_builds.push_back(DbtBuild{"dbt", "/srv/dbt", "user_amounts"});
+  auto files = AirflowDags(Options(), {t});
+  ASSERT_FALSE(files.ok());
+  EXPECT_THAT(files.status().message(),
+              HasSubstr("view:amounts runs `dbt build` first (dbt_executable on dbt source of "
+                        "model 'user_amounts'), which the Airflow export does not do yet"));
+}
+
 }  // namespace
 }  // namespace larder::orchestrate

@@ -385,6 +385,11 @@ BatchSchedule ReadBatchSchedule(MapReader& r, bool view) {
       r.FieldError("batch_schedule", parsed.status().message());
     } else {
       s.batch_schedule = parsed->text();
+      if (r.Has("schedule_timezone") && parsed->period().micros > 0) {
+        r.FieldError("schedule_timezone",
+                     "applies to a cron expression or an @alias; the duration `" +
+                         s.batch_schedule + "` counts from the epoch whatever the zone");
+      }
     }
   }
   std::vector<std::string_view> keys = {"schedule_timezone", "catchup", "retries", "retry_delay"};

@@ -99,6 +99,26 @@ void AttachModelDocs(std::vector<SqlModel>& docs, FeatureRepo* repo,
   }
 }
 
+// `dbt_executable` makes a scheduled run of a view over the dbt source run
+// dbt first: on a source that no scheduled online view reads it would do
+// nothing, so it is refused.
+Status CheckDbtBuildsAreScheduled(const FeatureRepo& repo) {
+  for (const DataSource& source : repo.data_sources) {
+    if (source.kind != DataSourceKind::kDbt || source.dbt_executable.empty()) continue;
+    const bool used = std::any_of(
+        repo.feature_views.begin(), repo.feature_views.end(), [&](const FeatureView& v) {
+          return v.source == source.name && v.online && v.schedule.scheduled();
+        });
+    if (!used) {
+      return Status::InvalidArgument(
+          source.location.file + ":" + std::to_string(source.location.line) + ": data source '" +
+          source.name + "': field `dbt_executable`: no scheduled online view reads this source, "
+          "so dbt would never run; give a view over it a `batch_schedule`, or remove the field");
+    }
+  }
+  return Status::OK();
+}
+
 // Whether a Python file imports Feast: a line starting `from feast` or
 // `import feast`. Only the first 1 MiB is read.
 bool ImportsFeast(const fs::path& path) {
@@ -219,6 +239,7 @@ Result<FeatureRepo> LoadFeatureRepo(const std::string& repo_dir,
   SortByName(&repo.feature_services);
   SplitEntityColumns(&repo);
   LARDER_RETURN_IF_ERROR(repo::ValidateAndResolve(&repo, options));
+  LARDER_RETURN_IF_ERROR(CheckDbtBuildsAreScheduled(repo));
   return repo;
 }
 

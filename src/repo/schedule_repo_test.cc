@@ -104,5 +104,31 @@ TEST_F(ScheduleRepoTest, BadScheduleKeysNameFileLineAndField) {
                         "`batch_schedule`"));
 }
 
+TEST_F(ScheduleRepoTest, TimeZonesFollowCronSchedulesOnly) {
+  Result<FeatureRepo> repo =
+      Load("    batch_schedule: '0 2 * * *'\n    schedule_timezone: Europe/Berlin\n");
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  EXPECT_EQ(repo->FindFeatureView("v")->schedule.timezone, "Europe/Berlin");
+  EXPECT_THAT(Error("    batch_schedule: 1h\n    schedule_timezone: Europe/Berlin\n"),
+              HasSubstr("views.yaml:7: feature view 'v': field `schedule_timezone`: applies to a "
+                        "cron expression or an @alias; the duration `1h` counts from the epoch"));
+  EXPECT_THAT(Error("    batch_schedule: '@daily'\n    schedule_timezone: Mars/Olympus\n"),
+              HasSubstr("views.yaml:7: feature view 'v': field `schedule_timezone`:"));
+}
+
+TEST_F(ScheduleRepoTest, DbtExecutableNeedsAScheduledViewOverTheSource) {
+  dir_.Write("defs.yaml", std::string(kHead) +
+                              "  - {name: dbt_users, type: dbt, project_dir: dbt, model: users,\n"
+                              "     timestamp_field: ts, dbt_executable: dbt}\n");
+  EXPECT_THAT(Error(""), HasSubstr("defs.yaml:6: data source 'dbt_users': field `dbt_executable`: "
+                                   "no scheduled online view reads this source"));
+  dir_.Write("views2.yaml",
+             "feature_views:\n"
+             "  - {name: w, entities: [user], source: dbt_users, schema: [{name: age, dtype: Int64}],\n"
+             "     batch_schedule: '@daily'}\n");
+  Result<FeatureRepo> repo = Load("");
+  EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+}
+
 }  // namespace
 }  // namespace larder
