@@ -388,14 +388,16 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     const std::string latest_table = scratch + "." + QuoteIdentifier("latest_" + view->name);
     LARDER_RETURN_IF_ERROR(conn->Execute(
         "CREATE OR REPLACE TABLE " + latest_table + " AS " + plan.latest_sql, what));
-    LARDER_ASSIGN_OR_RETURN(std::optional<std::string> count,
-                            conn->QueryScalar("SELECT count(*) FROM " + latest_table, what));
+    // Its rows and newest event time, in one scan.
     LARDER_ASSIGN_OR_RETURN(
-        std::optional<std::string> newest,
-        conn->QueryScalar("SELECT max(__larder_ets) FROM " + latest_table, what));
-    if (newest.has_value()) done.newest_event = std::stoll(*newest);
+        duckdb::QueryResult sized,
+        conn->Query("SELECT count(*), max(__larder_ets) FROM " + latest_table, what));
     SharedCounters counters;
-    counters.total = count.has_value() ? std::stoll(*count) : 0;
+    if (!sized.rows.empty()) {
+      const auto& row = sized.rows[0];
+      counters.total = row[0].has_value() ? std::stoll(*row[0]) : 0;
+      if (row[1].has_value()) done.newest_event = std::stoll(*row[1]);
+    }
     counters.options = &options;
     counters.view = view->name;
     counters.view_number = view_number;
