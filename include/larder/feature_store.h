@@ -233,8 +233,11 @@ class FeatureStore {
   Result<OnlineStore*> OnlineWaiting();
   // Deletes the online records and watermarks of `views`.
   Status ForgetViews(const std::vector<std::string>& views);
-  // The offline store database of this repo.
+  // The offline store database of this repo (the DuckDB file that also
+  // keeps stream checkpoints).
   std::string OfflineDatabasePath() const;
+  // The offline store of `offline_store:`, opened on first use.
+  Result<OfflineStore*> Offline() const;
   // options_.registry_refresh_interval, else registry.cache_ttl_seconds.
   std::chrono::milliseconds RegistryRefreshInterval() const;
   // Opens the registry file, creating it when absent.
@@ -250,6 +253,9 @@ class FeatureStore {
   // Opened on first use by Materialize/GetOnlineFeatures/Teardown (or
   // options_.shared_online_store).
   std::shared_ptr<OnlineStore> online_;
+  // Opened on first use by Offline(); LoadDefinitions reads sources'
+  // schemas through it.
+  mutable std::unique_ptr<OfflineStore> offline_;
   Result<OnlineStore*> Online();
   // Created by the first GetOnlineFeatures, with its own registry connection.
   std::unique_ptr<Registry> service_registry_;

@@ -32,11 +32,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "larder/config.h"
+#include "larder/materialize.h"
+#include "larder/online_store.h"
 #include "larder/push.h"
+#include "larder/repo.h"
 #include "larder/status.h"
+#include "larder/transform.h"
 
 // The Arrow C data interface, as the Arrow specification defines it
 // (https://arrow.apache.org/docs/format/CDataInterface.html). The guard lets
@@ -180,6 +186,82 @@ class HistoricalRetrievalJob {
 
  private:
   std::unique_ptr<Impl> impl_;
+};
+
+// What an offline push did.
+struct OfflineAppend {
+  int64_t rows = 0;      // rows given
+  int64_t appended = 0;  // rows not already stored, appended
+};
+
+// Where an offline store lives: feature_store.yaml's `offline_store:`
+// section, and the repo it serves.
+struct OfflineStoreOptions {
+  // type and options; the type picks the backend ("duckdb"). Default:
+  // RepoConfig's default, the embedded DuckDB file.
+  StoreConfig config = RepoConfig{}.offline_store;
+  // The repo directory, absolute: relative paths of the config and of file
+  // sources are taken relative to it.
+  std::string repo_root;
+  // The project, whose materialization watermarks the store keeps.
+  std::string project;
+};
+
+// The offline store: the engine that reads data sources, builds SQL models
+// and runs their data tests, computes point-in-time joins for training data
+// and the latest row per entity for materialization, and keeps pushed rows.
+// FeatureStore speaks to the engine only through this interface; backends are
+// chosen by `offline_store.type`, as online stores are
+// (docs/offline-store.md). Every method takes the repo whose definitions it
+// serves, with root and config set.
+//
+// Type compatibility: backends report a column's type in the spelling of
+// ColumnInfo (repo.h), one vocabulary whatever the engine, which one table
+// (repo/column_types.h) matches against dtypes.
+//
+// Thread safety: not thread-safe; use one per thread.
+class OfflineStore {
+ public:
+  virtual ~OfflineStore() = default;
+
+  // The backend's `offline_store.type` name.
+  virtual const std::string& type() const = 0;
+
+  // The columns of a file or dbt source (LoadOptions::schema_resolver);
+  // NotFound when its path matches nothing.
+  virtual Result<std::vector<ColumnInfo>> SourceSchema(const DataSource& source,
+                                                       const std::string& abs_path) = 0;
+
+  // Builds the selected SQL models, in dependency order (larder/transform.h).
+  virtual Result<RunReport> RunModels(const FeatureRepo& repo, const RunOptions& options) = 0;
+  // Runs the data tests of the selected models.
+  virtual Result<TestReport> TestModels(const FeatureRepo& repo, const TestOptions& options) = 0;
+
+  // Training data: a point-in-time join, prepared (semantics above).
+  virtual Result<std::unique_ptr<HistoricalRetrievalJob>> GetHistoricalFeatures(
+      const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
+      const HistoricalRetrievalOptions& options) = 0;
+
+  // Writes the latest row per entity of each selected online view, with
+  // start <= event time < end, into `online` (larder/materialize.h); without
+  // `start`, each view from its watermark. Moves the views' watermarks.
+  virtual Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& online,
+                                                std::optional<TimestampMicros> start,
+                                                TimestampMicros end,
+                                                const MaterializeOptions& options) = 0;
+  // Deletes the project's watermarks: of `views`, or of every view when it
+  // is null. Creates nothing when the store holds none.
+  virtual Status ForgetWatermarks(const std::vector<std::string>* views) = 0;
+
+  // Appends rows to a push source's offline history: from a Parquet or CSV
+  // file, or given column-wise. Rows already stored are not appended again;
+  // an event time later than `latest_event_time` is refused.
+  virtual Result<OfflineAppend> PushFile(const FeatureRepo& repo, const std::string& push_source,
+                                         const std::string& file,
+                                         TimestampMicros latest_event_time) = 0;
+  virtual Result<OfflineAppend> PushRows(const FeatureRepo& repo, const std::string& push_source,
+                                         const ColumnTable& rows,
+                                         TimestampMicros latest_event_time) = 0;
 };
 
 // Reads every row of an Arrow C stream (a pandas DataFrame or pyarrow Table

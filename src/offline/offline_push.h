@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "larder/offline_store.h"
 #include "larder/push.h"
 #include "larder/repo.h"
 #include "larder/status.h"
@@ -20,11 +21,8 @@ struct OfflinePushOptions {
   TimestampMicros latest_event_time = std::numeric_limits<TimestampMicros>::max();
 };
 
-// What an offline push did.
-struct OfflineAppend {
-  int64_t rows = 0;      // rows given
-  int64_t appended = 0;  // rows not already stored, appended
-};
+// What an offline push did (larder/offline_store.h).
+using OfflineAppend = larder::OfflineAppend;
 
 // Appends the rows of `file` (parquet or csv, by extension) to the offline
 // table of push source `push_source` (offline::PushTableName), in one

@@ -7,12 +7,16 @@
 #include <set>
 
 #include "larder/repo.h"
+#include "repo/column_types.h"
 #include "repo/dbt_project.h"
 #include "repo/diagnostics.h"
 #include "repo/validate.h"
 
 namespace larder {
 namespace {
+using repo::ColumnHolds;
+using repo::DtypeOfColumn;
+using repo::IsTimeColumn;
 
 template <typename T>
 void CheckUnique(const std::vector<T>& items, std::string_view kind,
@@ -29,71 +33,12 @@ void CheckUnique(const std::vector<T>& items, std::string_view kind,
   }
 }
 
-// True when a column of engine type `column_type` (DuckDB's names) can hold
-// values of `dtype` without loss of meaning.
-bool Compatible(const ValueType& dtype, std::string_view column_type) {
-  if (dtype.is_array) {
-    if (!column_type.ends_with("[]")) return false;
-    ValueType inner = dtype;
-    inner.is_array = false;
-    return Compatible(inner, column_type.substr(0, column_type.size() - 2));
-  }
-  if (column_type.ends_with("[]")) return false;
-  auto any_of = [&](std::initializer_list<std::string_view> names) {
-    return std::find(names.begin(), names.end(), column_type) != names.end();
-  };
-  const std::initializer_list<std::string_view> kSmallInts = {
-      "TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT"};
-  const std::initializer_list<std::string_view> kBigInts = {"BIGINT", "UINTEGER"};
-  switch (dtype.scalar) {
-    case ScalarType::kInt32:
-      return any_of(kSmallInts);
-    case ScalarType::kInt64:
-      return any_of(kSmallInts) || any_of(kBigInts);
-    case ScalarType::kFloat32:
-    case ScalarType::kFloat64:
-      return any_of({"FLOAT", "DOUBLE"}) || column_type.starts_with("DECIMAL") ||
-             any_of(kSmallInts) || any_of(kBigInts);
-    case ScalarType::kString:
-      return column_type == "VARCHAR";
-    case ScalarType::kBytes:
-      return column_type == "BLOB";
-    case ScalarType::kBool:
-      return column_type == "BOOLEAN";
-    case ScalarType::kUnixTimestamp:
-      return column_type.starts_with("TIMESTAMP") || column_type == "DATE";
-  }
-  return false;
-}
-
-// The dtype that reads a column of engine type `column_type` as it is, the
-// inverse of Compatible for the types a file gives; nullopt for types that no
-// dtype holds (UBIGINT, HUGEINT, INTERVAL, structs, ...).
-std::optional<ValueType> DtypeOfColumn(std::string_view column_type) {
-  if (column_type.ends_with("[]")) {
-    std::optional<ValueType> inner = DtypeOfColumn(column_type.substr(0, column_type.size() - 2));
-    if (!inner || inner->is_array) return std::nullopt;
-    return ValueType{inner->scalar, true};
-  }
-  if (column_type == "FLOAT") return ValueType{ScalarType::kFloat32, false};
-  // The first that fits: integer columns fit Float64 too, but read as Ints.
-  for (ScalarType scalar : {ScalarType::kInt32, ScalarType::kInt64, ScalarType::kFloat64,
-                            ScalarType::kString, ScalarType::kBytes, ScalarType::kBool,
-                            ScalarType::kUnixTimestamp}) {
-    if (Compatible({scalar, false}, column_type)) return ValueType{scalar, false};
-  }
-  return std::nullopt;
-}
-
 // Whether `plan` reads the columns of a source of `kind` (through the schema
 // resolver): file sources' files and the relations dbt built.
 bool HasReadableColumns(DataSourceKind kind) {
   return kind == DataSourceKind::kFile || kind == DataSourceKind::kDbt;
 }
 
-bool IsTimeType(std::string_view column_type) {
-  return column_type.starts_with("TIMESTAMP") || column_type == "DATE";
-}
 
 // The columns a view sees from a file source: after field_mapping.
 struct SourceColumns {
@@ -217,7 +162,7 @@ class Validator {
       auto it = cols->mapped.find(f.name);
       if (it == cols->mapped.end()) {
         Error(f.location, what + ": feature `" + f.name + "`" + in);
-      } else if (!Compatible(f.dtype, it->second)) {
+      } else if (!ColumnHolds(f.dtype, it->second)) {
         Error(f.location, what + ": feature `" + f.name + "` is declared " +
                               ValueTypeName(f.dtype) + " but column `" + f.name + "` in " +
                               cols->described + " is " + it->second);
@@ -325,7 +270,7 @@ class Validator {
       return false;
     }
     if (a.dtype_given) {
-      if (Compatible(a.column_dtype, it->second)) return true;
+      if (ColumnHolds(a.column_dtype, it->second)) return true;
       Error(a.location, agg + ": field `dtype`: " + ValueTypeName(a.column_dtype) +
                             " does not fit column `" + a.column + "` in " + cols->described +
                             ", which is " + it->second);
@@ -430,7 +375,7 @@ class Validator {
       if (it == cols.raw.end()) {
         Error(s.location, what + ": field `" + std::string(key) + "`: `" + column +
                               "` is not a column of " + cols.described);
-      } else if (!IsTimeType(it->second)) {
+      } else if (!IsTimeColumn(it->second)) {
         Error(s.location, what + ": field `" + std::string(key) + "`: column `" + column +
                               "` is " + it->second + ", not a timestamp or date");
       }

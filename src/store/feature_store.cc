@@ -6,15 +6,12 @@
 #include <limits>
 #include <thread>
 
-#include "offline/historical/historical_retrieval.h"
 #include "registry/plan.h"
-#include "offline/offline_push.h"
 #include "aggregation/online_tiles.h"
 #include "materialize/records_from_rows.h"
 #include "offline/source_relation.h"
+#include "offline_stores/offline_stores.h"
 #include "transform/model_graph.h"
-#include "transform/model_runner.h"
-#include "materialize/materializer.h"
 #include "serving/online_reader.h"
 #include "serving/online_service.h"
 #include "common/value_coercion.h"
@@ -62,8 +59,9 @@ Result<std::unique_ptr<FeatureStore>> FeatureStore::Open(
 Result<FeatureRepo> FeatureStore::LoadDefinitions() const {
   LoadOptions load;
   if (options_.check_data_schemas) {
-    load.schema_resolver = [](const DataSource& source, const std::string& path) {
-      return offline::ReadSourceSchema(source, path);
+    LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+    load.schema_resolver = [offline](const DataSource& source, const std::string& path) {
+      return offline->SourceSchema(source, path);
     };
   }
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadFeatureRepo(root_, load));
@@ -109,7 +107,19 @@ Status FeatureStore::ForgetViews(const std::vector<std::string>& views) {
   if (views.empty()) return Status::OK();
   LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
   for (const auto& view : views) LARDER_RETURN_IF_ERROR(online->DeleteView(view));
-  return materialize::ForgetWatermarks(OfflineDatabasePath(), config_.project, &views);
+  LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+  return offline->ForgetWatermarks(&views);
+}
+
+Result<OfflineStore*> FeatureStore::Offline() const {
+  if (offline_ == nullptr) {
+    OfflineStoreOptions options;
+    options.config = config_.offline_store;
+    options.repo_root = root_;
+    options.project = config_.project;
+    LARDER_ASSIGN_OR_RETURN(offline_, offline_stores::OpenOfflineStore(options));
+  }
+  return offline_.get();
 }
 
 std::string FeatureStore::OfflineDatabasePath() const {
@@ -219,8 +229,9 @@ Result<TeardownReport> FeatureStore::Teardown() {
   }
   LARDER_RETURN_IF_ERROR((*online)->DeleteProject().WithContext(
       "removing the project's online data (run `larder teardown` again to finish)"));
+  LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
   LARDER_RETURN_IF_ERROR(
-      materialize::ForgetWatermarks(OfflineDatabasePath(), config_.project, nullptr)
+      offline->ForgetWatermarks(nullptr)
           .WithContext("removing the project's materialization watermarks (run `larder "
                        "teardown` again to finish)"));
   LARDER_RETURN_IF_ERROR(
@@ -247,7 +258,8 @@ Result<FeatureRepo> FeatureStore::RegisteredHere() {
 Result<std::unique_ptr<HistoricalRetrievalJob>> FeatureStore::GetHistoricalFeatures(
     const HistoricalFeaturesRequest& request, const HistoricalRetrievalOptions& options) {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
-  return offline::PrepareHistoricalRetrieval(repo, request, options);
+  LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+  return offline->GetHistoricalFeatures(repo, request, options);
 }
 
 namespace {
@@ -302,12 +314,9 @@ Result<PushReport> FeatureStore::PushFile(const std::string& source, const std::
     return Push(source, rows, to);
   }
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, RegisteredHere());
-  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
-                          duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
-  offline::OfflinePushOptions options;
-  options.latest_event_time = LatestEventTime();
-  LARDER_ASSIGN_OR_RETURN(offline::OfflineAppend append,
-                          offline::PushToOffline(repo, source, file, *conn, options));
+  LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+  LARDER_ASSIGN_OR_RETURN(OfflineAppend append,
+                          offline->PushFile(repo, source, file, LatestEventTime()));
   PushReport report;
   report.rows = append.rows;
   report.offline_rows = append.appended;
@@ -342,14 +351,10 @@ Result<PushReport> FeatureStore::Push(const std::string& push_source, const Colu
   // already stored, so a push killed before or during the online writes
   // converges when retried (larder/push.h).
   if (to != PushTarget::kOnline) {
-    LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
-                            duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
-    offline::OfflinePushOptions options;
-    options.latest_event_time = latest;
-    LARDER_ASSIGN_OR_RETURN(offline::OfflineAppend append,
-                            offline::PushRowsToOffline(repo, push_source, rows, *conn, options));
+    LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+    LARDER_ASSIGN_OR_RETURN(OfflineAppend append,
+                            offline->PushRows(repo, push_source, rows, latest));
     report.offline_rows = append.appended;
-    conn.reset();
     if (options_.after_offline_push) options_.after_offline_push();
   }
   for (ViewRows& w : writes) {
@@ -492,16 +497,14 @@ Result<std::string> FeatureStore::RegistryJson() {
 // built and tested before it is applied.
 Result<RunReport> FeatureStore::Run(const RunOptions& options) {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
-  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
-                          duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
-  return transform::RunModels(repo, *conn, options);
+  LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+  return offline->RunModels(repo, options);
 }
 
 Result<TestReport> FeatureStore::TestModels(const TestOptions& options) {
   LARDER_ASSIGN_OR_RETURN(FeatureRepo repo, LoadDefinitions());
-  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
-                          duckdb::Connection::Open(offline::OfflineDatabasePath(repo)));
-  return transform::RunDataTests(repo, *conn, options);
+  LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+  return offline->TestModels(repo, options);
 }
 
 Result<OnlineStore*> FeatureStore::Online() {
@@ -536,7 +539,8 @@ Result<MaterializeReport> FeatureStore::Materialize(TimestampMicros start, Times
   LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
   MaterializeOptions clocked = options;
   if (clocked.now == 0) clocked.now = Now();
-  return materialize::Materialize(repo, *online, start, end, clocked);
+  LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+  return offline->Materialize(repo, *online, start, end, clocked);
 }
 
 Result<MaterializeReport> FeatureStore::MaterializeIncremental(TimestampMicros end,
@@ -545,7 +549,8 @@ Result<MaterializeReport> FeatureStore::MaterializeIncremental(TimestampMicros e
   LARDER_ASSIGN_OR_RETURN(OnlineStore * online, Online());
   MaterializeOptions clocked = options;
   if (clocked.now == 0) clocked.now = Now();
-  return materialize::Materialize(repo, *online, std::nullopt, end, clocked);
+  LARDER_ASSIGN_OR_RETURN(OfflineStore * offline, Offline());
+  return offline->Materialize(repo, *online, std::nullopt, end, clocked);
 }
 
 Result<serving::OnlineService*> FeatureStore::OnlineServing() {

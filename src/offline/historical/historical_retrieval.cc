@@ -20,6 +20,7 @@
 #include "offline/historical/aggregation_sql.h"
 #include "offline/row_order.h"
 #include "offline/source_relation.h"
+#include "repo/column_types.h"
 #include "repo/feature_refs.h"
 
 namespace larder {
@@ -68,9 +69,13 @@ class HistoricalRetrievalJob::Impl {
   std::vector<std::string> column_names;
   // Keep the dbt databases that `stages` read attached until the job ends.
   std::vector<std::shared_ptr<offline::SourceAttachments>> attachments;
+  // Fills the in-memory database from elsewhere before the stages run
+  // (offline::MakeImportedHistoricalJob). Empty: nothing to import.
+  std::function<Status(duckdb::Connection&)> import;
 
   Status RunStages() {
     if (staged) return Status::OK();
+    if (import) LARDER_RETURN_IF_ERROR(import(*conn));
     for (const auto& stage : stages) {
       // Larder wrote this SQL: its errors say what failed, not where in it.
       LARDER_RETURN_IF_ERROR(
@@ -181,32 +186,6 @@ Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
     }
   }
   return views;
-}
-
-// Whether a column of DuckDB type `type` can hold join-key values of `vt`.
-bool KeyTypeMatches(const std::string& type, const ValueType& vt) {
-  static const std::set<std::string> kIntegers = {
-      "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-      "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"};
-  if (vt.is_array) return type.ends_with("[]");
-  switch (vt.scalar) {
-    case ScalarType::kInt32:
-    case ScalarType::kInt64:
-      return kIntegers.contains(type);
-    case ScalarType::kFloat32:
-    case ScalarType::kFloat64:
-      return kIntegers.contains(type) || type == "FLOAT" || type == "DOUBLE" ||
-             type.starts_with("DECIMAL");
-    case ScalarType::kString:
-      return type == "VARCHAR";
-    case ScalarType::kBytes:
-      return type == "BLOB";
-    case ScalarType::kBool:
-      return type == "BOOLEAN";
-    case ScalarType::kUnixTimestamp:
-      return type.starts_with("TIMESTAMP");
-  }
-  return false;
 }
 
 bool IsTimestampType(const std::string& type) { return type.starts_with("TIMESTAMP"); }
@@ -373,6 +352,22 @@ Result<std::shared_ptr<TempDirGuard>> MakeTempDir(const HistoricalRetrievalOptio
   return guard;
 }
 
+// Gives `impl` its in-memory database, with the options' resources and
+// Larder's SQL functions, and its spill directory.
+Status OpenJobDatabase(const HistoricalRetrievalOptions& options,
+                       HistoricalRetrievalJob::Impl& impl) {
+  LARDER_ASSIGN_OR_RETURN(impl.temp_dir, MakeTempDir(options));
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> opened,
+                          duckdb::Connection::Open(":memory:"));
+  impl.conn = std::move(opened);
+  std::string settings = "SET memory_limit = " + QuoteLiteral(options.memory_limit) +
+                         "; SET temp_directory = " + QuoteLiteral(impl.temp_dir->path) + ";";
+  if (options.threads > 0) settings += " SET threads = " + std::to_string(options.threads) + ";";
+  LARDER_RETURN_IF_ERROR(impl.conn->Execute(settings, "historical retrieval settings"));
+  LARDER_RETURN_IF_ERROR(duckdb::RegisterTieKeyFunction(*impl.conn));
+  return duckdb::RegisterHllCountFunction(*impl.conn);
+}
+
 // What a view's ASOF join needs, gathered while checking the view.
 struct AsofStage {
   const FeatureView& view;
@@ -469,17 +464,8 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   LARDER_ASSIGN_OR_RETURN(std::vector<ViewRequest> views, ResolveFeatures(repo, request));
 
   auto impl = std::make_unique<HistoricalRetrievalJob::Impl>();
-  LARDER_ASSIGN_OR_RETURN(impl->temp_dir, MakeTempDir(options));
-  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> opened,
-                          duckdb::Connection::Open(":memory:"));
-  impl->conn = std::move(opened);
+  LARDER_RETURN_IF_ERROR(OpenJobDatabase(options, *impl));
   duckdb::Connection& conn = *impl->conn;
-  std::string settings = "SET memory_limit = " + QuoteLiteral(options.memory_limit) +
-                         "; SET temp_directory = " + QuoteLiteral(impl->temp_dir->path) + ";";
-  if (options.threads > 0) settings += " SET threads = " + std::to_string(options.threads) + ";";
-  LARDER_RETURN_IF_ERROR(conn.Execute(settings, "historical retrieval settings"));
-  LARDER_RETURN_IF_ERROR(duckdb::RegisterTieKeyFunction(conn));
-  LARDER_RETURN_IF_ERROR(duckdb::RegisterHllCountFunction(conn));
 
   // An entity Arrow stream or the rows of an entity query are copied into
   // the in-memory database first: DuckDB's Arrow scan registers a view in
@@ -554,8 +540,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
           " (columns: " + ColumnList(entity_cols) + ")");
     }
     ts_col = candidates[0];
-  } else if (!IsTimestampType(ts_col->type) && ts_col->type != "DATE" &&
-             ts_col->type != "VARCHAR") {
+  } else if (!repo::IsTimeColumn(ts_col->type) && ts_col->type != "VARCHAR") {
     return Status::InvalidArgument(entity.what + ": column `event_timestamp` has type " +
                                    ts_col->type + ", not a timestamp");
   }
@@ -641,7 +626,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
                                          view.name + "'; columns: " + ColumnList(entity_cols) +
                                          ")");
         }
-        if (!KeyTypeMatches(ec_col->type, ent->value_type)) {
+        if (!repo::ColumnMatchesKey(ent->value_type, ec_col->type)) {
           LARDER_RETURN_IF_ERROR(NoRowsError(conn, entity));
           return Status::InvalidArgument(entity.what + ": join key column `" + key +
                                          "` has type " + ec_col->type + ", but entity '" +
@@ -726,6 +711,17 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
               "\nORDER BY e." + std::string(kRowColumn);
   for (const auto& stage : impl->stages) impl->display_sql += stage + ";\n";
   impl->display_sql += impl->sql;
+  return std::make_unique<HistoricalRetrievalJob>(std::move(impl));
+}
+
+Result<std::unique_ptr<HistoricalRetrievalJob>> MakeImportedHistoricalJob(
+    ImportedHistoricalJob spec, const HistoricalRetrievalOptions& options) {
+  auto impl = std::make_unique<HistoricalRetrievalJob::Impl>();
+  LARDER_RETURN_IF_ERROR(OpenJobDatabase(options, *impl));
+  impl->import = std::move(spec.import);
+  impl->sql = std::move(spec.sql);
+  impl->display_sql = std::move(spec.display_sql) + ";\n" + impl->sql;
+  impl->column_names = std::move(spec.column_names);
   return std::make_unique<HistoricalRetrievalJob>(std::move(impl));
 }
 

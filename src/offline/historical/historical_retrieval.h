@@ -44,11 +44,15 @@
 // the default 1 GB memory_limit this way, and in neither other form).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "larder/offline_store.h"
 #include "larder/repo.h"
 #include "larder/status.h"
+#include "offline/duckdb/duckdb_connection.h"
 
 namespace larder::offline {
 
@@ -79,5 +83,21 @@ namespace larder::offline {
 Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
     const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
     const HistoricalRetrievalOptions& options = {});
+
+// A job whose input rows come from another engine (the spark offline
+// store): `import` fills the job's in-memory DuckDB database once, when the
+// job first runs; then `sql`, a query of that database, gives the output.
+// The database has the job's memory limit and spill directory and Larder's
+// SQL functions (larder_tie_key).
+struct ImportedHistoricalJob {
+  std::function<Status(duckdb::Connection&)> import;
+  std::string sql;
+  // What HistoricalRetrievalJob::sql() shows before `sql`: the other
+  // engine's query.
+  std::string display_sql;
+  std::vector<std::string> column_names;  // of `sql`'s output, in order
+};
+Result<std::unique_ptr<HistoricalRetrievalJob>> MakeImportedHistoricalJob(
+    ImportedHistoricalJob spec, const HistoricalRetrievalOptions& options);
 
 }  // namespace larder::offline

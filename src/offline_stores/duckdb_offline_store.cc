@@ -1,0 +1,83 @@
+#include "offline_stores/duckdb_offline_store.h"
+
+#include <utility>
+
+#include "materialize/materializer.h"
+#include "offline/duckdb/duckdb_connection.h"
+#include "offline/historical/historical_retrieval.h"
+#include "offline/offline_push.h"
+#include "offline/source_relation.h"
+#include "transform/model_runner.h"
+
+namespace larder::offline_stores {
+
+DuckDbOfflineStore::DuckDbOfflineStore(OfflineStoreOptions options)
+    : options_(std::move(options)) {}
+
+std::string DuckDbOfflineStore::DatabasePath() const {
+  FeatureRepo here;
+  here.root = options_.repo_root;
+  here.config.offline_store = options_.config;
+  return offline::OfflineDatabasePath(here);
+}
+
+Result<std::vector<ColumnInfo>> DuckDbOfflineStore::SourceSchema(const DataSource& source,
+                                                                 const std::string& abs_path) {
+  return offline::ReadSourceSchema(source, abs_path);
+}
+
+Result<RunReport> DuckDbOfflineStore::RunModels(const FeatureRepo& repo,
+                                                const RunOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(DatabasePath()));
+  return transform::RunModels(repo, *conn, options);
+}
+
+Result<TestReport> DuckDbOfflineStore::TestModels(const FeatureRepo& repo,
+                                                  const TestOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(DatabasePath()));
+  return transform::RunDataTests(repo, *conn, options);
+}
+
+Result<std::unique_ptr<HistoricalRetrievalJob>> DuckDbOfflineStore::GetHistoricalFeatures(
+    const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
+    const HistoricalRetrievalOptions& options) {
+  return offline::PrepareHistoricalRetrieval(repo, request, options);
+}
+
+Result<MaterializeReport> DuckDbOfflineStore::Materialize(const FeatureRepo& repo,
+                                                          OnlineStore& online,
+                                                          std::optional<TimestampMicros> start,
+                                                          TimestampMicros end,
+                                                          const MaterializeOptions& options) {
+  return materialize::Materialize(repo, online, start, end, options);
+}
+
+Status DuckDbOfflineStore::ForgetWatermarks(const std::vector<std::string>* views) {
+  return materialize::ForgetWatermarks(DatabasePath(), options_.project, views);
+}
+
+Result<OfflineAppend> DuckDbOfflineStore::PushFile(const FeatureRepo& repo,
+                                                   const std::string& push_source,
+                                                   const std::string& file,
+                                                   TimestampMicros latest_event_time) {
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(DatabasePath()));
+  offline::OfflinePushOptions options;
+  options.latest_event_time = latest_event_time;
+  return offline::PushToOffline(repo, push_source, file, *conn, options);
+}
+
+Result<OfflineAppend> DuckDbOfflineStore::PushRows(const FeatureRepo& repo,
+                                                   const std::string& push_source,
+                                                   const ColumnTable& rows,
+                                                   TimestampMicros latest_event_time) {
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
+                          duckdb::Connection::Open(DatabasePath()));
+  offline::OfflinePushOptions options;
+  options.latest_event_time = latest_event_time;
+  return offline::PushRowsToOffline(repo, push_source, rows, *conn, options);
+}
+
+}  // namespace larder::offline_stores
