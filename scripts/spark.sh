@@ -19,7 +19,8 @@
 # SPARK_DATA_DIR when it is set (kept), else in a temporary directory deleted
 # when the server stops.
 #
-# Needs Java 17 or newer (JAVA_HOME/bin/java, else java on the PATH) and, for
+# Needs Java 17 or newer (Debian's Java 17, else JAVA_HOME/bin/java, else java
+# on the PATH) and, for
 # `protos`, Maven: scripts/bootstrap.sh installs both from Debian.
 # SPARK_VENV_PYTHON picks the interpreter that creates the venv (default:
 # python3 on the PATH, 3.10 or newer).
@@ -49,8 +50,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Debian's Java 17 first: Spark 4 supports Java 17 and 21, and the machine's
+# default JVM may be newer.
 java_binary() {
-  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+  if [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ]; then
+    echo /usr/lib/jvm/java-17-openjdk-amd64/bin/java
+  elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
     echo "$JAVA_HOME/bin/java"
   elif command -v java >/dev/null; then
     command -v java
