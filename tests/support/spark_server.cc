@@ -129,10 +129,12 @@ void StopGroup(pid_t pgid) {
 Result<std::unique_ptr<SparkServer>> SparkServer::Start() {
   const std::string home = FindSparkHome();
   if (home.empty()) {
-    return Status::FailedPrecondition(
-        "pyspark " + std::string(kSparkVersion) + " (the Spark Connect server) is not installed "
-        "in " + SourceDir() + "/third_party/spark_venv; the Spark tests need it: run "
-        "scripts/spark.sh install");
+    return Status::FailedPrecondition("pyspark " + std::string(kSparkVersion) +
+                                      " (the Spark Connect server) is not installed "
+                                      "in " +
+                                      SourceDir() +
+                                      "/third_party/spark_venv; the Spark tests need it: run "
+                                      "scripts/spark.sh install");
   }
   const std::string java_home = FindJavaHome();
   if (java_home.empty()) {
@@ -157,21 +159,32 @@ Result<std::unique_ptr<SparkServer>> SparkServer::Start() {
                        "rootLogger.appenderRef.console.ref=console\n");
     std::vector<std::string> argv = {
         home + "/bin/spark-submit",
-        "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
-        "--name", "larder-test-spark-connect",
-        "--master", "local[2]",
-        "--driver-memory", "1g",
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--name",
+        "larder-test-spark-connect",
+        "--master",
+        "local[2]",
+        "--driver-memory",
+        "1g",
         "--driver-java-options",
         "-Dderby.system.home=" + dir + " -Dderby.stream.error.file=" + dir + "/derby.log",
-        "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
-        "--conf", "spark.connect.grpc.binding.port=" + std::to_string(server->port_),
-        "--conf", "spark.sql.catalogImplementation=hive",
-        "--conf", "spark.sql.warehouse.dir=" + server->WarehouseDir(),
-        "--conf", "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=" + dir +
-                      "/metastore_db;create=true",
-        "--conf", "spark.ui.enabled=false",
+        "--conf",
+        "spark.connect.grpc.binding.address=127.0.0.1",
+        "--conf",
+        "spark.connect.grpc.binding.port=" + std::to_string(server->port_),
+        "--conf",
+        "spark.sql.catalogImplementation=hive",
+        "--conf",
+        "spark.sql.warehouse.dir=" + server->WarehouseDir(),
+        "--conf",
+        "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=" + dir +
+            "/metastore_db;create=true",
+        "--conf",
+        "spark.ui.enabled=false",
         // Small data: a few shuffle partitions keep the tests quick.
-        "--conf", "spark.sql.shuffle.partitions=4",
+        "--conf",
+        "spark.sql.shuffle.partitions=4",
     };
     std::vector<std::string> env = {
         "SPARK_HOME=" + home,
@@ -203,8 +216,8 @@ Result<std::unique_ptr<SparkServer>> SparkServer::Start() {
                  "; its output: " + ReadFileText(server->LogPath());
     if (outcome == WaitOutcome::kTimedOut) break;  // not a port clash: do not wait again
   }
-  return Status::IOError("cannot start a Spark Connect server from " + home + " with " +
-                         java_home + ": " + last_error);
+  return Status::IOError("cannot start a Spark Connect server from " + home + " with " + java_home +
+                         ": " + last_error);
 }
 
 SparkServer::~SparkServer() { StopGroup(pid_); }

@@ -159,7 +159,8 @@ SparkErrorInfo DecodeErrorInfo(const std::string& details) {
       if (n == 2) value = bytes;
     });
     if (!type_url.ends_with("google.rpc.ErrorInfo")) return;
-    // google.rpc.ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
+    // google.rpc.ErrorInfo { string reason = 1; string domain = 2;
+    //                        map<string, string> metadata = 3; }
     ForEachBytesField(value, [&](uint32_t n, const std::string& bytes) {
       if (n == 1) info.reason = bytes;
       if (n != 3) return;
@@ -177,23 +178,40 @@ SparkErrorInfo DecodeErrorInfo(const std::string& details) {
 
 std::string_view GrpcCodeName(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "OK";
   }
 }
 
@@ -218,30 +236,49 @@ std::string IntervalName(const Interval& interval, bool year_month) {
 
 std::string TypeName(const pb::DataType& type) {
   switch (type.kind_case()) {
-    case pb::DataType::kNull: return "void";
-    case pb::DataType::kBinary: return "binary";
-    case pb::DataType::kBoolean: return "boolean";
-    case pb::DataType::kByte: return "byte";
-    case pb::DataType::kShort: return "short";
-    case pb::DataType::kInteger: return "integer";
-    case pb::DataType::kLong: return "long";
-    case pb::DataType::kFloat: return "float";
-    case pb::DataType::kDouble: return "double";
+    case pb::DataType::kNull:
+      return "void";
+    case pb::DataType::kBinary:
+      return "binary";
+    case pb::DataType::kBoolean:
+      return "boolean";
+    case pb::DataType::kByte:
+      return "byte";
+    case pb::DataType::kShort:
+      return "short";
+    case pb::DataType::kInteger:
+      return "integer";
+    case pb::DataType::kLong:
+      return "long";
+    case pb::DataType::kFloat:
+      return "float";
+    case pb::DataType::kDouble:
+      return "double";
     case pb::DataType::kDecimal: {
       const auto& d = type.decimal();
       return "decimal(" + std::to_string(d.has_precision() ? d.precision() : 10) + "," +
              std::to_string(d.has_scale() ? d.scale() : 0) + ")";
     }
-    case pb::DataType::kString: return "string";
-    case pb::DataType::kChar: return "char(" + std::to_string(type.char_().length()) + ")";
-    case pb::DataType::kVarChar: return "varchar(" + std::to_string(type.var_char().length()) + ")";
-    case pb::DataType::kDate: return "date";
-    case pb::DataType::kTimestamp: return "timestamp";
-    case pb::DataType::kTimestampNtz: return "timestamp_ntz";
-    case pb::DataType::kCalendarInterval: return "interval";
-    case pb::DataType::kYearMonthInterval: return IntervalName(type.year_month_interval(), true);
-    case pb::DataType::kDayTimeInterval: return IntervalName(type.day_time_interval(), false);
-    case pb::DataType::kArray: return "array<" + TypeName(type.array().element_type()) + ">";
+    case pb::DataType::kString:
+      return "string";
+    case pb::DataType::kChar:
+      return "char(" + std::to_string(type.char_().length()) + ")";
+    case pb::DataType::kVarChar:
+      return "varchar(" + std::to_string(type.var_char().length()) + ")";
+    case pb::DataType::kDate:
+      return "date";
+    case pb::DataType::kTimestamp:
+      return "timestamp";
+    case pb::DataType::kTimestampNtz:
+      return "timestamp_ntz";
+    case pb::DataType::kCalendarInterval:
+      return "interval";
+    case pb::DataType::kYearMonthInterval:
+      return IntervalName(type.year_month_interval(), true);
+    case pb::DataType::kDayTimeInterval:
+      return IntervalName(type.day_time_interval(), false);
+    case pb::DataType::kArray:
+      return "array<" + TypeName(type.array().element_type()) + ">";
     case pb::DataType::kStruct: {
       std::string out = "struct<";
       for (int i = 0; i < type.struct_().fields_size(); ++i) {
@@ -254,17 +291,21 @@ std::string TypeName(const pb::DataType& type) {
     case pb::DataType::kMap:
       return "map<" + TypeName(type.map().key_type()) + "," + TypeName(type.map().value_type()) +
              ">";
-    case pb::DataType::kVariant: return "variant";
+    case pb::DataType::kVariant:
+      return "variant";
     case pb::DataType::kUdt:
       return type.udt().has_sql_type() ? TypeName(type.udt().sql_type()) : type.udt().type();
-    case pb::DataType::kGeometry: return "geometry(" + std::to_string(type.geometry().srid()) + ")";
+    case pb::DataType::kGeometry:
+      return "geometry(" + std::to_string(type.geometry().srid()) + ")";
     case pb::DataType::kGeography:
       return "geography(" + std::to_string(type.geography().srid()) + ")";
-    case pb::DataType::kUnparsed: return type.unparsed().data_type_string();
+    case pb::DataType::kUnparsed:
+      return type.unparsed().data_type_string();
     case pb::DataType::kTime:
       return type.time().has_precision() ? "time(" + std::to_string(type.time().precision()) + ")"
                                          : "time";
-    case pb::DataType::KIND_NOT_SET: break;
+    case pb::DataType::KIND_NOT_SET:
+      break;
   }
   return "unknown";
 }
@@ -354,8 +395,8 @@ Result<SparkConnectString> ParseSparkConnectString(std::string_view remote) {
     bool known = false;
     for (std::string_view p : kParameters) known = known || p == name;
     if (!known) {
-      return Status::InvalidArgument(quoted + "unknown parameter '" + name + "' (known: " +
-                                     KnownParameters() + ")");
+      return Status::InvalidArgument(quoted + "unknown parameter '" + name +
+                                     "' (known: " + KnownParameters() + ")");
     }
     if (seen.contains(name)) {
       return Status::InvalidArgument(quoted + "the parameter '" + name + "' is given twice");
@@ -436,8 +477,8 @@ struct SparkConnectClient::Impl {
         return Status::IOError(prefix + "did not finish within query_timeout " +
                                Millis(query_timeout) + " (gRPC DEADLINE_EXCEEDED)");
       case grpc::StatusCode::UNAVAILABLE:
-        return Status::IOError(prefix + "the server is unavailable (gRPC UNAVAILABLE: " +
-                               message + ")");
+        return Status::IOError(prefix + "the server is unavailable (gRPC UNAVAILABLE: " + message +
+                               ")");
       case grpc::StatusCode::UNAUTHENTICATED:
       case grpc::StatusCode::PERMISSION_DENIED:
         return Status::FailedPrecondition(prefix + "refused (gRPC " +
@@ -571,8 +612,9 @@ Result<std::unique_ptr<SparkConnectClient>> SparkConnectClient::Connect(
     const SparkConnectOptions& options) {
   LARDER_ASSIGN_OR_RETURN(SparkConnectString target, ParseSparkConnectString(options.remote));
   if (options.connect_timeout.count() <= 0 || options.query_timeout.count() <= 0) {
-    return Status::InvalidArgument("spark connect: connect_timeout and query_timeout must be "
-                                   "positive");
+    return Status::InvalidArgument(
+        "spark connect: connect_timeout and query_timeout must be "
+        "positive");
   }
   auto impl = std::make_unique<Impl>();
   impl->target = target;
@@ -595,8 +637,8 @@ Result<std::unique_ptr<SparkConnectClient>> SparkConnectClient::Connect(
     credentials = grpc::SslCredentials(grpc::SslCredentialsOptions());
   }
   if (!target.token.empty()) {
-    credentials = grpc::CompositeChannelCredentials(credentials,
-                                                    grpc::AccessTokenCredentials(target.token));
+    credentials =
+        grpc::CompositeChannelCredentials(credentials, grpc::AccessTokenCredentials(target.token));
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
@@ -606,8 +648,10 @@ Result<std::unique_ptr<SparkConnectClient>> SparkConnectClient::Connect(
   impl->channel = grpc::CreateCustomChannel(impl->endpoint, credentials, args);
   if (!impl->channel->WaitForConnected(std::chrono::system_clock::now() +
                                        options.connect_timeout)) {
-    return Status::IOError("spark connect " + impl->endpoint + ": no connection within "
-                           "connect_timeout " + Millis(options.connect_timeout) +
+    return Status::IOError("spark connect " + impl->endpoint +
+                           ": no connection within "
+                           "connect_timeout " +
+                           Millis(options.connect_timeout) +
                            " (is a Spark Connect server running there? scripts/spark.sh server)");
   }
   impl->stub = pb::SparkConnectService::NewStub(impl->channel);

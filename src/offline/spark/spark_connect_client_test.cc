@@ -25,10 +25,9 @@ SparkServer* Server() {
   return server;
 }
 
-Result<std::unique_ptr<SparkConnectClient>> ConnectTo(const SparkServer& server,
-                                                      std::map<std::string, std::string> conf = {},
-                                                      std::chrono::milliseconds query_timeout =
-                                                          std::chrono::milliseconds(120000)) {
+Result<std::unique_ptr<SparkConnectClient>> ConnectTo(
+    const SparkServer& server, std::map<std::string, std::string> conf = {},
+    std::chrono::milliseconds query_timeout = std::chrono::milliseconds(120000)) {
   SparkConnectOptions options;
   options.remote = server.remote();
   options.conf = std::move(conf);
@@ -141,8 +140,8 @@ TEST(SparkConnectClient, QueryStreamsArrowIpcBatchesWithTheirRowCounts) {
 
   // Four partitions: at least one batch each.
   Collected got;
-  ASSERT_TRUE(Collect(**client, "SELECT id, id * 2 AS twice FROM range(0, 100000, 1, 4)", &got)
-                  .ok());
+  ASSERT_TRUE(
+      Collect(**client, "SELECT id, id * 2 AS twice FROM range(0, 100000, 1, 4)", &got).ok());
   EXPECT_EQ(got.rows, 100000);
   EXPECT_GE(got.batches, 1);
   for (const std::string& head : got.first_bytes) {
@@ -153,11 +152,11 @@ TEST(SparkConnectClient, QueryStreamsArrowIpcBatchesWithTheirRowCounts) {
 
   // An error from the callback stops the query and is the result.
   int calls = 0;
-  const Status stopped = (*client)->ExecuteSql(
-      "SELECT id FROM range(0, 1000000, 1, 8)", [&](std::string_view, int64_t) {
-        ++calls;
-        return Status::Corruption("decoder says no");
-      });
+  const Status stopped = (*client)->ExecuteSql("SELECT id FROM range(0, 1000000, 1, 8)",
+                                               [&](std::string_view, int64_t) {
+                                                 ++calls;
+                                                 return Status::Corruption("decoder says no");
+                                               });
   EXPECT_EQ(stopped.code(), StatusCode::kCorruption);
   EXPECT_EQ(calls, 1);
   // The session still works.
@@ -179,14 +178,22 @@ TEST(SparkConnectClient, SchemaNamesColumnsAndSparkTypesWithoutRunning) {
       "named_struct('a', 1L, 'b', 'x') AS st FROM range(10)");
   ASSERT_TRUE(schema.ok()) << schema.status().ToString();
   const SparkColumns want = {
-      {"id", "long"},       {"i", "integer"},
-      {"s", "short"},       {"t", "byte"},
-      {"f", "float"},       {"d", "double"},
-      {"dec", "decimal(12,3)"}, {"str", "string"},
-      {"bin", "binary"},    {"b", "boolean"},
-      {"day", "date"},      {"ts", "timestamp"},
-      {"ntz", "timestamp_ntz"}, {"arr", "array<long>"},
-      {"m", "map<string,double>"}, {"st", "struct<a:long,b:string>"},
+      {"id", "long"},
+      {"i", "integer"},
+      {"s", "short"},
+      {"t", "byte"},
+      {"f", "float"},
+      {"d", "double"},
+      {"dec", "decimal(12,3)"},
+      {"str", "string"},
+      {"bin", "binary"},
+      {"b", "boolean"},
+      {"day", "date"},
+      {"ts", "timestamp"},
+      {"ntz", "timestamp_ntz"},
+      {"arr", "array<long>"},
+      {"m", "map<string,double>"},
+      {"st", "struct<a:long,b:string>"},
   };
   EXPECT_EQ(*schema, want);
   // Analysis errors come back as errors.
@@ -200,11 +207,11 @@ TEST(SparkConnectClient, UnknownTableCarriesSparksMessage) {
   ASSERT_NE(server, nullptr);
   auto client = ConnectTo(*server);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
-  const Status status = (*client)->ExecuteSql("SELECT * FROM larder_no_such_table",
-                                              [](std::string_view, int64_t) {
-                                                ADD_FAILURE() << "no batch expected";
-                                                return Status::OK();
-                                              });
+  const Status status =
+      (*client)->ExecuteSql("SELECT * FROM larder_no_such_table", [](std::string_view, int64_t) {
+        ADD_FAILURE() << "no batch expected";
+        return Status::OK();
+      });
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
   EXPECT_THAT(status.message(), HasSubstr("TABLE_OR_VIEW_NOT_FOUND"));
@@ -235,11 +242,11 @@ TEST(SparkConnectClient, CommandsCreateAndFillTablesInTheHiveCatalog) {
   Status s = c.ExecuteCommand(
       "CREATE TABLE larder_spark_test.ratings (user_id BIGINT, rating DOUBLE) USING parquet");
   ASSERT_TRUE(s.ok()) << s.ToString();
-  s = c.ExecuteCommand(
-      "INSERT INTO larder_spark_test.ratings VALUES (1, 4.5), (2, 3.0), (3, 5.0)");
+  s = c.ExecuteCommand("INSERT INTO larder_spark_test.ratings VALUES (1, 4.5), (2, 3.0), (3, 5.0)");
   ASSERT_TRUE(s.ok()) << s.ToString();
-  s = c.ExecuteCommand("CREATE TABLE larder_spark_test.ids STORED AS PARQUET AS "
-                       "SELECT id FROM range(25)");
+  s = c.ExecuteCommand(
+      "CREATE TABLE larder_spark_test.ids STORED AS PARQUET AS "
+      "SELECT id FROM range(25)");
   ASSERT_TRUE(s.ok()) << s.ToString();
 
   Collected ratings;
