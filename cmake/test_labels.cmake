@@ -9,7 +9,8 @@ set(larder_test_labels
   "kinesis" "^(Kinesis[A-Za-z]*|KinesaliteServer)$"
   "kafka" "^(Kafka[A-Za-z]*)$"
   "airflow" "^(Airflow[A-Za-z]*)$"
-  "dbt" "^(Dbt[A-Za-z]*)$")
+  "dbt" "^(Dbt[A-Za-z]*)$"
+  "spark" "^(Spark[A-Za-z]*)$")
 
 file(GLOB larder_discovered "${CMAKE_CURRENT_LIST_DIR}/larder_tests*_tests.cmake")
 foreach(larder_file ${larder_discovered})

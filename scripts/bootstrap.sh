@@ -4,6 +4,7 @@
 #
 #   scripts/bootstrap.sh            Debian packages + DuckDB + dynalite and
 #                                   kinesalite + the Kafka broker's jars (tests)
+#                                   + Spark Connect's protos (the build)
 #
 # DuckDB has no Debian 12 package. Its C library comes from the npm tarball
 # @duckdb/node-bindings-linux-x64 and its header from the npm tarball duckdb,
@@ -22,6 +23,7 @@ apt_packages=(
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev librocksdb-dev
   libhiredis-dev redis-server libssl-dev openssl ca-certificates libjemalloc-dev libboost-dev
   librdkafka-dev maven openjdk-17-jre-headless
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler unzip
   tzdata  # /usr/share/zoneinfo: the time zones of schedules and their tests
 )
 source "$root/scripts/debian_packages.sh"
@@ -73,3 +75,11 @@ ensure_npm_package kinesalite 3.3.3 index.js
 # third_party/kafka/lib, with a stamp; Debian's Java 17 runs them
 # (scripts/kafka.sh, tests/support/kafka_server.h).
 "$root/scripts/kafka.sh" install | sed 's/^\[kafka\] /[bootstrap] /'
+
+# --- Spark Connect's protocol (compiled by the build) ------------------------
+# The .proto files come from Maven Central's spark-connect_2.13 jar (resolved
+# by Debian's maven) into third_party/spark_connect_proto, with a stamp;
+# cmake/spark_connect_proto.cmake compiles them. The Spark server itself,
+# for the tests, is pyspark's: scripts/spark.sh install (run by
+# scripts/test.sh).
+"$root/scripts/spark.sh" protos | sed 's/^\[spark\] /[bootstrap] /'

@@ -11,6 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/airflow_venv.sh"
 "$root/scripts/dbt_venv.sh"
 "$root/scripts/sdk_venv.sh"
+"$root/scripts/spark.sh" install
 BUILD_DIR="${BUILD_DIR:-$root/build}"
 export BUILD_DIR
 "$root/scripts/build.sh" -DLARDER_BUILD_PYTHON=ON

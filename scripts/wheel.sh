@@ -7,7 +7,8 @@
 #
 # 1. The sdist: the source tree that the CMake project needs (git's tracked
 #    and unignored files of CMakeLists.txt, VERSION, cmake/, include/, src/,
-#    examples/, python/, bench/, tests/), with python/pyproject.toml and
+#    examples/, python/, bench/, tests/) and Spark Connect's protos
+#    (third_party/spark_connect_proto), with python/pyproject.toml and
 #    python/README.md at its root (pyproject.toml's overrides for from-sdist
 #    builds point CMake at ".").
 # 2. The wheel, built from the sdist by `pip wheel` in pip's isolated build
@@ -48,6 +49,14 @@ mkdir -p "$stage"
     mkdir -p "$stage/$(dirname "$f")"
     cp -p "$root/$f" "$stage/$f"
   done
+# Spark Connect's protos are not in the repository (scripts/spark.sh protos
+# extracts them from Maven Central's jar): the sdist carries them, so that a
+# build from it needs neither Maven nor the network.
+protos="$root/third_party/spark_connect_proto"
+[ -f "$protos/spark/connect/base.proto" ] \
+  || { log "Spark Connect's protos are missing from $protos: run scripts/bootstrap.sh"; exit 1; }
+mkdir -p "$stage/third_party"
+cp -rp "$protos" "$stage/third_party/spark_connect_proto"
 cp "$root/python/pyproject.toml" "$stage/pyproject.toml"
 cp "$root/python/README.md" "$stage/README.md"
 rm -f "$out"/larder_feature_store-*.tar.gz "$out"/larder_feature_store-*.whl
