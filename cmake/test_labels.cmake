@@ -1,4 +1,5 @@
-# Included by ctest (TEST_INCLUDE_FILES, after the tests that
+# Configured with @ONLY into the build directory, then included by ctest
+# (TEST_INCLUDE_FILES, after the tests that
 # gtest_discover_tests found in larder_tests): gives ctest labels to
 # gtest tests by the name of their suite, since gtest_discover_tests gives
 # every test of one executable the same properties. Select them with
@@ -24,6 +25,12 @@ foreach(larder_file ${larder_discovered})
       list(POP_FRONT larder_pairs larder_label larder_regex)
       if(larder_suite MATCHES "${larder_regex}")
         set_tests_properties("${larder_test}" PROPERTIES LABELS "${larder_label}")
+      endif()
+      # The tests of label spark share the run's one Spark Connect server
+      # (the spark_server fixture: tests/tools/spark_fixture_main.cc).
+      if(larder_suite MATCHES "${larder_regex}" AND larder_label STREQUAL "spark")
+        set_tests_properties("${larder_test}" PROPERTIES FIXTURES_REQUIRED spark_server
+          ENVIRONMENT "LARDER_TEST_SPARK_STATE=@LARDER_SPARK_STATE@")
       endif()
     endwhile()
   endforeach()

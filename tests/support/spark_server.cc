@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -62,9 +64,10 @@ std::string FindJavaHome() {
 
 // Starts `argv` in `dir` as the leader of a new process group, with
 // `overrides` ("NAME=value") added to the environment and its output in
-// `log`. The child gets SIGKILL when the test process dies.
+// `log`. The child gets SIGKILL when the test process dies, unless
+// `outlive_parent`.
 Result<pid_t> SpawnGroup(std::vector<std::string> argv, std::vector<std::string> overrides,
-                         const std::string& dir, const std::string& log) {
+                         const std::string& dir, const std::string& log, bool outlive_parent) {
   // Everything is built before fork: only async-signal-safe calls between
   // fork and exec.
   std::vector<std::string> env_strings = std::move(overrides);
@@ -87,7 +90,12 @@ Result<pid_t> SpawnGroup(std::vector<std::string> argv, std::vector<std::string>
   if (pid < 0) return Status::IOError("fork failed");
   if (pid == 0) {
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!outlive_parent) prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const int null_in = open("/dev/null", O_RDONLY);
+    if (null_in >= 0) {
+      dup2(null_in, 0);
+      close(null_in);
+    }
     if (chdir(dir.c_str()) != 0) _exit(126);
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
@@ -126,7 +134,7 @@ void StopGroup(pid_t pgid) {
 
 }  // namespace
 
-Result<std::unique_ptr<SparkServer>> SparkServer::Start() {
+Result<std::unique_ptr<SparkServer>> SparkServer::Start(bool outlive_parent) {
   const std::string home = FindSparkHome();
   if (home.empty()) {
     return Status::FailedPrecondition("pyspark " + std::string(kSparkVersion) +
@@ -194,7 +202,8 @@ Result<std::unique_ptr<SparkServer>> SparkServer::Start() {
         "SPARK_LOCAL_DIRS=" + server->dir_.Join("local"),
     };
     LARDER_ASSIGN_OR_RETURN(server->pid_,
-                            SpawnGroup(std::move(argv), std::move(env), dir, server->LogPath()));
+                            SpawnGroup(std::move(argv), std::move(env), dir, server->LogPath(),
+                                       outlive_parent));
     // Spark binds the gRPC port once its session is up: ready when it accepts.
     const WaitOutcome outcome = WaitUntilAnswering(
         server->pid_,
@@ -222,6 +231,80 @@ Result<std::unique_ptr<SparkServer>> SparkServer::Start() {
 
 SparkServer::~SparkServer() { StopGroup(pid_); }
 
-SparkServer* SparkServer::Shared(std::string* error) { return SharedServer<SparkServer>(error); }
+Status SparkServer::Detach(const std::string& state_file) {
+  std::ofstream out(state_file, std::ios::trunc);
+  out << port_ << " " << pid_ << " " << dir_.path() << "\n";
+  out.close();
+  if (!out) return Status::IOError("cannot write " + state_file);
+  dir_.Keep();
+  pid_ = -1;
+  return Status::OK();
+}
+
+namespace {
+
+struct DetachedState {
+  int port = 0;
+  pid_t pid = -1;
+  std::string dir;
+};
+
+Result<DetachedState> ReadDetachedState(const std::string& state_file) {
+  std::ifstream in(state_file);
+  DetachedState state;
+  if (!(in >> state.port >> state.pid >> state.dir) || state.port <= 0) {
+    return Status::NotFound("no Spark Connect server is recorded in " + state_file +
+                            " (the spark_server fixture did not start one; see its output)");
+  }
+  return state;
+}
+
+}  // namespace
+
+Status SparkServer::StopDetached(const std::string& state_file) {
+  std::error_code ec;
+  if (!std::filesystem::exists(state_file, ec)) return Status::OK();
+  Result<DetachedState> state = ReadDetachedState(state_file);
+  if (state.ok()) {
+    // Not our child: signal the group, then wait for its leader to go.
+    kill(-state->pid, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
+    while (kill(state->pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(-state->pid, SIGKILL);
+    std::filesystem::remove_all(state->dir, ec);
+  }
+  std::filesystem::remove(state_file, ec);
+  return state.status();
+}
+
+Result<std::unique_ptr<SparkServer>> SparkServer::Attach(const std::string& state_file) {
+  LARDER_ASSIGN_OR_RETURN(DetachedState state, ReadDetachedState(state_file));
+  std::unique_ptr<SparkServer> server(new SparkServer);
+  server->port_ = state.port;
+  server->attached_dir_ = state.dir;
+  return server;
+}
+
+SparkServer* SparkServer::Shared(std::string* error) {
+  if (const char* state = std::getenv("LARDER_TEST_SPARK_STATE"); state != nullptr && *state) {
+    static std::mutex mu;
+    static std::unique_ptr<SparkServer> attached;
+    static std::string attach_error;
+    std::lock_guard lock(mu);
+    if (attached == nullptr && attach_error.empty()) {
+      Result<std::unique_ptr<SparkServer>> found = Attach(state);
+      if (found.ok()) {
+        attached = std::move(found).value();
+      } else {
+        attach_error = found.status().ToString();
+      }
+    }
+    if (attached == nullptr) *error = attach_error;
+    return attached.get();
+  }
+  return SharedServer<SparkServer>(error);
+}
 
 }  // namespace larder::testing

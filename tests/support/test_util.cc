@@ -20,6 +20,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (keep_) return;
   std::error_code ec;
   fs::remove_all(path_, ec);
 }

@@ -18,9 +18,12 @@ class TempDir {
   // Writes `content` to `path()/relative`, creating directories.
   void Write(const std::string& relative, const std::string& content) const;
   std::string Join(const std::string& relative) const { return path_ + "/" + relative; }
+  // Leaves the directory in place at destruction (its new owner removes it).
+  void Keep() { keep_ = true; }
 
  private:
   std::string path_;
+  bool keep_ = false;
 };
 
 // The result of running a command.

@@ -234,6 +234,7 @@ TEST(SparkConnectClient, CommandsCreateAndFillTablesInTheHiveCatalog) {
   EXPECT_EQ(*catalog, "hive");
 
   SparkConnectClient& c = **client;
+  ASSERT_TRUE(c.ExecuteCommand("DROP DATABASE IF EXISTS larder_spark_test CASCADE").ok());
   ASSERT_TRUE(c.ExecuteCommand("CREATE DATABASE larder_spark_test").ok());
   const Status again = c.ExecuteCommand("CREATE DATABASE larder_spark_test");
   EXPECT_EQ(again.code(), StatusCode::kAlreadyExists) << again.ToString();
