@@ -147,11 +147,60 @@ Status ExportArrowStream(std::shared_ptr<Connection> conn,
   return StartStream(std::move(state), out);
 }
 
-Status ImportArrowStream(Connection& conn, ArrowArrayStream* stream, const std::string& table,
-                         const std::string& what) {
-  if (stream == nullptr || stream->release == nullptr) {
+namespace {
+
+// A stream that forwards to `inner` and owns every schema that get_schema
+// gives out. DuckDB's C API (duckdb_arrow_scan, its stream wrapper's
+// FactoryGetSchema) clears the release callback of the schemas it takes
+// instead of calling it, so a producer's schemas would leak; the consumer
+// gets a shallow copy whose release does nothing, and the producer's schemas
+// are released when the import is over.
+struct SchemaKeepingStream {
+  ArrowArrayStream* inner;
+  std::vector<ArrowSchema> schemas;
+  ArrowArrayStream stream;
+
+  explicit SchemaKeepingStream(ArrowArrayStream* in) : inner(in) {
+    stream.get_schema = [](ArrowArrayStream* s, ArrowSchema* out) {
+      auto* self = static_cast<SchemaKeepingStream*>(s->private_data);
+      ArrowSchema schema;
+      const int rc = self->inner->get_schema(self->inner, &schema);
+      if (rc != 0) return rc;
+      self->schemas.push_back(schema);
+      *out = schema;
+      out->release = [](ArrowSchema* copy) { copy->release = nullptr; };
+      return 0;
+    };
+    stream.get_next = [](ArrowArrayStream* s, ArrowArray* out) {
+      auto* self = static_cast<SchemaKeepingStream*>(s->private_data);
+      return self->inner->get_next(self->inner, out);
+    };
+    stream.get_last_error = [](ArrowArrayStream* s) {
+      auto* self = static_cast<SchemaKeepingStream*>(s->private_data);
+      return self->inner->get_last_error != nullptr ? self->inner->get_last_error(self->inner)
+                                                     : nullptr;
+    };
+    stream.release = [](ArrowArrayStream* s) { s->release = nullptr; };  // inner is the caller's
+    stream.private_data = this;
+  }
+  ~SchemaKeepingStream() {
+    for (ArrowSchema& s : schemas) {
+      if (s.release != nullptr) s.release(&s);
+    }
+  }
+  SchemaKeepingStream(const SchemaKeepingStream&) = delete;
+  SchemaKeepingStream& operator=(const SchemaKeepingStream&) = delete;
+};
+
+}  // namespace
+
+Status ImportArrowStream(Connection& conn, ArrowArrayStream* caller_stream,
+                         const std::string& table, const std::string& what) {
+  if (caller_stream == nullptr || caller_stream->release == nullptr) {
     return Status::InvalidArgument(what + ": the Arrow stream is released or missing");
   }
+  SchemaKeepingStream keeper(caller_stream);
+  ArrowArrayStream* stream = &keeper.stream;
   // duckdb_arrow_scan registers a temporary view that pulls from the stream
   // (which it does not take ownership of); the table copies the rows out, so
   // the job can run its query any number of times.
