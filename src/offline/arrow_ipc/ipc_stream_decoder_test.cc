@@ -522,11 +522,21 @@ TEST(ArrowIpcHostile, BadNodesAndBuffersNameTheColumn) {
             "arrow ipc: column 's' (utf8): the offsets buffer holds 8 bytes, 16 are needed");
 }
 
+// Each seed is one or more streams, one after another (split, as the fuzz
+// target splits them, after each end-of-stream marker).
 TEST(ArrowIpcHostile, FuzzCorpusSeedsDecode) {
   int seeds = 0;
+  const std::string_view end("\xFF\xFF\xFF\xFF\0\0\0\0", 8);
   for (const auto& entry :
        std::filesystem::directory_iterator(SourceDir() + "/fuzz/corpus/arrow_ipc")) {
-    EXPECT_TRUE(AppendAndTouch(ReadFileText(entry.path())).ok()) << entry.path();
+    const std::string seed = ReadFileText(entry.path());
+    size_t start = 0;
+    for (size_t at = seed.find(end); at != std::string::npos; at = seed.find(end, start)) {
+      EXPECT_TRUE(AppendAndTouch(std::string_view(seed).substr(start, at + 8 - start)).ok())
+          << entry.path() << " at " << start;
+      start = at + 8;
+    }
+    EXPECT_EQ(start, seed.size()) << entry.path();
     ++seeds;
   }
   EXPECT_GE(seeds, 4);

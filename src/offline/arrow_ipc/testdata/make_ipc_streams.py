@@ -11,7 +11,8 @@ Files (`.arrows`: an IPC stream, as Spark Connect sends one per batch):
   slice.arrows/.parquet       rows 3..9 of the table (sliced arrays)
   other_schema.arrows         a different schema (the mismatch test)
   zstd.arrows, dictionary.arrows, float16.arrows   refused inputs
-  fuzz_seed_*.arrows          small streams for fuzz/corpus/arrow_ipc
+  fuzz_seed_*.arrows          small inputs for fuzz/corpus/arrow_ipc (three_chunks:
+                              streams one after another, as the fuzz target splits them)
 """
 import datetime as dt
 import decimal
@@ -122,6 +123,10 @@ def main(out):
           stream_bytes(pa.table({"s": ["a", None, "ccc"], "i": [1, 2, None]})))
     write(f"{out}/fuzz_seed_nested.arrows",
           stream_bytes(small.select(["lst", "llst", "fsl", "st", "mp", "lst_st"])))
+    strings = pa.table({"s": ["a", None, "ccc"], "i": [1, 2, None]})
+    write(f"{out}/fuzz_seed_three_chunks.arrows",  # one stream per row, as Spark sends
+          b"".join(stream_bytes(strings, [strings.slice(i, 1).to_batches()[0]])
+                   for i in range(3)))
 
 
 if __name__ == "__main__":
