@@ -438,6 +438,38 @@ Result<std::optional<Message>> NextMessage(std::string_view bytes, uint64_t* pos
 // ---------------------------------------------------------------------------
 // Record batches
 
+// True when [p, p + n) is well-formed UTF-8 (no overlong forms, surrogates or
+// code points past U+10FFFF), as Arrow's utf8 type requires.
+bool ValidUtf8(const uint8_t* p, uint64_t n) {
+  uint64_t i = 0;
+  while (i < n) {
+    const uint8_t c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    uint64_t len = 0;
+    uint32_t cp = 0, min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    for (uint64_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 class BatchReader {
  public:
   BatchReader(std::string_view body, FlatVector nodes, FlatVector buffers)
@@ -541,6 +573,25 @@ Status BatchReader::CheckOffsets(const Field& f, const std::string& path, int64_
   return Status::OK();
 }
 
+// REQUIRES: CheckOffsets passed for these offsets and `data`.
+template <typename Offset>
+Status CheckUtf8(const Field& f, const std::string& path, int64_t length, const void* offsets,
+                 const void* data) {
+  const auto* o = static_cast<const uint8_t*>(offsets);
+  const auto* d = static_cast<const uint8_t*>(data);
+  Offset begin = 0;
+  std::memcpy(&begin, o, sizeof(Offset));
+  for (int64_t i = 0; i < length; ++i) {
+    Offset end = 0;
+    std::memcpy(&end, o + static_cast<uint64_t>(i + 1) * sizeof(Offset), sizeof(Offset));
+    if (!ValidUtf8(d + begin, static_cast<uint64_t>(end - begin))) {
+      return ColumnCorrupt(path, f, "row " + std::to_string(i) + " is not valid UTF-8");
+    }
+    begin = end;
+  }
+  return Status::OK();
+}
+
 Status BatchReader::ReadArray(const Field& f, const std::string& path, ArrayData* out) {
   if (next_node_ >= nodes_.size()) {
     return ColumnCorrupt(path, f, "the record batch has fewer field nodes (" +
@@ -613,12 +664,16 @@ Status BatchReader::ReadArray(const Field& f, const std::string& path, ArrayData
       uint64_t offsets_size = 0, data_size = 0;
       LARDER_RETURN_IF_ERROR(NextBuffer(f, path, false, &offsets, &offsets_size));
       LARDER_RETURN_IF_ERROR(NextBuffer(f, path, false, &data, &data_size));
+      // Strings must be UTF-8: DuckDB's Arrow scan takes them as they are.
+      const bool utf8 = f.format == "u" || f.format == "U";
       if (f.layout == Layout::kBinary) {
         LARDER_RETURN_IF_ERROR(CheckOffsets<int32_t>(f, path, length, offsets, offsets_size,
                                                      data_size, "data buffer"));
+        if (utf8) LARDER_RETURN_IF_ERROR(CheckUtf8<int32_t>(f, path, length, offsets, data));
       } else {
         LARDER_RETURN_IF_ERROR(CheckOffsets<int64_t>(f, path, length, offsets, offsets_size,
                                                      data_size, "data buffer"));
+        if (utf8) LARDER_RETURN_IF_ERROR(CheckUtf8<int64_t>(f, path, length, offsets, data));
       }
       out->buffers.push_back(offsets);
       out->buffers.push_back(data);

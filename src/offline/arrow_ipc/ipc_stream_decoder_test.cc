@@ -509,6 +509,18 @@ TEST(ArrowIpcHostile, BadNodesAndBuffersNameTheColumn) {
             "arrow ipc: column 's' (utf8): offsets exceed the data buffer (1000 > 4)");
   EXPECT_EQ(message([&](std::string* s) { Put32(s, last_offset - 4, 5); }),
             "arrow ipc: column 's' (utf8): offsets decrease at row 2");
+  const int64_t data_at = Get64(stream, batch.buffers[2]);
+  EXPECT_EQ(message([&](std::string* s) { (*s)[batch.body + data_at + 2] = '\xC3'; }),
+            "arrow ipc: column 's' (utf8): row 2 is not valid UTF-8");
+  auto row2 = [&](const char* three_bytes) {  // "ccc" replaced
+    return message([&](std::string* s) { s->replace(batch.body + data_at + 1, 3, three_bytes); });
+  };
+  EXPECT_EQ(row2("\xE2\x82\xAC"), "");  // U+20AC
+  EXPECT_EQ(row2("\xED\xA0\x80"), "arrow ipc: column 's' (utf8): row 2 is not valid UTF-8");
+  EXPECT_EQ(row2("\xE0\x80\x80"), "arrow ipc: column 's' (utf8): row 2 is not valid UTF-8");
+  EXPECT_EQ(row2("a\xF4\x90"), "arrow ipc: column 's' (utf8): row 2 is not valid UTF-8");
+  EXPECT_EQ(message([&](std::string* s) { (*s)[batch.body + data_at] = '\xC3'; }),
+            "arrow ipc: column 's' (utf8): row 0 is not valid UTF-8");  // cut short
   EXPECT_EQ(message([&](std::string* s) { Put32(s, batch.body + offsets_at, -1); }),
             "arrow ipc: column 's' (utf8): the first offset is negative");
   EXPECT_EQ(message([&](std::string* s) { Put64(s, batch.buffers[4], 1 << 20); }),
