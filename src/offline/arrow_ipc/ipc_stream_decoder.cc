@@ -241,7 +241,19 @@ Status SchemaReader::ReadType(const FlatTable& t, const std::string& path, Field
       f->map_keys_sorted = sorted != 0;
       break;
     }
-    case fb::kInterval: return unsupported("interval");
+    case fb::kInterval: {
+      LARDER_ASSIGN_OR_RETURN(int16_t unit, OptScalar<int16_t>(type, 0, 0));
+      if (unit == 0) {
+        fixed("tiM", "interval[year_month]", 4);  // int32 months
+      } else if (unit == 1) {
+        fixed("tiD", "interval[day_time]", 8);  // int32 days, int32 milliseconds
+      } else if (unit == 2) {
+        fixed("tin", "interval[month_day_nano]", 16);  // int32 months, days; int64 ns
+      } else {
+        return Malformed(Quoted(path) + ": unknown interval unit " + std::to_string(unit));
+      }
+      break;
+    }
     case fb::kUnion: return unsupported("union");
     case fb::kRunEndEncoded: return unsupported("run_end_encoded");
     case fb::kBinaryView: return unsupported("binary_view");

@@ -15,8 +15,9 @@
 // Types: null, bool, int8..int64, uint8..uint64, float32/64, utf8,
 // large_utf8, binary, large_binary, fixed_size_binary, decimal128/256,
 // date32/64, time32/64, timestamp (any unit, with or without a time zone),
-// duration, and nested list, large_list, fixed_size_list, struct and map.
-// float16, intervals, unions, run-end encoded and view types, dictionary
+// duration, interval (Spark's year-month and day-time intervals are
+// interval[year_month] and duration[us]), and nested list, large_list,
+// fixed_size_list, struct and map. float16, unions, run-end encoded and view types, dictionary
 // encoding and compressed bodies (LZ4_FRAME, ZSTD) are refused with
 // InvalidArgument naming the column and type, or the codec.
 #pragma once

@@ -177,6 +177,23 @@ TEST(ArrowIpcStream, SlicedArraysMatchPyarrow) {
   ExpectSameAsParquet(StreamOver({File("slice.arrows")}), "slice.parquet");
 }
 
+TEST(ArrowIpcStream, DurationsAndIntervalsReachDuckDb) {
+  REQUIRE_PYARROW();
+  ArrowArrayStream s = StreamOver({File("intervals.arrows")});
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(duckdb::ImportArrowStream(**conn, &s, "ipc", "ipc").ok());
+  s.release(&s);
+  auto r = (*conn)->Query("SELECT dur, mdn FROM ipc ORDER BY id", "ipc");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->column_types, (std::vector<std::string>{"INTERVAL", "INTERVAL"}));
+  using Row = std::vector<std::optional<std::string>>;
+  ASSERT_EQ(r->rows.size(), 3u);
+  EXPECT_EQ(r->rows[0], (Row{"00:00:01.5", "1 year 2 months 3 days 00:00:00.000004"}));
+  EXPECT_EQ(r->rows[1], (Row{std::nullopt, std::nullopt}));
+  EXPECT_EQ(r->rows[2], (Row{"-24:00:00", "-1 month"}));  // DuckDB keeps micros as time
+}
+
 TEST(ArrowIpcStream, EmptyResultHasTheSchemaAndNoRows) {
   REQUIRE_PYARROW();
   ArrowArrayStream s = StreamOver({File("empty.arrows")});

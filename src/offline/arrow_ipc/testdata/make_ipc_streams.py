@@ -9,6 +9,7 @@ Files (`.arrows`: an IPC stream, as Spark Connect sends one per batch):
   chunk_<i>.arrows            the same table, one complete stream per batch
   empty.arrows                the schema alone (an empty result)
   slice.arrows/.parquet       rows 3..9 of the table (sliced arrays)
+  intervals.arrows            duration and interval, which Parquet cannot hold
   other_schema.arrows         a different schema (the mismatch test)
   zstd.arrows, dictionary.arrows, float16.arrows   refused inputs
   fuzz_seed_*.arrows          small inputs for fuzz/corpus/arrow_ipc (three_chunks:
@@ -107,6 +108,14 @@ def main(out):
     sliced = table.slice(3, 7)
     write(f"{out}/slice.arrows", stream_bytes(sliced, [sliced.to_batches()[0]]))
     pq.write_table(sliced, f"{out}/slice.parquet", version="2.6")
+    # Types that Parquet cannot hold; the test knows DuckDB's rendering.
+    times = pa.table({
+        "id": pa.array([0, 1, 2], pa.int64()),
+        "dur": pa.array([1_500_000, None, -86_400_000_000], pa.duration("us")),
+        "mdn": pa.array([pa.MonthDayNano([14, 3, 4_000]), None, pa.MonthDayNano([-1, 0, 0])],
+                        pa.month_day_nano_interval()),
+    })
+    write(f"{out}/intervals.arrows", stream_bytes(times))
     other = table.drop_columns(["s"]).append_column("s", pa.array(range(10), pa.int32()))
     write(f"{out}/other_schema.arrows", stream_bytes(other))
     write(f"{out}/zstd.arrows",
