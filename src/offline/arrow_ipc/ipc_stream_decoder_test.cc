@@ -293,6 +293,21 @@ TEST(ArrowIpcStream, DuckDbReportsADecodingError) {
   EXPECT_NE(st.message().find("truncated stream"), std::string::npos) << st.ToString();
 }
 
+TEST(ArrowIpcStream, DuckDbIsNotAskedToScanAStreamWithoutSchema) {
+  REQUIRE_PYARROW();
+  std::string bad = File("chunk_0.arrows");
+  bad[0] = 'x';
+  ArrowArrayStream s = StreamOver({bad});
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  Status st = duckdb::ImportArrowStream(**conn, &s, "ipc", "spark result");
+  s.release(&s);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(),
+            "spark result: cannot read the Arrow stream's schema: arrow ipc: expected the "
+            "continuation marker 0xFFFFFFFF at byte 0, found 0xFFFFFF78");
+}
+
 TEST(ArrowIpcDecoder, LaterSchemasMustEqualTheFirst) {
   REQUIRE_PYARROW();
   IpcStreamDecoder decoder;

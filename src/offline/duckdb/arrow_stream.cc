@@ -149,47 +149,58 @@ Status ExportArrowStream(std::shared_ptr<Connection> conn,
 
 namespace {
 
-// A stream that forwards to `inner` and owns every schema that get_schema
-// gives out. DuckDB's C API (duckdb_arrow_scan, its stream wrapper's
-// FactoryGetSchema) clears the release callback of the schemas it takes
-// instead of calling it, so a producer's schemas would leak; the consumer
-// gets a shallow copy whose release does nothing, and the producer's schemas
-// are released when the import is over.
-struct SchemaKeepingStream {
-  ArrowArrayStream* inner;
-  std::vector<ArrowSchema> schemas;
-  ArrowArrayStream stream;
-
-  explicit SchemaKeepingStream(ArrowArrayStream* in) : inner(in) {
-    stream.get_schema = [](ArrowArrayStream* s, ArrowSchema* out) {
-      auto* self = static_cast<SchemaKeepingStream*>(s->private_data);
-      ArrowSchema schema;
-      const int rc = self->inner->get_schema(self->inner, &schema);
-      if (rc != 0) return rc;
-      self->schemas.push_back(schema);
-      *out = schema;
+// A stream that forwards to `inner`, whose schema it reads once, before
+// DuckDB sees the stream, and owns. DuckDB's C API (duckdb_arrow_scan and
+// its stream wrapper) calls get_schema several times, never checks whether
+// it failed (it compares with DuckDBError, 1, not errno codes, or ignores
+// the result) and clears the release callback of the schemas it takes
+// instead of calling it. So the consumer gets shallow copies of the one
+// schema, whose release does nothing, and the schema is released when the
+// import is over.
+class SchemaKeepingStream {
+ public:
+  explicit SchemaKeepingStream(ArrowArrayStream* inner) : inner_(inner) {
+    std::memset(&schema_, 0, sizeof(schema_));
+    stream_.get_schema = [](ArrowArrayStream* s, ArrowSchema* out) {
+      *out = Self(s)->schema_;
       out->release = [](ArrowSchema* copy) { copy->release = nullptr; };
       return 0;
     };
-    stream.get_next = [](ArrowArrayStream* s, ArrowArray* out) {
-      auto* self = static_cast<SchemaKeepingStream*>(s->private_data);
-      return self->inner->get_next(self->inner, out);
+    stream_.get_next = [](ArrowArrayStream* s, ArrowArray* out) {
+      return Self(s)->inner_->get_next(Self(s)->inner_, out);
     };
-    stream.get_last_error = [](ArrowArrayStream* s) {
-      auto* self = static_cast<SchemaKeepingStream*>(s->private_data);
-      return self->inner->get_last_error != nullptr ? self->inner->get_last_error(self->inner)
-                                                     : nullptr;
-    };
-    stream.release = [](ArrowArrayStream* s) { s->release = nullptr; };  // inner is the caller's
-    stream.private_data = this;
+    stream_.get_last_error = [](ArrowArrayStream* s) { return Self(s)->LastError(); };
+    stream_.release = [](ArrowArrayStream* s) { s->release = nullptr; };  // inner_ is the caller's
+    stream_.private_data = this;
   }
   ~SchemaKeepingStream() {
-    for (ArrowSchema& s : schemas) {
-      if (s.release != nullptr) s.release(&s);
-    }
+    if (schema_.release != nullptr) schema_.release(&schema_);
   }
   SchemaKeepingStream(const SchemaKeepingStream&) = delete;
   SchemaKeepingStream& operator=(const SchemaKeepingStream&) = delete;
+
+  // Reads the inner stream's schema. REQUIRES: called once, before stream().
+  Status ReadSchema(const std::string& what) {
+    const int rc = inner_->get_schema(inner_, &schema_);
+    if (rc == 0) return Status::OK();
+    schema_.release = nullptr;  // not initialised on failure
+    const char* err = LastError();
+    return Status::InvalidArgument(what + ": cannot read the Arrow stream's schema" +
+                                   (err != nullptr ? std::string(": ") + err : std::string()));
+  }
+  ArrowArrayStream* stream() { return &stream_; }
+
+ private:
+  static SchemaKeepingStream* Self(ArrowArrayStream* s) {
+    return static_cast<SchemaKeepingStream*>(s->private_data);
+  }
+  const char* LastError() {
+    return inner_->get_last_error != nullptr ? inner_->get_last_error(inner_) : nullptr;
+  }
+
+  ArrowArrayStream* inner_;
+  ArrowSchema schema_;
+  ArrowArrayStream stream_;
 };
 
 }  // namespace
@@ -200,7 +211,8 @@ Status ImportArrowStream(Connection& conn, ArrowArrayStream* caller_stream,
     return Status::InvalidArgument(what + ": the Arrow stream is released or missing");
   }
   SchemaKeepingStream keeper(caller_stream);
-  ArrowArrayStream* stream = &keeper.stream;
+  LARDER_RETURN_IF_ERROR(keeper.ReadSchema(what));
+  ArrowArrayStream* stream = keeper.stream();
   // duckdb_arrow_scan registers a temporary view that pulls from the stream
   // (which it does not take ownership of); the table copies the rows out, so
   // the job can run its query any number of times.
