@@ -168,11 +168,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (start < bytes.size()) chunks.emplace_back(bytes.substr(start));
   if (chunks.size() < 2) return 0;
   size_t next = 0;
-  ArrowArrayStream stream =
-      MakeArrowStream([&]() -> Result<std::optional<std::string>> {
-        if (next == chunks.size()) return std::optional<std::string>();
-        return std::optional<std::string>(chunks[next++]);
-      });
+  ArrowArrayStream stream = MakeArrowStream([&]() -> Result<std::optional<std::string>> {
+    if (next == chunks.size()) return std::optional<std::string>();
+    return std::optional<std::string>(chunks[next++]);
+  });
   ArrowSchema schema;
   std::optional<Schema> decoded;
   if (stream.get_schema(&stream, &schema) == 0) {

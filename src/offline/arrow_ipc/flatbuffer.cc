@@ -5,7 +5,8 @@
 namespace larder::offline::arrow_ipc {
 
 Status FlatTable::Truncated() {
-  return Status::Corruption("malformed flatbuffer: an offset or length points outside the metadata");
+  return Status::Corruption(
+      "malformed flatbuffer: an offset or length points outside the metadata");
 }
 
 Result<FlatTable> FlatTable::Root(std::string_view buf) {
@@ -82,8 +83,7 @@ Result<FlatVector> FlatTable::Vector(int id, uint32_t elem_size) const {
   LARDER_RETURN_IF_ERROR(Target(id, &at));
   if (at == 0) return FlatVector();
   uint32_t count = 0;
-  if (!ReadLittleEndian(buf_, at, &count) ||
-      (buf_.size() - at - 4) / elem_size < count) {
+  if (!ReadLittleEndian(buf_, at, &count) || (buf_.size() - at - 4) / elem_size < count) {
     return Truncated();
   }
   return FlatVector(buf_, at + 4, count, elem_size);

@@ -38,14 +38,37 @@ constexpr int kBatchLength = 0, kBatchNodes = 1, kBatchBuffers = 2, kBatchCompre
 constexpr int kCompressionCodec = 0;
 // The Type union.
 enum TypeId : uint8_t {
-  kNone = 0, kNull, kInt, kFloatingPoint, kBinary, kUtf8, kBool, kDecimal, kDate, kTime,
-  kTimestamp, kInterval, kList, kStruct, kUnion, kFixedSizeBinary, kFixedSizeList, kMap,
-  kDuration, kLargeBinary, kLargeUtf8, kLargeList, kRunEndEncoded, kBinaryView, kUtf8View,
-  kListView, kLargeListView,
+  kNone = 0,
+  kNull,
+  kInt,
+  kFloatingPoint,
+  kBinary,
+  kUtf8,
+  kBool,
+  kDecimal,
+  kDate,
+  kTime,
+  kTimestamp,
+  kInterval,
+  kList,
+  kStruct,
+  kUnion,
+  kFixedSizeBinary,
+  kFixedSizeList,
+  kMap,
+  kDuration,
+  kLargeBinary,
+  kLargeUtf8,
+  kLargeList,
+  kRunEndEncoded,
+  kBinaryView,
+  kUtf8View,
+  kListView,
+  kLargeListView,
 };
 }  // namespace fb
 
-constexpr int kMaxDepth = 64;            // nesting of fields
+constexpr int kMaxDepth = 64;  // nesting of fields
 constexpr uint32_t kContinuation = 0xFFFFFFFFu;
 
 // A zeroed, aligned stand-in for empty buffers that consumers may still read
@@ -69,19 +92,27 @@ Result<T> OptScalar(const std::optional<FlatTable>& t, int id, T fallback) {
 
 const char* UnitLetter(int16_t unit) {
   switch (unit) {
-    case 0: return "s";
-    case 1: return "m";
-    case 2: return "u";
-    case 3: return "n";
+    case 0:
+      return "s";
+    case 1:
+      return "m";
+    case 2:
+      return "u";
+    case 3:
+      return "n";
   }
   return nullptr;
 }
 const char* UnitName(int16_t unit) {
   switch (unit) {
-    case 0: return "s";
-    case 1: return "ms";
-    case 2: return "us";
-    case 3: return "ns";
+    case 0:
+      return "s";
+    case 1:
+      return "ms";
+    case 2:
+      return "us";
+    case 3:
+      return "ns";
   }
   return "?";
 }
@@ -116,8 +147,12 @@ Status SchemaReader::ReadType(const FlatTable& t, const std::string& path, Field
     f->layout = layout;
   };
   switch (type_id) {
-    case fb::kNull: simple("n", "null", Layout::kNull); break;
-    case fb::kBool: simple("b", "bool", Layout::kBool); break;
+    case fb::kNull:
+      simple("n", "null", Layout::kNull);
+      break;
+    case fb::kBool:
+      simple("b", "bool", Layout::kBool);
+      break;
     case fb::kInt: {
       LARDER_ASSIGN_OR_RETURN(int32_t bits, OptScalar<int32_t>(type, 0, 0));
       LARDER_ASSIGN_OR_RETURN(uint8_t is_signed, OptScalar<uint8_t>(type, 1, 0));
@@ -141,10 +176,18 @@ Status SchemaReader::ReadType(const FlatTable& t, const std::string& path, Field
       }
       break;
     }
-    case fb::kBinary: simple("z", "binary", Layout::kBinary); break;
-    case fb::kUtf8: simple("u", "utf8", Layout::kBinary); break;
-    case fb::kLargeBinary: simple("Z", "large_binary", Layout::kLargeBinary); break;
-    case fb::kLargeUtf8: simple("U", "large_utf8", Layout::kLargeBinary); break;
+    case fb::kBinary:
+      simple("z", "binary", Layout::kBinary);
+      break;
+    case fb::kUtf8:
+      simple("u", "utf8", Layout::kBinary);
+      break;
+    case fb::kLargeBinary:
+      simple("Z", "large_binary", Layout::kLargeBinary);
+      break;
+    case fb::kLargeUtf8:
+      simple("U", "large_utf8", Layout::kLargeBinary);
+      break;
     case fb::kDecimal: {
       LARDER_ASSIGN_OR_RETURN(int32_t precision, OptScalar<int32_t>(type, 0, 0));
       LARDER_ASSIGN_OR_RETURN(int32_t scale, OptScalar<int32_t>(type, 1, 0));
@@ -222,8 +265,12 @@ Status SchemaReader::ReadType(const FlatTable& t, const std::string& path, Field
             width);
       break;
     }
-    case fb::kList: simple("+l", "list", Layout::kList); break;
-    case fb::kLargeList: simple("+L", "large_list", Layout::kLargeList); break;
+    case fb::kList:
+      simple("+l", "list", Layout::kList);
+      break;
+    case fb::kLargeList:
+      simple("+L", "large_list", Layout::kLargeList);
+      break;
     case fb::kFixedSizeList: {
       LARDER_ASSIGN_OR_RETURN(int32_t size, OptScalar<int32_t>(type, 0, 0));
       if (size < 0) {
@@ -234,7 +281,9 @@ Status SchemaReader::ReadType(const FlatTable& t, const std::string& path, Field
       f->list_size = size;
       break;
     }
-    case fb::kStruct: simple("+s", "struct", Layout::kStruct); break;
+    case fb::kStruct:
+      simple("+s", "struct", Layout::kStruct);
+      break;
     case fb::kMap: {
       LARDER_ASSIGN_OR_RETURN(uint8_t sorted, OptScalar<uint8_t>(type, 0, 0));
       simple("+m", "map", Layout::kList);
@@ -254,12 +303,18 @@ Status SchemaReader::ReadType(const FlatTable& t, const std::string& path, Field
       }
       break;
     }
-    case fb::kUnion: return unsupported("union");
-    case fb::kRunEndEncoded: return unsupported("run_end_encoded");
-    case fb::kBinaryView: return unsupported("binary_view");
-    case fb::kUtf8View: return unsupported("utf8_view");
-    case fb::kListView: return unsupported("list_view");
-    case fb::kLargeListView: return unsupported("large_list_view");
+    case fb::kUnion:
+      return unsupported("union");
+    case fb::kRunEndEncoded:
+      return unsupported("run_end_encoded");
+    case fb::kBinaryView:
+      return unsupported("binary_view");
+    case fb::kUtf8View:
+      return unsupported("utf8_view");
+    case fb::kListView:
+      return unsupported("list_view");
+    case fb::kLargeListView:
+      return unsupported("large_list_view");
     default:
       return Malformed(Quoted(path) + ": unknown type id " + std::to_string(type_id));
   }
@@ -306,8 +361,8 @@ Status SchemaReader::ReadField(const FlatTable& t, const std::string& parent, si
       if (n != 1) {
         return ColumnCorrupt(path, *out, "has " + std::to_string(n) + " child fields, not 1");
       }
-      if (out->format == "+m" && (out->children[0].layout != Layout::kStruct ||
-                                  out->children[0].children.size() != 2)) {
+      if (out->format == "+m" &&
+          (out->children[0].layout != Layout::kStruct || out->children[0].children.size() != 2)) {
         return ColumnCorrupt(path, *out, "its entries are not a struct of key and value");
       }
       break;
@@ -522,8 +577,9 @@ Result<uint8_t*> BatchReader::Allocate(uint64_t size) {
 Status BatchReader::NextBuffer(const Field& f, const std::string& path, bool validity,
                                const void** ptr, uint64_t* size) {
   if (next_buffer_ >= buffers_.size()) {
-    return ColumnCorrupt(path, f, "the record batch has fewer buffers (" +
-                                      std::to_string(buffers_.size()) + ") than its columns need");
+    return ColumnCorrupt(path, f,
+                         "the record batch has fewer buffers (" + std::to_string(buffers_.size()) +
+                             ") than its columns need");
   }
   const std::string_view raw = buffers_.BytesAt(next_buffer_++);
   int64_t offset = 0, length = 0;
@@ -531,10 +587,11 @@ Status BatchReader::NextBuffer(const Field& f, const std::string& path, bool val
   std::memcpy(&length, raw.data() + 8, 8);
   if (offset < 0 || length < 0 || static_cast<uint64_t>(offset) > body_.size() ||
       static_cast<uint64_t>(length) > body_.size() - static_cast<uint64_t>(offset)) {
-    return ColumnCorrupt(path, f, "buffer " + std::to_string(next_buffer_ - 1) + " (offset " +
-                                      std::to_string(offset) + ", length " +
-                                      std::to_string(length) + ") lies outside the body of " +
-                                      std::to_string(body_.size()) + " bytes");
+    return ColumnCorrupt(path, f,
+                         "buffer " + std::to_string(next_buffer_ - 1) + " (offset " +
+                             std::to_string(offset) + ", length " + std::to_string(length) +
+                             ") lies outside the body of " + std::to_string(body_.size()) +
+                             " bytes");
   }
   *size = static_cast<uint64_t>(length);
   if (length == 0) {
@@ -563,8 +620,9 @@ Status BatchReader::CheckOffsets(const Field& f, const std::string& path, int64_
   if (length == 0 && offsets_size == 0) return Status::OK();  // kZeros: one offset 0
   const uint64_t needed = (static_cast<uint64_t>(length) + 1) * sizeof(Offset);
   if (offsets_size < needed) {
-    return ColumnCorrupt(path, f, "the offsets buffer holds " + std::to_string(offsets_size) +
-                                      " bytes, " + std::to_string(needed) + " are needed");
+    return ColumnCorrupt(path, f,
+                         "the offsets buffer holds " + std::to_string(offsets_size) + " bytes, " +
+                             std::to_string(needed) + " are needed");
   }
   const auto* p = static_cast<const uint8_t*>(offsets);
   Offset prev = 0;
@@ -579,8 +637,9 @@ Status BatchReader::CheckOffsets(const Field& f, const std::string& path, int64_
     prev = cur;
   }
   if (static_cast<uint64_t>(prev) > limit) {
-    return ColumnCorrupt(path, f, std::string("offsets exceed the ") + limit_name + " (" +
-                                      std::to_string(prev) + " > " + std::to_string(limit) + ")");
+    return ColumnCorrupt(path, f,
+                         std::string("offsets exceed the ") + limit_name + " (" +
+                             std::to_string(prev) + " > " + std::to_string(limit) + ")");
   }
   return Status::OK();
 }
@@ -606,8 +665,9 @@ Status CheckUtf8(const Field& f, const std::string& path, int64_t length, const 
 
 Status BatchReader::ReadArray(const Field& f, const std::string& path, ArrayData* out) {
   if (next_node_ >= nodes_.size()) {
-    return ColumnCorrupt(path, f, "the record batch has fewer field nodes (" +
-                                      std::to_string(nodes_.size()) + ") than the schema has fields");
+    return ColumnCorrupt(path, f,
+                         "the record batch has fewer field nodes (" +
+                             std::to_string(nodes_.size()) + ") than the schema has fields");
   }
   const std::string_view node = nodes_.BytesAt(next_node_++);
   std::memcpy(&out->length, node.data(), 8);
@@ -615,8 +675,9 @@ Status BatchReader::ReadArray(const Field& f, const std::string& path, ArrayData
   const int64_t length = out->length;
   if (length < 0) return ColumnCorrupt(path, f, "negative length " + std::to_string(length));
   if (out->null_count < 0 || out->null_count > length) {
-    return ColumnCorrupt(path, f, "null count " + std::to_string(out->null_count) +
-                                      " is outside 0.." + std::to_string(length));
+    return ColumnCorrupt(path, f,
+                         "null count " + std::to_string(out->null_count) + " is outside 0.." +
+                             std::to_string(length));
   }
   const uint64_t ulength = static_cast<uint64_t>(length);
   if (f.layout == Layout::kNull) {
@@ -628,12 +689,13 @@ Status BatchReader::ReadArray(const Field& f, const std::string& path, ArrayData
   LARDER_RETURN_IF_ERROR(NextBuffer(f, path, true, &validity, &validity_size));
   if (validity == nullptr) {
     if (out->null_count > 0) {
-      return ColumnCorrupt(path, f, "null count " + std::to_string(out->null_count) +
-                                        " but no validity bitmap");
+      return ColumnCorrupt(
+          path, f, "null count " + std::to_string(out->null_count) + " but no validity bitmap");
     }
   } else if (validity_size < (ulength + 7) / 8) {
-    return ColumnCorrupt(path, f, "the validity bitmap holds " + std::to_string(validity_size) +
-                                      " bytes, too few for " + std::to_string(length) + " rows");
+    return ColumnCorrupt(path, f,
+                         "the validity bitmap holds " + std::to_string(validity_size) +
+                             " bytes, too few for " + std::to_string(length) + " rows");
   }
   out->buffers.push_back(validity);
 
@@ -642,10 +704,10 @@ Status BatchReader::ReadArray(const Field& f, const std::string& path, ArrayData
     const std::string cpath = path + "." + (cf.name.empty() ? "#" + std::to_string(i) : cf.name);
     LARDER_RETURN_IF_ERROR(ReadArray(cf, cpath, &out->children[i]));
     if (static_cast<uint64_t>(out->children[i].length) < min_length) {
-      return ColumnCorrupt(path, f, "child '" + cf.name + "' has " +
-                                        std::to_string(out->children[i].length) +
-                                        " values, fewer than the " + std::to_string(min_length) +
-                                        " its parent needs");
+      return ColumnCorrupt(
+          path, f,
+          "child '" + cf.name + "' has " + std::to_string(out->children[i].length) +
+              " values, fewer than the " + std::to_string(min_length) + " its parent needs");
     }
     return Status::OK();
   };
@@ -662,9 +724,9 @@ Status BatchReader::ReadArray(const Field& f, const std::string& path, ArrayData
                                  ? size < (ulength + 7) / 8
                                  : size / static_cast<uint64_t>(f.byte_width) < ulength;
       if (too_small) {
-        return ColumnCorrupt(path, f, "the data buffer holds " + std::to_string(size) +
-                                          " bytes, too few for " + std::to_string(length) +
-                                          " values");
+        return ColumnCorrupt(path, f,
+                             "the data buffer holds " + std::to_string(size) +
+                                 " bytes, too few for " + std::to_string(length) + " values");
       }
       out->buffers.push_back(data);
       break;
@@ -701,11 +763,11 @@ Status BatchReader::ReadArray(const Field& f, const std::string& path, ArrayData
       LARDER_RETURN_IF_ERROR(read_child(0, 0));
       const uint64_t values = static_cast<uint64_t>(out->children[0].length);
       if (f.layout == Layout::kList) {
-        LARDER_RETURN_IF_ERROR(CheckOffsets<int32_t>(f, path, length, offsets, offsets_size,
-                                                     values, "child's length"));
+        LARDER_RETURN_IF_ERROR(CheckOffsets<int32_t>(f, path, length, offsets, offsets_size, values,
+                                                     "child's length"));
       } else {
-        LARDER_RETURN_IF_ERROR(CheckOffsets<int64_t>(f, path, length, offsets, offsets_size,
-                                                     values, "child's length"));
+        LARDER_RETURN_IF_ERROR(CheckOffsets<int64_t>(f, path, length, offsets, offsets_size, values,
+                                                     "child's length"));
       }
       break;
     }
@@ -738,8 +800,9 @@ Result<RecordBatch> BatchReader::Read(const Schema& schema, int64_t length) {
     const std::string path = f.name.empty() ? "#" + std::to_string(i) : f.name;
     LARDER_RETURN_IF_ERROR(ReadArray(f, path, &batch.columns[i]));
     if (batch.columns[i].length != length) {
-      return ColumnCorrupt(path, f, "has " + std::to_string(batch.columns[i].length) +
-                                        " rows in a record batch of " + std::to_string(length));
+      return ColumnCorrupt(path, f,
+                           "has " + std::to_string(batch.columns[i].length) +
+                               " rows in a record batch of " + std::to_string(length));
     }
   }
   if (next_node_ != nodes_.size()) {

@@ -36,15 +36,15 @@ namespace larder::offline::arrow_ipc {
 
 // How a type's values are laid out in buffers (Arrow's "physical layout").
 enum class Layout {
-  kNull,            // no buffers
-  kBool,            // validity, bit-packed values
-  kFixed,           // validity, values of byte_width bytes
-  kBinary,          // validity, int32 offsets, bytes (utf8, binary)
-  kLargeBinary,     // validity, int64 offsets, bytes (large_utf8, large_binary)
-  kList,            // validity, int32 offsets; one child (list, map)
-  kLargeList,       // validity, int64 offsets; one child
-  kFixedSizeList,   // validity; one child of list_size values per row
-  kStruct,          // validity; one child per field
+  kNull,           // no buffers
+  kBool,           // validity, bit-packed values
+  kFixed,          // validity, values of byte_width bytes
+  kBinary,         // validity, int32 offsets, bytes (utf8, binary)
+  kLargeBinary,    // validity, int64 offsets, bytes (large_utf8, large_binary)
+  kList,           // validity, int32 offsets; one child (list, map)
+  kLargeList,      // validity, int64 offsets; one child
+  kFixedSizeList,  // validity; one child of list_size values per row
+  kStruct,         // validity; one child per field
 };
 
 // One field of a decoded schema.

@@ -3,6 +3,10 @@
 // scanned into DuckDB through the C stream interface, and compared with
 // DuckDB's read of the same table from Parquet written by pyarrow. Then
 // hostile input: every truncation, corrupted bytes, metadata and buffers.
+#include "offline/arrow_ipc/ipc_stream_decoder.h"
+
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -10,11 +14,8 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "offline/arrow_ipc/flatbuffer.h"
 #include "offline/arrow_ipc/ipc_arrow_stream.h"
-#include "offline/arrow_ipc/ipc_stream_decoder.h"
 #include "offline/duckdb/arrow_stream.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "support/test_util.h"
@@ -42,8 +43,8 @@ const std::string& Generated() {
   return path;
 }
 
-#define REQUIRE_PYARROW()                                                              \
-  if (Generated().empty()) {                                                           \
+#define REQUIRE_PYARROW()                                                               \
+  if (Generated().empty()) {                                                            \
     GTEST_SKIP() << "no pyarrow: create third_party/sdk_venv with scripts/sdk_venv.sh"; \
   }
 
@@ -52,12 +53,12 @@ std::string File(const std::string& name) { return ReadFileText(Generated() + "/
 // An ArrowArrayStream over `chunks`, counting the pulls in *pulls.
 ArrowArrayStream StreamOver(std::vector<std::string> chunks, int* pulls = nullptr) {
   auto next = std::make_shared<size_t>(0);
-  return MakeArrowStream([chunks = std::move(chunks), next,
-                          pulls]() -> Result<std::optional<std::string>> {
-    if (pulls != nullptr) ++*pulls;
-    if (*next == chunks.size()) return std::optional<std::string>();
-    return std::optional<std::string>(chunks[(*next)++]);
-  });
+  return MakeArrowStream(
+      [chunks = std::move(chunks), next, pulls]() -> Result<std::optional<std::string>> {
+        if (pulls != nullptr) ++*pulls;
+        if (*next == chunks.size()) return std::optional<std::string>();
+        return std::optional<std::string>(chunks[(*next)++]);
+      });
 }
 
 // Scans `stream` into DuckDB (as Larder does) and checks that every row and
@@ -105,17 +106,34 @@ TEST(ArrowIpcDecoder, SchemaGivesCFormatsNamesAndNullability) {
   REQUIRE_PYARROW();
   auto schema = ReadSchema(File("all_types.arrows"));
   ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-  const std::map<std::string, std::string> formats = {
-      {"id", "l"},          {"nulls", "n"},        {"b", "b"},
-      {"i8", "c"},          {"u64", "L"},          {"f32", "f"},
-      {"f64", "g"},         {"s", "u"},            {"ls", "U"},
-      {"bin", "z"},         {"lbin", "Z"},         {"fsb", "w:3"},
-      {"d32", "tdD"},       {"d64", "tdm"},        {"t32", "ttm"},
-      {"t64", "ttu"},       {"ts_s", "tss:"},      {"ts_ms", "tsm:"},
-      {"ts_us_utc", "tsu:UTC"}, {"ts_ns_tz", "tsn:America/New_York"},
-      {"dec", "d:12,2"},    {"dec38", "d:38,12"},  {"lst", "+l"},
-      {"llst", "+L"},       {"fsl", "+w:3"},       {"st", "+s"},
-      {"mp", "+m"},         {"lst_st", "+l"}};
+  const std::map<std::string, std::string> formats = {{"id", "l"},
+                                                      {"nulls", "n"},
+                                                      {"b", "b"},
+                                                      {"i8", "c"},
+                                                      {"u64", "L"},
+                                                      {"f32", "f"},
+                                                      {"f64", "g"},
+                                                      {"s", "u"},
+                                                      {"ls", "U"},
+                                                      {"bin", "z"},
+                                                      {"lbin", "Z"},
+                                                      {"fsb", "w:3"},
+                                                      {"d32", "tdD"},
+                                                      {"d64", "tdm"},
+                                                      {"t32", "ttm"},
+                                                      {"t64", "ttu"},
+                                                      {"ts_s", "tss:"},
+                                                      {"ts_ms", "tsm:"},
+                                                      {"ts_us_utc", "tsu:UTC"},
+                                                      {"ts_ns_tz", "tsn:America/New_York"},
+                                                      {"dec", "d:12,2"},
+                                                      {"dec38", "d:38,12"},
+                                                      {"lst", "+l"},
+                                                      {"llst", "+L"},
+                                                      {"fsl", "+w:3"},
+                                                      {"st", "+s"},
+                                                      {"mp", "+m"},
+                                                      {"lst_st", "+l"}};
   for (const auto& [name, format] : formats) {
     const Field* f = FindField(*schema, name);
     ASSERT_NE(f, nullptr) << name;
@@ -167,9 +185,9 @@ TEST(ArrowIpcDecoder, OneStreamOfSeveralBatchesMatchesPyarrow) {
 
 TEST(ArrowIpcStream, ChunksAsSparkSendsThemMatchPyarrow) {
   REQUIRE_PYARROW();
-  ExpectSameAsParquet(StreamOver({File("chunk_0.arrows"), File("chunk_1.arrows"),
-                                  File("chunk_2.arrows")}),
-                      "all_types.parquet");
+  ExpectSameAsParquet(
+      StreamOver({File("chunk_0.arrows"), File("chunk_1.arrows"), File("chunk_2.arrows")}),
+      "all_types.parquet");
 }
 
 TEST(ArrowIpcStream, SlicedArraysMatchPyarrow) {
@@ -210,8 +228,8 @@ TEST(ArrowIpcStream, EmptyResultHasTheSchemaAndNoRows) {
 TEST(ArrowIpcStream, PullsOneChunkAtATime) {
   REQUIRE_PYARROW();
   int pulls = 0;
-  ArrowArrayStream s = StreamOver(
-      {File("chunk_0.arrows"), File("empty.arrows"), File("chunk_1.arrows")}, &pulls);
+  ArrowArrayStream s =
+      StreamOver({File("chunk_0.arrows"), File("empty.arrows"), File("chunk_1.arrows")}, &pulls);
   EXPECT_EQ(pulls, 0);
   ArrowSchema schema;
   ASSERT_EQ(s.get_schema(&s, &schema), 0);
@@ -272,9 +290,8 @@ TEST(ArrowIpcStream, ProducerErrorsEndTheStream) {
   EXPECT_NE(std::string(none.get_last_error(&none)).find("no schema"), std::string::npos);
   none.release(&none);
 
-  ArrowArrayStream throws = MakeArrowStream([]() -> Result<std::optional<std::string>> {
-    throw std::runtime_error("boom");
-  });
+  ArrowArrayStream throws = MakeArrowStream(
+      []() -> Result<std::optional<std::string>> { throw std::runtime_error("boom"); });
   EXPECT_EQ(throws.get_next(&throws, &a), EIO);
   EXPECT_NE(std::string(throws.get_last_error(&throws)).find("boom"), std::string::npos);
   throws.release(&throws);
@@ -345,11 +362,11 @@ TEST(ArrowIpcDecoder, UnsupportedInputIsRefusedByName) {
 // The positions in `stream` of the parts of its messages: each message's
 // metadata and body, and for record batches the nodes and buffers.
 struct MessageLayout {
-  size_t start = 0;           // the continuation marker
-  size_t metadata = 0;        // the flatbuffer
+  size_t start = 0;     // the continuation marker
+  size_t metadata = 0;  // the flatbuffer
   size_t body = 0;
-  std::vector<size_t> nodes;   // each FieldNode (length, null_count)
-  std::vector<size_t> buffers; // each Buffer (offset, length)
+  std::vector<size_t> nodes;    // each FieldNode (length, null_count)
+  std::vector<size_t> buffers;  // each Buffer (offset, length)
 };
 
 std::vector<MessageLayout> Layout(std::string_view stream) {
@@ -404,8 +421,12 @@ uint64_t Touch(const Field& field, const ArrayData& a) {
   if (field.layout == Layout::kNull) return 0;
   if (a.buffers[0] != nullptr) bytes(a.buffers[0], (len + 7) / 8);
   switch (field.layout) {
-    case Layout::kBool: bytes(a.buffers[1], (len + 7) / 8); break;
-    case Layout::kFixed: bytes(a.buffers[1], len * field.byte_width); break;
+    case Layout::kBool:
+      bytes(a.buffers[1], (len + 7) / 8);
+      break;
+    case Layout::kFixed:
+      bytes(a.buffers[1], len * field.byte_width);
+      break;
     case Layout::kBinary:
     case Layout::kLargeBinary: {
       const bool large = field.layout == Layout::kLargeBinary;
@@ -438,8 +459,7 @@ Status AppendAndTouch(std::string_view bytes) {
   Status st = decoder.Append(bytes);
   if (!st.ok()) {
     EXPECT_TRUE(st.message().starts_with("arrow ipc: ")) << st.message();
-    EXPECT_TRUE(st.code() == StatusCode::kCorruption ||
-                st.code() == StatusCode::kInvalidArgument)
+    EXPECT_TRUE(st.code() == StatusCode::kCorruption || st.code() == StatusCode::kInvalidArgument)
         << st.ToString();
     return st;
   }
@@ -465,8 +485,8 @@ TEST(ArrowIpcHostile, EveryTruncationIsAnErrorOrAShorterStream) {
     Status st = AppendAndTouch(std::string_view(stream).substr(0, n));
     if (st.ok()) {
       ++ok;  // only at a message boundary: after a batch, or the whole stream
-      const bool boundary = n == stream.size() || n == stream.size() - 8 ||
-                            n == layout[1].start || n == layout[2].start || n == layout[3].start;
+      const bool boundary = n == stream.size() || n == stream.size() - 8 || n == layout[1].start ||
+                            n == layout[2].start || n == layout[3].start;
       EXPECT_TRUE(boundary) << n;
     }
   }
@@ -509,8 +529,9 @@ TEST(ArrowIpcHostile, FramingErrorsSayWhatIsWrong) {
   EXPECT_EQ(AppendAndTouch("").message(), "arrow ipc: the stream holds no Schema message");
   // A record batch where the schema should be.
   const std::vector<MessageLayout> layout = Layout(stream);
-  EXPECT_NE(AppendAndTouch(std::string_view(stream).substr(layout[1].start)).message().find(
-                "does not start with a Schema message"),
+  EXPECT_NE(AppendAndTouch(std::string_view(stream).substr(layout[1].start))
+                .message()
+                .find("does not start with a Schema message"),
             std::string::npos);
   // Two schemas in one stream.
   const std::string schema_only = stream.substr(0, layout[1].start);
@@ -557,7 +578,8 @@ TEST(ArrowIpcHostile, BadNodesAndBuffersNameTheColumn) {
             "arrow ipc: column 's' (utf8): the first offset is negative");
   EXPECT_EQ(message([&](std::string* s) { Put64(s, batch.buffers[4], 1 << 20); }),
             "arrow ipc: column 'i' (int64): buffer 4 (offset 1048576, length 24) lies outside the "
-            "body of " + std::to_string(Get64(stream, batch.buffers[4]) + 24) + " bytes");
+            "body of " +
+                std::to_string(Get64(stream, batch.buffers[4]) + 24) + " bytes");
   EXPECT_EQ(message([&](std::string* s) { Put64(s, batch.buffers[4] + 8, 16); }),
             "arrow ipc: column 'i' (int64): the data buffer holds 16 bytes, too few for 3 values");
   EXPECT_EQ(message([&](std::string* s) { Put64(s, batch.buffers[3] + 8, 0); }),
