@@ -326,7 +326,8 @@ Status SchemaReader::ReadField(const FlatTable& t, const std::string& parent, si
   if (field_budget == 0) return Malformed("the schema has more fields than its metadata can hold");
   --field_budget;
   if (depth > kMaxDepth) {
-    return Malformed("fields nest deeper than " + std::to_string(kMaxDepth) + " levels");
+    return Status::InvalidArgument("arrow ipc: fields nest deeper than " +
+                                   std::to_string(kMaxDepth) + " levels, which is not supported");
   }
   LARDER_ASSIGN_OR_RETURN(std::optional<std::string_view> name, t.String(fb::kFieldName));
   out->name = std::string(name.value_or(""));

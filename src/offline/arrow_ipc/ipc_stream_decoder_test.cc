@@ -353,6 +353,9 @@ TEST(ArrowIpcDecoder, UnsupportedInputIsRefusedByName) {
       << dict.message();
   Status half = decoder.Append(File("float16.arrows"));
   EXPECT_EQ(half.message(), "arrow ipc: column 'h' has type float16, which is not supported");
+  Status deep = decoder.Append(File("deep.arrows"));
+  EXPECT_EQ(deep.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(deep.message(), "arrow ipc: fields nest deeper than 64 levels, which is not supported");
   EXPECT_FALSE(decoder.has_schema());
 }
 

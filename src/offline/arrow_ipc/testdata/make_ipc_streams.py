@@ -11,7 +11,8 @@ Files (`.arrows`: an IPC stream, as Spark Connect sends one per batch):
   slice.arrows/.parquet       rows 3..9 of the table (sliced arrays)
   intervals.arrows            duration and interval, which Parquet cannot hold
   other_schema.arrows         a different schema (the mismatch test)
-  zstd.arrows, dictionary.arrows, float16.arrows   refused inputs
+  zstd.arrows, dictionary.arrows, float16.arrows, deep.arrows (lists 70 deep)
+                              refused inputs
   fuzz_seed_*.arrows          small inputs for fuzz/corpus/arrow_ipc (three_chunks:
                               streams one after another, as the fuzz target splits them)
 """
@@ -116,6 +117,10 @@ def main(out):
                         pa.month_day_nano_interval()),
     })
     write(f"{out}/intervals.arrows", stream_bytes(times))
+    deep = pa.int64()
+    for _ in range(70):
+        deep = pa.list_(deep)
+    write(f"{out}/deep.arrows", stream_bytes(pa.table({"d": pa.array([], deep)}), []))
     other = table.drop_columns(["s"]).append_column("s", pa.array(range(10), pa.int32()))
     write(f"{out}/other_schema.arrows", stream_bytes(other))
     write(f"{out}/zstd.arrows",
