@@ -31,14 +31,14 @@ using larder::testing::TempDir;
 // The directory of pyarrow's files, made once; empty when the SDK venv (with
 // pyarrow) is missing.
 const std::string& Generated() {
-  static TempDir* dir = new TempDir();
+  static TempDir dir;  // removed at exit
   static const std::string path = [] {
     const std::string python = SourceDir() + "/third_party/sdk_venv/bin/python";
     if (!std::filesystem::exists(python)) return std::string();
     auto r = RunCommand(python + " " + SourceDir() +
-                        "/src/offline/arrow_ipc/testdata/make_ipc_streams.py " + dir->path());
+                        "/src/offline/arrow_ipc/testdata/make_ipc_streams.py " + dir.path());
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.exit_code == 0 ? dir->path() : std::string();
+    return r.exit_code == 0 ? dir.path() : std::string();
   }();
   return path;
 }
