@@ -17,7 +17,7 @@ build="${BUILD_DIR:-$root/build}"
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 out="$build/fuzz"
 seconds="${FUZZ_SECONDS:-60}"
-targets=(request_parsers kinesis_json tzif)
+targets=(request_parsers kinesis_json tzif arrow_ipc)
 
 log() { printf '[fuzz] %s\n' "$*"; }
 

@@ -147,11 +147,72 @@ Status ExportArrowStream(std::shared_ptr<Connection> conn,
   return StartStream(std::move(state), out);
 }
 
-Status ImportArrowStream(Connection& conn, ArrowArrayStream* stream, const std::string& table,
-                         const std::string& what) {
-  if (stream == nullptr || stream->release == nullptr) {
+namespace {
+
+// A stream that forwards to `inner`, whose schema it reads once, before
+// DuckDB sees the stream, and owns. DuckDB's C API (duckdb_arrow_scan and
+// its stream wrapper) calls get_schema several times, never checks whether
+// it failed (it compares with DuckDBError, 1, not errno codes, or ignores
+// the result) and clears the release callback of the schemas it takes
+// instead of calling it. So the consumer gets shallow copies of the one
+// schema, whose release does nothing, and the schema is released when the
+// import is over.
+class SchemaKeepingStream {
+ public:
+  explicit SchemaKeepingStream(ArrowArrayStream* inner) : inner_(inner) {
+    std::memset(&schema_, 0, sizeof(schema_));
+    stream_.get_schema = [](ArrowArrayStream* s, ArrowSchema* out) {
+      *out = Self(s)->schema_;
+      out->release = [](ArrowSchema* copy) { copy->release = nullptr; };
+      return 0;
+    };
+    stream_.get_next = [](ArrowArrayStream* s, ArrowArray* out) {
+      return Self(s)->inner_->get_next(Self(s)->inner_, out);
+    };
+    stream_.get_last_error = [](ArrowArrayStream* s) { return Self(s)->LastError(); };
+    stream_.release = [](ArrowArrayStream* s) { s->release = nullptr; };  // inner_ is the caller's
+    stream_.private_data = this;
+  }
+  ~SchemaKeepingStream() {
+    if (schema_.release != nullptr) schema_.release(&schema_);
+  }
+  SchemaKeepingStream(const SchemaKeepingStream&) = delete;
+  SchemaKeepingStream& operator=(const SchemaKeepingStream&) = delete;
+
+  // Reads the inner stream's schema. REQUIRES: called once, before stream().
+  Status ReadSchema(const std::string& what) {
+    const int rc = inner_->get_schema(inner_, &schema_);
+    if (rc == 0) return Status::OK();
+    schema_.release = nullptr;  // not initialised on failure
+    const char* err = LastError();
+    return Status::InvalidArgument(what + ": cannot read the Arrow stream's schema" +
+                                   (err != nullptr ? std::string(": ") + err : std::string()));
+  }
+  ArrowArrayStream* stream() { return &stream_; }
+
+ private:
+  static SchemaKeepingStream* Self(ArrowArrayStream* s) {
+    return static_cast<SchemaKeepingStream*>(s->private_data);
+  }
+  const char* LastError() {
+    return inner_->get_last_error != nullptr ? inner_->get_last_error(inner_) : nullptr;
+  }
+
+  ArrowArrayStream* inner_;
+  ArrowSchema schema_;
+  ArrowArrayStream stream_;
+};
+
+}  // namespace
+
+Status ImportArrowStream(Connection& conn, ArrowArrayStream* caller_stream,
+                         const std::string& table, const std::string& what) {
+  if (caller_stream == nullptr || caller_stream->release == nullptr) {
     return Status::InvalidArgument(what + ": the Arrow stream is released or missing");
   }
+  SchemaKeepingStream keeper(caller_stream);
+  LARDER_RETURN_IF_ERROR(keeper.ReadSchema(what));
+  ArrowArrayStream* stream = keeper.stream();
   // duckdb_arrow_scan registers a temporary view that pulls from the stream
   // (which it does not take ownership of); the table copies the rows out, so
   // the job can run its query any number of times.
