@@ -18,6 +18,7 @@
 #include "offline/duckdb/hll_function.h"
 #include "offline/duckdb/tie_key_function.h"
 #include "offline/historical/aggregation_sql.h"
+#include "offline/historical/entity_columns.h"
 #include "offline/row_order.h"
 #include "offline/source_relation.h"
 #include "repo/column_types.h"
@@ -148,19 +149,6 @@ struct ViewRequest {
 };
 constexpr size_t kPlain = static_cast<size_t>(-1);
 
-// An output feature column.
-struct OutputFeature {
-  size_t view_index = 0;
-  size_t feature_index = 0;
-  std::string column;
-};
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 // The requested features grouped by view, views in order of first request.
 Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
                                                  const HistoricalFeaturesRequest& request) {
@@ -172,7 +160,7 @@ Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
     auto it = std::find_if(views.begin(), views.end(),
                            [&](const ViewRequest& r) { return r.view == ref.view; });
     if (it == views.end()) {
-      views.push_back(ViewRequest{ref.view, {}});
+      views.push_back(ViewRequest{ref.view, {}, {}});
       it = views.end() - 1;
     }
     const size_t plain = ref.view->schema.size();
@@ -188,7 +176,6 @@ Result<std::vector<ViewRequest>> ResolveFeatures(const FeatureRepo& repo,
   return views;
 }
 
-bool IsTimestampType(const std::string& type) { return type.starts_with("TIMESTAMP"); }
 
 // `column` (already quoted/qualified) as TIMESTAMP WITH TIME ZONE in UTC.
 // The session's TimeZone is UTC, so a naive TIMESTAMP is read as UTC.
@@ -216,19 +203,6 @@ Result<Columns> Describe(duckdb::Connection& conn, const std::string& relation,
                    row[static_cast<size_t>(type_col)].value_or("")});
   }
   return out;
-}
-
-const ColumnInfo* FindColumn(const Columns& cols, std::string_view name) {
-  for (const auto& c : cols) {
-    if (c.name == name) return &c;
-  }
-  return nullptr;
-}
-
-std::string ColumnList(const Columns& cols) {
-  std::vector<std::string> names;
-  for (const auto& c : cols) names.push_back(c.name);
-  return JoinNames(names);
 }
 
 // The entity table: its relation SQL and its name for messages.
@@ -448,9 +422,12 @@ Result<std::string> AddAsofStage(AsofStage asof, const ViewRequest& request,
     joined_select += ", " + (*feature_exprs)[f] + " AS " + internal;
     (*feature_exprs)[f] = joined + "." + internal;
   }
+  // An entity row without an event time has no feature row at or before
+  // it: it stays out of the join (DuckDB's ASOF join would pair it with
+  // the key's latest row), and so gets NULLs from the final LEFT JOIN.
   stages->push_back("CREATE OR REPLACE TABLE " + joined + " AS SELECT " + joined_select +
-                    " FROM (SELECT " + entity_side + " FROM " + entities_table +
-                    ") e ASOF LEFT JOIN " + feature_rows + " " + alias + " ON " + on + "e." +
+                    " FROM (SELECT " + entity_side + " FROM " + entities_table + " WHERE " +
+                    std::string(kTsColumn) + " IS NOT NULL) e ASOF LEFT JOIN " + feature_rows + " " + alias + " ON " + on + "e." +
                     std::string(kTsColumn) + " >= " + alias + "." +
                     std::string(kFeatureTsColumn));
   return joined;
@@ -518,62 +495,24 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
   // The entity table and its columns.
   LARDER_ASSIGN_OR_RETURN(EntityTable entity, EntityRelation(conn, request));
   LARDER_ASSIGN_OR_RETURN(Columns entity_cols, Describe(conn, entity.relation, entity.what));
-  for (const auto& c : entity_cols) {
-    if (c.name.starts_with("__larder_")) {
-      return Status::InvalidArgument(entity.what + ": column `" + c.name +
-                                     "` uses the reserved prefix __larder_");
-    }
+  LARDER_RETURN_IF_ERROR(CheckReservedColumnNames(entity_cols, entity.what));
+  Result<const ColumnInfo*> found_ts = EventTimestampColumn(entity_cols, entity.what);
+  if (!found_ts.ok()) {
+    // A CSV file without rows has only text columns: say that instead.
+    LARDER_RETURN_IF_ERROR(NoRowsError(conn, entity));
+    return found_ts.status();
   }
-  const ColumnInfo* ts_col = FindColumn(entity_cols, "event_timestamp");
-  if (ts_col == nullptr) {
-    std::vector<const ColumnInfo*> candidates;
-    for (const auto& c : entity_cols) {
-      if (IsTimestampType(c.type)) candidates.push_back(&c);
-    }
-    if (candidates.size() != 1) {
-      LARDER_RETURN_IF_ERROR(NoRowsError(conn, entity));
-      return Status::InvalidArgument(
-          entity.what + ": no `event_timestamp` column" +
-          (candidates.empty() ? std::string(" and no timestamp column to use instead")
-                              : std::string(" and several timestamp columns; name one "
-                                            "event_timestamp")) +
-          " (columns: " + ColumnList(entity_cols) + ")");
-    }
-    ts_col = candidates[0];
-  } else if (!repo::IsTimeColumn(ts_col->type) && ts_col->type != "VARCHAR") {
-    return Status::InvalidArgument(entity.what + ": column `event_timestamp` has type " +
-                                   ts_col->type + ", not a timestamp");
-  }
+  const ColumnInfo* ts_col = *found_ts;
   if (ts_col->type == "VARCHAR") {
     LARDER_RETURN_IF_ERROR(CheckTimestampText(conn, entity, ts_col->name));
   }
 
   // Output feature names, and their collisions.
-  std::vector<OutputFeature> outputs;
-  std::map<std::string, std::string> owner_of;  // output column -> view
-  for (const auto& c : entity_cols) owner_of[c.name] = "";
-  for (size_t v = 0; v < views.size(); ++v) {
-    for (size_t f = 0; f < views[v].features.size(); ++f) {
-      const std::string& view_name = views[v].view->name;
-      std::string column = request.full_feature_names
-                               ? view_name + "__" + views[v].features[f]
-                               : views[v].features[f];
-      auto [it, inserted] = owner_of.emplace(column, view_name);
-      if (!inserted) {
-        if (it->second.empty()) {
-          return Status::InvalidArgument(
-              "feature `" + column + "` of feature view '" + view_name +
-              "' has the name of a column of the " + entity.what +
-              (request.full_feature_names ? "" : "; use full feature names (view__feature)"));
-        }
-        return Status::InvalidArgument(
-            "feature name `" + column + "` is requested from both feature view '" +
-            it->second + "' and feature view '" + view_name +
-            "'; use full feature names (--full-feature-names) to get view__feature columns");
-      }
-      outputs.push_back({v, f, column});
-    }
-  }
+  std::vector<RequestedView> requested;
+  for (const auto& v : views) requested.push_back({v.view->name, v.features});
+  LARDER_ASSIGN_OR_RETURN(
+      std::vector<OutputFeature> outputs,
+      NameOutputFeatures(requested, entity_cols, entity.what, request.full_feature_names));
 
   // Per view: its source relation, checked against the entity table.
   const std::string entities_table = std::string(kStageSchema) + "__larder_entities";
@@ -619,20 +558,8 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareHistoricalRetrieval(
                                 "' is not registered");
       }
       for (const auto& key : ent->join_keys) {
-        const ColumnInfo* ec_col = FindColumn(entity_cols, key);
-        if (ec_col == nullptr) {
-          return Status::InvalidArgument(entity.what + ": no join key column `" + key +
-                                         "` (entity '" + ent->name + "', needed by feature view '" +
-                                         view.name + "'; columns: " + ColumnList(entity_cols) +
-                                         ")");
-        }
-        if (!repo::ColumnMatchesKey(ent->value_type, ec_col->type)) {
-          LARDER_RETURN_IF_ERROR(NoRowsError(conn, entity));
-          return Status::InvalidArgument(entity.what + ": join key column `" + key +
-                                         "` has type " + ec_col->type + ", but entity '" +
-                                         ent->name + "' has value_type " +
-                                         ValueTypeName(ent->value_type));
-        }
+        LARDER_RETURN_IF_ERROR(CheckEntityJoinKey(entity_cols, key, *ent, view, entity.what,
+                                                  [&] { return NoRowsError(conn, entity); }));
         LARDER_RETURN_IF_ERROR(need(key).status());
         if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
         keys.push_back(key);

@@ -1,0 +1,67 @@
+#include "offline/spark/spark_sql.h"
+
+#include <filesystem>
+
+
+namespace larder::offline::spark {
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "`";
+  for (char c : name) {
+    if (c == '`') out += '`';
+    out += c;
+  }
+  return out + "`";
+}
+
+std::string FileRelation(std::string_view format, std::string_view path) {
+  return std::string(format) + "." + QuoteIdentifier(path);
+}
+
+Result<std::string> RawSourceRelation(const FeatureRepo& repo, const DataSource& source) {
+  const std::string what = std::string(DataSourceKindName(source.kind)) + " source '" +
+                           source.name + "'";
+  switch (source.kind) {
+    case DataSourceKind::kFile: {
+      if (source.file_format != FileFormat::kParquet) {
+        return Status::InvalidArgument(what + ": the spark offline store reads parquet files, not " +
+                                       std::string(FileFormatName(source.file_format)) + " yet");
+      }
+      std::filesystem::path path(source.path);
+      // A URI (s3a://, hdfs://) is Spark's to resolve; a local path is the repo's.
+      if (source.path.find("://") == std::string::npos && path.is_relative()) {
+        path = std::filesystem::path(repo.root) / path;
+      }
+      return "(SELECT * FROM " + FileRelation("parquet", path.lexically_normal().string()) + ")";
+    }
+    case DataSourceKind::kQuery:
+      return "(" + source.query + "\n)";
+    case DataSourceKind::kModel:
+    case DataSourceKind::kPush:
+    case DataSourceKind::kKinesis:
+    case DataSourceKind::kKafka:
+    case DataSourceKind::kDbt:
+      break;
+  }
+  return Status::InvalidArgument(what + ": the spark offline store does not read " +
+                                 std::string(DataSourceKindName(source.kind)) +
+                                 " sources yet (it reads file and query sources)");
+}
+
+Result<std::string> MappedSourceRelation(const FeatureRepo& repo, const DataSource& source,
+                                         SparkConnectClient& client) {
+  LARDER_ASSIGN_OR_RETURN(std::string raw, RawSourceRelation(repo, source));
+  if (source.field_mapping.empty()) return raw;
+  LARDER_ASSIGN_OR_RETURN(SparkColumns columns, client.Schema("SELECT * FROM " + raw));
+  std::string select;
+  for (const auto& [name, type] : columns) {
+    select += select.empty() ? "" : ", ";
+    select += QuoteIdentifier(name);
+    if (auto it = source.field_mapping.find(name); it != source.field_mapping.end()) {
+      select += " AS " + QuoteIdentifier(it->second);
+    }
+  }
+  return "(SELECT " + select + " FROM " + raw + ")";
+}
+
+}  // namespace larder::offline::spark

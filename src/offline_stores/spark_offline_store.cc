@@ -1,0 +1,127 @@
+#include "offline_stores/spark_offline_store.h"
+
+#include <charconv>
+#include <utility>
+
+#include "offline/spark/spark_historical.h"
+#include "offline/spark/spark_sql.h"
+#include "offline/spark/spark_types.h"
+
+namespace larder::offline_stores {
+namespace {
+
+constexpr std::string_view kConfPrefix = "spark_conf.";
+constexpr const char* kTimeZoneKey = "spark.sql.session.timeZone";
+
+Result<std::chrono::milliseconds> Millis(const StoreConfig& config, const std::string& key,
+                                         int64_t fallback) {
+  auto it = config.options.find(key);
+  if (it == config.options.end()) return std::chrono::milliseconds(fallback);
+  int64_t ms = 0;
+  const std::string& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc() || end != text.data() + text.size() || ms < 1) {
+    return Status::InvalidArgument("offline_store." + key +
+                                   ": must be a positive number of milliseconds, found `" + text +
+                                   "`");
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+// What the spark store does not do yet, as the error of the operation.
+Status NotOnSparkYet(const std::string& operation) {
+  return Status::InvalidArgument("the spark offline store does not " + operation +
+                                 " yet (docs/offline-store.md#spark)");
+}
+
+}  // namespace
+
+SparkOfflineStore::SparkOfflineStore(OfflineStoreOptions options) : options_(std::move(options)) {}
+
+Result<std::shared_ptr<offline::spark::SparkConnectClient>> SparkOfflineStore::Client() {
+  if (client_ != nullptr) return client_;
+  const StoreConfig& config = options_.config;
+  offline::spark::SparkConnectOptions connect;
+  auto remote = config.options.find("remote");
+  if (remote == config.options.end() || remote->second.empty()) {
+    return Status::InvalidArgument(
+        "offline_store.remote: not set; give the Spark Connect server, e.g. "
+        "sc://127.0.0.1:15002 (scripts/spark.sh server runs one locally)");
+  }
+  connect.remote = remote->second;
+  for (const auto& [key, value] : config.options) {
+    if (key.starts_with(kConfPrefix)) connect.conf[key.substr(kConfPrefix.size())] = value;
+  }
+  if (auto tz = connect.conf.find(kTimeZoneKey); tz != connect.conf.end() && tz->second != "UTC") {
+    return Status::InvalidArgument(
+        "offline_store.spark_conf." + std::string(kTimeZoneKey) + ": `" + tz->second +
+        "` is not supported; Larder reads timestamps without a zone as UTC, so its Spark "
+        "sessions run in UTC");
+  }
+  connect.conf[kTimeZoneKey] = "UTC";
+  LARDER_ASSIGN_OR_RETURN(connect.connect_timeout, Millis(config, "connect_timeout_ms", 10'000));
+  LARDER_ASSIGN_OR_RETURN(connect.query_timeout, Millis(config, "query_timeout_ms", 600'000));
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<offline::spark::SparkConnectClient> client,
+                          offline::spark::SparkConnectClient::Connect(connect));
+  client_ = std::move(client);
+  return client_;
+}
+
+Result<std::vector<ColumnInfo>> SparkOfflineStore::SourceSchema(const DataSource& source,
+                                                                const std::string& abs_path) {
+  LARDER_ASSIGN_OR_RETURN(auto client, Client());
+  FeatureRepo here;
+  here.root = options_.repo_root;
+  DataSource located = source;
+  if (source.kind == DataSourceKind::kFile) located.path = abs_path;
+  LARDER_ASSIGN_OR_RETURN(std::string relation,
+                          offline::spark::RawSourceRelation(here, located));
+  Result<offline::spark::SparkColumns> columns = client->Schema("SELECT * FROM " + relation);
+  if (!columns.ok()) {
+    return columns.status().WithContext(std::string(DataSourceKindName(source.kind)) +
+                                        " source '" + source.name + "'");
+  }
+  std::vector<ColumnInfo> out;
+  for (const auto& [name, type] : *columns) {
+    out.push_back({name, offline::spark::CanonicalColumnType(type)});
+  }
+  return out;
+}
+
+Result<RunReport> SparkOfflineStore::RunModels(const FeatureRepo&, const RunOptions&) {
+  return NotOnSparkYet("build SQL models");
+}
+
+Result<TestReport> SparkOfflineStore::TestModels(const FeatureRepo&, const TestOptions&) {
+  return NotOnSparkYet("run data tests");
+}
+
+Result<std::unique_ptr<HistoricalRetrievalJob>> SparkOfflineStore::GetHistoricalFeatures(
+    const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
+    const HistoricalRetrievalOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(auto client, Client());
+  return offline::spark::PrepareSparkHistoricalRetrieval(repo, request, options, client);
+}
+
+Result<MaterializeReport> SparkOfflineStore::Materialize(const FeatureRepo&, OnlineStore&,
+                                                         std::optional<TimestampMicros>,
+                                                         TimestampMicros,
+                                                         const MaterializeOptions&) {
+  return NotOnSparkYet("materialize");
+}
+
+Status SparkOfflineStore::ForgetWatermarks(const std::vector<std::string>*) {
+  return NotOnSparkYet("keep materialization watermarks");
+}
+
+Result<OfflineAppend> SparkOfflineStore::PushFile(const FeatureRepo&, const std::string&,
+                                                  const std::string&, TimestampMicros) {
+  return NotOnSparkYet("take offline pushes");
+}
+
+Result<OfflineAppend> SparkOfflineStore::PushRows(const FeatureRepo&, const std::string&,
+                                                  const ColumnTable&, TimestampMicros) {
+  return NotOnSparkYet("take offline pushes");
+}
+
+}  // namespace larder::offline_stores

@@ -1,0 +1,224 @@
+// Training data on Spark equals training data on DuckDB, value for value:
+// the same repo, files and request through both offline stores.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "larder/offline_store.h"
+#include "larder/repo.h"
+#include "offline/duckdb/duckdb_connection.h"
+#include "offline_stores/duckdb_offline_store.h"
+#include "offline_stores/spark_offline_store.h"
+#include "support/spark_server.h"
+#include "support/test_util.h"
+
+namespace larder {
+namespace {
+
+using ::larder::testing::SparkServer;
+using ::larder::testing::TempDir;
+using ::testing::HasSubstr;
+
+// Two views over parquet files: `activity` (user key, a ttl, a created
+// column, a renamed column, exact duplicate rows, rows that tie on both
+// times with different values, NULL keys and times) and `profile` (no ttl).
+void WriteRepo(const TempDir& dir) {
+  dir.Write("feature_store.yaml", "project: sparkpit\n");
+  dir.Write("entities.yaml", "entities:\n  - name: user\n    join_keys: [user_id]\n"
+                             "    value_type: Int64\n");
+  dir.Write("data_sources.yaml",
+            "data_sources:\n"
+            "  - name: activity_source\n    type: file\n    path: data/activity.parquet\n"
+            "    timestamp_field: ts\n    created_timestamp_column: created\n"
+            "    field_mapping: {raw_clicks: clicks}\n"
+            "  - name: profile_source\n    type: file\n    path: data/profile.parquet\n"
+            "    timestamp_field: ts\n");
+  dir.Write("feature_views.yaml",
+            "feature_views:\n"
+            "  - name: activity\n    entities: [user]\n    source: activity_source\n"
+            "    ttl: 2d\n    schema:\n"
+            "      - {name: clicks, dtype: Int64}\n      - {name: score, dtype: Float64}\n"
+            "      - {name: tag, dtype: String}\n"
+            "  - name: profile\n    entities: [user]\n    source: profile_source\n"
+            "    schema:\n      - {name: country, dtype: String}\n"
+            "      - {name: age, dtype: Int32}\n");
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  std::filesystem::create_directories(dir.Join("data"));
+  const std::string base = "TIMESTAMP '2024-03-01 00:00:00'";
+  // 2000 rows over 50 users and 40 hours, plus the awkward ones.
+  ASSERT_TRUE((*conn)->Execute(
+      "COPY (SELECT * FROM ("
+      " SELECT (i % 50)::BIGINT AS user_id, " + base + " + to_hours(i % 40) AS ts,"
+      "  " + base + " + to_hours(i % 40) + to_minutes(i % 3) AS created,"
+      "  (i * 7 % 101)::BIGINT AS raw_clicks, (i % 13) / 4.0 AS score, 't' || (i % 5) AS tag"
+      " FROM range(2000) t(i)"
+      " UNION ALL SELECT 7, " + base + " + INTERVAL 5 HOUR, NULL, 1, 1.0, 'x' FROM range(2)"
+      " UNION ALL SELECT 8, " + base + " + INTERVAL 6 HOUR, " + base + ", 2, 2.0, 'a'"
+      " UNION ALL SELECT 8, " + base + " + INTERVAL 6 HOUR, " + base + ", 3, 3.0, 'b'"
+      " UNION ALL SELECT 8, " + base + " + INTERVAL 6 HOUR, " + base + ", 4, NULL, NULL"
+      " UNION ALL SELECT NULL, " + base + ", NULL, 9, 9.0, 'n'"
+      " UNION ALL SELECT 9, NULL, NULL, 9, 9.0, 'n')) TO '" + dir.Join("data/activity.parquet") +
+      "' (FORMAT parquet)", "activity").ok());
+  ASSERT_TRUE((*conn)->Execute(
+      "COPY (SELECT i::BIGINT AS user_id, " + base + " - to_days(i % 3) AS ts,"
+      " ['de', 'fr', 'jp'][i % 3 + 1] AS country, (20 + i)::INTEGER AS age"
+      " FROM range(45) t(i)) TO '" + dir.Join("data/profile.parquet") + "' (FORMAT parquet)",
+      "profile").ok());
+  ASSERT_TRUE((*conn)->Execute(
+      "COPY (SELECT (i % 60)::BIGINT AS user_id,"
+      " " + base + " + to_minutes(i * 37 % 3000) AS event_timestamp, i AS label"
+      " FROM range(300) t(i)"
+      " UNION ALL SELECT 8, " + base + " + INTERVAL 7 HOUR, -1"
+      " UNION ALL SELECT 8, " + base + " + INTERVAL 7 HOUR, -1"
+      " UNION ALL SELECT 3, NULL, -2) TO '" + dir.Join("entities.parquet") + "' (FORMAT parquet)",
+      "entities").ok());
+}
+
+
+std::string Table(const std::string& path) {
+  auto conn = duckdb::Connection::Open(":memory:");
+  if (!conn.ok()) return conn.status().ToString();
+  auto text = (*conn)->QueryScalar(
+      "SELECT string_agg(CAST(t AS VARCHAR), '\n' ORDER BY n) FROM "
+      "(SELECT row_number() OVER () AS n, * FROM read_parquet('" + path + "')) t",
+      "rows");
+  return text.ok() ? text->value_or("") : text.status().ToString();
+}
+
+class SparkHistorical : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    server_ = SparkServer::Shared(&error);
+    ASSERT_NE(server_, nullptr) << error;
+    WriteRepo(dir_);
+    auto repo = LoadFeatureRepo(dir_.path());
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    repo_ = std::move(repo).value();
+    repo_.root = dir_.path();
+  }
+
+  OfflineStoreOptions Options(StoreConfig config) const {
+    OfflineStoreOptions o;
+    o.config = std::move(config);
+    o.repo_root = dir_.path();
+    o.project = "sparkpit";
+    return o;
+  }
+  std::unique_ptr<OfflineStore> Spark(std::map<std::string, std::string> extra = {}) const {
+    StoreConfig config{"spark", {{"remote", server_->remote()}}};
+    config.options.merge(extra);
+    return std::make_unique<offline_stores::SparkOfflineStore>(Options(config));
+  }
+  std::unique_ptr<OfflineStore> DuckDb() const {
+    return std::make_unique<offline_stores::DuckDbOfflineStore>(
+        Options({"duckdb", {{"path", dir_.Join("offline.duckdb")}}}));
+  }
+
+  // The request's training data from `store`, as text rows.
+  std::string Train(OfflineStore& store, const HistoricalFeaturesRequest& request,
+                    const std::string& out) {
+    auto job = store.GetHistoricalFeatures(repo_, request, {});
+    if (!job.ok()) return job.status().ToString();
+    auto rows = (*job)->WriteToFile(dir_.Join(out));
+    if (!rows.ok()) return rows.status().ToString();
+    return Table(dir_.Join(out));
+  }
+
+  SparkServer* server_ = nullptr;
+  TempDir dir_;
+  FeatureRepo repo_;
+};
+
+TEST_F(SparkHistorical, EqualsDuckDbValueForValue) {
+  HistoricalFeaturesRequest request;
+  request.entity_path = dir_.Join("entities.parquet");
+  request.features = {"activity:clicks", "profile:country", "activity:tag", "activity:score",
+                      "profile:age"};
+  const std::string duck = Train(*DuckDb(), request, "duck.parquet");
+  const std::string spark = Train(*Spark(), request, "spark.parquet");
+  ASSERT_THAT(duck, HasSubstr("\n"));
+  EXPECT_EQ(spark, duck);
+  // An entity row without an event time gets no features, from either store.
+  EXPECT_THAT(duck, HasSubstr("'label': -2, 'clicks': NULL, 'tag': NULL, 'score': NULL, "
+                              "'country': NULL, 'age': NULL}"));
+  // User 8's rows that tie on both times went the way of the tie key in both.
+  EXPECT_THAT(duck, HasSubstr("'user_id': 8, 'event_timestamp': '2024-03-01 07:00:00+00', "
+                              "'label': -1, 'clicks': 3, 'tag': b"));
+}
+
+TEST_F(SparkHistorical, FullFeatureNamesAndEntitySqlInSparkSql) {
+  HistoricalFeaturesRequest request;
+  request.full_feature_names = true;
+  request.features = {"activity:clicks", "profile:age"};
+  request.entity_path = dir_.Join("entities.parquet");
+  const std::string duck = Train(*DuckDb(), request, "duck.parquet");
+  request.entity_path.clear();
+  request.entity_sql = "SELECT * FROM parquet.`" + dir_.Join("entities.parquet") + "`";
+  const std::string spark = Train(*Spark(), request, "spark.parquet");
+  EXPECT_THAT(duck, HasSubstr("activity__clicks"));
+  EXPECT_EQ(spark, duck);
+}
+
+TEST_F(SparkHistorical, EntitySqlMustBeOneQuery) {
+  HistoricalFeaturesRequest request;
+  request.features = {"activity:clicks"};
+  request.entity_sql = "SELECT 1 AS user_id); DROP DATABASE default CASCADE; (SELECT 1";
+  auto job = Spark()->GetHistoricalFeatures(repo_, request, {});
+  ASSERT_FALSE(job.ok());
+  EXPECT_THAT(job.status().ToString(), HasSubstr("entity SQL"));
+}
+
+TEST_F(SparkHistorical, BadInputNamesItsPart) {
+  HistoricalFeaturesRequest request;
+  request.features = {"activity:clicks"};
+  request.entity_path = dir_.Join("missing.parquet");
+  EXPECT_THAT(Spark()->GetHistoricalFeatures(repo_, request, {}).status().ToString(),
+              HasSubstr("no file matches"));
+  request.entity_path.clear();
+  request.entity_sql = "SELECT 1 AS user_id, 'x' AS tag";
+  EXPECT_THAT(Spark()->GetHistoricalFeatures(repo_, request, {}).status().ToString(),
+              HasSubstr("no `event_timestamp` column"));
+  request.entity_sql = "SELECT 'a' AS user_id, current_timestamp() AS event_timestamp";
+  EXPECT_THAT(Spark()->GetHistoricalFeatures(repo_, request, {}).status().ToString(),
+              HasSubstr("join key column `user_id` has type VARCHAR"));
+  request.entity_sql = "SELECT * FROM no_such_table";
+  EXPECT_THAT(Spark()->GetHistoricalFeatures(repo_, request, {}).status().ToString(),
+              HasSubstr("TABLE_OR_VIEW_NOT_FOUND"));
+  EXPECT_THAT(Spark({{"spark_conf.spark.sql.session.timeZone", "Europe/Paris"}})
+                  ->GetHistoricalFeatures(repo_, request, {})
+                  .status()
+                  .ToString(),
+              HasSubstr("spark.sql.session.timeZone"));
+}
+
+TEST_F(SparkHistorical, UnreachableServerFailsWithinItsTimeout) {
+  StoreConfig config{"spark", {{"remote", "sc://127.0.0.1:1"}, {"connect_timeout_ms", "500"}}};
+  offline_stores::SparkOfflineStore store(Options(config));
+  HistoricalFeaturesRequest request;
+  request.features = {"activity:clicks"};
+  request.entity_path = dir_.Join("entities.parquet");
+  const auto started = std::chrono::steady_clock::now();
+  auto job = store.GetHistoricalFeatures(repo_, request, {});
+  ASSERT_FALSE(job.ok());
+  EXPECT_THAT(job.status().ToString(), HasSubstr("127.0.0.1:1"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+}
+
+TEST_F(SparkHistorical, SourceSchemasComeFromSparkInTheOneVocabulary) {
+  auto columns = Spark()->SourceSchema(*repo_.FindDataSource("profile_source"),
+                                       dir_.Join("data/profile.parquet"));
+  ASSERT_TRUE(columns.ok()) << columns.status().ToString();
+  std::string described;
+  for (const auto& c : *columns) described += c.name + ":" + c.type + ";";
+  // Parquet's timestamps without a zone are Spark's timestamp_ntz.
+  EXPECT_EQ(described, "user_id:BIGINT;ts:TIMESTAMP;country:VARCHAR;age:INTEGER;");
+}
+
+}  // namespace
+}  // namespace larder
