@@ -84,17 +84,32 @@ struct ViewPlan {
   std::shared_ptr<offline::SourceAttachments> attachments;
 };
 
+// `imported`: the table that a ViewRowsImporter filled with the view's rows;
+// empty to read the view's source here.
 Result<ViewPlan> PlanView(duckdb::Connection& conn, const FeatureRepo& repo,
                           const FeatureView& view,
                           const offline::TableExists& exists, const std::string& db_path,
-                          TimestampMicros start, TimestampMicros end) {
+                          TimestampMicros start, TimestampMicros end,
+                          const std::string& imported) {
   ViewPlan plan;
   plan.view = &view;
-  LARDER_ASSIGN_OR_RETURN(offline::ViewSource resolved,
-                          offline::ResolveViewSource(repo, view, exists, db_path, conn));
-  const DataSource* owner = resolved.owner;
-  std::string relation = std::move(resolved.relation);
-  plan.attachments = std::move(resolved.attachments);
+  const DataSource* owner = nullptr;
+  std::string relation;
+  if (imported.empty()) {
+    LARDER_ASSIGN_OR_RETURN(offline::ViewSource resolved,
+                            offline::ResolveViewSource(repo, view, exists, db_path, conn));
+    owner = resolved.owner;
+    relation = std::move(resolved.relation);
+    plan.attachments = std::move(resolved.attachments);
+  } else {
+    const DataSource* source = repo.FindDataSource(view.source);
+    owner = source == nullptr ? nullptr : offline::SchemaOwner(repo, *source);
+    if (owner == nullptr) {
+      return Status::NotFound("feature view '" + view.name + "': data source '" + view.source +
+                              "' is not registered");
+    }
+    relation = QuoteIdentifier(imported);
+  }
   LARDER_ASSIGN_OR_RETURN(repo::JoinKeys join_keys, repo::ViewJoinKeys(repo, view));
   plan.keys = std::move(join_keys.names);
   plan.key_types = std::move(join_keys.types);
@@ -242,9 +257,9 @@ Status RunPartition(duckdb::Connection& conn, const ViewPlan& plan,
       rec.event_timestamp = row[nk].is_null() ? 0 : row[nk].int64_value();
       rec.created_timestamp = row[nk + 1].is_null() ? 0 : row[nk + 1].int64_value();
       const auto features_end = row.end() - static_cast<ptrdiff_t>(plan.float_features.size());
-      for (size_t s = 0; s < plan.float_features.size(); ++s) {
-        RestoreNegativeZeros(features_end[static_cast<ptrdiff_t>(s)],
-                             row[nk + 2 + plan.float_features[s]]);
+      for (size_t f = 0; f < plan.float_features.size(); ++f) {
+        RestoreNegativeZeros(features_end[static_cast<ptrdiff_t>(f)],
+                             row[nk + 2 + plan.float_features[f]]);
       }
       rec.values.assign(std::make_move_iterator(row.begin() + nk + 2),
                         std::make_move_iterator(features_end));
@@ -297,7 +312,8 @@ Result<std::optional<TimestampMicros>> ReadWatermark(const FeatureRepo& repo,
 
 Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& store,
                                       std::optional<TimestampMicros> start, TimestampMicros end,
-                                      const MaterializeOptions& options) {
+                                      const MaterializeOptions& options,
+                                      const ViewRowsImporter& import) {
   if (start.has_value() && *start >= end) {
     return Status::InvalidArgument("materialize: the start must be before the end");
   }
@@ -370,6 +386,11 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
       continue;
     }
     std::string what = "feature view '" + view->name + "'";
+    if (!view->aggregations.empty() && import) {
+      return Status::InvalidArgument(what +
+                                     " has aggregations, which this offline store does not "
+                                     "materialize yet");
+    }
     if (!view->aggregations.empty()) {
       LARDER_RETURN_IF_ERROR(
           MaterializeTiles(*conn, repo, *view, exists, db_path, store, end,
@@ -381,8 +402,22 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
       report.views.push_back(std::move(done));
       continue;
     }
-    LARDER_ASSIGN_OR_RETURN(ViewPlan plan,
-                            PlanView(*conn, repo, *view, exists, db_path, view_start, end));
+    // Rows another engine read, in a table of their own until the view is done.
+    std::string imported;
+    if (import) {
+      imported = "__larder_imported_" + scratch + "_" + view->name;
+      (void)conn->Execute("DROP TABLE IF EXISTS " + QuoteIdentifier(imported), what);
+      LARDER_RETURN_IF_ERROR(import(*conn, *view, view_start, end, imported));
+    }
+    struct DropImported {
+      duckdb::Connection& conn;
+      const std::string& table;
+      ~DropImported() {
+        if (!table.empty()) (void)conn.Execute("DROP TABLE IF EXISTS " + QuoteIdentifier(table), "");
+      }
+    } drop_imported{*conn, imported};
+    LARDER_ASSIGN_OR_RETURN(
+        ViewPlan plan, PlanView(*conn, repo, *view, exists, db_path, view_start, end, imported));
     // The latest row per entity, computed once by DuckDB on all its threads
     // into an in-memory table that the partitions then read in slices.
     const std::string latest_table = scratch + "." + QuoteIdentifier("latest_" + view->name);

@@ -17,6 +17,7 @@
 // succeeded.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "larder/online_store.h"
 #include "larder/repo.h"
 #include "larder/status.h"
+#include "offline/duckdb/duckdb_connection.h"
 
 namespace larder::materialize {
 
@@ -40,9 +42,22 @@ inline constexpr const char* kWatermarkTable = "larder_materialization_watermark
 // `larder run` first"); DuckDB and online store errors, naming the view.
 // Views before the failing one stay materialized (and their watermarks
 // moved).
+//
+// With `import` set, another engine reads the sources (the spark offline
+// store): for each view, `import` fills table `table` (an unquoted name in
+// `conn`'s database) with the view's mapped source rows whose event time is
+// in [start, end) (start is INT64_MIN for the beginning of time), under the
+// source's column names: at least, per entity key, the latest row and every
+// row tied with it on event and created time. The latest row per key is
+// then chosen here, as from the offline store's own sources. Views with
+// aggregations are InvalidArgument with an importer.
+using ViewRowsImporter =
+    std::function<Status(duckdb::Connection& conn, const FeatureView& view, TimestampMicros start,
+                         TimestampMicros end, const std::string& table)>;
 Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& store,
                                       std::optional<TimestampMicros> start,
-                                      TimestampMicros end, const MaterializeOptions& options);
+                                      TimestampMicros end, const MaterializeOptions& options,
+                                      const ViewRowsImporter& import = {});
 
 // Deletes the watermarks of `project` in the offline store database at
 // `db_path`: of the views named in `views`, or of every view when `views` is

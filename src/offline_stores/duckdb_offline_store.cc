@@ -21,6 +21,13 @@ std::string DuckDbOfflineStore::DatabasePath() const {
   return offline::OfflineDatabasePath(here);
 }
 
+FeatureRepo DuckDbOfflineStore::Here(const FeatureRepo& repo) const {
+  FeatureRepo here = repo;
+  here.root = options_.repo_root;
+  here.config.offline_store = options_.config;
+  return here;
+}
+
 Result<std::vector<ColumnInfo>> DuckDbOfflineStore::SourceSchema(const DataSource& source,
                                                                  const std::string& abs_path) {
   return offline::ReadSourceSchema(source, abs_path);
@@ -30,20 +37,20 @@ Result<RunReport> DuckDbOfflineStore::RunModels(const FeatureRepo& repo,
                                                 const RunOptions& options) {
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(DatabasePath()));
-  return transform::RunModels(repo, *conn, options);
+  return transform::RunModels(Here(repo), *conn, options);
 }
 
 Result<TestReport> DuckDbOfflineStore::TestModels(const FeatureRepo& repo,
                                                   const TestOptions& options) {
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(DatabasePath()));
-  return transform::RunDataTests(repo, *conn, options);
+  return transform::RunDataTests(Here(repo), *conn, options);
 }
 
 Result<std::unique_ptr<HistoricalRetrievalJob>> DuckDbOfflineStore::GetHistoricalFeatures(
     const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
     const HistoricalRetrievalOptions& options) {
-  return offline::PrepareHistoricalRetrieval(repo, request, options);
+  return offline::PrepareHistoricalRetrieval(Here(repo), request, options);
 }
 
 Result<MaterializeReport> DuckDbOfflineStore::Materialize(const FeatureRepo& repo,
@@ -51,7 +58,7 @@ Result<MaterializeReport> DuckDbOfflineStore::Materialize(const FeatureRepo& rep
                                                           std::optional<TimestampMicros> start,
                                                           TimestampMicros end,
                                                           const MaterializeOptions& options) {
-  return materialize::Materialize(repo, online, start, end, options);
+  return materialize::Materialize(Here(repo), online, start, end, options);
 }
 
 Status DuckDbOfflineStore::ForgetWatermarks(const std::vector<std::string>* views) {
@@ -66,7 +73,7 @@ Result<OfflineAppend> DuckDbOfflineStore::PushFile(const FeatureRepo& repo,
                           duckdb::Connection::Open(DatabasePath()));
   offline::OfflinePushOptions options;
   options.latest_event_time = latest_event_time;
-  return offline::PushToOffline(repo, push_source, file, *conn, options);
+  return offline::PushToOffline(Here(repo), push_source, file, *conn, options);
 }
 
 Result<OfflineAppend> DuckDbOfflineStore::PushRows(const FeatureRepo& repo,
@@ -77,7 +84,7 @@ Result<OfflineAppend> DuckDbOfflineStore::PushRows(const FeatureRepo& repo,
                           duckdb::Connection::Open(DatabasePath()));
   offline::OfflinePushOptions options;
   options.latest_event_time = latest_event_time;
-  return offline::PushRowsToOffline(repo, push_source, rows, *conn, options);
+  return offline::PushRowsToOffline(Here(repo), push_source, rows, *conn, options);
 }
 
 }  // namespace larder::offline_stores

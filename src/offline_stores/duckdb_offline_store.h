@@ -37,6 +37,9 @@ class DuckDbOfflineStore final : public OfflineStore {
  private:
   // The database file, absolute.
   std::string DatabasePath() const;
+  // `repo` located at this store: its root and offline_store section are
+  // this store's (the code under it finds the database through them).
+  FeatureRepo Here(const FeatureRepo& repo) const;
 
   OfflineStoreOptions options_;
   std::string type_ = kType;

@@ -3,7 +3,10 @@
 #include <charconv>
 #include <utility>
 
+#include "materialize/materializer.h"
+#include "offline/source_relation.h"
 #include "offline/spark/spark_historical.h"
+#include "offline/spark/spark_materialize.h"
 #include "offline/spark/spark_sql.h"
 #include "offline/spark/spark_types.h"
 
@@ -103,15 +106,33 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> SparkOfflineStore::GetHistorical
   return offline::spark::PrepareSparkHistoricalRetrieval(repo, request, options, client);
 }
 
-Result<MaterializeReport> SparkOfflineStore::Materialize(const FeatureRepo&, OnlineStore&,
-                                                         std::optional<TimestampMicros>,
-                                                         TimestampMicros,
-                                                         const MaterializeOptions&) {
-  return NotOnSparkYet("materialize");
+Result<MaterializeReport> SparkOfflineStore::Materialize(const FeatureRepo& repo,
+                                                         OnlineStore& online,
+                                                         std::optional<TimestampMicros> start,
+                                                         TimestampMicros end,
+                                                         const MaterializeOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(auto client, Client());
+  const int partitions =
+      options.partitions > 0 ? options.partitions : repo.config.materialize_partitions;
+  auto import = [&](duckdb::Connection& conn, const FeatureView& view, TimestampMicros from,
+                    TimestampMicros to, const std::string& table) {
+    return offline::spark::ImportLatestRows(client, repo, view, from, to, partitions, conn, table);
+  };
+  // The materializer keeps the watermarks in the state file (StatePath).
+  FeatureRepo here = repo;
+  here.root = options_.repo_root;
+  here.config.offline_store = options_.config;
+  return materialize::Materialize(here, online, start, end, options, import);
 }
 
-Status SparkOfflineStore::ForgetWatermarks(const std::vector<std::string>*) {
-  return NotOnSparkYet("keep materialization watermarks");
+Status SparkOfflineStore::ForgetWatermarks(const std::vector<std::string>* views) {
+  return materialize::ForgetWatermarks(StatePath(), options_.project, views);
+}
+
+std::string SparkOfflineStore::StatePath() const {
+  FeatureRepo here;
+  here.root = options_.repo_root;
+  return offline::OfflineDatabasePath(here);
 }
 
 Result<OfflineAppend> SparkOfflineStore::PushFile(const FeatureRepo&, const std::string&,

@@ -1,9 +1,11 @@
 // The Spark offline store (`offline_store: {type: spark, remote: sc://...}`),
-// over Spark Connect (docs/offline-store.md#spark). Work in progress: it
-// reads the schemas of file and query sources and computes training data
-// for schema features on Spark; models, data tests, materialization and
-// offline pushes are not on Spark yet, and say so. Until they are, the
-// config loader refuses `type: spark`, so only tests open this store.
+// over Spark Connect (docs/spark.md). Work in progress: it reads the schemas
+// of file and query sources, computes training data for schema features, and
+// materializes views without aggregations on Spark; models, data tests and
+// offline pushes are not on Spark yet, and say so. Until they are, the config
+// loader refuses `type: spark`, so only tests and benchmarks open this store.
+// Larder's own state (materialization watermarks) stays in a local DuckDB
+// file, data/offline_store.duckdb under the repo.
 #pragma once
 
 #include <memory>
@@ -48,6 +50,8 @@ class SparkOfflineStore final : public OfflineStore {
                                  TimestampMicros latest_event_time) override;
 
  private:
+  // The local file of Larder's state: materialization watermarks.
+  std::string StatePath() const;
   // The session, connected on first use.
   Result<std::shared_ptr<offline::spark::SparkConnectClient>> Client();
 

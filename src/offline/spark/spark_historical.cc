@@ -42,14 +42,6 @@ Result<Columns> RelationColumns(SparkConnectClient& client, const std::string& r
   return out;
 }
 
-// Microseconds since the epoch of time column `column` (quoted) of canonical
-// type `type`. A naive timestamp, a date and text are UTC: Larder's sessions
-// run with spark.sql.session.timeZone UTC.
-std::string MicrosSql(const std::string& column, const std::string& type) {
-  if (type == "TIMESTAMP WITH TIME ZONE") return "unix_micros(" + column + ")";
-  return "unix_micros(CAST(" + column + " AS TIMESTAMP))";
-}
-
 struct EntityRelation {
   std::string relation;
   std::string what;

@@ -18,6 +18,11 @@ std::string FileRelation(std::string_view format, std::string_view path) {
   return std::string(format) + "." + QuoteIdentifier(path);
 }
 
+std::string MicrosSql(const std::string& column, const std::string& type) {
+  if (type == "TIMESTAMP WITH TIME ZONE") return "unix_micros(" + column + ")";
+  return "unix_micros(CAST(" + column + " AS TIMESTAMP))";
+}
+
 Result<std::string> RawSourceRelation(const FeatureRepo& repo, const DataSource& source) {
   const std::string what = std::string(DataSourceKindName(source.kind)) + " source '" +
                            source.name + "'";

@@ -19,6 +19,12 @@ std::string QuoteIdentifier(std::string_view name);
 // Spark's data source name (parquet, orc, json, delta).
 std::string FileRelation(std::string_view format, std::string_view path);
 
+// Microseconds since the epoch of time column `column` (quoted) whose type,
+// in the one vocabulary (spark_types.h), is `type`. A naive timestamp, a
+// date and text are read as UTC: Larder's sessions run with
+// spark.sql.session.timeZone UTC.
+std::string MicrosSql(const std::string& column, const std::string& type);
+
 // The relation (a parenthesized query or a file relation) of the raw rows
 // of `source`:
 //   file   a parquet path or glob, relative to the repo root unless absolute;
