@@ -3,14 +3,21 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
+#include <thread>
 #include <map>
 #include <string>
 
 #include "larder/offline_store.h"
 #include "larder/online_store.h"
 #include "larder/repo.h"
+#include "materialize/materializer.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline_stores/duckdb_offline_store.h"
 #include "offline_stores/spark_offline_store.h"
@@ -275,6 +282,60 @@ TEST_F(SparkStore, MaterializeEqualsDuckDbOnline) {
   ASSERT_TRUE(duck_more.ok() && spark_more.ok()) << spark_more.status().ToString();
   EXPECT_EQ(spark_more->views[0].start, end);
   EXPECT_EQ(OnlineRecords(**spark_online, repo_), OnlineRecords(**duck_online, repo_));
+}
+
+TEST_F(SparkStore, KilledMaterializationConvergesWhenRerun) {
+  const TimestampMicros end = 1'709'380'800'000'000;  // 2024-03-02 12:00
+  const std::string online_dir = dir_.Join("online_spark");
+  std::string a0 = LARDER_SPARK_MATERIALIZER, a1 = dir_.path(), a2 = server_->remote(),
+              a3 = online_dir, a4 = std::to_string(end);
+  char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), a4.data(), nullptr};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    execv(a0.c_str(), argv);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  // Killed once a view's first records landed, before its watermark moved.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!std::filesystem::exists(dir_.Join("partial_done")) &&
+         std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "the materializer ended before the kill";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(std::filesystem::exists(dir_.Join("partial_done"))) << "no records landed in time";
+  auto mark = materialize::ReadWatermark(repo_, "activity");
+  ASSERT_TRUE(mark.ok()) << mark.status().ToString();
+  EXPECT_FALSE(mark->has_value()) << "the watermark moved although the view had not landed";
+
+  // The rerun, in this process, lands what a clean duckdb run lands.
+  auto open = [&](const std::string& path) {
+    OnlineStoreOptions o;
+    o.config = {"rocksdb", {{"path", path}}};
+    o.project = "sparkpit";
+    o.repo_root = dir_.path();
+    return OnlineStore::Open(o);
+  };
+  auto spark_online = open(online_dir);
+  auto duck_online = open(dir_.Join("online_duck"));
+  ASSERT_TRUE(spark_online.ok() && duck_online.ok());
+  const std::string partial = OnlineRecords(**spark_online, repo_);
+  auto rerun = Spark()->Materialize(repo_, **spark_online, std::nullopt, end, {});
+  ASSERT_TRUE(rerun.ok()) << rerun.status().ToString();
+  auto clean = DuckDb()->Materialize(repo_, **duck_online, std::nullopt, end, {});
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  const std::string expected = OnlineRecords(**duck_online, repo_);
+  EXPECT_NE(partial, expected) << "the kill came after everything had landed";
+  EXPECT_EQ(OnlineRecords(**spark_online, repo_), expected);
+  mark = materialize::ReadWatermark(repo_, "activity");
+  ASSERT_TRUE(mark.ok() && mark->has_value());
+  EXPECT_EQ(**mark, end);
 }
 
 TEST_F(SparkStore, SourceSchemasComeFromSparkInTheOneVocabulary) {
