@@ -186,7 +186,8 @@ EOF
     --conf "spark.sql.warehouse.dir=$data/warehouse" \
     --conf "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=$data/metastore_db;create=true" \
     --driver-java-options "-Dderby.system.home=$data" \
-    --conf spark.ui.enabled=false &
+    --conf spark.ui.enabled=false \
+    --conf spark.eventLog.enabled=false &
   local pid=$!
   trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
   local status=0

@@ -173,6 +173,76 @@ TEST_F(SparkStore, FullFeatureNamesAndEntitySqlInSparkSql) {
   EXPECT_EQ(spark, duck);
 }
 
+// Every record of the repo's views for users 0..59, as text.
+std::string OnlineRecords(OnlineStore& store, const FeatureRepo& repo) {
+  std::string out;
+  for (const char* name : {"activity", "profile"}) {
+    const OnlineView view = OnlineView::FromFeatureView(*repo.FindFeatureView(name));
+    std::vector<EntityKey> keys;
+    for (int64_t u = 0; u < 60; ++u) keys.push_back({{"user_id"}, {Value::Int64(u)}});
+    std::vector<OnlineReadResult> rows;
+    Status st = store.MultiGet(view, keys, &rows);
+    if (!st.ok()) return st.ToString();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      out += std::string(name) + " " + std::to_string(i) + ": ";
+      if (rows[i].state != OnlineRecordState::kFound) {
+        out += "-\n";
+        continue;
+      }
+      out += std::to_string(rows[i].event_timestamp) + " " +
+             std::to_string(rows[i].created_timestamp);
+      for (const Value& v : rows[i].values) out += " " + v.DebugString();
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+// The workshop's feature_store.yaml, unchanged: its static settings match the
+// server's (which runs with the Hive catalog and no UI), and its session
+// settings, quoted identifiers read as regular expressions included, leave
+// the training data and the online records as they are.
+const std::map<std::string, std::string> kWorkshopSparkConf = {
+    {"spark_conf.spark.ui.enabled", "false"},
+    {"spark_conf.spark.eventLog.enabled", "false"},
+    {"spark_conf.spark.sql.catalogImplementation", "hive"},
+    {"spark_conf.spark.sql.parser.quotedRegexColumnNames", "true"},
+    {"spark_conf.spark.sql.session.timeZone", "UTC"}};
+
+TEST_F(SparkStore, TheWorkshopsSparkConfChangesNothing) {
+  HistoricalFeaturesRequest request;
+  request.entity_path = dir_.Join("entities.parquet");
+  request.features = {"activity:clicks", "profile:country", "activity:tag", "activity:score",
+                      "profile:age"};
+  const std::string duck = Train(*DuckDb(), request, "duck.parquet");
+  const std::string spark = Train(*Spark(kWorkshopSparkConf), request, "spark.parquet");
+  ASSERT_THAT(duck, HasSubstr("\n"));
+  EXPECT_EQ(spark, duck);
+  auto open = [&](const std::string& path) {
+    OnlineStoreOptions o;
+    o.config = {"rocksdb", {{"path", dir_.Join(path)}}};
+    o.project = "sparkpit";
+    o.repo_root = dir_.path();
+    return OnlineStore::Open(o);
+  };
+  auto duck_online = open("online_duck");
+  auto spark_online = open("online_spark");
+  ASSERT_TRUE(duck_online.ok() && spark_online.ok());
+  const TimestampMicros end = 1'709'380'800'000'000;
+  ASSERT_TRUE(DuckDb()->Materialize(repo_, **duck_online, std::nullopt, end, {}).ok());
+  auto spark_run = Spark(kWorkshopSparkConf)->Materialize(repo_, **spark_online, std::nullopt, end, {});
+  ASSERT_TRUE(spark_run.ok()) << spark_run.status().ToString();
+  EXPECT_EQ(OnlineRecords(**spark_online, repo_), OnlineRecords(**duck_online, repo_));
+
+  // A static setting the server does not run with is refused, naming both.
+  EXPECT_THAT(Spark({{"spark_conf.spark.sql.catalogImplementation", "in-memory"}})
+                  ->GetHistoricalFeatures(repo_, request, {})
+                  .status()
+                  .ToString(),
+              HasSubstr("spark_conf.spark.sql.catalogImplementation: `in-memory` is a static "
+                        "setting of the Spark server"));
+}
+
 TEST_F(SparkStore, EntitySqlMustBeOneQuery) {
   HistoricalFeaturesRequest request;
   request.features = {"activity:clicks"};
@@ -216,31 +286,6 @@ TEST_F(SparkStore, UnreachableServerFailsWithinItsTimeout) {
   ASSERT_FALSE(job.ok());
   EXPECT_THAT(job.status().ToString(), HasSubstr("127.0.0.1:1"));
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
-}
-
-// Every record of the repo's views for users 0..59, as text.
-std::string OnlineRecords(OnlineStore& store, const FeatureRepo& repo) {
-  std::string out;
-  for (const char* name : {"activity", "profile"}) {
-    const OnlineView view = OnlineView::FromFeatureView(*repo.FindFeatureView(name));
-    std::vector<EntityKey> keys;
-    for (int64_t u = 0; u < 60; ++u) keys.push_back({{"user_id"}, {Value::Int64(u)}});
-    std::vector<OnlineReadResult> rows;
-    Status st = store.MultiGet(view, keys, &rows);
-    if (!st.ok()) return st.ToString();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      out += std::string(name) + " " + std::to_string(i) + ": ";
-      if (rows[i].state != OnlineRecordState::kFound) {
-        out += "-\n";
-        continue;
-      }
-      out += std::to_string(rows[i].event_timestamp) + " " +
-             std::to_string(rows[i].created_timestamp);
-      for (const Value& v : rows[i].values) out += " " + v.DebugString();
-      out += "\n";
-    }
-  }
-  return out;
 }
 
 TEST_F(SparkStore, MaterializeEqualsDuckDbOnline) {

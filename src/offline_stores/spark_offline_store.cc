@@ -1,6 +1,8 @@
 #include "offline_stores/spark_offline_store.h"
 
+#include <cctype>
 #include <charconv>
+#include <map>
 #include <utility>
 
 #include "materialize/materializer.h"
@@ -31,6 +33,11 @@ Result<std::chrono::milliseconds> Millis(const StoreConfig& config, const std::s
   return std::chrono::milliseconds(ms);
 }
 
+std::string ToLower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
 // What the spark store does not do yet, as the error of the operation.
 Status NotOnSparkYet(const std::string& operation) {
   return Status::InvalidArgument("the spark offline store does not " + operation +
@@ -52,20 +59,39 @@ Result<std::shared_ptr<offline::spark::SparkConnectClient>> SparkOfflineStore::C
         "sc://127.0.0.1:15002 (scripts/spark.sh server runs one locally)");
   }
   connect.remote = remote->second;
+  std::map<std::string, std::string> conf;
   for (const auto& [key, value] : config.options) {
-    if (key.starts_with(kConfPrefix)) connect.conf[key.substr(kConfPrefix.size())] = value;
+    if (key.starts_with(kConfPrefix)) conf[key.substr(kConfPrefix.size())] = value;
   }
-  if (auto tz = connect.conf.find(kTimeZoneKey); tz != connect.conf.end() && tz->second != "UTC") {
+  if (auto tz = conf.find(kTimeZoneKey); tz != conf.end() && tz->second != "UTC") {
     return Status::InvalidArgument(
         "offline_store.spark_conf." + std::string(kTimeZoneKey) + ": `" + tz->second +
         "` is not supported; Larder reads timestamps without a zone as UTC, so its Spark "
         "sessions run in UTC");
   }
+  conf.erase(kTimeZoneKey);
   connect.conf[kTimeZoneKey] = "UTC";
   LARDER_ASSIGN_OR_RETURN(connect.connect_timeout, Millis(config, "connect_timeout_ms", 10'000));
   LARDER_ASSIGN_OR_RETURN(connect.query_timeout, Millis(config, "query_timeout_ms", 600'000));
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<offline::spark::SparkConnectClient> client,
                           offline::spark::SparkConnectClient::Connect(connect));
+  // One setting at a time: a static one (the catalog, the UI) cannot be set
+  // in a session, and is accepted when the server already runs with it.
+  for (const auto& [key, value] : conf) {
+    Status set = client->SetConf({{key, value}});
+    if (set.ok()) continue;
+    if (set.message().find("[CANNOT_MODIFY_") == std::string::npos) {  // _CONFIG, _STATIC_CONFIG
+      return set.WithContext("offline_store.spark_conf." + key);
+    }
+    Result<std::string> actual = client->GetConf(key);
+    if (actual.ok() && ToLower(*actual) == ToLower(value)) continue;
+    return Status::InvalidArgument(
+        "offline_store.spark_conf." + key + ": `" + value +
+        "` is a static setting of the Spark server, which a session cannot change, and the "
+        "server at " + client->endpoint() + " runs with " +
+        (actual.ok() ? "`" + *actual + "`" : std::string("no value for it")) +
+        "; start the server with --conf " + key + "=" + value);
+  }
   client_ = std::move(client);
   return client_;
 }
