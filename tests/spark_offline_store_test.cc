@@ -123,6 +123,14 @@ class SparkStore : public ::testing::Test {
     config.options.merge(extra);
     return std::make_unique<offline_stores::SparkOfflineStore>(Options(config));
   }
+  // A RocksDB online store under the repo directory.
+  Result<std::unique_ptr<OnlineStore>> OpenOnline(const std::string& relative) const {
+    OnlineStoreOptions o;
+    o.config = {"rocksdb", {{"path", dir_.Join(relative)}}};
+    o.project = "sparkpit";
+    o.repo_root = dir_.path();
+    return OnlineStore::Open(o);
+  }
   std::unique_ptr<OfflineStore> DuckDb() const {
     return std::make_unique<offline_stores::DuckDbOfflineStore>(
         Options({"duckdb", {{"path", dir_.Join("offline.duckdb")}}}));
@@ -218,15 +226,8 @@ TEST_F(SparkStore, TheWorkshopsSparkConfChangesNothing) {
   const std::string spark = Train(*Spark(kWorkshopSparkConf), request, "spark.parquet");
   ASSERT_THAT(duck, HasSubstr("\n"));
   EXPECT_EQ(spark, duck);
-  auto open = [&](const std::string& path) {
-    OnlineStoreOptions o;
-    o.config = {"rocksdb", {{"path", dir_.Join(path)}}};
-    o.project = "sparkpit";
-    o.repo_root = dir_.path();
-    return OnlineStore::Open(o);
-  };
-  auto duck_online = open("online_duck");
-  auto spark_online = open("online_spark");
+  auto duck_online = OpenOnline("online_duck");
+  auto spark_online = OpenOnline("online_spark");
   ASSERT_TRUE(duck_online.ok() && spark_online.ok());
   const TimestampMicros end = 1'709'380'800'000'000;
   ASSERT_TRUE(DuckDb()->Materialize(repo_, **duck_online, std::nullopt, end, {}).ok());
@@ -289,15 +290,8 @@ TEST_F(SparkStore, UnreachableServerFailsWithinItsTimeout) {
 }
 
 TEST_F(SparkStore, MaterializeEqualsDuckDbOnline) {
-  auto open = [&](const std::string& path) {
-    OnlineStoreOptions o;
-    o.config = {"rocksdb", {{"path", dir_.Join(path)}}};
-    o.project = "sparkpit";
-    o.repo_root = dir_.path();
-    return OnlineStore::Open(o);
-  };
-  auto duck_online = open("online_duck");
-  auto spark_online = open("online_spark");
+  auto duck_online = OpenOnline("online_duck");
+  auto spark_online = OpenOnline("online_spark");
   ASSERT_TRUE(duck_online.ok() && spark_online.ok());
   // 2024-03-01 03:00 to 2024-03-02 12:00: the window cuts both views' rows.
   const TimestampMicros start = 1'709'262'000'000'000;
@@ -360,15 +354,8 @@ TEST_F(SparkStore, KilledMaterializationConvergesWhenRerun) {
   EXPECT_FALSE(mark->has_value()) << "the watermark moved although the view had not landed";
 
   // The rerun, in this process, lands what a clean duckdb run lands.
-  auto open = [&](const std::string& path) {
-    OnlineStoreOptions o;
-    o.config = {"rocksdb", {{"path", path}}};
-    o.project = "sparkpit";
-    o.repo_root = dir_.path();
-    return OnlineStore::Open(o);
-  };
-  auto spark_online = open(online_dir);
-  auto duck_online = open(dir_.Join("online_duck"));
+  auto spark_online = OpenOnline("online_spark");
+  auto duck_online = OpenOnline("online_duck");
   ASSERT_TRUE(spark_online.ok() && duck_online.ok());
   const std::string partial = OnlineRecords(**spark_online, repo_);
   auto rerun = Spark()->Materialize(repo_, **spark_online, std::nullopt, end, {});
