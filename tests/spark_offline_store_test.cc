@@ -274,6 +274,8 @@ TEST_F(SparkStore, BadInputNamesItsPart) {
                   .status()
                   .ToString(),
               HasSubstr("spark.sql.session.timeZone"));
+  EXPECT_THAT(Spark({{"partitions", "4"}})->GetHistoricalFeatures(repo_, request, {}).status().ToString(),
+              HasSubstr("offline_store.partitions: not an option of the spark offline store"));
 }
 
 TEST_F(SparkStore, UnreachableServerFailsWithinItsTimeout) {

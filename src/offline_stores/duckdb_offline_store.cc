@@ -21,11 +21,17 @@ std::string DuckDbOfflineStore::DatabasePath() const {
   return offline::OfflineDatabasePath(here);
 }
 
-FeatureRepo DuckDbOfflineStore::Here(const FeatureRepo& repo) const {
-  FeatureRepo here = repo;
-  here.root = options_.repo_root;
-  here.config.offline_store = options_.config;
-  return here;
+const FeatureRepo& DuckDbOfflineStore::Here(const FeatureRepo& repo,
+                                            std::optional<FeatureRepo>& copy) const {
+  const StoreConfig& given = repo.config.offline_store;
+  if (repo.root == options_.repo_root && given.type == options_.config.type &&
+      given.options == options_.config.options) {
+    return repo;  // FeatureStore's case, on every push: no copy
+  }
+  copy = repo;
+  copy->root = options_.repo_root;
+  copy->config.offline_store = options_.config;
+  return *copy;
 }
 
 Result<std::vector<ColumnInfo>> DuckDbOfflineStore::SourceSchema(const DataSource& source,
@@ -35,22 +41,25 @@ Result<std::vector<ColumnInfo>> DuckDbOfflineStore::SourceSchema(const DataSourc
 
 Result<RunReport> DuckDbOfflineStore::RunModels(const FeatureRepo& repo,
                                                 const RunOptions& options) {
+  std::optional<FeatureRepo> copy;
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(DatabasePath()));
-  return transform::RunModels(Here(repo), *conn, options);
+  return transform::RunModels(Here(repo, copy), *conn, options);
 }
 
 Result<TestReport> DuckDbOfflineStore::TestModels(const FeatureRepo& repo,
                                                   const TestOptions& options) {
+  std::optional<FeatureRepo> copy;
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(DatabasePath()));
-  return transform::RunDataTests(Here(repo), *conn, options);
+  return transform::RunDataTests(Here(repo, copy), *conn, options);
 }
 
 Result<std::unique_ptr<HistoricalRetrievalJob>> DuckDbOfflineStore::GetHistoricalFeatures(
     const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
     const HistoricalRetrievalOptions& options) {
-  return offline::PrepareHistoricalRetrieval(Here(repo), request, options);
+  std::optional<FeatureRepo> copy;
+  return offline::PrepareHistoricalRetrieval(Here(repo, copy), request, options);
 }
 
 Result<MaterializeReport> DuckDbOfflineStore::Materialize(const FeatureRepo& repo,
@@ -58,7 +67,8 @@ Result<MaterializeReport> DuckDbOfflineStore::Materialize(const FeatureRepo& rep
                                                           std::optional<TimestampMicros> start,
                                                           TimestampMicros end,
                                                           const MaterializeOptions& options) {
-  return materialize::Materialize(Here(repo), online, start, end, options);
+  std::optional<FeatureRepo> copy;
+  return materialize::Materialize(Here(repo, copy), online, start, end, options);
 }
 
 Status DuckDbOfflineStore::ForgetWatermarks(const std::vector<std::string>* views) {
@@ -69,22 +79,24 @@ Result<OfflineAppend> DuckDbOfflineStore::PushFile(const FeatureRepo& repo,
                                                    const std::string& push_source,
                                                    const std::string& file,
                                                    TimestampMicros latest_event_time) {
+  std::optional<FeatureRepo> copy;
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(DatabasePath()));
   offline::OfflinePushOptions options;
   options.latest_event_time = latest_event_time;
-  return offline::PushToOffline(Here(repo), push_source, file, *conn, options);
+  return offline::PushToOffline(Here(repo, copy), push_source, file, *conn, options);
 }
 
 Result<OfflineAppend> DuckDbOfflineStore::PushRows(const FeatureRepo& repo,
                                                    const std::string& push_source,
                                                    const ColumnTable& rows,
                                                    TimestampMicros latest_event_time) {
+  std::optional<FeatureRepo> copy;
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> conn,
                           duckdb::Connection::Open(DatabasePath()));
   offline::OfflinePushOptions options;
   options.latest_event_time = latest_event_time;
-  return offline::PushRowsToOffline(Here(repo), push_source, rows, *conn, options);
+  return offline::PushRowsToOffline(Here(repo, copy), push_source, rows, *conn, options);
 }
 
 }  // namespace larder::offline_stores

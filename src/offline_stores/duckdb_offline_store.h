@@ -3,6 +3,7 @@
 // pushed rows and watermarks; file sources are read in place.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "larder/offline_store.h"
@@ -38,8 +39,9 @@ class DuckDbOfflineStore final : public OfflineStore {
   // The database file, absolute.
   std::string DatabasePath() const;
   // `repo` located at this store: its root and offline_store section are
-  // this store's (the code under it finds the database through them).
-  FeatureRepo Here(const FeatureRepo& repo) const;
+  // this store's (the code under it finds the database through them). `repo`
+  // itself when it already is; else a copy, kept in `copy`.
+  const FeatureRepo& Here(const FeatureRepo& repo, std::optional<FeatureRepo>& copy) const;
 
   OfflineStoreOptions options_;
   std::string type_ = kType;

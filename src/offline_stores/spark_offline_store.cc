@@ -61,7 +61,14 @@ Result<std::shared_ptr<offline::spark::SparkConnectClient>> SparkOfflineStore::C
   connect.remote = remote->second;
   std::map<std::string, std::string> conf;
   for (const auto& [key, value] : config.options) {
-    if (key.starts_with(kConfPrefix)) conf[key.substr(kConfPrefix.size())] = value;
+    if (key.starts_with(kConfPrefix)) {
+      conf[key.substr(kConfPrefix.size())] = value;
+    } else if (key != "remote" && key != "connect_timeout_ms" && key != "query_timeout_ms") {
+      // Nothing would read it.
+      return Status::InvalidArgument("offline_store." + key +
+                                     ": not an option of the spark offline store (remote, "
+                                     "spark_conf, connect_timeout_ms, query_timeout_ms)");
+    }
   }
   if (auto tz = conf.find(kTimeZoneKey); tz != conf.end() && tz->second != "UTC") {
     return Status::InvalidArgument(
