@@ -270,21 +270,26 @@ std::string InitWithConfig(const TempDir& tmp, const std::string& from, const st
 }
 
 TEST(Cli, PlanAndApplyRefuseSettingsTheyWouldIgnore) {
-  const std::pair<std::string, std::string> cases[] = {
-      {"registry: data/registry.db", "registry: s3://bucket/registry.db"},
-      {"offline_store:\n  type: duckdb", "offline_store:\n  type: spark"},
-      {"provider: local", "provider: local\nbatch_engine:\n  type: spark.engine"},
-      {"registry: data/registry.db",
-       "registry:\n  registry_type: sql\n  path: postgresql://u:p@db:5432/feast"},
+  struct Case {
+    std::string from, to, expected;
   };
-  for (const auto& [from, to] : cases) {
+  const Case cases[] = {
+      {"registry: data/registry.db", "registry: s3://bucket/registry.db", "not supported"},
+      {"offline_store:\n  type: duckdb", "offline_store:\n  type: bigquery", "not supported"},
+      {"provider: local", "provider: local\nbatch_engine:\n  type: spark.engine",
+       "`spark.engine` materializes through the spark offline store"},
+      {"registry: data/registry.db",
+       "registry:\n  registry_type: sql\n  path: postgresql://u:p@db:5432/feast",
+       "not supported"},
+  };
+  for (const auto& [from, to, expected] : cases) {
     TempDir tmp;
     std::string repo = InitWithConfig(tmp, from, to);
     for (const char* command : {" plan", " apply"}) {
       CommandResult r = RunLarder("-c " + repo + command);
       EXPECT_EQ(r.exit_code, 1) << to << command;
       EXPECT_THAT(r.err, HasSubstr("feature_store.yaml:")) << to;
-      EXPECT_THAT(r.err, HasSubstr("not supported")) << to;
+      EXPECT_THAT(r.err, HasSubstr(expected)) << to;
     }
     EXPECT_FALSE(fs::exists(repo + "/s3:"));
     EXPECT_FALSE(fs::exists(repo + "/data/registry.db"));

@@ -45,6 +45,8 @@ enum class DataSourceKind {
   kKafka,    // the same, from a Kafka topic read in a consumer group
   kDbt,      // a table or view that dbt-duckdb built, found through dbt's
              // manifest (docs/repo-format.md, "dbt sources")
+  kSpark,    // a table, a query or files that Spark reads; only the spark
+             // offline store reads it (docs/spark.md, "Spark sources")
 };
 
 // Whether rows reach a source of `kind` from outside (a push, a stream),
@@ -55,13 +57,17 @@ bool ReceivesRows(DataSourceKind kind);
 // (kinesis, kafka).
 bool IsStreamSource(DataSourceKind kind);
 
-enum class FileFormat { kParquet, kCsv };
+// kFile sources read parquet and csv; kSpark sources read parquet, orc,
+// json and delta (whichever the Spark server has).
+enum class FileFormat { kParquet, kCsv, kOrc, kJson, kDelta };
 
 struct DataSource {
   std::string name;
   DataSourceKind kind = DataSourceKind::kFile;
 
   // kFile: the path or glob, relative to the repo root unless absolute.
+  // kSpark: a path Spark reads (relative to the repo root unless absolute
+  // or a URI such as s3a://), with file_format.
   std::string path;
   FileFormat file_format = FileFormat::kParquet;  // Default: from extension
   // kPush, kKinesis, kKafka: the name of the source that holds the rows'
@@ -101,9 +107,13 @@ struct DataSource {
   // root). Default: "" (Larder does not run dbt).
   std::string dbt_executable;
   // kQuery: a DuckDB SELECT; it may read files and model tables.
+  // kSpark: a Spark SQL query.
   std::string query;
+  // kSpark: a table of Spark's catalog, `table` or `database.table`
+  // (book_recsys_apply.users). Exactly one of table, query and path is set.
+  std::string table;
 
-  // kFile, kModel, kQuery and kDbt: the event-time column, and the optional column that
+  // kFile, kModel, kQuery, kDbt and kSpark: the event-time column, and the optional column that
   // breaks ties between rows of the same event time. kKinesis, kKafka: the record's
   // field holding the event time, which becomes batch_source's.
   std::string timestamp_field;

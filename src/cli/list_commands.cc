@@ -20,6 +20,10 @@ int WithRegistered(const Invocation& inv, Output& o,
   return print(*repo);
 }
 
+std::string Abbreviated(const std::string& text) {
+  return text.size() > 60 ? text.substr(0, 57) + "..." : text;
+}
+
 std::string SourceDetail(const DataSource& s) {
   switch (s.kind) {
     case DataSourceKind::kFile: return s.path;
@@ -29,8 +33,12 @@ std::string SourceDetail(const DataSource& s) {
     case DataSourceKind::kKafka:
       return "topic " + s.topic + " (" + s.bootstrap_servers + "), batch_source: " + s.batch_source;
     case DataSourceKind::kModel: return "models/" + s.model + ".sql";
-    case DataSourceKind::kQuery: return s.query.size() > 60 ? s.query.substr(0, 57) + "..." : s.query;
+    case DataSourceKind::kQuery: return Abbreviated(s.query);
     case DataSourceKind::kDbt: return "dbt model " + s.model + " in " + s.project_dir;
+    case DataSourceKind::kSpark:
+      if (!s.table.empty()) return "table " + s.table;
+      if (!s.path.empty()) return std::string(FileFormatName(s.file_format)) + " " + s.path;
+      return Abbreviated(s.query);
   }
   return "";
 }

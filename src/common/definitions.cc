@@ -14,6 +14,7 @@ std::string_view DataSourceKindName(DataSourceKind kind) {
     case DataSourceKind::kKinesis: return "kinesis";
     case DataSourceKind::kKafka: return "kafka";
     case DataSourceKind::kDbt: return "dbt";
+    case DataSourceKind::kSpark: return "spark";
   }
   return "file";
 }
@@ -31,6 +32,9 @@ std::string_view FileFormatName(FileFormat format) {
   switch (format) {
     case FileFormat::kParquet: return "parquet";
     case FileFormat::kCsv: return "csv";
+    case FileFormat::kOrc: return "orc";
+    case FileFormat::kJson: return "json";
+    case FileFormat::kDelta: return "delta";
   }
   return "parquet";
 }

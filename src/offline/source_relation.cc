@@ -194,6 +194,10 @@ Result<std::string> RawSourceSql(const FeatureRepo& repo, const DataSource& sour
       LARDER_ASSIGN_OR_RETURN(std::string table, attachments->Attach(rel));
       return "(SELECT * FROM " + table + ")";
     }
+    case DataSourceKind::kSpark:
+      return Status::InvalidArgument("spark source '" + source.name +
+                                     "' is read by the spark offline store only "
+                                     "(offline_store: {type: spark}; docs/spark.md)");
     case DataSourceKind::kPush:
     case DataSourceKind::kKinesis:
     case DataSourceKind::kKafka: {

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "offline_stores/duckdb_offline_store.h"
+#include "offline_stores/spark_offline_store.h"
 
 namespace larder::offline_stores {
 namespace {
@@ -17,6 +18,8 @@ const std::vector<Backend>& Backends() {
   static const std::vector<Backend> backends = {
       {DuckDbOfflineStore::kType,
        [](const OfflineStoreOptions& o) { return std::make_unique<DuckDbOfflineStore>(o); }},
+      {SparkOfflineStore::kType,
+       [](const OfflineStoreOptions& o) { return std::make_unique<SparkOfflineStore>(o); }},
   };
   return backends;
 }

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <utility>
 
@@ -50,24 +51,42 @@ SparkOfflineStore::SparkOfflineStore(OfflineStoreOptions options) : options_(std
 
 Result<std::shared_ptr<offline::spark::SparkConnectClient>> SparkOfflineStore::Client() {
   if (client_ != nullptr) return client_;
+  // A store that could not connect says so again at once, rather than
+  // waiting out connect_timeout_ms for every source of a plan.
+  if (!connect_error_.ok()) return connect_error_;
+  Result<std::shared_ptr<offline::spark::SparkConnectClient>> client = Connect();
+  if (!client.ok()) {
+    connect_error_ = client.status();
+    return connect_error_;
+  }
+  client_ = *client;
+  return client_;
+}
+
+Result<std::shared_ptr<offline::spark::SparkConnectClient>> SparkOfflineStore::Connect() const {
   const StoreConfig& config = options_.config;
   offline::spark::SparkConnectOptions connect;
   auto remote = config.options.find("remote");
-  if (remote == config.options.end() || remote->second.empty()) {
+  if (remote != config.options.end() && !remote->second.empty()) {
+    connect.remote = remote->second;
+  } else if (const char* env = std::getenv("SPARK_REMOTE"); env != nullptr && *env != '\0') {
+    connect.remote = env;  // as pyspark reads it
+  } else {
     return Status::InvalidArgument(
-        "offline_store.remote: not set; give the Spark Connect server, e.g. "
-        "sc://127.0.0.1:15002 (scripts/spark.sh server runs one locally)");
+        "offline_store.remote: not set, and neither is $SPARK_REMOTE; give the Spark Connect "
+        "server, e.g. sc://127.0.0.1:15002 (scripts/spark.sh server runs one locally)");
   }
-  connect.remote = remote->second;
   std::map<std::string, std::string> conf;
   for (const auto& [key, value] : config.options) {
     if (key.starts_with(kConfPrefix)) {
       conf[key.substr(kConfPrefix.size())] = value;
-    } else if (key != "remote" && key != "connect_timeout_ms" && key != "query_timeout_ms") {
+    } else if (key != "remote" && key != "connect_timeout_ms" && key != "query_timeout_ms" &&
+               key != "database") {
       // Nothing would read it.
       return Status::InvalidArgument("offline_store." + key +
                                      ": not an option of the spark offline store (remote, "
-                                     "spark_conf, connect_timeout_ms, query_timeout_ms)");
+                                     "spark_conf, database, connect_timeout_ms, "
+                                     "query_timeout_ms)");
     }
   }
   if (auto tz = conf.find(kTimeZoneKey); tz != conf.end() && tz->second != "UTC") {
@@ -99,8 +118,7 @@ Result<std::shared_ptr<offline::spark::SparkConnectClient>> SparkOfflineStore::C
         (actual.ok() ? "`" + *actual + "`" : std::string("no value for it")) +
         "; start the server with --conf " + key + "=" + value);
   }
-  client_ = std::move(client);
-  return client_;
+  return std::shared_ptr<offline::spark::SparkConnectClient>(std::move(client));
 }
 
 Result<std::vector<ColumnInfo>> SparkOfflineStore::SourceSchema(const DataSource& source,

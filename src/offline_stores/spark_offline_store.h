@@ -22,9 +22,12 @@ class SparkOfflineStore final : public OfflineStore {
 
   // Options (options.config.options):
   //   remote              Spark Connect's connection string, sc://host:port
+  //                       (default: $SPARK_REMOTE, as pyspark reads it)
   //   spark_conf.<key>    session configuration sent on connect; Larder's
   //                       sessions run in UTC, so spark.sql.session.timeZone
   //                       may only be UTC
+  //   database            the Spark database of model tables (default
+  //                       larder_<project>)
   //   connect_timeout_ms  how long to wait for the server (default 10000)
   //   query_timeout_ms    the deadline of each query (default 600000)
   // Connects on first use.
@@ -52,12 +55,15 @@ class SparkOfflineStore final : public OfflineStore {
  private:
   // The local file of Larder's state: materialization watermarks.
   std::string StatePath() const;
-  // The session, connected on first use.
+  // The session, connected on first use; a failure to connect is kept and
+  // returned by later calls.
   Result<std::shared_ptr<offline::spark::SparkConnectClient>> Client();
+  Result<std::shared_ptr<offline::spark::SparkConnectClient>> Connect() const;
 
   OfflineStoreOptions options_;
   std::string type_ = kType;
   std::shared_ptr<offline::spark::SparkConnectClient> client_;
+  Status connect_error_;
 };
 
 }  // namespace larder::offline_stores

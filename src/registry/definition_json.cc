@@ -406,6 +406,7 @@ json ToJson(const DataSource& source) {
   PutString(j, "group_id", source.group_id);
   PutString(j, "model", source.model);
   PutString(j, "query", source.query);
+  PutString(j, "table", source.table);
   PutString(j, "project_dir", source.project_dir);
   PutString(j, "target_path", source.target_path);
   PutString(j, "database_path", source.database_path);
@@ -533,11 +534,13 @@ Status FromJson(const json& j, DataSource* out) {
         r, "type", "source type",
         {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
          DataSourceKind::kQuery, DataSourceKind::kKinesis, DataSourceKind::kKafka,
-         DataSourceKind::kDbt},
+         DataSourceKind::kDbt, DataSourceKind::kSpark},
         DataSourceKindName, &s.kind));
-    LARDER_RETURN_IF_ERROR(ReadEnum(r, "file_format", "file_format",
-                                    {FileFormat::kParquet, FileFormat::kCsv},
-                                    FileFormatName, &s.file_format));
+    LARDER_RETURN_IF_ERROR(ReadEnum(
+        r, "file_format", "file_format",
+        {FileFormat::kParquet, FileFormat::kCsv, FileFormat::kOrc, FileFormat::kJson,
+         FileFormat::kDelta},
+        FileFormatName, &s.file_format));
 
     LARDER_RETURN_IF_ERROR(r.String("path", &s.path, /*required=*/false));
     LARDER_RETURN_IF_ERROR(
@@ -555,6 +558,7 @@ Status FromJson(const json& j, DataSource* out) {
     LARDER_RETURN_IF_ERROR(r.String("group_id", &s.group_id, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("model", &s.model, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("query", &s.query, /*required=*/false));
+    LARDER_RETURN_IF_ERROR(r.String("table", &s.table, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("project_dir", &s.project_dir, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("target_path", &s.target_path, /*required=*/false));
     LARDER_RETURN_IF_ERROR(r.String("database_path", &s.database_path, /*required=*/false));

@@ -128,10 +128,12 @@ TEST(DefinitionJson, DataSourceRoundTrips) {
   for (DataSourceKind kind :
        {DataSourceKind::kFile, DataSourceKind::kPush, DataSourceKind::kModel,
         DataSourceKind::kQuery, DataSourceKind::kKinesis, DataSourceKind::kKafka,
-        DataSourceKind::kDbt}) {
+        DataSourceKind::kDbt, DataSourceKind::kSpark}) {
     DataSource in = FullSource();
     in.kind = kind;
     in.query = "SELECT 1 AS user_id";
+    in.table = "book_recsys_apply.users";
+    if (kind == DataSourceKind::kSpark) in.file_format = FileFormat::kDelta;
     in.project_dir = "../analytics";
     in.target_path = "target";
     in.database_path = "warehouse.duckdb";
@@ -164,6 +166,7 @@ TEST(DefinitionJson, DataSourceRoundTrips) {
     EXPECT_EQ(out.batch_source, in.batch_source);
     EXPECT_EQ(out.model, in.model);
     EXPECT_EQ(out.query, in.query);
+    EXPECT_EQ(out.table, in.table);
     EXPECT_EQ(out.timestamp_field, in.timestamp_field);
     EXPECT_EQ(out.created_timestamp_column, in.created_timestamp_column);
     EXPECT_EQ(out.field_mapping, in.field_mapping);

@@ -135,6 +135,36 @@ void MapFeastRedisOptions(repo::MapReader& r, StoreConfig* config) {
   opts.merge(mapped);
 }
 
+// The spark offline store's options, checked where feature_store.yaml can
+// name the line; the store checks them again when it connects.
+void CheckSparkOptions(repo::MapReader& r, const StoreConfig& config) {
+  const auto& opts = config.options;
+  if (auto remote = opts.find("remote");
+      remote != opts.end() && !remote->second.starts_with("sc://")) {
+    r.FieldError("remote", "`" + remote->second +
+                               "` is not a Spark Connect connection string, "
+                               "sc://host[:port][/;param=value...]");
+  }
+  for (const char* key : {"connect_timeout_ms", "query_timeout_ms"}) {
+    auto it = opts.find(key);
+    if (it == opts.end()) continue;
+    int64_t ms = 0;
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), ms);
+    if (ec != std::errc() || end != it->second.data() + it->second.size() || ms < 1) {
+      r.FieldError(key, "must be a positive number of milliseconds, found `" + it->second + "`");
+    }
+  }
+  if (auto db = opts.find("database"); db != opts.end() && db->second.empty()) {
+    r.FieldError("database", "must name a Spark database");
+  }
+  constexpr const char* kZone = "spark_conf.spark.sql.session.timeZone";
+  if (auto zone = opts.find(kZone); zone != opts.end() && zone->second != "UTC") {
+    r.FieldError("spark_conf", "spark.sql.session.timeZone: `" + zone->second +
+                                   "` is not supported; Larder reads timestamps without a "
+                                   "zone as UTC, so its Spark sessions run in UTC");
+  }
+}
+
 // Reads an `online_store:` / `offline_store:` section into `out`.
 void ReadStoreSection(repo::MapReader& top, std::string_view section,
                       StoreConfig* out, repo::Diagnostics* diag) {
@@ -182,7 +212,17 @@ void ReadStoreSection(repo::MapReader& top, std::string_view section,
   for (const auto& opt : spec->options) {
     YAML::Node value = reader.Get(opt.key);
     if (!value.IsDefined() || value.IsNull()) continue;
-    if (value.IsSequence()) {
+    if (opt.key == "spark_conf") {
+      // Flattened to spark_conf.<key>: the one option that is a mapping.
+      if (!value.IsMap()) {
+        reader.FieldError(opt.key, "expected a mapping of Spark settings, e.g. "
+                                   "{spark.sql.shuffle.partitions: \"8\"}");
+        continue;
+      }
+      for (const auto& [key, setting] : reader.StringMap(opt.key)) {
+        config.options["spark_conf." + key] = setting;
+      }
+    } else if (value.IsSequence()) {
       std::string joined;
       for (const auto& item : reader.StringList(opt.key)) {
         if (!joined.empty()) joined += ",";
@@ -198,6 +238,7 @@ void ReadStoreSection(repo::MapReader& top, std::string_view section,
     if (it != config.options.end()) RefuseUrl(reader, key, it->second, "a local path");
   }
   if (type == "redis") MapFeastRedisOptions(reader, &config);
+  if (type == "spark") CheckSparkOptions(reader, config);
   // Defaults of the built-in section stay unless overridden.
   if (out->type == type) {
     for (const auto& [k, v] : out->options) config.options.emplace(k, v);
@@ -306,7 +347,7 @@ void ReadBatchEngine(repo::MapReader& top, RepoConfig* config, repo::Diagnostics
   std::optional<repo::MapReader> nested;
   if (engine.IsMap()) {
     static constexpr repo::KeySpec kEngineKeys[] = {
-        {"type", true, "local (the only engine)"},
+        {"type", true, "local, or spark.engine with the spark offline store"},
         {"partitions", false, "parallel partitions per view when materializing (default 4)"},
     };
     nested.emplace(engine, top.file(), "section `batch_engine`", kEngineKeys, diag);
@@ -318,13 +359,19 @@ void ReadBatchEngine(repo::MapReader& top, RepoConfig* config, repo::Diagnostics
     type = top.String("batch_engine", type);
   }
   const auto engines = repo::BatchEngines();
-  if (std::find(engines.begin(), engines.end(), type) != engines.end()) {
+  std::string message;
+  if (std::find(engines.begin(), engines.end(), type) == engines.end()) {
+    message = "`" + type + "` is not supported (local, or spark.engine with the spark "
+              "offline store)";
+  } else if (type == "spark.engine" && config->offline_store.type != "spark") {
+    // Spark computes the rows to materialize only where it holds them.
+    message = "`spark.engine` materializes through the spark offline store, and this "
+              "repo's is `" + config->offline_store.type +
+              "` (set offline_store: {type: spark, ...}, or batch_engine: local)";
+  } else {
     config->batch_engine = type;
     return;
   }
-  std::string message = "`" + type +
-                        "` is not supported: Larder materializes with its local engine only "
-                        "(batch_engine: local)";
   if (nested) {
     nested->FieldError("type", message);
   } else {

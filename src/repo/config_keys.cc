@@ -14,11 +14,11 @@ constexpr std::array<KeySpec, 9> kConfigKeys{{
      "online store: `type` (rocksdb, redis, dynamodb) plus its options "
      "(default rocksdb at data/online_store)"},
     {"offline_store", false,
-     "offline store: `type` duckdb plus its options (default duckdb "
+     "offline store: `type` (duckdb, spark) plus its options (default duckdb "
      "at data/offline_store.duckdb)"},
     {"batch_engine", false,
-     "engine that runs materialization: local (the only one); or a mapping with `type` "
-     "and `partitions` (parallel partitions per view, default 4)"},
+     "engine that runs materialization: local, or spark.engine with the spark offline store; "
+     "or a mapping with `type` and `partitions` (parallel partitions per view, default 4)"},
     {"entity_key_serialization_version", false,
      "3 (Feast's current entity key format; the only value accepted, and it does not change "
      "Larder's own key encoding)"},
@@ -61,14 +61,25 @@ constexpr std::array<KeySpec, 7> kDynamoDbOptions{{
 constexpr std::array<KeySpec, 1> kDuckDbOptions{{
     {"path", false, "database file holding model outputs (default data/offline_store.duckdb)"},
 }};
-const std::array<StoreTypeSpec, 4> kStoreTypes{{
+constexpr std::array<KeySpec, 5> kSparkOptions{{
+    {"remote", false,
+     "Spark Connect server, sc://host:port (default $SPARK_REMOTE; scripts/spark.sh server "
+     "runs one locally)"},
+    {"spark_conf", false,
+     "mapping of Spark settings for Larder's sessions; static ones must match the server's"},
+    {"database", false, "Spark database that model tables are built in (default larder_<project>)"},
+    {"connect_timeout_ms", false, "longest wait to reach the server, ms (default 10000)"},
+    {"query_timeout_ms", false, "longest wait for one query, ms (default 600000)"},
+}};
+const std::array<StoreTypeSpec, 5> kStoreTypes{{
     {"online_store", "rocksdb", "embedded RocksDB (default)", kRocksDbOptions},
     {"online_store", "redis", "Redis server or cluster", kRedisOptions},
     {"online_store", "dynamodb", "Amazon DynamoDB or a compatible server", kDynamoDbOptions},
     {"offline_store", "duckdb", "embedded DuckDB (default)", kDuckDbOptions},
+    {"offline_store", "spark", "Apache Spark over Spark Connect (docs/spark.md)", kSparkOptions},
 }};
 
-constexpr std::array<std::string_view, 1> kBatchEngines{"local"};
+constexpr std::array<std::string_view, 2> kBatchEngines{"local", "spark.engine"};
 
 }  // namespace
 

@@ -18,11 +18,15 @@ constexpr std::array<KeySpec, 6> kEntityKeys{{
     kCommon[0], kCommon[1], kCommon[2],
 }};
 
-constexpr std::array<KeySpec, 26> kDataSourceKeys{{
+constexpr std::array<KeySpec, 27> kDataSourceKeys{{
     {"name", true, "data source name"},
-    {"type", true, "file, push, model, query, kinesis, kafka or dbt"},
-    {"path", false, "file: parquet or csv path or glob, relative to the repo"},
-    {"file_format", false, "file: parquet or csv (default: from the path's extension)"},
+    {"type", true, "file, push, model, query, kinesis, kafka, dbt or spark"},
+    {"path", false,
+     "file: parquet or csv path or glob, relative to the repo; spark: a path Spark reads"},
+    {"file_format", false,
+     "file: parquet or csv (default: from the path's extension); spark: parquet, orc, json "
+     "or delta"},
+    {"table", false, "spark: a table of Spark's catalog, table or database.table"},
     {"batch_source", false, "push, kinesis, kafka: the source that keeps the rows' history"},
     {"stream_name", false, "kinesis: the stream"},
     {"region", false, "kinesis: the AWS region, e.g. us-east-1"},
@@ -36,7 +40,7 @@ constexpr std::array<KeySpec, 26> kDataSourceKeys{{
     {"record_format", false, "kinesis, kafka: json (the only format)"},
     {"to", false, "kinesis, kafka: online_and_offline (default), online or offline"},
     {"model", false, "model: name of the SQL model in models/; dbt: name of the dbt model"},
-    {"query", false, "query: a SELECT over files and model tables"},
+    {"query", false, "query: a SELECT over files and model tables; spark: a Spark SQL query"},
     {"project_dir", false, "dbt: the dbt project's folder, relative to the repo"},
     {"target_path", false, "dbt: the folder of manifest.json, relative to project_dir (default target)"},
     {"database_path", false,
@@ -46,9 +50,9 @@ constexpr std::array<KeySpec, 26> kDataSourceKeys{{
      "dbt: a scheduled view run first runs `DBT build --select MODEL+` with this dbt (a name "
      "on PATH or a path; default: none, dbt is not run)"},
     {"timestamp_field", false,
-     "file, model, query, dbt: event time column; kinesis, kafka: its record field"},
+     "file, model, query, dbt, spark: event time column; kinesis, kafka: its record field"},
     {"created_timestamp_column", false,
-     "file, model, query, dbt: column breaking ties of equal event time"},
+     "file, model, query, dbt, spark: column breaking ties of equal event time"},
     {"field_mapping", false, "mapping of source column names to feature names"},
     kCommon[0], kCommon[1], kCommon[2],
 }};

@@ -163,6 +163,61 @@ void ParseKafkaSource(MapReader& r, DataSource* s) {
   }
 }
 
+// A `spark` source (as Feast's SparkSource): exactly one of `table`, `query`
+// and `path` (with `file_format`), read by the spark offline store.
+void ParseSparkSource(MapReader& r, DataSource* s) {
+  int given = 0;
+  for (auto key : {"table", "query", "path"}) given += r.Has(key) ? 1 : 0;
+  if (given != 1) {
+    r.ObjectError(std::string(given == 0 ? "missing" : "more than one of") +
+                  " `table`, `query` or `path`: a `spark` source reads exactly one");
+  }
+  if (!r.Has("timestamp_field")) {
+    r.ObjectError("missing field `timestamp_field`, required for `spark` sources");
+  }
+  for (auto key : {"batch_source", "model"}) {
+    if (r.Has(key)) r.FieldError(key, "does not apply to `spark` sources");
+  }
+  s->table = r.String("table");
+  if (r.Has("table")) {
+    // One or two parts, database.table; each part is quoted when it reaches SQL.
+    const size_t dot = s->table.find('.');
+    const bool two = dot != std::string::npos;
+    if (s->table.empty() || dot == 0 || dot + 1 == s->table.size() ||
+        (two && s->table.find('.', dot + 1) != std::string::npos)) {
+      r.FieldError("table", "`" + s->table + "` is not a table name: give `table` or "
+                            "`database.table`, e.g. book_recsys_apply.users");
+    }
+  }
+  s->query = r.String("query");
+  if (r.Has("query") && s->query.find_first_not_of(" \t\r\n") == std::string::npos) {
+    r.FieldError("query", "must be a Spark SQL query");
+  }
+  s->path = r.String("path");
+  if (r.Has("path") && s->path.empty()) r.FieldError("path", "must not be empty");
+  const std::string format = r.String("file_format");
+  if (r.Has("file_format") && !r.Has("path")) {
+    r.FieldError("file_format", "applies to `path` only");
+  }
+  if (format.empty()) {
+    if (r.Has("path")) {
+      r.FieldError("path", "give `file_format` (parquet, orc, json or delta) with a path");
+    }
+  } else if (format == "parquet") {
+    s->file_format = FileFormat::kParquet;
+  } else if (format == "orc") {
+    s->file_format = FileFormat::kOrc;
+  } else if (format == "json") {
+    s->file_format = FileFormat::kJson;
+  } else if (format == "delta") {
+    s->file_format = FileFormat::kDelta;
+  } else {
+    r.FieldError("file_format",
+                 "`" + format + "` is not a format of `spark` sources (parquet, orc, json or "
+                 "delta)");
+  }
+}
+
 void ParseDataSource(const YAML::Node& node, const std::string& file,
                      FeatureRepo* repo, Diagnostics* diag) {
   MapReader r(node, file, "data source", KeysOf("data_sources"), diag);
@@ -186,8 +241,8 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
   };
   // Sources read from a table or a query take no file or push keys.
   auto forbid_file_and_push_keys = [&] {
-    forbid("path", "file");
-    forbid("file_format", "file");
+    forbid("path", "file and spark");
+    forbid("file_format", "file and spark");
     forbid("batch_source", "push");
   };
   if (type == "file") {
@@ -196,7 +251,7 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     require("timestamp_field");
     forbid("batch_source", "push");
     forbid("model", "model and dbt");
-    forbid("query", "query");
+    forbid("query", "query and spark");
     s.path = r.String("path");
     std::string format = r.String("file_format");
     if (format.empty()) {
@@ -236,7 +291,7 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     require("model");
     require("timestamp_field");
     forbid_file_and_push_keys();
-    forbid("query", "query");
+    forbid("query", "query and spark");
     s.model = r.String("model");
   } else if (type == "query") {
     s.kind = DataSourceKind::kQuery;
@@ -251,7 +306,7 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
     require("model");
     require("timestamp_field");
     forbid_file_and_push_keys();
-    forbid("query", "query");
+    forbid("query", "query and spark");
     s.project_dir = r.String("project_dir");
     s.model = r.String("model");
     s.target_path = r.String("target_path", "target");
@@ -267,10 +322,14 @@ void ParseDataSource(const YAML::Node& node, const std::string& file,
       r.FieldError("project_dir", "must name the dbt project's folder");
     }
     if (s.target_path.empty()) r.FieldError("target_path", "must name a folder");
+  } else if (type == "spark") {
+    s.kind = DataSourceKind::kSpark;
+    ParseSparkSource(r, &s);
   } else if (!type.empty()) {
     r.FieldError("type", "unknown source type `" + type +
-                             "` (file, push, model, query, kinesis, kafka or dbt)");
+                             "` (file, push, model, query, kinesis, kafka, dbt or spark)");
   }
+  if (s.kind != DataSourceKind::kSpark) forbid("table", "spark");
   if (s.kind != DataSourceKind::kDbt) {
     for (auto key : {"project_dir", "target_path", "database_path", "dbt_executable"}) {
       forbid(key, "dbt");

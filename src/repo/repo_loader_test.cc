@@ -145,7 +145,7 @@ TEST_F(RepoLoaderTest, UnknownStoreOptionAndTypeAreNamed) {
   EXPECT_THAT(repo.status().message(), HasSubstr("feature_store.yaml:4: section `online_store`: unknown field `hostname`"));
   EXPECT_THAT(repo.status().message(),
               HasSubstr("feature_store.yaml:6: section `offline_store`: field `type`: "
-                        "`bigquery` is not supported (supported: duckdb)"));
+                        "`bigquery` is not supported (supported: duckdb, spark)"));
 }
 
 TEST_F(RepoLoaderTest, BadProjectNameAndSerializationVersion) {
@@ -188,12 +188,26 @@ TEST_F(RepoLoaderTest, SettingsThatWouldBeIgnoredAreRefused) {
     std::string expected;
   };
   const Case cases[] = {
-      {"offline_store:\n  type: spark\n",
-       "feature_store.yaml:3: section `offline_store`: field `type`: `spark` is not supported"},
+      {"offline_store:\n  type: bigquery\n",
+       "feature_store.yaml:3: section `offline_store`: field `type`: `bigquery` is not "
+       "supported (supported: duckdb, spark)"},
       {"batch_engine:\n  type: spark.engine\n",
-       "feature_store.yaml:3: section `batch_engine`: field `type`: `spark.engine` is not "
-       "supported: Larder materializes with its local engine only"},
+       "feature_store.yaml:3: section `batch_engine`: field `type`: `spark.engine` materializes "
+       "through the spark offline store, and this repo's is `duckdb`"},
       {"batch_engine: spark\n", "feature_store.yaml:2: feature_store.yaml: field `batch_engine`"},
+      {"offline_store:\n  type: spark\n  spark_conf: spark.ui.enabled=false\n",
+       "feature_store.yaml:4: section `offline_store`: field `spark_conf`: expected a mapping"},
+      {"offline_store:\n  type: spark\n  remote: http://127.0.0.1:15002\n",
+       "feature_store.yaml:4: section `offline_store`: field `remote`: `http://127.0.0.1:15002` "
+       "is not a Spark Connect connection string"},
+      {"offline_store:\n  type: spark\n  spark_conf:\n    spark.sql.session.timeZone: "
+       "Europe/Paris\n",
+       "field `spark_conf`: spark.sql.session.timeZone: `Europe/Paris` is not supported"},
+      {"offline_store:\n  type: spark\n  query_timeout_ms: soon\n",
+       "feature_store.yaml:4: section `offline_store`: field `query_timeout_ms`: must be a "
+       "positive number of milliseconds"},
+      {"offline_store:\n  type: spark\n  spark_home: /opt/spark\n",
+       "feature_store.yaml:4: section `offline_store`: unknown field `spark_home`"},
       {"registry:\n  registry_type: sql\n  path: postgresql://larder:pw@db:5432/feast\n",
        "feature_store.yaml:3: section `registry`: field `registry_type`: `sql` takes a "
        "`sqlite:///PATH` URL; postgresql:// databases are not supported yet"},
@@ -471,7 +485,7 @@ TEST_F(RepoLoaderTest, DbtSourceKeysAreChecked) {
              "  - {name: d, type: dbt, project_dir: p, model: m, timestamp_field: ts}\n");
   std::string err = LoadError();
   EXPECT_THAT(err, HasSubstr("data source 'a': missing field `project_dir`, required for `dbt`"));
-  EXPECT_THAT(err, HasSubstr("data source 'b': field `path`: only applies to file sources"));
+  EXPECT_THAT(err, HasSubstr("data source 'b': field `path`: only applies to file and spark sources"));
   EXPECT_THAT(err, HasSubstr("data source 'c': field `project_dir`: only applies to dbt sources"));
 
   // Parsed, then refused by validation: Larder never writes dbt's database.
@@ -574,7 +588,7 @@ TEST_F(RepoLoaderTest, QuerySources) {
              "  - {name: no_query, type: query, timestamp_field: ts, path: a.parquet}\n");
   std::string err = LoadError();
   EXPECT_THAT(err, HasSubstr("data source 'no_query': missing field `query`"));
-  EXPECT_THAT(err, HasSubstr("data source 'no_query': field `path`: only applies to file sources"));
+  EXPECT_THAT(err, HasSubstr("data source 'no_query': field `path`: only applies to file and spark sources"));
   dir_.Write("more_sources.yaml",
              "data_sources:\n"
              "  - name: recent\n    type: query\n"
@@ -584,6 +598,96 @@ TEST_F(RepoLoaderTest, QuerySources) {
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   EXPECT_EQ(repo->FindDataSource("recent")->kind, DataSourceKind::kQuery);
   EXPECT_EQ(repo->FindDataSource("recent")->query, "SELECT 1 AS user_id");
+}
+
+// The workshop's feature_store.yaml: the spark offline store with its
+// spark_conf, flattened to spark_conf.<key> options, and Spark's engine.
+TEST_F(RepoLoaderTest, TheWorkshopsSparkSettingsAreRead) {
+  dir_.Write("feature_store.yaml",
+             "project: p\n"
+             "offline_store:\n  type: spark\n  remote: sc://127.0.0.1:15002\n"
+             "  spark_conf:\n    spark.ui.enabled: \"false\"\n"
+             "    spark.sql.catalogImplementation: \"hive\"\n"
+             "    spark.sql.session.timeZone: \"UTC\"\n"
+             "batch_engine:\n  type: \"spark.engine\"\n  partitions: 10\n");
+  Result<RepoConfig> config = LoadRepoConfig(dir_.path());
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->offline_store.type, "spark");
+  EXPECT_EQ(config->offline_store.options,
+            (std::map<std::string, std::string>{
+                {"remote", "sc://127.0.0.1:15002"},
+                {"spark_conf.spark.ui.enabled", "false"},
+                {"spark_conf.spark.sql.catalogImplementation", "hive"},
+                {"spark_conf.spark.sql.session.timeZone", "UTC"}}));
+  EXPECT_EQ(config->batch_engine, "spark.engine");
+  EXPECT_EQ(config->materialize_partitions, 10);
+}
+
+// `type: spark` sources: exactly one of table, query and path (with a
+// format); read only by the spark offline store, which in turn refuses the
+// sources it does not read.
+TEST_F(RepoLoaderTest, SparkSources) {
+  const std::string spark_store =
+      "project: p\noffline_store:\n  type: spark\n  remote: sc://127.0.0.1:1\n";
+  dir_.Write("feature_store.yaml", spark_store);
+  dir_.Write("sources.yaml",
+             "data_sources:\n"
+             "  - {name: users_source, type: spark, table: book_recsys_apply.users, "
+             "timestamp_field: ts}\n"
+             "  - {name: q, type: spark, query: 'SELECT 1 AS user_id', timestamp_field: ts}\n"
+             "  - {name: f, type: spark, path: 's3a://b/k/', file_format: delta, "
+             "timestamp_field: ts, created_timestamp_column: c}\n");
+  Result<FeatureRepo> repo = LoadFeatureRepo(dir_.path());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  EXPECT_EQ(repo->FindDataSource("users_source")->kind, DataSourceKind::kSpark);
+  EXPECT_EQ(repo->FindDataSource("users_source")->table, "book_recsys_apply.users");
+  EXPECT_EQ(repo->FindDataSource("q")->query, "SELECT 1 AS user_id");
+  EXPECT_EQ(repo->FindDataSource("f")->file_format, FileFormat::kDelta);
+  EXPECT_EQ(repo->FindDataSource("f")->path, "s3a://b/k/");
+
+  struct Case {
+    std::string source;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {"{name: s, type: spark, timestamp_field: ts}",
+       "data source 's': missing `table`, `query` or `path`"},
+      {"{name: s, type: spark, table: a.b, query: SELECT 1, timestamp_field: ts}",
+       "data source 's': more than one of `table`, `query` or `path`"},
+      {"{name: s, type: spark, table: a.b.c, timestamp_field: ts}",
+       "field `table`: `a.b.c` is not a table name"},
+      {"{name: s, type: spark, table: '.b', timestamp_field: ts}",
+       "field `table`: `.b` is not a table name"},
+      {"{name: s, type: spark, table: a.b}", "missing field `timestamp_field`"},
+      {"{name: s, type: spark, path: x/, timestamp_field: ts}",
+       "field `path`: give `file_format` (parquet, orc, json or delta)"},
+      {"{name: s, type: spark, path: x/, file_format: xml, timestamp_field: ts}",
+       "field `file_format`: `xml` is not a format of `spark` sources"},
+      {"{name: s, type: spark, table: a.b, file_format: parquet, timestamp_field: ts}",
+       "field `file_format`: applies to `path` only"},
+      {"{name: s, type: file, path: a.parquet, table: a.b, timestamp_field: ts}",
+       "field `table`: only applies to spark sources"},
+      {"{name: s, type: spark, table: a.b, model: m, timestamp_field: ts}",
+       "field `model`: does not apply to `spark` sources"},
+      {"{name: s, type: file, path: a.csv, timestamp_field: ts}",
+       "data source 's': field `path`: a csv file; the spark offline store does not read it yet"},
+      {"{name: s, type: push, batch_source: users_source}",
+       "data source 's': field `type`: a push source lands rows offline; the spark offline "
+       "store does not read it yet"},
+  };
+  for (const Case& c : cases) {
+    dir_.Write("sources.yaml", "data_sources:\n  - {name: users_source, type: spark, table: "
+                               "t, timestamp_field: ts}\n  - " + c.source + "\n");
+    EXPECT_THAT(LoadError(), HasSubstr(c.expected)) << c.source;
+  }
+
+  // On the duckdb store, a spark source is an error naming what to set.
+  dir_.Write("feature_store.yaml", "project: p\n");
+  dir_.Write("sources.yaml", "data_sources:\n  - {name: users_source, type: spark, table: "
+                             "a.users, timestamp_field: ts}\n");
+  EXPECT_THAT(LoadError(), HasSubstr("data source 'users_source': field `type`: `spark` "
+                                     "sources are read by the spark offline store, and this "
+                                     "repo's is `duckdb`"));
 }
 
 TEST_F(RepoLoaderTest, DataAndHiddenDirectoriesAreNotScanned) {
@@ -617,6 +721,38 @@ TEST(BookRecsExample, DeclaresTheWorkshopObjects) {
   EXPECT_EQ(repo->FindFeatureView("user_features")->ttl.micros, 1095 * Duration::kDay);
   EXPECT_EQ(repo->FindFeatureView("book_features")->ttl.micros, 54750 * Duration::kDay);
   EXPECT_EQ(repo->FindEntity("book")->join_keys, std::vector<std::string>{"isbn"});
+}
+
+// The Spark flavour of the example declares the same objects, over the
+// workshop's Hive tables, with its spark_conf and Spark's batch engine.
+TEST(BookRecsExample, TheSparkRepoDeclaresTheSameObjectsOverHiveTables) {
+  Result<FeatureRepo> duck =
+      LoadFeatureRepo(::larder::testing::SourceDir() + "/examples/book_recs");
+  Result<FeatureRepo> spark =
+      LoadFeatureRepo(::larder::testing::SourceDir() + "/examples/book_recs_spark");
+  ASSERT_TRUE(duck.ok()) << duck.status().ToString();
+  ASSERT_TRUE(spark.ok()) << spark.status().ToString();
+  EXPECT_EQ(spark->config.offline_store.type, "spark");
+  EXPECT_EQ(spark->config.offline_store.options.at("spark_conf.spark.sql.catalogImplementation"),
+            "hive");
+  EXPECT_EQ(spark->config.batch_engine, "spark.engine");
+  EXPECT_EQ(spark->config.materialize_partitions, 10);
+  for (const char* name : {"users_source", "books_source", "ratings_source"}) {
+    const DataSource* source = spark->FindDataSource(name);
+    ASSERT_NE(source, nullptr) << name;
+    EXPECT_EQ(source->kind, DataSourceKind::kSpark);
+    EXPECT_THAT(source->table, ::testing::StartsWith("book_recsys_apply."));
+  }
+  ASSERT_EQ(spark->feature_views.size(), duck->feature_views.size());
+  for (const FeatureView& view : duck->feature_views) {
+    const FeatureView* other = spark->FindFeatureView(view.name);
+    ASSERT_NE(other, nullptr) << view.name;
+    EXPECT_EQ(other->ttl.micros, view.ttl.micros) << view.name;
+    EXPECT_EQ(other->schema.size(), view.schema.size()) << view.name;
+    EXPECT_EQ(other->aggregations.size(), view.aggregations.size()) << view.name;
+  }
+  ASSERT_EQ(spark->feature_services.size(), duck->feature_services.size());
+  ASSERT_EQ(spark->models.size(), duck->models.size());
 }
 
 // The rating aggregates are aggregation views over the pushed ratings (the

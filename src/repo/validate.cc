@@ -36,7 +36,52 @@ void CheckUnique(const std::vector<T>& items, std::string_view kind,
 // Whether `plan` reads the columns of a source of `kind` (through the schema
 // resolver): file sources' files and the relations dbt built.
 bool HasReadableColumns(DataSourceKind kind) {
-  return kind == DataSourceKind::kFile || kind == DataSourceKind::kDbt;
+  return kind == DataSourceKind::kFile || kind == DataSourceKind::kDbt ||
+         kind == DataSourceKind::kSpark;
+}
+
+// The field of a source that says where its rows are, for messages.
+std::string_view LocatingField(const DataSource& s) {
+  switch (s.kind) {
+    case DataSourceKind::kDbt: return "model";
+    case DataSourceKind::kSpark:
+      return !s.table.empty() ? "table" : !s.query.empty() ? "query" : "path";
+    default: return "path";
+  }
+}
+
+// Why the spark offline store cannot read `s` (which source kinds and
+// formats it does not read yet), or "" when it can.
+std::string NotReadBySpark(const DataSource& s) {
+  switch (s.kind) {
+    case DataSourceKind::kFile:
+      if (s.file_format == FileFormat::kParquet) return "";
+      return "field `path`: a " + std::string(FileFormatName(s.file_format)) + " file";
+    case DataSourceKind::kModel:
+    case DataSourceKind::kQuery:
+    case DataSourceKind::kSpark:
+      return "";
+    case DataSourceKind::kPush:
+    case DataSourceKind::kKinesis:
+    case DataSourceKind::kKafka:
+      return "field `type`: a " + std::string(DataSourceKindName(s.kind)) +
+             " source lands rows offline";
+    case DataSourceKind::kDbt:
+      return "field `type`: a dbt source lives in dbt-duckdb's file";
+  }
+  return "";
+}
+
+// How messages describe where a readable source's rows are.
+std::string DescribeRows(const DataSource& s) {
+  switch (s.kind) {
+    case DataSourceKind::kDbt: return "dbt model " + s.model + " in " + s.project_dir;
+    case DataSourceKind::kSpark:
+      if (!s.table.empty()) return "Spark table " + s.table;
+      if (!s.query.empty()) return "its Spark query";
+      return std::string(FileFormatName(s.file_format)) + " " + s.path;
+    default: return s.path;
+  }
 }
 
 
@@ -105,6 +150,21 @@ class Validator {
     if (s.kind == DataSourceKind::kModel && repo_.FindModel(s.model) == nullptr) {
       Error(s.location, what + ": field `model`: no SQL model '" + s.model +
                             "' (expected models/" + s.model + ".sql)");
+    }
+    if (s.kind == DataSourceKind::kSpark && repo_.config.offline_store.type != "spark") {
+      Error(s.location, what + ": field `type`: `spark` sources are read by the spark "
+                               "offline store, and this repo's is `" +
+                            repo_.config.offline_store.type +
+                            "` (set offline_store: {type: spark, remote: ...} in "
+                            "feature_store.yaml; docs/spark.md)");
+      return;
+    }
+    if (repo_.config.offline_store.type == "spark") {
+      if (std::string why = NotReadBySpark(s); !why.empty()) {
+        Error(s.location, what + ": " + why + "; the spark offline store does not read it yet "
+                                              "(docs/spark.md)");
+        return;
+      }
     }
     if (HasReadableColumns(s.kind)) Columns(s);  // reports unreadable data
   }
@@ -178,8 +238,8 @@ class Validator {
     const std::string what = "feature view '" + v.name + "'";
     const bool push = ReceivesRows(source.kind);
     if (!HasReadableColumns(source.kind) && !push) {
-      Error(v.location, what + ": field `source`: a view with aggregations reads a file, dbt "
-                               "or push source, not " +
+      Error(v.location, what + ": field `source`: a view with aggregations reads a file, dbt, "
+                               "spark or push source, not " +
                             std::string(DataSourceKindName(source.kind)) + " source '" +
                             source.name + "'");
       return;
@@ -340,10 +400,11 @@ class Validator {
     auto cached = columns_.find(s.name);
     if (cached != columns_.end()) return cached->second ? &*cached->second : nullptr;
     std::optional<SourceColumns>& slot = columns_[s.name];
-    const bool dbt = s.kind == DataSourceKind::kDbt;
     std::string path;
-    if (dbt) {
+    if (s.kind == DataSourceKind::kDbt) {
       path = repo::DbtProjectDir(repo_.root, s);
+    } else if (s.kind == DataSourceKind::kSpark) {
+      path = s.path;  // the spark store resolves its own paths and URIs
     } else {
       std::filesystem::path p(s.path);
       if (p.is_relative()) p = std::filesystem::path(repo_.root) / p;
@@ -352,12 +413,12 @@ class Validator {
     Result<std::vector<ColumnInfo>> schema = options_.schema_resolver(s, path);
     std::string what = "data source '" + s.name + "'";
     if (!schema.ok()) {
-      Error(s.location, what + ": field `" + (dbt ? "model" : "path") + "`: " +
+      Error(s.location, what + ": field `" + std::string(LocatingField(s)) + "`: " +
                             schema.status().message());
       return nullptr;
     }
     SourceColumns cols;
-    cols.described = dbt ? "dbt model " + s.model + " in " + s.project_dir : s.path;
+    cols.described = DescribeRows(s);
     for (const auto& c : *schema) cols.raw[c.name] = c.type;
     for (const auto& [from, to] : s.field_mapping) {
       if (!cols.raw.contains(from)) {

@@ -10,6 +10,9 @@ std::string FileScanSql(FileFormat format, const std::string& abs_path) {
     case FileFormat::kCsv:
       return "read_csv_auto(" + QuoteLiteral(abs_path) + ")";
     case FileFormat::kParquet:
+    case FileFormat::kOrc:    // only spark sources, which DuckDB never reads,
+    case FileFormat::kJson:   // have these formats
+    case FileFormat::kDelta:
       break;
   }
   return "read_parquet(" + QuoteLiteral(abs_path) + ")";

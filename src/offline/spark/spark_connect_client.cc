@@ -469,6 +469,20 @@ struct SparkConnectClient::Impl {
     context.set_deadline(std::chrono::system_clock::now() + query_timeout);
   }
 
+  // An analysis error's message without the logical plan that Spark appends
+  // after the line holding its SQLSTATE (a tree of `+-` lines, as long as
+  // the query): the SQLSTATE line already names the culprit and its place.
+  static std::string WithoutPlan(const std::string& message) {
+    const size_t state = message.find("SQLSTATE: ");
+    if (state == std::string::npos) return message;
+    const size_t line_end = message.find('\n', state);
+    if (line_end == std::string::npos) return message;
+    if (message.find("+- ", line_end) == std::string::npos) return message;
+    std::string out = message.substr(0, line_end);
+    if (out.ends_with(';')) out.pop_back();
+    return out;
+  }
+
   Status ErrorStatus(const grpc::Status& status, std::string_view what) const {
     const std::string prefix = "spark connect " + endpoint + ": " + std::string(what) + ": ";
     const std::string& message = status.error_message();
@@ -495,7 +509,7 @@ struct SparkConnectClient::Impl {
     }
     // Spark's own errors: its message, and what its ErrorInfo says.
     const SparkErrorInfo info = DecodeErrorInfo(status.error_details());
-    std::string text = prefix + message;
+    std::string text = prefix + WithoutPlan(message);
     std::string extra;
     if (!info.error_class.empty() && message.find(info.error_class) == std::string::npos) {
       extra = "error class " + info.error_class;

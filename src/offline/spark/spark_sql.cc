@@ -2,7 +2,6 @@
 
 #include <filesystem>
 
-
 namespace larder::offline::spark {
 
 std::string QuoteIdentifier(std::string_view name) {
@@ -23,6 +22,42 @@ std::string MicrosSql(const std::string& column, const std::string& type) {
   return "unix_micros(CAST(" + column + " AS TIMESTAMP))";
 }
 
+namespace {
+
+// A path as Spark reads it: a URI (s3a://, hdfs://) as is, a relative local
+// path under the repo root.
+std::string SparkPath(const FeatureRepo& repo, const std::string& text) {
+  std::filesystem::path path(text);
+  if (text.find("://") == std::string::npos && path.is_relative()) {
+    path = std::filesystem::path(repo.root) / path;
+  }
+  return path.lexically_normal().string();
+}
+
+// A `spark` source: its table (each part of database.table quoted), its
+// query, or its files in their format.
+std::string SparkSourceRelation(const FeatureRepo& repo, const DataSource& source) {
+  if (!source.table.empty()) {
+    std::string name;
+    size_t start = 0;
+    while (true) {
+      const size_t dot = source.table.find('.', start);
+      name += QuoteIdentifier(std::string_view(source.table).substr(start, dot - start));
+      if (dot == std::string::npos) break;
+      name += ".";
+      start = dot + 1;
+    }
+    return "(SELECT * FROM " + name + ")";
+  }
+  if (!source.path.empty()) {
+    return "(SELECT * FROM " +
+           FileRelation(FileFormatName(source.file_format), SparkPath(repo, source.path)) + ")";
+  }
+  return "(" + source.query + "\n)";
+}
+
+}  // namespace
+
 Result<std::string> RawSourceRelation(const FeatureRepo& repo, const DataSource& source) {
   const std::string what = std::string(DataSourceKindName(source.kind)) + " source '" +
                            source.name + "'";
@@ -32,15 +67,12 @@ Result<std::string> RawSourceRelation(const FeatureRepo& repo, const DataSource&
         return Status::InvalidArgument(what + ": the spark offline store reads parquet files, not " +
                                        std::string(FileFormatName(source.file_format)) + " yet");
       }
-      std::filesystem::path path(source.path);
-      // A URI (s3a://, hdfs://) is Spark's to resolve; a local path is the repo's.
-      if (source.path.find("://") == std::string::npos && path.is_relative()) {
-        path = std::filesystem::path(repo.root) / path;
-      }
-      return "(SELECT * FROM " + FileRelation("parquet", path.lexically_normal().string()) + ")";
+      return "(SELECT * FROM " + FileRelation("parquet", SparkPath(repo, source.path)) + ")";
     }
     case DataSourceKind::kQuery:
       return "(" + source.query + "\n)";
+    case DataSourceKind::kSpark:
+      return SparkSourceRelation(repo, source);
     case DataSourceKind::kModel:
     case DataSourceKind::kPush:
     case DataSourceKind::kKinesis:

@@ -1,0 +1,17 @@
+-- Per rating event: the average and count of ratings of every book in the
+-- rated book's category over the 365 days before that event, keyed by the
+-- rated book. The window ends just before the event, as the aggregation
+-- views' windows do, so a rating never feeds its own training row. Spark's
+-- range frames over a timestamp take intervals of one unit only, so the
+-- frame runs over the event time in microseconds.
+{{ config(materialized='table') }}
+SELECT
+  r.isbn,
+  r.rating_timestamp,
+  AVG(r.rating) OVER yr AS avg_yr_category_rating,
+  COUNT(r.rating) OVER yr AS count_yr_category_rating
+FROM {{ source('ratings_source') }} AS r
+JOIN {{ source('books_source') }} AS b ON b.isbn = r.isbn
+WINDOW yr AS (
+  PARTITION BY b.category ORDER BY unix_micros(r.rating_timestamp)
+  RANGE BETWEEN 31536000000000 PRECEDING AND 1 PRECEDING)
