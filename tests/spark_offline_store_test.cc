@@ -22,6 +22,7 @@
 #include "offline_stores/duckdb_offline_store.h"
 #include "offline_stores/spark_offline_store.h"
 #include "support/spark_server.h"
+#include "support/store_comparison.h"
 #include "support/test_util.h"
 
 namespace larder {
@@ -88,16 +89,6 @@ void WriteRepo(const TempDir& dir) {
 }
 
 
-std::string Table(const std::string& path) {
-  auto conn = duckdb::Connection::Open(":memory:");
-  if (!conn.ok()) return conn.status().ToString();
-  auto text = (*conn)->QueryScalar(
-      "SELECT string_agg(CAST(t AS VARCHAR), '\n' ORDER BY n) FROM "
-      "(SELECT row_number() OVER () AS n, * FROM read_parquet('" + path + "')) t",
-      "rows");
-  return text.ok() ? text->value_or("") : text.status().ToString();
-}
-
 class SparkStore : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -119,31 +110,20 @@ class SparkStore : public ::testing::Test {
     return o;
   }
   std::unique_ptr<OfflineStore> Spark(std::map<std::string, std::string> extra = {}) const {
-    StoreConfig config{"spark", {{"remote", server_->remote()}}};
-    config.options.merge(extra);
-    return std::make_unique<offline_stores::SparkOfflineStore>(Options(config));
+    return testing::SparkStore(dir_.path(), "sparkpit", server_->remote(), std::move(extra));
   }
   // A RocksDB online store under the repo directory.
   Result<std::unique_ptr<OnlineStore>> OpenOnline(const std::string& relative) const {
-    OnlineStoreOptions o;
-    o.config = {"rocksdb", {{"path", dir_.Join(relative)}}};
-    o.project = "sparkpit";
-    o.repo_root = dir_.path();
-    return OnlineStore::Open(o);
+    return testing::RocksDbStore(dir_.path(), "sparkpit", dir_.Join(relative));
   }
   std::unique_ptr<OfflineStore> DuckDb() const {
-    return std::make_unique<offline_stores::DuckDbOfflineStore>(
-        Options({"duckdb", {{"path", dir_.Join("offline.duckdb")}}}));
+    return testing::DuckDbStore(dir_.path(), "sparkpit", dir_.Join("offline.duckdb"));
   }
 
   // The request's training data from `store`, as text rows.
   std::string Train(OfflineStore& store, const HistoricalFeaturesRequest& request,
                     const std::string& out) {
-    auto job = store.GetHistoricalFeatures(repo_, request, {});
-    if (!job.ok()) return job.status().ToString();
-    auto rows = (*job)->WriteToFile(dir_.Join(out));
-    if (!rows.ok()) return rows.status().ToString();
-    return Table(dir_.Join(out));
+    return testing::TrainingRows(store, repo_, request, dir_.Join(out));
   }
 
   SparkServer* server_ = nullptr;

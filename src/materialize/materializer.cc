@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "materialize/tile_materializer.h"
+#include "materialize/view_rows_relation.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/duckdb/tie_key_function.h"
 #include "offline/row_order.h"
@@ -93,23 +94,11 @@ Result<ViewPlan> PlanView(duckdb::Connection& conn, const FeatureRepo& repo,
                           const std::string& imported) {
   ViewPlan plan;
   plan.view = &view;
-  const DataSource* owner = nullptr;
-  std::string relation;
-  if (imported.empty()) {
-    LARDER_ASSIGN_OR_RETURN(offline::ViewSource resolved,
-                            offline::ResolveViewSource(repo, view, exists, db_path, conn));
-    owner = resolved.owner;
-    relation = std::move(resolved.relation);
-    plan.attachments = std::move(resolved.attachments);
-  } else {
-    const DataSource* source = repo.FindDataSource(view.source);
-    owner = source == nullptr ? nullptr : offline::SchemaOwner(repo, *source);
-    if (owner == nullptr) {
-      return Status::NotFound("feature view '" + view.name + "': data source '" + view.source +
-                              "' is not registered");
-    }
-    relation = QuoteIdentifier(imported);
-  }
+  LARDER_ASSIGN_OR_RETURN(offline::ViewSource resolved,
+                          ViewRowsRelation(conn, repo, view, exists, db_path, imported));
+  const DataSource* owner = resolved.owner;
+  std::string relation = std::move(resolved.relation);
+  plan.attachments = std::move(resolved.attachments);
   LARDER_ASSIGN_OR_RETURN(repo::JoinKeys join_keys, repo::ViewJoinKeys(repo, view));
   plan.keys = std::move(join_keys.names);
   plan.key_types = std::move(join_keys.types);
@@ -386,15 +375,12 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
       continue;
     }
     std::string what = "feature view '" + view->name + "'";
-    if (!view->aggregations.empty() && import) {
-      return Status::InvalidArgument(what +
-                                     " has aggregations, which this offline store does not "
-                                     "materialize yet");
-    }
     if (!view->aggregations.empty()) {
+      const TileImport tile_import{import, "__larder_imported_events_" + scratch + "_" + view->name};
       LARDER_RETURN_IF_ERROR(
           MaterializeTiles(*conn, repo, *view, exists, db_path, store, end,
-                           options.now != 0 ? std::min(options.now, end) : end, &done));
+                           options.now != 0 ? std::min(options.now, end) : end, tile_import,
+                           &done));
     }
     if (view->schema.empty()) {
       LARDER_RETURN_IF_ERROR(MoveWatermark(*conn, repo, *view, end));
@@ -407,7 +393,7 @@ Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& stor
     if (import) {
       imported = "__larder_imported_" + scratch + "_" + view->name;
       (void)conn->Execute("DROP TABLE IF EXISTS " + QuoteIdentifier(imported), what);
-      LARDER_RETURN_IF_ERROR(import(*conn, *view, view_start, end, imported));
+      LARDER_RETURN_IF_ERROR(import(*conn, *view, ImportedRows::kLatest, view_start, end, imported));
     }
     struct DropImported {
       duckdb::Connection& conn;

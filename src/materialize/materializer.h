@@ -45,15 +45,23 @@ inline constexpr const char* kWatermarkTable = "larder_materialization_watermark
 //
 // With `import` set, another engine reads the sources (the spark offline
 // store): for each view, `import` fills table `table` (an unquoted name in
-// `conn`'s database) with the view's mapped source rows whose event time is
-// in [start, end) (start is INT64_MIN for the beginning of time), under the
-// source's column names: at least, per entity key, the latest row and every
-// row tied with it on event and created time. The latest row per key is
-// then chosen here, as from the offline store's own sources. Views with
-// aggregations are InvalidArgument with an importer.
+// `conn`'s database) with the view's mapped source rows under the source's
+// column names (after field_mapping), as `rows` asks:
+//   kLatest  the rows whose event time is in [start, end) (start is
+//            INT64_MIN for the beginning of time): at least, per entity key,
+//            the latest row and every row tied with it on event and created
+//            time. The latest row per key is then chosen here, as from the
+//            offline store's own sources.
+//   kEvents  an aggregation view's distinct events with every join key set
+//            and event time in [start, end) (start INT64_MIN: no lower
+//            bound): the join keys, the aggregated columns and the timestamp
+//            field, as a timestamp rounded up to the microsecond. The states
+//            are then built here, as from the offline store's own sources
+//            (tile_materializer.h).
+enum class ImportedRows { kLatest, kEvents };
 using ViewRowsImporter =
-    std::function<Status(duckdb::Connection& conn, const FeatureView& view, TimestampMicros start,
-                         TimestampMicros end, const std::string& table)>;
+    std::function<Status(duckdb::Connection& conn, const FeatureView& view, ImportedRows rows,
+                         TimestampMicros start, TimestampMicros end, const std::string& table)>;
 Result<MaterializeReport> Materialize(const FeatureRepo& repo, OnlineStore& store,
                                       std::optional<TimestampMicros> start,
                                       TimestampMicros end, const MaterializeOptions& options,

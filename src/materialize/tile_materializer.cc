@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "aggregation/online_tiles.h"
+#include "materialize/view_rows_relation.h"
 #include "offline/row_order.h"
 #include "repo/feature_refs.h"
 
@@ -18,11 +19,31 @@ constexpr size_t kEntitiesPerBatch = 4096;
 Status MaterializeTiles(duckdb::Connection& conn, const FeatureRepo& repo, const FeatureView& view,
                         const offline::TableExists& exists, const std::string& db_path,
                         OnlineStore& store, TimestampMicros end, TimestampMicros now,
-                        MaterializedView* done) {
+                        const TileImport& import, MaterializedView* done) {
   const std::string what = "feature view '" + view.name + "'";
   LARDER_ASSIGN_OR_RETURN(aggregation::TileLayout layout, aggregation::TileLayout::ForView(view));
+  // The events a read at now or later can still see.
+  const TimestampMicros start = layout.retention() > 0
+                                    ? layout.WindowEnd(now) - layout.retention()
+                                    : std::numeric_limits<TimestampMicros>::min();
+  std::string imported;
+  if (import.import) {
+    (void)conn.Execute("DROP TABLE IF EXISTS " + duckdb::QuoteIdentifier(import.table), what);
+    LARDER_RETURN_IF_ERROR(
+        import.import(conn, view, ImportedRows::kEvents, start, end, import.table));
+    imported = import.table;
+  }
+  struct DropImported {
+    duckdb::Connection& conn;
+    const std::string& table;
+    ~DropImported() {
+      if (!table.empty()) {
+        (void)conn.Execute("DROP TABLE IF EXISTS " + duckdb::QuoteIdentifier(table), "");
+      }
+    }
+  } drop_imported{conn, imported};
   LARDER_ASSIGN_OR_RETURN(offline::ViewSource resolved,
-                          offline::ResolveViewSource(repo, view, exists, db_path, conn));
+                          ViewRowsRelation(conn, repo, view, exists, db_path, imported));
   const DataSource* owner = resolved.owner;
   LARDER_ASSIGN_OR_RETURN(repo::JoinKeys join_keys, repo::ViewJoinKeys(repo, view));
   if (join_keys.names.empty()) return Status::InvalidArgument(what + " has no join keys");
@@ -33,8 +54,8 @@ Status MaterializeTiles(duckdb::Connection& conn, const FeatureRepo& repo, const
 
   std::string select;
   std::string where = ts + " < " + std::to_string(end);
-  if (layout.retention() > 0) {
-    where += " AND " + ts + " >= " + std::to_string(layout.WindowEnd(now) - layout.retention());
+  if (start != std::numeric_limits<TimestampMicros>::min()) {
+    where += " AND " + ts + " >= " + std::to_string(start);
   }
   std::string keys;
   std::vector<ValueType> types;

@@ -13,15 +13,24 @@
 #include "larder/materialize.h"
 #include "larder/online_store.h"
 #include "larder/repo.h"
+#include "materialize/materializer.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline/source_relation.h"
 
 namespace larder::materialize {
 
+// Another engine's reading of the events (materializer.h): with `import`
+// set, it fills `table` (ImportedRows::kEvents) and the states are built
+// from there; the table is dropped when done.
+struct TileImport {
+  const ViewRowsImporter& import;
+  std::string table;
+};
+
 // Rows are events read; written counts the entities whose state changed.
 Status MaterializeTiles(duckdb::Connection& conn, const FeatureRepo& repo, const FeatureView& view,
                         const offline::TableExists& exists, const std::string& db_path,
                         OnlineStore& store, TimestampMicros end, TimestampMicros now,
-                        MaterializedView* done);
+                        const TileImport& import, MaterializedView* done);
 
 }  // namespace larder::materialize

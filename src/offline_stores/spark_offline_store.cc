@@ -165,8 +165,12 @@ Result<MaterializeReport> SparkOfflineStore::Materialize(const FeatureRepo& repo
   LARDER_ASSIGN_OR_RETURN(auto client, Client());
   const int partitions =
       options.partitions > 0 ? options.partitions : repo.config.materialize_partitions;
-  auto import = [&](duckdb::Connection& conn, const FeatureView& view, TimestampMicros from,
-                    TimestampMicros to, const std::string& table) {
+  auto import = [&](duckdb::Connection& conn, const FeatureView& view,
+                    materialize::ImportedRows rows, TimestampMicros from, TimestampMicros to,
+                    const std::string& table) {
+    if (rows == materialize::ImportedRows::kEvents) {
+      return offline::spark::ImportEvents(client, repo, view, from, to, conn, table);
+    }
     return offline::spark::ImportLatestRows(client, repo, view, from, to, partitions, conn, table);
   };
   // The materializer keeps the watermarks in the state file (StatePath).

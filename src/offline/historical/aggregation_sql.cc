@@ -53,29 +53,33 @@ bool AggregationNeedsOrder(AggregationFunction function) {
   }
 }
 
+std::string CommonWindowSql(const Aggregation& a, const std::string& value,
+                            const std::string& window) {
+  const std::string over = "(" + value + ") OVER " + window;
+  switch (a.function) {
+    case AggregationFunction::kCount: return "count" + over;
+    case AggregationFunction::kSum: return IsFloat(a.column_dtype) ? "sum" + over : "";
+    case AggregationFunction::kMin: return "min" + over;
+    case AggregationFunction::kMax: return "max" + over;
+    case AggregationFunction::kStddev: return "stddev_samp" + over;
+    case AggregationFunction::kVariance: return "var_samp" + over;
+    default: return "";
+  }
+}
+
 std::string AggregationWindowSql(const Aggregation& a, const std::string& value,
                                  const std::string& order, const std::string& window) {
   const std::string over = " OVER " + window;
   const std::string non_null = " FILTER (WHERE " + value + " IS NOT NULL)";
   // -0.0 and 0.0 are one value to the distinct counts.
   const std::string canonical = IsFloat(a.column_dtype) ? "(" + value + " + 0.0)" : value;
+  if (std::string common = CommonWindowSql(a, value, window); !common.empty()) return common;
   switch (a.function) {
-    case AggregationFunction::kCount:
-      return "count(" + value + ")" + over;
     case AggregationFunction::kSum:
       // DuckDB sums integers as HUGEINT; the output is Int64.
-      if (IsFloat(a.column_dtype)) return "sum(" + value + ")" + over;
       return "CAST(sum(" + value + ")" + over + " AS BIGINT)";
     case AggregationFunction::kMean:
       return "avg(" + value + ")" + over;
-    case AggregationFunction::kMin:
-      return "min(" + value + ")" + over;
-    case AggregationFunction::kMax:
-      return "max(" + value + ")" + over;
-    case AggregationFunction::kStddev:
-      return "stddev_samp(" + value + ")" + over;
-    case AggregationFunction::kVariance:
-      return "var_samp(" + value + ")" + over;
     case AggregationFunction::kFirst:
       return "arg_min(" + value + ", " + order + ")" + non_null + over;
     case AggregationFunction::kLast:
@@ -95,6 +99,8 @@ std::string AggregationWindowSql(const Aggregation& a, const std::string& value,
       const std::vector<ValueType> types{ValueType{a.column_dtype.scalar, false}};
       return "larder_hll_count(" + duckdb::TieKeySql(columns, types) + ")" + non_null + over;
     }
+    default:
+      break;  // CommonWindowSql's
   }
   return "NULL";
 }
@@ -129,12 +135,33 @@ bool SameEvents(const AggregationStage& a, const AggregationStage& b) {
          a.entities_table == b.entities_table;
 }
 
-std::string AggregationStageSql(const AggregationStage& stage) {
+namespace {
+
+std::string DuckDbEntityMicros(const std::string& column) { return "epoch_us(" + column + ")"; }
+
+std::string DuckDbQuote(std::string_view name) { return QuoteIdentifier(name); }
+
+std::string DuckDbTieKey(const std::vector<std::string>& typed,
+                         const std::vector<ValueType>& types) {
+  return duckdb::TieKeySql(typed, types);
+}
+
+}  // namespace
+
+const AggregationDialect& DuckDbAggregationDialect() {
+  static const AggregationDialect dialect{&DuckDbQuote,          &TypedValueSql,
+                                          &SourceMicrosSql,      &DuckDbEntityMicros,
+                                          &DuckDbTieKey,         &AggregationWindowSql,
+                                          &AggregationOutputSql};
+  return dialect;
+}
+
+std::string AggregationStageSql(const AggregationStage& stage, const AggregationDialect& dialect) {
   const std::vector<aggregation::AggregatedColumn>& columns = stage.columns;
   const std::string time = "__larder_t";
   const std::string tie = "__larder_tie";
   const std::string order = "__larder_ord";
-  const std::string row = QuoteIdentifier(stage.row_column);
+  const std::string row = dialect.quote(stage.row_column);
 
   // The tie key orders events for first/last and tells apart events whose
   // floats DuckDB compares as equal but whose encodings differ (-0.0 and 0.0),
@@ -147,28 +174,29 @@ std::string AggregationStageSql(const AggregationStage& stage) {
   for (const Aggregation& a : stage.aggregations) {
     with_order = with_order || AggregationNeedsOrder(a.function);
   }
-  with_tie = with_tie || with_order;
+  with_tie = (with_tie || with_order) && dialect.tie_key != nullptr;
+  with_order = with_order && with_tie;
 
   // The events: distinct (keys, time, values).
   std::string event_select;
   std::string event_where = stage.time_column + " IS NOT NULL";
   std::string partition;
   for (size_t k = 0; k < stage.keys.size(); ++k) {
-    const std::string key = QuoteIdentifier(stage.keys[k]);
-    event_select += TypedValueSql(key, stage.key_types[k]) + " AS " + Numbered("__larder_k", k) +
-                    ", ";
+    const std::string key = dialect.quote(stage.keys[k]);
+    event_select += dialect.typed_value(key, stage.key_types[k]) + " AS " +
+                    Numbered("__larder_k", k) + ", ";
     event_where += " AND " + key + " IS NOT NULL";
     partition += (k ? ", " : "") + Numbered("__larder_k", k);
   }
-  event_select += SourceMicrosSql(stage.time_column, stage.time_type) + " AS " + time;
+  event_select += dialect.event_micros(stage.time_column, stage.time_type) + " AS " + time;
   std::vector<std::string> typed;
   std::vector<ValueType> types;
   for (size_t c = 0; c < columns.size(); ++c) {
-    typed.push_back(TypedValueSql(QuoteIdentifier(columns[c].name), columns[c].dtype));
+    typed.push_back(dialect.typed_value(dialect.quote(columns[c].name), columns[c].dtype));
     types.push_back(columns[c].dtype);
     event_select += ", " + typed.back() + " AS " + Numbered("__larder_c", c);
   }
-  if (with_tie) event_select += ", " + duckdb::TieKeySql(typed, types) + " AS " + tie;
+  if (with_tie) event_select += ", " + dialect.tie_key(typed, types) + " AS " + tie;
   const std::string events =
       "SELECT DISTINCT " + event_select + " FROM " + stage.relation + " WHERE " + event_where;
 
@@ -176,10 +204,11 @@ std::string AggregationStageSql(const AggregationStage& stage) {
   std::string event_side = partition + ", " + time;
   std::string entity_side;
   for (size_t k = 0; k < stage.keys.size(); ++k) {
-    entity_side += TypedValueSql(QuoteIdentifier(stage.keys[k]), stage.key_types[k]) + ", ";
+    entity_side += dialect.typed_value(dialect.quote(stage.keys[k]), stage.key_types[k]) + ", ";
   }
-  // T: the entity time, rounded down to a multiple of the interval.
-  const std::string us = "epoch_us(" + QuoteIdentifier(stage.ts_column) + ")";
+  // T: the entity time, rounded down to a multiple of the interval (% keeps
+  // the dividend's sign in both engines).
+  const std::string us = dialect.entity_micros(dialect.quote(stage.ts_column));
   const int64_t interval = stage.interval.micros;
   entity_side += interval > 0 ? "(" + us + " - ((" + us + " % " + std::to_string(interval) +
                                     ") + " + std::to_string(interval) + ") % " +
@@ -202,7 +231,7 @@ std::string AggregationStageSql(const AggregationStage& stage) {
   names += ", " + row;
   const std::string rows = "SELECT " + event_side + " FROM (" + events + ")\nUNION ALL SELECT " +
                            entity_side + " FROM " + stage.entities_table + " WHERE " +
-                           QuoteIdentifier(stage.ts_column) + " IS NOT NULL";
+                           dialect.quote(stage.ts_column) + " IS NOT NULL";
 
   // One window per distinct frame.
   std::vector<std::string> frames;
@@ -218,8 +247,9 @@ std::string AggregationStageSql(const AggregationStage& stage) {
                                        return c.name == a.column;
                                      });
     const std::string value = Numbered("__larder_c", static_cast<size_t>(column - columns.begin()));
-    outputs += ", " + AggregationOutputSql(AggregationWindowSql(a, value, order, window),
-                                           AggregationOutputType(a)) +
+    const std::string expr = dialect.window(a, value, order, window);
+    outputs += ", " +
+               (dialect.output != nullptr ? dialect.output(expr, AggregationOutputType(a)) : expr) +
                " AS " + Numbered("__larder_f", f);
   }
   std::string windows;

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aggregation/event.h"
@@ -41,6 +42,12 @@ namespace larder::offline {
 // AggregationOutputSql: e.g. BIGINT micros for a UnixTimestamp.
 std::string AggregationWindowSql(const Aggregation& aggregation, const std::string& value,
                                  const std::string& order, const std::string& window);
+
+// The window expression of the functions that read alike in DuckDB and
+// Spark SQL (count, min, max, stddev, variance and sums of floats), or empty
+// for the others.
+std::string CommonWindowSql(const Aggregation& aggregation, const std::string& value,
+                            const std::string& window);
 
 // Whether the function depends on the order of events (first, last,
 // first_n, last_n), and so needs the tie key.
@@ -85,9 +92,40 @@ struct AggregationStage {
 // their aggregations can share one statement.
 bool SameEvents(const AggregationStage& a, const AggregationStage& b);
 
+// What differs between the SQL engines that run the plan of the file
+// comment: DuckDB here, Spark in offline/spark/spark_aggregation_sql.h. The
+// plan itself (events, rows, frames, the entity rows kept) is shared.
+struct AggregationDialect {
+  // A name as one identifier of the engine's SQL.
+  std::string (*quote)(std::string_view name);
+  // A column cast to the engine's type for dtype `t`, as TypedValueSql.
+  std::string (*typed_value)(const std::string& column, const ValueType& t);
+  // Microseconds (BIGINT) of source time column `column` (quoted) of type
+  // `type`, rounded up as SourceMicrosSql.
+  std::string (*event_micros)(const std::string& column, const std::string& type);
+  // Microseconds (BIGINT) of the staged entity time column (quoted).
+  std::string (*entity_micros)(const std::string& column);
+  // The tie key over the typed aggregated columns; null when the engine
+  // cannot compute it (then the stage may not hold ordered functions or
+  // float columns that only the tie key tells apart).
+  std::string (*tie_key)(const std::vector<std::string>& typed,
+                         const std::vector<ValueType>& types);
+  // One aggregation as a window expression (AggregationWindowSql's
+  // contract).
+  std::string (*window)(const Aggregation& aggregation, const std::string& value,
+                        const std::string& order, const std::string& window);
+  // The window expression converted to the output type, or null to keep it
+  // as `window` gives it (the caller converts it later).
+  std::string (*output)(const std::string& expr, const ValueType& output);
+};
+
+// DuckDB's dialect: the functions of this file and offline/row_order.h.
+const AggregationDialect& DuckDbAggregationDialect();
+
 // The SELECT (see the file comment) whose rows are `row_column` and
 // __larder_f<i> for each stage.aggregations[i], one row per entity row with a
-// timestamp. Every name in it is quoted.
-std::string AggregationStageSql(const AggregationStage& stage);
+// timestamp, in `dialect`. Every name in it is quoted.
+std::string AggregationStageSql(const AggregationStage& stage,
+                                const AggregationDialect& dialect = DuckDbAggregationDialect());
 
 }  // namespace larder::offline

@@ -11,6 +11,8 @@
 #include "offline/historical/historical_retrieval.h"
 #include "offline/row_order.h"
 #include "offline/source_relation.h"
+#include "aggregation/event.h"
+#include "offline/spark/spark_aggregation_plan.h"
 #include "offline/spark/spark_result_stream.h"
 #include "offline/spark/spark_sql.h"
 #include "offline/spark/spark_types.h"
@@ -85,13 +87,21 @@ Result<EntityRelation> ResolveEntityRelation(const HistoricalFeaturesRequest& re
   return EntityRelation{"(SELECT * FROM " + FileRelation("parquet", path) + ")", what};
 }
 
-// One requested view: its features (indices into its schema) in request
-// order, and what its join needs.
+// One requested view: its features in request order (indices into its
+// schema, then into its aggregations after the schema's size), and what its
+// join needs.
 struct ViewPlan {
   const FeatureView* view = nullptr;
   std::vector<size_t> requested;
-  std::string relation;
   std::vector<std::string> keys;
+  std::vector<ValueType> key_types;  // parallel to keys
+  // Per requested feature, its value in Larder's finish.
+  std::vector<std::string> values;
+
+  bool HasPlain() const {
+    return std::any_of(requested.begin(), requested.end(),
+                       [&](size_t f) { return f < view->schema.size(); });
+  }
 };
 
 Result<std::vector<ViewPlan>> GroupByView(const FeatureRepo& repo,
@@ -101,15 +111,9 @@ Result<std::vector<ViewPlan>> GroupByView(const FeatureRepo& repo,
       repo::ResolveFeatureRefs(repo, request.features, request.feature_service));
   std::vector<ViewPlan> views;
   for (const auto& ref : refs) {
-    if (ref.aggregation() != nullptr) {
-      return Status::InvalidArgument("feature view '" + ref.view->name + "': feature `" +
-                                     ref.name() +
-                                     "` is a window aggregation, which the spark offline store "
-                                     "does not compute yet");
-    }
     auto it = std::find_if(views.begin(), views.end(),
                            [&](const ViewPlan& p) { return p.view == ref.view; });
-    if (it == views.end()) it = views.insert(views.end(), ViewPlan{ref.view, {}, {}, {}});
+    if (it == views.end()) it = views.insert(views.end(), ViewPlan{ref.view, {}, {}, {}, {}});
     it->requested.push_back(ref.feature_index);
   }
   return views;
@@ -130,7 +134,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
   std::vector<RequestedView> requested;
   for (const auto& v : views) {
     RequestedView r{v.view->name, {}};
-    for (size_t f : v.requested) r.features.push_back(v.view->schema[f].name);
+    for (size_t f : v.requested) r.features.push_back(ViewFeatures(*v.view)[f].name);
     requested.push_back(std::move(r));
   }
   LARDER_ASSIGN_OR_RETURN(
@@ -138,11 +142,13 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
       NameOutputFeatures(requested, entity_cols, entity.what, request.full_feature_names));
 
   // Spark's query.
-  std::string spark_sql = "WITH __larder_e AS (SELECT *, CAST(" + QuoteIdentifier(ts_col->name) +
-                          " AS TIMESTAMP) AS " + std::string(kTs) +
-                          ", monotonically_increasing_id() AS " + std::string(kRow) + " FROM " +
-                          entity.relation + ")";
+  const std::string with = "WITH __larder_e AS (SELECT *, CAST(" + QuoteIdentifier(ts_col->name) +
+                           " AS TIMESTAMP) AS " + std::string(kTs) +
+                           ", monotonically_increasing_id() AS " + std::string(kRow) + " FROM " +
+                           entity.relation + ")";
+  std::string spark_sql = with;
   std::string final_select = "SELECT e.*";
+  SparkAggregationPlan aggregations;
   std::string final_joins;
   for (size_t v = 0; v < views.size(); ++v) {
     const FeatureView& view = *views[v].view;
@@ -176,6 +182,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
       LARDER_ASSIGN_OR_RETURN(created, need(MappedName(*owner, owner->created_timestamp_column)));
     }
     std::vector<std::string>& keys = views[v].keys;
+    std::vector<ValueType>& key_types = views[v].key_types;
     for (const auto& entity_name : view.entities) {
       const Entity* ent = repo.FindEntity(entity_name);
       if (ent == nullptr) {
@@ -185,10 +192,36 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
       for (const auto& key : ent->join_keys) {
         LARDER_RETURN_IF_ERROR(CheckEntityJoinKey(entity_cols, key, *ent, view, entity.what));
         LARDER_RETURN_IF_ERROR(need(key).status());
-        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+        keys.push_back(key);
+        key_types.push_back(ent->value_type);
       }
     }
     for (const Field& f : view.schema) LARDER_RETURN_IF_ERROR(need(f.name).status());
+    for (size_t f : views[v].requested) {
+      views[v].values.push_back(f < view.schema.size() ? FeatureColumn(v, f) : "");
+    }
+    if (std::find(views[v].values.begin(), views[v].values.end(), "") != views[v].values.end()) {
+      // Aggregations: Spark's windows, or its events for Larder's.
+      AggregationStage events;
+      events.columns = aggregation::AggregatedColumns(view);
+      for (const auto& c : events.columns) LARDER_RETURN_IF_ERROR(need(c.name).status());
+      events.interval = view.aggregation_interval;
+      events.relation = *relation;
+      events.time_column = QuoteIdentifier(fts->name);
+      events.time_type = fts->type;
+      events.keys = keys;
+      events.key_types = key_types;
+      events.entities_table = SparkAggregationPlan::kEntities;
+      events.row_column = SparkAggregationPlan::kRow;
+      events.ts_column = SparkAggregationPlan::kTs;
+      for (size_t r = 0; r < views[v].requested.size(); ++r) {
+        const size_t f = views[v].requested[r];
+        if (f < view.schema.size()) continue;
+        views[v].values[r] = aggregations.Add(events, view.aggregations[f - view.schema.size()]);
+      }
+    }
+    if (!views[v].HasPlain()) continue;
 
     const std::string s = "__larder_s" + std::to_string(v);
     const std::string j = "__larder_j" + std::to_string(v);
@@ -232,7 +265,8 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
                  "s.__larder_fts <= e.__larder_us" + ttl + ") WHERE __larder_rank = 1)";
     final_joins += "\nLEFT JOIN " + j + " ON " + j + "." + r + " = e." + std::string(kRow);
   }
-  spark_sql += "\n" + final_select + "\nFROM __larder_e e" + final_joins;
+  spark_sql += aggregations.SparkCtes() + "\n" + final_select + aggregations.SparkColumns() +
+               "\nFROM __larder_e e" + final_joins + aggregations.SparkJoins("e");
 
   // Larder's finish, in the job's DuckDB database.
   auto q = [](std::string_view name) { return duckdb::QuoteIdentifier(name); };
@@ -245,13 +279,13 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
     column_names.push_back(c.name);
   }
   for (const auto& out : outputs) {
-    const size_t feature = views[out.view_index].requested[out.feature_index];
-    projection += ", " + FeatureColumn(out.view_index, feature) + " AS " + q(out.column);
+    projection += ", " + views[out.view_index].values[out.feature_index] + " AS " + q(out.column);
     column_names.push_back(out.column);
   }
   std::string order;
   for (size_t v = 0; v < views.size(); ++v) {
     const FeatureView& view = *views[v].view;
+    if (!views[v].HasPlain()) continue;
     std::vector<std::string> columns;
     std::vector<ValueType> types;
     for (size_t i = 0; i < view.schema.size(); ++i) {
@@ -260,7 +294,8 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
     }
     order += (order.empty() ? "" : ", ") + duckdb::TieKeySql(columns, types) + " DESC";
   }
-  std::string sql = "SELECT " + projection + "\nFROM " + std::string(kImported);
+  std::string sql =
+      "SELECT " + projection + "\nFROM " + std::string(kImported) + aggregations.DuckDbJoins();
   if (!order.empty()) {
     sql += "\nQUALIFY row_number() OVER (PARTITION BY " + std::string(kRow) + " ORDER BY " +
            order + ") = 1";
@@ -268,15 +303,14 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
   sql += "\nORDER BY " + std::string(kRow);
 
   ImportedHistoricalJob job;
-  job.import = [client, spark_sql](duckdb::Connection& conn) -> Status {
-    ArrowArrayStream stream = SparkResultStream(client, spark_sql, "historical features on Spark");
-    Status imported =
-        duckdb::ImportArrowStream(conn, &stream, std::string(kImported), "Spark's result");
-    stream.release(&stream);
-    return duckdb::WithoutSqlContext(imported);
+  job.import = [client, spark_sql, with, aggregations](duckdb::Connection& conn) -> Status {
+    LARDER_RETURN_IF_ERROR(ImportSparkResult(client, spark_sql, conn, std::string(kImported),
+                                             "historical features on Spark"));
+    return aggregations.StageInLarder(client, with, std::string(kImported), conn);
   };
   job.sql = std::move(sql);
-  job.display_sql = "-- Spark:\n" + spark_sql + ";\n-- Larder (DuckDB), over Spark's result:";
+  job.display_sql = "-- Spark:\n" + spark_sql + ";" + aggregations.DisplaySql(with) +
+                    "\n-- Larder (DuckDB), over Spark's result:";
   job.column_names = std::move(column_names);
   return MakeImportedHistoricalJob(std::move(job), options);
 }

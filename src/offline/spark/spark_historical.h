@@ -24,9 +24,12 @@
 // duplicates of source rows are removed by Spark (DISTINCT), so only rows
 // that differ in value reach Larder more than once per entity row.
 //
-// Not yet on Spark (InvalidArgument naming what): aggregation features,
-// entity DataFrames, CSV entity files and sources other than parquet files
-// and queries (spark_sql.h).
+// Window aggregations: spark_aggregation_plan.h says which run on Spark and
+// which Larder finishes over the events Spark filters.
+//
+// Not yet on Spark (InvalidArgument naming what): entity DataFrames, CSV
+// entity files and sources other than parquet files and queries
+// (spark_sql.h).
 #pragma once
 
 #include <memory>

@@ -26,4 +26,14 @@ Status ImportLatestRows(const std::shared_ptr<SparkConnectClient>& client,
                         TimestampMicros end, int partitions, duckdb::Connection& conn,
                         const std::string& table);
 
+// Fills `table` of `conn`'s database with the distinct events of
+// aggregation view `view` whose keys are set and whose event time is in
+// [start, end) (no lower bound when start is INT64_MIN), filtered by Spark:
+// the join keys and aggregated columns under the source's names and the
+// timestamp field as a timestamp (materialize::ImportedRows::kEvents).
+// Errors name the view, with Spark's message.
+Status ImportEvents(const std::shared_ptr<SparkConnectClient>& client, const FeatureRepo& repo,
+                    const FeatureView& view, TimestampMicros start, TimestampMicros end,
+                    duckdb::Connection& conn, const std::string& table);
+
 }  // namespace larder::offline::spark

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "offline/arrow_ipc/ipc_arrow_stream.h"
+#include "offline/duckdb/arrow_stream.h"
 
 namespace larder::offline::spark {
 namespace {
@@ -113,6 +114,15 @@ ArrowArrayStream SparkResultStream(std::shared_ptr<SparkConnectClient> client, s
   auto query = std::make_shared<SparkQuery>(std::move(client), std::move(sql), std::move(what),
                                             static_cast<size_t>(queued_batches));
   return arrow_ipc::MakeArrowStream([query]() { return query->Next(); });
+}
+
+Status ImportSparkResult(std::shared_ptr<SparkConnectClient> client, std::string sql,
+                         duckdb::Connection& conn, const std::string& table,
+                         const std::string& what) {
+  ArrowArrayStream stream = SparkResultStream(std::move(client), std::move(sql), what);
+  Status imported = duckdb::ImportArrowStream(conn, &stream, table, what);
+  stream.release(&stream);
+  return duckdb::WithoutSqlContext(imported);
 }
 
 }  // namespace larder::offline::spark

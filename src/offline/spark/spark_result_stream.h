@@ -8,6 +8,7 @@
 
 #include "larder/offline_store.h"
 #include "larder/status.h"
+#include "offline/duckdb/duckdb_connection.h"
 #include "offline/spark/spark_connect_client.h"
 
 namespace larder::offline::spark {
@@ -24,5 +25,12 @@ namespace larder::offline::spark {
 // REQUIRES: queued_batches >= 1; `client` outlives the stream.
 ArrowArrayStream SparkResultStream(std::shared_ptr<SparkConnectClient> client, std::string sql,
                                    std::string what, int queued_batches = 2);
+
+// Runs `sql` on `client` and streams its result into new table `table` of
+// `conn`'s database (duckdb::ImportArrowStream). Errors name `what`, with
+// Spark's message, and carry no SQL text.
+Status ImportSparkResult(std::shared_ptr<SparkConnectClient> client, std::string sql,
+                         duckdb::Connection& conn, const std::string& table,
+                         const std::string& what);
 
 }  // namespace larder::offline::spark
