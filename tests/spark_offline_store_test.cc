@@ -18,6 +18,7 @@
 #include "larder/online_store.h"
 #include "larder/repo.h"
 #include "materialize/materializer.h"
+#include "offline/duckdb/arrow_stream.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline_stores/duckdb_offline_store.h"
 #include "offline_stores/spark_offline_store.h"
@@ -231,6 +232,46 @@ TEST_F(SparkStore, EntitySqlMustBeOneQuery) {
   auto job = Spark()->GetHistoricalFeatures(repo_, request, {});
   ASSERT_FALSE(job.ok());
   EXPECT_THAT(job.status().ToString(), HasSubstr("entity SQL"));
+}
+
+// An entity DataFrame (an Arrow stream) and a CSV file reach a Spark on
+// this machine as a staged parquet file: the same rows, in the same order,
+// as the DuckDB store gives for them.
+TEST_F(SparkStore, EntityDataFramesAndCsvFilesAreStagedForSpark) {
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE((*conn)->Execute("COPY (SELECT * FROM read_parquet(" +
+                                   duckdb::QuoteLiteral(dir_.Join("entities.parquet")) +
+                                   ") WHERE event_timestamp IS NOT NULL) TO " +
+                                   duckdb::QuoteLiteral(dir_.Join("entities.csv")) +
+                                   " (HEADER)",
+                               "csv").ok());
+  HistoricalFeaturesRequest request;
+  request.features = {"activity:clicks", "profile:country"};
+  request.entity_path = dir_.Join("entities.csv");
+  const std::string from_csv = Train(*DuckDb(), request, "csv_duck.parquet");
+  ASSERT_THAT(from_csv, HasSubstr("\n"));
+  EXPECT_EQ(Train(*Spark(), request, "csv_spark.parquet"), from_csv);
+
+  std::shared_ptr<duckdb::Connection> reader = std::move(conn).value();
+  auto stream_job = [&](OfflineStore& store, const std::string& out) {
+    ArrowArrayStream entities;
+    Status exported = duckdb::ExportArrowStream(
+        reader, "SELECT * FROM read_parquet(" + duckdb::QuoteLiteral(dir_.Join("entities.parquet")) +
+                    ")", "entities", &entities);
+    if (!exported.ok()) return exported.ToString();
+    HistoricalFeaturesRequest frame = request;
+    frame.entity_path.clear();
+    frame.entity_arrow_stream = &entities;
+    auto job = store.GetHistoricalFeatures(repo_, frame, {});
+    entities.release(&entities);  // the job holds its own copy of the rows
+    if (!job.ok()) return job.status().ToString();
+    auto rows = (*job)->WriteToFile(dir_.Join(out));
+    return rows.ok() ? testing::ParquetRows(dir_.Join(out)) : rows.status().ToString();
+  };
+  const std::string from_frame = stream_job(*DuckDb(), "frame_duck.parquet");
+  ASSERT_THAT(from_frame, HasSubstr("\n"));
+  EXPECT_EQ(stream_job(*Spark(), "frame_spark.parquet"), from_frame);
 }
 
 TEST_F(SparkStore, BadInputNamesItsPart) {

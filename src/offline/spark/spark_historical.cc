@@ -13,6 +13,7 @@
 #include "offline/source_relation.h"
 #include "aggregation/event.h"
 #include "offline/spark/spark_aggregation_plan.h"
+#include "offline/spark/spark_entity_stage.h"
 #include "offline/spark/spark_result_stream.h"
 #include "offline/spark/spark_sql.h"
 #include "offline/spark/spark_types.h"
@@ -47,9 +48,13 @@ Result<Columns> RelationColumns(SparkConnectClient& client, const std::string& r
 struct EntityRelation {
   std::string relation;
   std::string what;
+  // Rows staged for Spark to read (a DataFrame, a CSV file); the job keeps
+  // them until it is destroyed.
+  std::shared_ptr<StagedEntityFile> staged;
 };
 
-Result<EntityRelation> ResolveEntityRelation(const HistoricalFeaturesRequest& request) {
+Result<EntityRelation> ResolveEntityRelation(const HistoricalFeaturesRequest& request,
+                                             const SparkConnectClient& client) {
   const bool has_path = !request.entity_path.empty();
   const bool has_sql = !request.entity_sql.empty();
   const bool has_arrow = request.entity_arrow_stream != nullptr;
@@ -58,23 +63,20 @@ Result<EntityRelation> ResolveEntityRelation(const HistoricalFeaturesRequest& re
         "give one of an entity file, an entity SQL query or an entity Arrow stream, " +
         std::string(has_path || has_sql || has_arrow ? "not several" : "none was given"));
   }
-  if (has_arrow) {
-    return Status::InvalidArgument(
-        "entity DataFrame: the spark offline store does not take entity DataFrames yet; write "
-        "the rows to a parquet path that Spark reads and pass that, or pass entity SQL");
-  }
   if (has_sql) {
     // A subquery: anything but one query fails to parse.
     return EntityRelation{"(SELECT * FROM (\n" + request.entity_sql + "\n) AS __larder_entity_query)",
-                          "entity SQL"};
+                          "entity SQL", nullptr};
   }
-  const std::string what = "entity file " + request.entity_path;
-  if (request.entity_path.ends_with(".csv")) {
-    return Status::InvalidArgument(what + ": the spark offline store reads parquet entity files, "
-                                          "not csv yet");
+  const std::string what = has_arrow ? "entity DataFrame" : "entity file " + request.entity_path;
+  if (has_arrow || request.entity_path.ends_with(".csv")) {
+    LARDER_ASSIGN_OR_RETURN(std::shared_ptr<StagedEntityFile> staged,
+                            StageEntityRows(request, client.endpoint(), what));
+    return EntityRelation{"(SELECT * FROM " + FileRelation("parquet", staged->path()) + ")", what,
+                          staged};
   }
   if (!request.entity_path.ends_with(".parquet")) {
-    return Status::InvalidArgument(what + ": unknown format; use a .parquet file");
+    return Status::InvalidArgument(what + ": unknown format; use a .parquet or .csv file");
   }
   std::string path = request.entity_path;
   if (path.find("://") == std::string::npos) {
@@ -84,7 +86,7 @@ Result<EntityRelation> ResolveEntityRelation(const HistoricalFeaturesRequest& re
       return Status::NotFound(what + ": no file matches " + path);
     }
   }
-  return EntityRelation{"(SELECT * FROM " + FileRelation("parquet", path) + ")", what};
+  return EntityRelation{"(SELECT * FROM " + FileRelation("parquet", path) + ")", what, nullptr};
 }
 
 // One requested view: its features in request order (indices into its
@@ -125,7 +127,7 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
     const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
     const HistoricalRetrievalOptions& options, std::shared_ptr<SparkConnectClient> client) {
   LARDER_ASSIGN_OR_RETURN(std::vector<ViewPlan> views, GroupByView(repo, request));
-  LARDER_ASSIGN_OR_RETURN(EntityRelation entity, ResolveEntityRelation(request));
+  LARDER_ASSIGN_OR_RETURN(EntityRelation entity, ResolveEntityRelation(request, *client));
   LARDER_ASSIGN_OR_RETURN(Columns entity_cols,
                           RelationColumns(*client, entity.relation, entity.what));
 
@@ -303,7 +305,8 @@ Result<std::unique_ptr<HistoricalRetrievalJob>> PrepareSparkHistoricalRetrieval(
   sql += "\nORDER BY " + std::string(kRow);
 
   ImportedHistoricalJob job;
-  job.import = [client, spark_sql, with, aggregations](duckdb::Connection& conn) -> Status {
+  job.import = [client, spark_sql, with, aggregations,
+                staged = entity.staged](duckdb::Connection& conn) -> Status {
     LARDER_RETURN_IF_ERROR(ImportSparkResult(client, spark_sql, conn, std::string(kImported),
                                              "historical features on Spark"));
     return aggregations.StageInLarder(client, with, std::string(kImported), conn);
