@@ -28,8 +28,11 @@ def main(repo, entities, service, out, mode="spark"):
 
     store = FeatureStore(repo_path=repo)
     if mode == "spark":
-        from pyspark.sql import SparkSession
-        entity_df = SparkSession.builder.getOrCreate().read.parquet(entities)
+        # The session Feast's store then uses: made from the repo's spark_conf.
+        from feast.infra.offline_stores.contrib.spark_offline_store.spark import (
+            get_spark_session_or_start_new_with_repoconfig)
+        session = get_spark_session_or_start_new_with_repoconfig(store.config.offline_store)
+        entity_df = session.read.parquet(entities)
     elif mode == "sql":
         entity_df = "SELECT * FROM parquet.`%s`" % entities.replace("`", "``")
     elif mode == "dataframe":
