@@ -177,15 +177,14 @@ class Bench:
         con.close()
         write(stamp_path, json.dumps(stamp))
 
-    def write_repos(self, remote):
-        """The three repos; remote is the Larder spark store's server."""
+    def write_repos(self):
+        """The repos but larder_spark's feature_store.yaml, which names the
+        server that run_system starts."""
         for name in ["larder_duckdb", "larder_spark", "feast_spark", "out"]:
             shutil.rmtree(self.path(name), ignore_errors=True)
             os.makedirs(self.path(name, "data") if name != "out" else self.path(name))
         self.write_larder_repo("larder_duckdb", "offline_store:\n  type: duckdb\n"
                                "  path: data/offline_store.duckdb\n")
-        self.write_larder_repo("larder_spark", "offline_store:\n  type: spark\n  remote: %s\n"
-                               % remote)
         self.write_feast_repo()
 
     def write_larder_repo(self, name, offline_store):
@@ -286,7 +285,6 @@ class Bench:
             remote = server.remote
         try:
             if system == "larder_spark":
-                # The repo names the server; rewrite it for this one.
                 self.write_larder_repo("larder_spark", "offline_store:\n  type: spark\n"
                                        "  remote: %s\n" % remote)
             if system == "feast_spark":
@@ -450,7 +448,7 @@ def main():
     started = time.monotonic()
     log(EXCLUDED)
     bench.prepare()
-    bench.write_repos("sc://127.0.0.1:15002")
+    bench.write_repos()
     for system in systems:
         bench.run_system(system)
     bench.check()
