@@ -1,14 +1,39 @@
 #!/usr/bin/env bash
-# Training data on Spark against DuckDB (bench/spark/historical_bench.cc),
-# with a local Spark Connect server (scripts/spark.sh server) started for the
-# run and stopped after it.
+# Training data on Spark.
 #
 #   bench/spark/run.sh [--scale S] [--reps N] [--dir DIR]
+#       Larder's spark store against its DuckDB store, training data and
+#       materialization (bench/spark/historical_bench.cc), with a local Spark
+#       Connect server (scripts/spark.sh server) started for the run and
+#       stopped after it. Needs scripts/bootstrap.sh and scripts/spark.sh
+#       install; builds the benchmark's target.
 #
-# Needs scripts/bootstrap.sh and scripts/spark.sh install, and builds the
-# benchmark's target.
+#   bench/spark/run.sh --feast [--scale S] [--reps N] [--work DIR] ...
+#       Larder's spark store against Feast 0.67's Spark offline store on the
+#       same Spark, with Larder's DuckDB store beside them
+#       (bench/spark/feast_bench.py; `--feast --help` lists its options).
+#       Installs what it needs (scripts/bootstrap.sh, scripts/spark.sh
+#       install, scripts/feast_venv.sh spark), builds `larder`, starts its
+#       own Spark Connect servers on free loopback ports, prints a results
+#       table (also in WORK/out/results.md) and exits non-zero when a run
+#       fails or the outputs differ.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+log() { printf '[bench-spark] %s\n' "$*" >&2; }
+
+if [ "${1:-}" = "--feast" ]; then
+  shift
+  "$root/scripts/bootstrap.sh" >/dev/null
+  "$root/scripts/spark.sh" install
+  "$root/scripts/feast_venv.sh" spark
+  source "$root/scripts/debian_packages.sh"
+  ensure_debian_packages time
+  BUILD_DIR="${BUILD_DIR:-$root/build}"
+  BUILD_DIR="$BUILD_DIR" "$root/scripts/build.sh" larder_cli >/dev/null
+  exec "$root/third_party/feast_spark_venv/bin/python" "$root/bench/spark/feast_bench.py" \
+    --larder "$BUILD_DIR/larder" "$@"
+fi
+
 "$root/scripts/build.sh" larder_bench_spark_historical >/dev/null
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 log="$(mktemp)"
