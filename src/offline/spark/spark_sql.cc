@@ -2,7 +2,6 @@
 
 #include <filesystem>
 
-
 namespace larder::offline::spark {
 
 std::string QuoteIdentifier(std::string_view name) {
@@ -12,6 +11,26 @@ std::string QuoteIdentifier(std::string_view name) {
     out += c;
   }
   return out + "`";
+}
+
+std::string QuoteLiteral(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\0') continue;
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string ModelDatabase(const FeatureRepo& repo) {
+  const auto& options = repo.config.offline_store.options;
+  auto it = options.find("database");
+  return it != options.end() ? it->second : "larder_" + repo.config.project;
+}
+
+std::string ModelTable(const FeatureRepo& repo, std::string_view model) {
+  return QuoteIdentifier(ModelDatabase(repo)) + "." + QuoteIdentifier(model);
 }
 
 std::string FileRelation(std::string_view format, std::string_view path) {
@@ -42,6 +61,7 @@ Result<std::string> RawSourceRelation(const FeatureRepo& repo, const DataSource&
     case DataSourceKind::kQuery:
       return "(" + source.query + "\n)";
     case DataSourceKind::kModel:
+      return ModelTable(repo, source.model);
     case DataSourceKind::kPush:
     case DataSourceKind::kKinesis:
     case DataSourceKind::kKafka:
