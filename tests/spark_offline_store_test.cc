@@ -1,18 +1,19 @@
 // The spark offline store against the duckdb one, value for value: the same
 // repo and files through both, for training data and materialization.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include "offline_stores/spark_offline_store.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "larder/offline_store.h"
 #include "larder/online_store.h"
@@ -20,8 +21,8 @@
 #include "materialize/materializer.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline_stores/duckdb_offline_store.h"
-#include "offline_stores/spark_offline_store.h"
 #include "support/spark_server.h"
+#include "support/test_stores.h"
 #include "support/test_util.h"
 
 namespace larder {
@@ -112,11 +113,7 @@ class SparkStore : public ::testing::Test {
   }
 
   OfflineStoreOptions Options(StoreConfig config) const {
-    OfflineStoreOptions o;
-    o.config = std::move(config);
-    o.repo_root = dir_.path();
-    o.project = "sparkpit";
-    return o;
+    return ::larder::testing::TestOfflineOptions(dir_.path(), "sparkpit", std::move(config));
   }
   std::unique_ptr<OfflineStore> Spark(std::map<std::string, std::string> extra = {}) const {
     StoreConfig config{"spark", {{"remote", server_->remote()}}};
@@ -125,11 +122,7 @@ class SparkStore : public ::testing::Test {
   }
   // A RocksDB online store under the repo directory.
   Result<std::unique_ptr<OnlineStore>> OpenOnline(const std::string& relative) const {
-    OnlineStoreOptions o;
-    o.config = {"rocksdb", {{"path", dir_.Join(relative)}}};
-    o.project = "sparkpit";
-    o.repo_root = dir_.path();
-    return OnlineStore::Open(o);
+    return ::larder::testing::OpenTestRocksDb(dir_.path(), "sparkpit", relative);
   }
   std::unique_ptr<OfflineStore> DuckDb() const {
     return std::make_unique<offline_stores::DuckDbOfflineStore>(
