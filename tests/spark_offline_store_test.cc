@@ -1,18 +1,19 @@
 // The spark offline store against the duckdb one, value for value: the same
 // repo and files through both, for training data and materialization.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include "offline_stores/spark_offline_store.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "larder/offline_store.h"
 #include "larder/online_store.h"
@@ -21,7 +22,6 @@
 #include "offline/duckdb/arrow_stream.h"
 #include "offline/duckdb/duckdb_connection.h"
 #include "offline_stores/duckdb_offline_store.h"
-#include "offline_stores/spark_offline_store.h"
 #include "support/spark_server.h"
 #include "support/store_comparison.h"
 #include "support/test_util.h"
@@ -104,11 +104,7 @@ class SparkStore : public ::testing::Test {
   }
 
   OfflineStoreOptions Options(StoreConfig config) const {
-    OfflineStoreOptions o;
-    o.config = std::move(config);
-    o.repo_root = dir_.path();
-    o.project = "sparkpit";
-    return o;
+    return ::larder::testing::StoreOptions(dir_.path(), "sparkpit", std::move(config));
   }
   std::unique_ptr<OfflineStore> Spark(std::map<std::string, std::string> extra = {}) const {
     return testing::SparkStore(dir_.path(), "sparkpit", server_->remote(), std::move(extra));

@@ -7,6 +7,7 @@
 #include "offline/historical/historical_retrieval.h"
 #include "offline/offline_push.h"
 #include "offline/source_relation.h"
+#include "offline_stores/offline_stores.h"
 #include "transform/model_runner.h"
 
 namespace larder::offline_stores {
@@ -23,15 +24,7 @@ std::string DuckDbOfflineStore::DatabasePath() const {
 
 const FeatureRepo& DuckDbOfflineStore::Here(const FeatureRepo& repo,
                                             std::optional<FeatureRepo>& copy) const {
-  const StoreConfig& given = repo.config.offline_store;
-  if (repo.root == options_.repo_root && given.type == options_.config.type &&
-      given.options == options_.config.options) {
-    return repo;  // FeatureStore's case, on every push: no copy
-  }
-  copy = repo;
-  copy->root = options_.repo_root;
-  copy->config.offline_store = options_.config;
-  return *copy;
+  return RepoForStore(repo, options_, copy);
 }
 
 Result<std::vector<ColumnInfo>> DuckDbOfflineStore::SourceSchema(const DataSource& source,

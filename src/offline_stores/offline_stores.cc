@@ -42,4 +42,17 @@ Result<std::unique_ptr<OfflineStore>> OpenOfflineStore(const OfflineStoreOptions
                                  "' (known: " + known + ")");
 }
 
+const FeatureRepo& RepoForStore(const FeatureRepo& repo, const OfflineStoreOptions& options,
+                                std::optional<FeatureRepo>& copy) {
+  const StoreConfig& given = repo.config.offline_store;
+  if (repo.root == options.repo_root && given.type == options.config.type &&
+      given.options == options.config.options) {
+    return repo;  // FeatureStore's case, on every push: no copy
+  }
+  copy = repo;
+  copy->root = options.repo_root;
+  copy->config.offline_store = options.config;
+  return *copy;
+}
+
 }  // namespace larder::offline_stores

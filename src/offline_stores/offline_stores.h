@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,11 @@ std::vector<std::string> OfflineStoreTypes();
 // nothing: each operation opens what it needs. Errors: InvalidArgument
 // naming an unknown type and the known ones.
 Result<std::unique_ptr<OfflineStore>> OpenOfflineStore(const OfflineStoreOptions& options);
+
+// `repo` as the store opened with `options` reads it: with
+// options.repo_root as its root and options.config as its offline_store.
+// Returns `repo` itself when it has both (no copy), else `copy`, filled in.
+const FeatureRepo& RepoForStore(const FeatureRepo& repo, const OfflineStoreOptions& options,
+                                std::optional<FeatureRepo>& copy);
 
 }  // namespace larder::offline_stores

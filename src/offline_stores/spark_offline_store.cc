@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <utility>
 
@@ -12,6 +13,8 @@
 #include "offline/spark/spark_materialize.h"
 #include "offline/spark/spark_sql.h"
 #include "offline/spark/spark_types.h"
+#include "offline_stores/offline_stores.h"
+#include "transform/spark_model_runner.h"
 
 namespace larder::offline_stores {
 namespace {
@@ -126,6 +129,8 @@ Result<std::vector<ColumnInfo>> SparkOfflineStore::SourceSchema(const DataSource
   LARDER_ASSIGN_OR_RETURN(auto client, Client());
   FeatureRepo here;
   here.root = options_.repo_root;
+  here.config.project = options_.project;  // a model source's table, in ModelDatabase
+  here.config.offline_store = options_.config;
   DataSource located = source;
   if (source.kind == DataSourceKind::kFile) located.path = abs_path;
   LARDER_ASSIGN_OR_RETURN(std::string relation,
@@ -142,19 +147,37 @@ Result<std::vector<ColumnInfo>> SparkOfflineStore::SourceSchema(const DataSource
   return out;
 }
 
-Result<RunReport> SparkOfflineStore::RunModels(const FeatureRepo&, const RunOptions&) {
-  return NotOnSparkYet("build SQL models");
+const FeatureRepo& SparkOfflineStore::Here(const FeatureRepo& repo,
+                                           std::optional<FeatureRepo>& copy) const {
+  return RepoForStore(repo, options_, copy);
 }
 
-Result<TestReport> SparkOfflineStore::TestModels(const FeatureRepo&, const TestOptions&) {
-  return NotOnSparkYet("run data tests");
+Result<RunReport> SparkOfflineStore::RunModels(const FeatureRepo& repo, const RunOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(auto client, Client());
+  const std::string state = StatePath();
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(state).parent_path(), ec);
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<duckdb::Connection> history,
+                          duckdb::Connection::Open(state));
+  std::optional<FeatureRepo> copy;
+  return transform::RunSparkModels(Here(repo, copy), *client, *history, options);
+}
+
+Result<TestReport> SparkOfflineStore::TestModels(const FeatureRepo& repo,
+                                                 const TestOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(auto client, Client());
+  std::optional<FeatureRepo> copy;
+  return transform::RunSparkDataTests(Here(repo, copy), *client, options);
 }
 
 Result<std::unique_ptr<HistoricalRetrievalJob>> SparkOfflineStore::GetHistoricalFeatures(
     const FeatureRepo& repo, const HistoricalFeaturesRequest& request,
     const HistoricalRetrievalOptions& options) {
   LARDER_ASSIGN_OR_RETURN(auto client, Client());
-  return offline::spark::PrepareSparkHistoricalRetrieval(repo, request, options, client);
+  // Model sources read the store's database (offline_store.database).
+  std::optional<FeatureRepo> copy;
+  return offline::spark::PrepareSparkHistoricalRetrieval(Here(repo, copy), request, options,
+                                                         client);
 }
 
 Result<MaterializeReport> SparkOfflineStore::Materialize(const FeatureRepo& repo,
@@ -165,18 +188,18 @@ Result<MaterializeReport> SparkOfflineStore::Materialize(const FeatureRepo& repo
   LARDER_ASSIGN_OR_RETURN(auto client, Client());
   const int partitions =
       options.partitions > 0 ? options.partitions : repo.config.materialize_partitions;
+  // The materializer keeps the watermarks in the state file (StatePath);
+  // model sources read the store's database.
+  std::optional<FeatureRepo> copy;
+  const FeatureRepo& here = Here(repo, copy);
   auto import = [&](duckdb::Connection& conn, const FeatureView& view,
                     materialize::ImportedRows rows, TimestampMicros from, TimestampMicros to,
                     const std::string& table) {
     if (rows == materialize::ImportedRows::kEvents) {
-      return offline::spark::ImportEvents(client, repo, view, from, to, conn, table);
+      return offline::spark::ImportEvents(client, here, view, from, to, conn, table);
     }
-    return offline::spark::ImportLatestRows(client, repo, view, from, to, partitions, conn, table);
+    return offline::spark::ImportLatestRows(client, here, view, from, to, partitions, conn, table);
   };
-  // The materializer keeps the watermarks in the state file (StatePath).
-  FeatureRepo here = repo;
-  here.root = options_.repo_root;
-  here.config.offline_store = options_.config;
   return materialize::Materialize(here, online, start, end, options, import);
 }
 

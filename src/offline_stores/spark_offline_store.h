@@ -1,14 +1,16 @@
 // The Spark offline store (`offline_store: {type: spark, remote: sc://...}`),
 // over Spark Connect (docs/spark.md). Work in progress: it reads the schemas
-// of file and query sources, computes training data for schema features, and
-// materializes views without aggregations on Spark; models, data tests and
-// offline pushes are not on Spark yet, and say so. Until they are, the config
+// of file, query and model sources, builds SQL models and runs their data
+// tests (transform/spark_model_runner.h), computes training data for schema
+// features, and materializes views without aggregations on Spark; offline
+// pushes are not on Spark yet, and say so. Until they are, the config
 // loader refuses `type: spark`, so only tests and benchmarks open this store.
-// Larder's own state (materialization watermarks) stays in a local DuckDB
-// file, data/offline_store.duckdb under the repo.
+// Larder's own state (materialization watermarks, the models' run history)
+// stays in a local DuckDB file, data/offline_store.duckdb under the repo.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "larder/offline_store.h"
@@ -26,10 +28,10 @@ class SparkOfflineStore final : public OfflineStore {
   //   spark_conf.<key>    session configuration sent on connect; Larder's
   //                       sessions run in UTC, so spark.sql.session.timeZone
   //                       may only be UTC
-  //   database            the Spark database of model tables (default
-  //                       larder_<project>)
   //   connect_timeout_ms  how long to wait for the server (default 10000)
   //   query_timeout_ms    the deadline of each query (default 600000)
+  //   database            the Spark database that model tables are built in
+  //                       (default larder_<project>); created when missing
   // Connects on first use.
   explicit SparkOfflineStore(OfflineStoreOptions options);
 
@@ -53,8 +55,12 @@ class SparkOfflineStore final : public OfflineStore {
                                  TimestampMicros latest_event_time) override;
 
  private:
-  // The local file of Larder's state: materialization watermarks.
+  // The local file of Larder's state: materialization watermarks and the
+  // models' run history.
   std::string StatePath() const;
+  // `repo` with the store's root and offline_store config: `repo` itself when
+  // it has them, else `copy`, filled in.
+  const FeatureRepo& Here(const FeatureRepo& repo, std::optional<FeatureRepo>& copy) const;
   // The session, connected on first use; a failure to connect is kept and
   // returned by later calls.
   Result<std::shared_ptr<offline::spark::SparkConnectClient>> Client();

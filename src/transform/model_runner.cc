@@ -1,12 +1,12 @@
 #include "transform/model_runner.h"
 
-#include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <chrono>
 #include <functional>
 #include <map>
-#include <set>
+
+#include "transform/data_tests.h"
+#include "transform/model_run.h"
 
 namespace larder::transform {
 namespace {
@@ -157,53 +157,47 @@ std::vector<size_t> StatementStarts(std::string_view sql) {
   return starts;
 }
 
-class ModelBuilder {
+// How the DuckDB offline store names model tables and reads sources.
+SqlRelations DuckDbRelations(const FeatureRepo& repo, const offline::TableExists& exists) {
+  SqlRelations r;
+  r.engine = SqlEngine::kDuckDb;
+  r.model_table = [](std::string_view model) { return offline::ModelTableName(model); };
+  r.raw_source = [&repo, exists](const DataSource& ds) {
+    return offline::RawSourceSql(repo, ds, exists);
+  };
+  return r;
+}
+
+class ModelBuilder final : public ModelSteps {
  public:
   ModelBuilder(const FeatureRepo& repo, duckdb::Connection& conn, const ParsedModel& model,
-               const Catalog& catalog, bool full_refresh)
+               const Catalog& catalog)
       : repo_(repo),
         conn_(conn),
         model_(model),
         catalog_(catalog),
-        full_refresh_(full_refresh),
         what_("model " + model.name + " (" + model.file + ")"),
-        table_(offline::ModelTableName(model.name)) {}
+        table_(offline::ModelTableName(model.name)),
+        existing_(catalog.Kind(model.name)) {}
 
-  Result<ModelRunResult> Build() {
-    ModelRunResult result;
-    result.model = model_.name;
-    result.materialization = std::string(MaterializationName(model_.config.materialized));
-    result.action = "created";
-    RelationKind existing = catalog_.Kind(model_.name);
-    switch (model_.config.materialized) {
-      case Materialization::kView: {
-        LARDER_ASSIGN_OR_RETURN(std::string sql, RenderSql(false));
-        if (existing == RelationKind::kView) {
-          LARDER_RETURN_IF_ERROR(RunCreate("CREATE OR REPLACE VIEW " + table_ + " AS ", sql));
-        } else {
-          Status replaced = InTransaction(conn_, what_, [&]() -> Status {
-            std::string drop = DropSql(existing, table_);
-            Status dropped = drop.empty() ? Status::OK() : conn_.Execute(drop, what_);
-            return dropped.ok() ? RunCreate("CREATE VIEW " + table_ + " AS ", sql) : dropped;
-          });
-          LARDER_RETURN_IF_ERROR(replaced);
-        }
-        return result;
-      }
-      case Materialization::kTable:
-        LARDER_RETURN_IF_ERROR(BuildTable(existing));
-        break;
-      case Materialization::kIncremental:
-        if (existing != RelationKind::kTable || full_refresh_) {
-          LARDER_RETURN_IF_ERROR(BuildTable(existing));
-        } else {
-          LARDER_RETURN_IF_ERROR(Increment(&result));
-        }
-        break;
+  bool IsTable() const override { return existing_ == RelationKind::kTable; }
+
+  Status View() override {
+    LARDER_ASSIGN_OR_RETURN(std::string sql, RenderSql(false));
+    if (existing_ == RelationKind::kView) {
+      return RunCreate("CREATE OR REPLACE VIEW " + table_ + " AS ", sql);
     }
-    LARDER_ASSIGN_OR_RETURN(result.rows,
-                            QueryCount(conn_, "SELECT count(*) FROM " + table_, what_));
-    return result;
+    return InTransaction(conn_, what_, [&]() -> Status {
+      std::string drop = DropSql(existing_, table_);
+      Status dropped = drop.empty() ? Status::OK() : conn_.Execute(drop, what_);
+      return dropped.ok() ? RunCreate("CREATE VIEW " + table_ + " AS ", sql) : dropped;
+    });
+  }
+
+  Status Table() override { return BuildTable(existing_); }
+
+  Result<int64_t> Rows() override {
+    return QueryCount(conn_, "SELECT count(*) FROM " + table_, what_);
   }
 
  private:
@@ -239,17 +233,8 @@ class ModelBuilder {
   }
 
   Result<std::string> RenderUnchecked(bool is_incremental, std::vector<int>* lines) {
-    RenderContext ctx;
-    ctx.this_sql = table_;
+    RenderContext ctx = RenderContextFor(DuckDbRelations(repo_, catalog_.Exists()), repo_, model_);
     ctx.is_incremental = is_incremental;
-    ctx.ref = [](const std::string& name) -> Result<std::string> {
-      return offline::ModelTableName(name);
-    };
-    ctx.source = [this](const std::string& name) -> Result<std::string> {
-      const DataSource* ds = repo_.FindDataSource(name);
-      if (ds == nullptr) return Status::NotFound("no data source '" + name + "'");
-      return offline::RawSourceSql(repo_, *ds, catalog_.Exists());
-    };
     return Render(model_, ctx, lines);
   }
 
@@ -268,7 +253,7 @@ class ModelBuilder {
     return st;
   }
 
-  Status Increment(ModelRunResult* result) {
+  Status Increment(ModelRunResult* result) override {
     LARDER_ASSIGN_OR_RETURN(std::string sql, RenderSql(true));
     const bool merge = model_.config.strategy == IncrementalStrategy::kMerge;
     result->action = merge ? "merged" : "appended";
@@ -320,229 +305,65 @@ class ModelBuilder {
   duckdb::Connection& conn_;
   const ParsedModel& model_;
   const Catalog& catalog_;
-  bool full_refresh_;
   std::string what_;
   std::string table_;
+  RelationKind existing_;
 };
 
-// Checks that the output of `model` has the columns that the data sources
-// reading it (type: model) and their feature views expect: the timestamp
-// columns, and after field_mapping the views' join keys and features.
-Status CheckModelSources(const FeatureRepo& repo, duckdb::Connection& conn,
-                         const std::string& model) {
-  LARDER_ASSIGN_OR_RETURN(
-      duckdb::QueryResult r,
-      conn.Query("SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                 "'main' AND table_catalog = current_database() AND table_name = " +
-                     QuoteLiteral(model) + " ORDER BY ordinal_position",
-                 "columns of model " + model));
-  std::set<std::string> raw;
-  std::string listed;
-  for (const auto& row : r.rows) {
-    if (!row[0]) continue;
-    raw.insert(*row[0]);
-    listed += (listed.empty() ? "" : ", ") + *row[0];
+// The DuckDB offline store's side of a run: builds models and reads their
+// columns on `conn`.
+class DuckDbModelEngine final : public ModelEngine {
+ public:
+  DuckDbModelEngine(const FeatureRepo& repo, duckdb::Connection& conn) : repo_(repo), conn_(conn) {}
+
+  SqlEngine engine() const override { return SqlEngine::kDuckDb; }
+
+  Result<ModelRunResult> Build(const ParsedModel& model, bool full_refresh) override {
+    // Re-read each time: an earlier model may have created a table.
+    LARDER_ASSIGN_OR_RETURN(Catalog catalog, Catalog::Read(conn_));
+    ModelBuilder builder(repo_, conn_, model, catalog);
+    return BuildModel(model, full_refresh, builder);
   }
-  std::vector<std::string> errors;
-  for (const DataSource& ds : repo.data_sources) {
-    if (ds.kind != DataSourceKind::kModel || ds.model != model) continue;
-    std::string where = "data source '" + ds.name + "'" +
-                        (ds.location.file.empty()
-                             ? ""
-                             : " (" + ds.location.file + ":" + std::to_string(ds.location.line) +
-                                   ")");
-    auto need = [&](const std::string& column, const std::string& why) {
-      errors.push_back(where + " needs column `" + column + "` (" + why + ")");
-    };
-    for (const std::string* col : {&ds.timestamp_field, &ds.created_timestamp_column}) {
-      if (!col->empty() && !raw.contains(*col)) need(*col, "its timestamp");
+
+  Result<std::vector<std::string>> OutputColumns(const std::string& model) override {
+    LARDER_ASSIGN_OR_RETURN(
+        duckdb::QueryResult r,
+        conn_.Query("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                    "'main' AND table_catalog = current_database() AND table_name = " +
+                        QuoteLiteral(model) + " ORDER BY ordinal_position",
+                    "columns of model " + model));
+    std::vector<std::string> columns;
+    for (const auto& row : r.rows) {
+      if (row[0]) columns.push_back(*row[0]);
     }
-    std::set<std::string> mapped;
-    for (const auto& c : raw) {
-      auto it = ds.field_mapping.find(c);
-      mapped.insert(it == ds.field_mapping.end() ? c : it->second);
-    }
-    for (const FeatureView& v : repo.feature_views) {
-      const DataSource* vs = repo.FindDataSource(v.source);
-      if (vs == nullptr) continue;
-      if (ReceivesRows(vs->kind)) vs = repo.FindDataSource(vs->batch_source);
-      if (vs == nullptr || vs->name != ds.name) continue;
-      for (const auto& entity : v.entities) {
-        const Entity* e = repo.FindEntity(entity);
-        if (e == nullptr) continue;
-        for (const auto& key : e->join_keys) {
-          if (!mapped.contains(key)) need(key, "join key of feature view '" + v.name + "'");
-        }
-      }
-      for (const Field& f : v.schema) {
-        if (!mapped.contains(f.name)) need(f.name, "feature of feature view '" + v.name + "'");
-      }
-    }
+    return columns;
   }
-  if (errors.empty()) return Status::OK();
-  std::string msg = "model " + model + " was built, but its output (columns: " + listed +
-                    ") lacks what its readers need:";
-  for (const auto& e : errors) msg += "\n  " + e;
-  return Status::InvalidArgument(msg);
-}
 
-constexpr std::string_view kHistoryTable = "larder_run_history";
-
-// Appends one row to the run history. A failure here does not fail the run.
-void RecordHistory(duckdb::Connection& conn, TimestampMicros started_at, const std::string& model,
-                   const ModelRunResult* result, const Status& error) {
-  const std::string table = QuoteIdentifier(kHistoryTable);
-  auto number = [](int64_t n) { return n < 0 ? std::string("NULL") : std::to_string(n); };
-  std::string values =
-      QuoteLiteral(model) + ", " + (result ? QuoteLiteral(result->materialization) : "NULL") +
-      ", " + (result ? QuoteLiteral(result->action) : "NULL") + ", " +
-      QuoteLiteral(error.ok() ? "ok" : "error") + ", " + number(result ? result->rows : -1) +
-      ", " + number(result ? result->rows_inserted : -1) + ", " +
-      number(result ? result->rows_deleted : -1) + ", TIMESTAMP " +
-      QuoteLiteral(duckdb::FormatTimestampMicros(started_at)) + ", " +
-      (result ? std::to_string(result->seconds) : "NULL") + ", " +
-      (error.ok() ? "NULL" : QuoteLiteral(error.message()));
-  (void)conn.Execute("CREATE TABLE IF NOT EXISTS " + table +
-                         " (model VARCHAR, materialization VARCHAR, action VARCHAR, "
-                         "status VARCHAR, rows BIGINT, rows_inserted BIGINT, rows_deleted BIGINT, "
-                         "started_at TIMESTAMP, seconds DOUBLE, error VARCHAR); "
-                         "INSERT INTO " + table + " VALUES (" + values + ")",
-                     "run history");
-}
-
-TimestampMicros SystemNow() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string FormatNumber(double v) {
-  char buf[64];
-  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, ptr) : "0";
-}
+ private:
+  const FeatureRepo& repo_;
+  duckdb::Connection& conn_;
+};
 
 }  // namespace
 
 Result<RunReport> RunModels(const FeatureRepo& repo, duckdb::Connection& conn,
                             const RunOptions& options) {
-  auto start = std::chrono::steady_clock::now();
-  LARDER_ASSIGN_OR_RETURN(ModelGraph graph, BuildModelGraph(repo));
-  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> chosen, SelectModels(graph, options.select));
-  RunReport report;
-  for (const auto& name : chosen) {
-    if (options.on_model_start) options.on_model_start(name);
-    auto model_start = std::chrono::steady_clock::now();
-    const TimestampMicros started_at = options.clock ? options.clock() : SystemNow();
-    // Re-read each time: an earlier model may have created a table.
-    LARDER_ASSIGN_OR_RETURN(Catalog catalog, Catalog::Read(conn));
-    ModelBuilder builder(repo, conn, graph.models.at(name), catalog, options.full_refresh);
-    Result<ModelRunResult> built = builder.Build();
-    Status st = built.ok() ? CheckModelSources(repo, conn, name) : built.status();
-    if (!st.ok()) {
-      RecordHistory(conn, started_at, name, built.ok() ? &*built : nullptr, st);
-      return st;
-    }
-    ModelRunResult result = std::move(built).value();
-    result.seconds = SecondsSince(model_start);
-    RecordHistory(conn, started_at, name, &result, Status::OK());
-    if (options.on_model_done) options.on_model_done(result);
-    report.models.push_back(std::move(result));
-  }
-  report.seconds = SecondsSince(start);
-  return report;
-}
-
-Result<std::string> DataTestSql(const FeatureRepo& repo, const std::string& model,
-                                const DataTest& test, TimestampMicros now,
-                                const offline::TableExists& exists) {
-  const std::string t = offline::ModelTableName(model);
-  const std::string c = QuoteIdentifier(test.column);
-  switch (test.kind) {
-    case DataTestKind::kNotNull:
-      return "SELECT count(*) FROM " + t + " WHERE " + c + " IS NULL";
-    case DataTestKind::kUnique:
-      return "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM (SELECT count(*) AS n FROM " + t +
-             " WHERE " + c + " IS NOT NULL GROUP BY " + c + " HAVING count(*) > 1)";
-    case DataTestKind::kAcceptedValues: {
-      if (test.values.empty()) return "SELECT count(*) FROM " + t + " WHERE " + c + " IS NOT NULL";
-      std::string list;
-      for (const auto& v : test.values) list += (list.empty() ? "" : ", ") + QuoteLiteral(v);
-      return "SELECT count(*) FROM " + t + " WHERE " + c + " IS NOT NULL AND CAST(" + c +
-             " AS VARCHAR) NOT IN (" + list + ")";
-    }
-    case DataTestKind::kAcceptedRange: {
-      std::string cond;
-      if (test.min_value) cond += c + " < " + FormatNumber(*test.min_value);
-      if (test.max_value) {
-        cond += std::string(cond.empty() ? "" : " OR ") + c + " > " +
-                FormatNumber(*test.max_value);
-      }
-      if (cond.empty()) return std::string("SELECT 0");
-      return "SELECT count(*) FROM " + t + " WHERE " + c + " IS NOT NULL AND (" + cond + ")";
-    }
-    case DataTestKind::kRelationships: {
-      std::string target;
-      if (repo.FindModel(test.to) != nullptr) {
-        target = offline::ModelTableName(test.to);
-      } else if (const DataSource* ds = repo.FindDataSource(test.to); ds != nullptr) {
-        LARDER_ASSIGN_OR_RETURN(target, offline::RawSourceSql(repo, *ds, exists));
-      } else {
-        return Status::InvalidArgument("relationships: `to` names no model or data source '" +
-                                       test.to + "'");
-      }
-      std::string f = QuoteIdentifier(test.field.empty() ? test.column : test.field);
-      return "SELECT count(*) FROM " + t + " AS c WHERE c." + c + " IS NOT NULL AND NOT EXISTS " +
-             "(SELECT 1 FROM " + target + " AS p WHERE p." + f + " = c." + c + ")";
-    }
-    case DataTestKind::kFreshness: {
-      std::string cutoff = "TIMESTAMP " + QuoteLiteral(duckdb::FormatTimestampMicros(
-                                              now - test.max_age.micros));
-      return "SELECT CASE WHEN max(" + c + ") IS NULL OR CAST(max(" + c +
-             ") AS TIMESTAMP) < " + cutoff + " THEN 1 ELSE 0 END FROM " + t;
-    }
-  }
-  return Status::Internal("unknown data test kind");
+  DuckDbModelEngine engine(repo, conn);
+  return RunModelsOn(repo, engine, conn, options);
 }
 
 Result<TestReport> RunDataTests(const FeatureRepo& repo, duckdb::Connection& conn,
                                 const TestOptions& options) {
-  LARDER_ASSIGN_OR_RETURN(ModelGraph graph, BuildModelGraph(repo));
-  LARDER_ASSIGN_OR_RETURN(std::vector<std::string> chosen, SelectModels(graph, options.select));
-  std::sort(chosen.begin(), chosen.end());
-  TimestampMicros now = options.clock ? options.clock() : SystemNow();
   LARDER_ASSIGN_OR_RETURN(Catalog catalog, Catalog::Read(conn));
-  TestReport report;
-  for (const auto& name : chosen) {
-    const SqlModel* model = repo.FindModel(name);
-    for (const DataTest& test : model->tests) {
-      DataTestResult r;
-      r.model = name;
-      r.column = test.column;
-      r.test = std::string(DataTestKindName(test.kind));
-      r.location = test.location;
-      std::string what = "data test " + r.test + " on " + name +
-                         (r.column.empty() ? "" : "." + r.column);
-      if (catalog.Kind(name) == RelationKind::kNone) {
-        r.error = "model " + name + " has not been built; run `larder run` first";
-      } else {
-        Result<std::string> sql = DataTestSql(repo, name, test, now, catalog.Exists());
-        Result<int64_t> n = sql.ok() ? QueryCount(conn, *sql, what) : Result<int64_t>(sql.status());
-        if (n.ok()) {
-          r.failing_rows = *n;
-        } else {
-          r.error = n.status().message();
-        }
-      }
-      if (options.on_test_done) options.on_test_done(r);
-      report.results.push_back(std::move(r));
-    }
-  }
-  return report;
+  DataTestEngine engine;
+  engine.relations = DuckDbRelations(repo, catalog.Exists());
+  engine.built = [&catalog](std::string_view model) {
+    return catalog.Kind(model) != RelationKind::kNone;
+  };
+  engine.count = [&conn](const std::string& sql, const std::string& what) {
+    return QueryCount(conn, sql, what);
+  };
+  return RunDataTestsOn(repo, engine, options);
 }
 
 }  // namespace larder::transform

@@ -30,33 +30,15 @@
 
 namespace larder::transform {
 
-// Builds the models `options.select` chooses, in dependency order, stopping
-// at the first failure (its Status names the model). After each model is
-// built, its output is checked against the data sources of type model that
-// read it: their timestamp columns and, after field_mapping, their feature
-// views' join keys and features must be columns of it (the repo loader
-// cannot check these before the model exists). Each model built or failed
-// adds a row to table larder_run_history of the offline store (model,
-// materialization, action, status 'ok'|'error', rows, rows_inserted,
-// rows_deleted, started_at from options.clock, seconds, error).
+// Builds the models `options.select` chooses on `conn`, as RunModelsOn
+// (model_run.h) says: in dependency order, refusing models written for
+// another engine, checking each output against the data sources that read
+// it, and recording table larder_run_history in the offline store.
 Result<RunReport> RunModels(const FeatureRepo& repo, duckdb::Connection& conn,
                             const RunOptions& options);
 
-// The SQL of one data test: a query whose single value is the number of
-// failing rows. `now` is for freshness. Failing rows per test:
-//   not_null         rows where the column is NULL
-//   unique           rows whose non-NULL value appears more than once
-//   accepted_values  non-NULL rows whose value, as text, is not listed
-//   accepted_range   non-NULL rows below min_value or above max_value
-//   relationships    non-NULL rows whose value is not in `to`.`field`
-//                    (`to`: a model's table, or a data source's raw rows)
-//   freshness        1 when max(column) is NULL or older than now - max_age,
-//                    else 0
-Result<std::string> DataTestSql(const FeatureRepo& repo, const std::string& model,
-                                const DataTest& test, TimestampMicros now,
-                                const offline::TableExists& exists);
-
-// Runs the data tests of the models `options.select` chooses.
+// Runs the data tests of the models `options.select` chooses on `conn`
+// (their SQL: data_tests.h).
 Result<TestReport> RunDataTests(const FeatureRepo& repo, duckdb::Connection& conn,
                                 const TestOptions& options);
 

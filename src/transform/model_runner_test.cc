@@ -285,6 +285,22 @@ TEST_F(ModelRunnerTest, ChecksTheOutputAgainstModelSourcesAndViews) {
   EXPECT_TRUE(report.ok()) << report.status().ToString();
 }
 
+TEST_F(ModelRunnerTest, RefusesModelsForAnotherEngineBeforeAnyRuns) {
+  WriteEvents("1,2024-01-01 00:00:00,10\n");
+  SetModel("a", "SELECT id FROM {{ source('events') }}");
+  SetModel("b", "{{ config(engine='spark') }}\nSELECT id FROM {{ ref('a') }}");
+  Result<RunReport> report = Run();
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(report.status().message(),
+              HasSubstr("models/b.sql: model 'b' is written for engine 'spark' (config engine=), "
+                        "but this offline store runs on 'duckdb'"));
+  EXPECT_EQ(KindOf("a"), "none");  // refused before `a`, upstream, was built
+  SetModel("b", "{{ config(engine='duckdb') }}\nSELECT id FROM {{ ref('a') }}");
+  report = Run();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM b"), "1");
+}
+
 TEST_F(ModelRunnerTest, RecordsRunHistory) {
   WriteEvents("1,2024-01-01 00:00:00,10\n");
   SetModel("a", "SELECT id FROM {{ source('events') }}");

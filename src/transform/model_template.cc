@@ -3,8 +3,6 @@
 #include <cctype>
 #include <map>
 
-#include "offline/duckdb/duckdb_connection.h"
-
 namespace larder::transform {
 namespace {
 
@@ -359,10 +357,15 @@ class Parser {
         c.lookback = *d;
       } else if (key == "event_time") {
         LARDER_ASSIGN_OR_RETURN(c.event_time, single());
+      } else if (key == "engine") {
+        LARDER_ASSIGN_OR_RETURN(std::string e, single());
+        c.engine = SqlEngineNamed(e);
+        if (!c.engine)
+          return Error(line, "config engine='" + e + "' is not one of 'duckdb', 'spark'");
       } else {
         return Error(line, "unknown config key `" + key +
                                "`; accepted: materialized, unique_key, incremental_strategy, "
-                               "lookback, event_time");
+                               "lookback, event_time, engine");
       }
     }
     if (!strategy_set && !c.unique_key.empty()) c.strategy = IncrementalStrategy::kMerge;
@@ -471,20 +474,20 @@ Result<std::string> Render(const ParsedModel& parsed, const RenderContext& conte
       case TemplateNode::Kind::kThis:
         sql += context.this_sql;
         break;
-      case TemplateNode::Kind::kLowerBound:
+      case TemplateNode::Kind::kLowerBound: {
         if (!context.is_incremental) {
           return error(node.line,
                        "incremental_lower_bound() is used where is_incremental() is false; "
                        "put it inside {% if is_incremental() %}");
         }
-        sql += "((SELECT max(" + duckdb::QuoteIdentifier(parsed.config.event_time) + ") FROM " +
-               context.this_sql + ")";
+        std::string newest = "(SELECT max(" + QuoteName(context.engine, parsed.config.event_time) +
+                             ") FROM " + context.this_sql + ")";
         if (parsed.config.lookback.micros > 0) {
-          sql += " - to_microseconds(CAST(" + std::to_string(parsed.config.lookback.micros) +
-                 " AS BIGINT))";
+          newest = MinusMicros(context.engine, newest, parsed.config.lookback.micros);
         }
-        sql += ")";
+        sql += "(" + newest + ")";
         break;
+      }
       default:
         break;
     }

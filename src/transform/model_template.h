@@ -8,7 +8,11 @@
 //                             Keys: materialized='view'|'table'|'incremental',
 //                             unique_key='col' or ['a', 'b'],
 //                             incremental_strategy='append'|'merge',
-//                             lookback='3d', event_time='col'
+//                             lookback='3d', event_time='col',
+//                             engine='duckdb'|'spark' (the offline store
+//                             the SQL is written for; a store of the other
+//                             engine refuses the model before any SQL runs;
+//                             without it, the model runs on either)
 //   {{ incremental_lower_bound() }}
 //                             for incremental models with event_time: the
 //                             SQL expression max(event_time) over {{ this }}
@@ -33,6 +37,7 @@
 #include "larder/definitions.h"
 #include "larder/status.h"
 #include "larder/types.h"
+#include "transform/sql_dialect.h"
 
 namespace larder::transform {
 
@@ -56,6 +61,8 @@ struct ModelConfig {
   Duration lookback;
   // The event-time column of the model's output. Default: none.
   std::string event_time;
+  // The engine whose SQL the model is written in. Default: none (either).
+  std::optional<SqlEngine> engine;
 };
 
 // One piece of a parsed template.
@@ -103,6 +110,8 @@ struct RenderContext {
   std::string this_sql;
   // Whether is_incremental() is true.
   bool is_incremental = false;
+  // The SQL dialect that incremental_lower_bound() renders in.
+  SqlEngine engine = SqlEngine::kDuckDb;
 };
 
 // Renders the template into the SQL to run. Errors name the file and line.

@@ -132,6 +132,39 @@ TEST(ModelTemplate, LowerBoundRendersMaxMinusLookback) {
   EXPECT_THAT(outside.status().message(), HasSubstr("is_incremental() is false"));
 }
 
+TEST(ModelTemplate, LowerBoundRendersInTheEnginesDialect) {
+  auto parsed = ParseModelTemplate(
+      Model("me",
+            "{{ config(materialized='incremental', unique_key='id', lookback='3d2h5s', "
+            "event_time='t`s') }}WHERE ts > {{ incremental_lower_bound() }}"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  RenderContext ctx = Context(true);
+  ctx.engine = SqlEngine::kSpark;
+  ctx.this_sql = "`db`.`me`";
+  auto sql = Render(*parsed, ctx);
+  ASSERT_TRUE(sql.ok()) << sql.status().ToString();
+  EXPECT_EQ(*sql,
+            "WHERE ts > ((SELECT max(`t``s`) FROM `db`.`me`) - "
+            "make_dt_interval(3, 0, 0, 7205.000000))");
+}
+
+TEST(ModelTemplate, EngineKeyNamesDuckDbOrSpark) {
+  auto p = ParseModelTemplate(Model("me", "{{ config(engine='spark') }}SELECT 1"));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->config.engine, SqlEngine::kSpark);
+  p = ParseModelTemplate(Model("me", "{{ config(engine='duckdb') }}SELECT 1"));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->config.engine, SqlEngine::kDuckDb);
+  p = ParseModelTemplate(Model("me", "SELECT 1"));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->config.engine, std::nullopt);
+  EXPECT_THAT(ParseError("{{ config(engine='postgres') }}SELECT 1"),
+              HasSubstr("models/me.sql:1: model 'me': config engine='postgres' is not one of "
+                        "'duckdb', 'spark'"));
+  EXPECT_THAT(ParseError("{{ config(engine=['spark']) }}SELECT 1"),
+              HasSubstr("config `engine` takes one value"));
+}
+
 TEST(ModelTemplate, UnknownConstructsNameFileLineAndText) {
   std::string e = ParseError("SELECT 1\nFROM t\nWHERE x = {{ var('x') }}");
   EXPECT_THAT(e, HasSubstr("models/me.sql:3"));

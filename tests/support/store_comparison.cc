@@ -7,18 +7,15 @@
 #include "offline_stores/spark_offline_store.h"
 
 namespace larder::testing {
-namespace {
 
-OfflineStoreOptions Options(const std::string& repo_root, const std::string& project,
-                            StoreConfig config) {
+OfflineStoreOptions StoreOptions(const std::string& repo_root, const std::string& project,
+                                 StoreConfig config) {
   OfflineStoreOptions o;
   o.config = std::move(config);
   o.repo_root = repo_root;
   o.project = project;
   return o;
 }
-
-}  // namespace
 
 std::string ParquetRows(const std::string& path) {
   auto conn = duckdb::Connection::Open(":memory:");
@@ -43,7 +40,7 @@ std::string TrainingRows(OfflineStore& store, const FeatureRepo& repo,
 std::unique_ptr<OfflineStore> DuckDbStore(const std::string& repo_root, const std::string& project,
                                           const std::string& duckdb_path) {
   return std::make_unique<offline_stores::DuckDbOfflineStore>(
-      Options(repo_root, project, {"duckdb", {{"path", duckdb_path}}}));
+      StoreOptions(repo_root, project, {"duckdb", {{"path", duckdb_path}}}));
 }
 
 std::unique_ptr<OfflineStore> SparkStore(const std::string& repo_root, const std::string& project,
@@ -52,7 +49,7 @@ std::unique_ptr<OfflineStore> SparkStore(const std::string& repo_root, const std
   StoreConfig config{"spark", {{"remote", remote}}};
   config.options.merge(extra);
   return std::make_unique<offline_stores::SparkOfflineStore>(
-      Options(repo_root, project, std::move(config)));
+      StoreOptions(repo_root, project, std::move(config)));
 }
 
 Result<std::unique_ptr<OnlineStore>> RocksDbStore(const std::string& repo_root,

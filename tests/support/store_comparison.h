@@ -21,6 +21,11 @@ std::string ParquetRows(const std::string& path);
 std::string TrainingRows(OfflineStore& store, const FeatureRepo& repo,
                          const HistoricalFeaturesRequest& request, const std::string& out);
 
+// Options of an offline store configured by `config` for the repo at
+// `repo_root` of project `project`.
+OfflineStoreOptions StoreOptions(const std::string& repo_root, const std::string& project,
+                                 StoreConfig config);
+
 // The offline stores of `repo_root` (project `project`): the DuckDB store
 // with its database at `duckdb_path`, and the Spark store of Spark Connect
 // server `remote` with `extra` options (spark_conf.* and the like).

@@ -13,6 +13,26 @@ std::string QuoteIdentifier(std::string_view name) {
   return out + "`";
 }
 
+std::string QuoteLiteral(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\0') continue;
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string ModelDatabase(const FeatureRepo& repo) {
+  const auto& options = repo.config.offline_store.options;
+  auto it = options.find("database");
+  return it != options.end() ? it->second : "larder_" + repo.config.project;
+}
+
+std::string ModelTable(const FeatureRepo& repo, std::string_view model) {
+  return QuoteIdentifier(ModelDatabase(repo)) + "." + QuoteIdentifier(model);
+}
+
 std::string FileRelation(std::string_view format, std::string_view path) {
   return std::string(format) + "." + QuoteIdentifier(path);
 }
@@ -74,6 +94,7 @@ Result<std::string> RawSourceRelation(const FeatureRepo& repo, const DataSource&
     case DataSourceKind::kSpark:
       return SparkSourceRelation(repo, source);
     case DataSourceKind::kModel:
+      return ModelTable(repo, source.model);
     case DataSourceKind::kPush:
     case DataSourceKind::kKinesis:
     case DataSourceKind::kKafka:
@@ -82,7 +103,7 @@ Result<std::string> RawSourceRelation(const FeatureRepo& repo, const DataSource&
   }
   return Status::InvalidArgument(what + ": the spark offline store does not read " +
                                  std::string(DataSourceKindName(source.kind)) +
-                                 " sources yet (it reads file and query sources)");
+                                 " sources yet (it reads file, query, model and spark sources)");
 }
 
 Result<std::string> MappedSourceRelation(const FeatureRepo& repo, const DataSource& source,

@@ -14,6 +14,18 @@ namespace larder::offline::spark {
 // `name` as one Spark identifier: in backticks, a backtick doubled.
 std::string QuoteIdentifier(std::string_view name);
 
+// `text` as a Spark string literal: in single quotes, with a backslash
+// before each quote and backslash (Spark joins adjacent literals, so a
+// doubled quote would not stand for itself). NUL bytes are dropped.
+std::string QuoteLiteral(std::string_view text);
+
+// The Spark database (schema) that model tables are built in:
+// offline_store.options["database"], else "larder_<project>". Unquoted.
+std::string ModelDatabase(const FeatureRepo& repo);
+
+// Model `model`'s table, quoted: `<database>`.`<model>`.
+std::string ModelTable(const FeatureRepo& repo, std::string_view model);
+
 // A path as Spark's file relation `<format>.`path``, the path quoted as an
 // identifier (so no character of it can end the SQL text). `format` is
 // Spark's data source name (parquet, orc, json, delta).
@@ -31,6 +43,7 @@ std::string MicrosSql(const std::string& column, const std::string& type);
 //          it must be readable by Spark's executors (for a local Spark, the
 //          same machine; for a cluster, a path such as s3a:// or hdfs://)
 //   query  the query, as Spark SQL
+//   model  the model's table in ModelDatabase(repo) (ModelTable)
 // Other kinds, and csv files, are InvalidArgument naming the source: the
 // spark offline store does not read them yet.
 Result<std::string> RawSourceRelation(const FeatureRepo& repo, const DataSource& source);
