@@ -79,7 +79,12 @@ std::string AggregationWindowSql(const Aggregation& a, const std::string& value,
       // DuckDB sums integers as HUGEINT; the output is Int64.
       return "CAST(sum(" + value + ")" + over + " AS BIGINT)";
     case AggregationFunction::kMean:
-      return "avg(" + value + ")" + over;
+      // Of integers: the exact sum over the count in double arithmetic, as
+      // online states and Spark divide (DuckDB's avg divides in extended
+      // precision, which rounds differently now and then). NULL over an
+      // empty window, where the sum is NULL.
+      if (IsFloat(a.column_dtype)) return "avg(" + value + ")" + over;
+      return "CAST(sum(" + value + ")" + over + " AS DOUBLE) / count(" + value + ")" + over;
     case AggregationFunction::kFirst:
       return "arg_min(" + value + ", " + order + ")" + non_null + over;
     case AggregationFunction::kLast:

@@ -611,6 +611,51 @@ TEST(HistoricalAggregation, MixesWithPlainFeaturesThroughAFeatureService) {
   EXPECT_EQ(got->rows[3], (Row{"d", null, null, "0", null, "BIGINT", "BIGINT"}));
 }
 
+// The mean of integers is their exact sum over the count, divided in
+// double arithmetic as online states and the spark store divide: 8025 over
+// 2807 is 2.858924118275739, where a division in extended precision rounds
+// twice and gives 2.8589241182757394.
+TEST(HistoricalAggregation, TheMeanOfIntegersDividesInDouble) {
+  TempDir tmp;
+  auto conn = duckdb::Connection::Open(":memory:");
+  ASSERT_TRUE(conn.ok());
+  const std::string source_path = tmp.Join("events.parquet");
+  ASSERT_TRUE((*conn)
+                  ->Execute("COPY (SELECT 1 AS user_id, make_timestamp(" + std::to_string(kBase) +
+                                " + i) AS ts, (CASE WHEN i < 2411 THEN 3 ELSE 2 END)::BIGINT AS "
+                                "v_int, 0.0 AS v_dbl, 's' AS v_str, NULL::TIMESTAMP AS v_ts FROM "
+                                "range(2807) t(i)) TO " + duckdb::QuoteLiteral(source_path) +
+                                " (FORMAT parquet)",
+                            "source")
+                  .ok());
+  FeatureRepo repo = MakeRepo(tmp.path(), source_path);
+  FeatureView& view = repo.feature_views[2];
+  view.aggregations = {Agg("v_int", AggregationFunction::kMean, kDay)};
+  const std::string entities = tmp.Join("entities.parquet");
+  ASSERT_TRUE((*conn)
+                  ->Execute("COPY (SELECT 1 AS user_id, make_timestamp(" +
+                                std::to_string(kBase + 2 * kHour) +
+                                ") AS event_timestamp) TO " + duckdb::QuoteLiteral(entities) +
+                                " (FORMAT parquet)",
+                            "entities")
+                  .ok());
+  HistoricalFeaturesRequest request;
+  request.entity_path = entities;
+  request.features = {view.name + ":" + view.aggregations[0].name};
+  auto job = PrepareHistoricalRetrieval(repo, request);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  const std::string out = tmp.Join("out.parquet");
+  ASSERT_TRUE((*job)->WriteToFile(out).ok());
+  const std::vector<ValueType> types = {ValueType{ScalarType::kFloat64}};
+  auto got = (*conn)->QueryValues("SELECT " + view.aggregations[0].name + " FROM read_parquet(" +
+                                      duckdb::QuoteLiteral(out) + ")",
+                                  "output", types);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0][0].float64_value(), 8025.0 / 2807.0);
+  EXPECT_EQ((*got)[0][0].float64_value(), 2.858924118275739);
+}
+
 // Names reach SQL only quoted: a column and an output name full of quotes
 // and semicolons aggregate like any other; a missing column is named.
 TEST(HistoricalAggregation, QuotesHostileNamesAndNamesAMissingColumn) {
