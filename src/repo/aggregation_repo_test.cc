@@ -268,7 +268,7 @@ TEST_F(AggregationRepoTest, BadDefinitionsNameFileLineAndField) {
       {View("      - {column: rating, function: mean, time_window: 1d, dtype: Int64}\n",
             "model_ratings"),
        "views.yaml:2: feature view 'v': field `source`: a view with aggregations reads a file, "
-       "dbt or push source, not model source 'model_ratings'"},
+       "dbt, spark or push source, not model source 'model_ratings'"},
       {View("      - {column: rating, function: mean, time_window: 1d, dtype: Int64}\n",
             "query_ratings"),
        "not query source 'query_ratings'"},
