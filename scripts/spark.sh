@@ -14,7 +14,9 @@
 #                                   on 127.0.0.1:PORT (default 15002) until Ctrl-C
 #
 # `protos` and `install` are idempotent: a second run checks their stamps and
-# returns in about a second. The server runs Spark in local mode (local[2])
+# returns in about a second. The server runs Spark in local mode (local[2]),
+# with a driver heap of SPARK_DRIVER_MEMORY (default 2g: with 1g, model_v4's
+# training data at scale 1 lost task results from the block manager), and
 # with a Hive catalog whose warehouse and Derby metastore live in
 # SPARK_DATA_DIR when it is set (kept), else in a temporary directory deleted
 # when the server stops.
@@ -185,6 +187,7 @@ EOF
     --conf spark.sql.catalogImplementation=hive \
     --conf "spark.sql.warehouse.dir=$data/warehouse" \
     --conf "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=$data/metastore_db;create=true" \
+    --driver-memory "${SPARK_DRIVER_MEMORY:-2g}" \
     --driver-java-options "-Dderby.system.home=$data" \
     --conf spark.ui.enabled=false \
     --conf spark.eventLog.enabled=false &
